@@ -1,0 +1,38 @@
+"""splitexit: plan and run DNN deployments combining partitioning, early exit and placement.
+
+The planner needs numpy only; nothing imported here pulls in torch.
+
+>>> import splitexit
+>>> result = splitexit.plan(splitexit.load_profile("example"), splitexit.load_topology("mobile"))
+>>> result.best.config.num_partitions >= 1
+True
+"""
+
+from splitexit.errors import InfeasibleError, InputError, SplitexitError, UnitError
+from splitexit.perfmodel import Config, Estimate
+from splitexit.planner import Plan, PlanPoint, plan
+from splitexit.profile import Profile, load_profile, random_profile, save_profile
+from splitexit.topology import Link, Tier, Topology, load_topology, preset_names
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "Estimate",
+    "InfeasibleError",
+    "InputError",
+    "Link",
+    "Plan",
+    "PlanPoint",
+    "Profile",
+    "SplitexitError",
+    "Tier",
+    "Topology",
+    "UnitError",
+    "load_profile",
+    "load_topology",
+    "plan",
+    "preset_names",
+    "random_profile",
+    "save_profile",
+]

@@ -1,0 +1,23 @@
+"""The analytic performance model of seed 000: accuracy and expected latency of (T, P, A)."""
+
+from splitexit.perfmodel._types import Config, Estimate, ModelInputs
+from splitexit.perfmodel._vectorized import (
+    Component,
+    PartitionTerms,
+    coefficients,
+    estimate,
+    partition_terms,
+)
+from splitexit.perfmodel.reference import reference_estimate
+
+__all__ = [
+    "Component",
+    "Config",
+    "Estimate",
+    "ModelInputs",
+    "PartitionTerms",
+    "coefficients",
+    "estimate",
+    "partition_terms",
+    "reference_estimate",
+]

@@ -1,0 +1,114 @@
+"""What the performance model takes and returns: configurations, estimates, trusted inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from splitexit.profile import Profile
+from splitexit.topology import Topology
+
+__all__ = ["Config", "Estimate", "ModelInputs"]
+
+FloatArray = npt.NDArray[np.float64]
+
+# csum values this close to 1 are snapped to 1, so that a stay rate S_k that is zero in exact
+# arithmetic is zero in floating point too (and every placement of later partitions ties).
+_SNAP = 1e-12
+
+
+@dataclass(frozen=True)
+class Config:
+    """A triple (T, P, A) of seed 000, 0-based inside the library.
+
+    ``partition[k]`` is P_{k+1} - 1, the 0-based index of partition k's last block;
+    ``placement[k]`` is A_{k+1} - 1, the 0-based tier of partition k. ``threshold_index``
+    indexes ``Profile.thresholds``; it is ``None`` for a single partition, whose one exit
+    takes every sample whatever the threshold.
+    """
+
+    threshold_index: int | None
+    partition: tuple[int, ...]
+    placement: tuple[int, ...]
+
+    @property
+    def num_partitions(self) -> int:
+        """L, the number of partitions."""
+        return len(self.partition)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Estimated accuracy and expected end-to-end latency (seconds) of one configuration."""
+
+    accuracy: float
+    compute_s: float
+    transmission_s: float
+    propagation_s: float
+    exit_rates: tuple[float, ...]  # E_k, one per partition, summing to 1
+
+    @property
+    def latency_s(self) -> float:
+        return self.compute_s + self.transmission_s + self.propagation_s
+
+
+@dataclass(frozen=True, eq=False)
+class ModelInputs:
+    """The arrays the model works on, derived once from a profile and a topology.
+
+    ``exit_cum[t, i]`` = alpha_1(T_t) + ... + alpha_i(T_t) (so ``exit_cum[:, 0] = 0`` and
+    ``exit_cum[:, N] = 1``); ``compute_cum[i]`` = CK_1 + ... + CK_i.
+    """
+
+    thresholds: FloatArray  # (|T|,)
+    compute_cum: FloatArray  # (N+1,) reference seconds
+    branch_compute: FloatArray  # CB_i, (N,)
+    output_bits: FloatArray  # O_i, (N,)
+    input_bits: float  # O_0
+    result_bits: float
+    accuracy: FloatArray  # acc_i, (N,)
+    exit_cum: FloatArray  # (|T|, N+1)
+    compute_ratio: FloatArray  # R_j, (M,)
+    path_latency: FloatArray  # PL[a, b], (M, M) seconds
+    path_inv_bandwidth: FloatArray  # IB[a, b], (M, M) seconds per bit
+    source: int
+    destination: int
+
+    @property
+    def num_blocks(self) -> int:
+        return int(self.output_bits.shape[0])
+
+    @property
+    def num_tiers(self) -> int:
+        return int(self.compute_ratio.shape[0])
+
+    @property
+    def num_thresholds(self) -> int:
+        return int(self.thresholds.shape[0])
+
+    @classmethod
+    def build(
+        cls, profile: Profile, topology: Topology, *, accuracy: str = "separate"
+    ) -> ModelInputs:
+        """Derive the model's arrays; ``accuracy`` is ``"separate"`` or ``"joint"``."""
+        exit_cum = np.zeros((profile.num_thresholds, profile.num_blocks + 1))
+        np.cumsum(profile.exit_rates, axis=1, out=exit_cum[:, 1:])
+        exit_cum[np.abs(exit_cum - 1.0) < _SNAP] = 1.0
+        exit_cum[:, -1] = 1.0
+        return cls(
+            thresholds=profile.thresholds,
+            compute_cum=np.concatenate([[0.0], np.cumsum(profile.block_compute_s)]),
+            branch_compute=profile.branch_compute_s,
+            output_bits=profile.output_bits,
+            input_bits=profile.input_bits,
+            result_bits=profile.result_bits,
+            accuracy=profile.branch_accuracy(accuracy),
+            exit_cum=exit_cum,
+            compute_ratio=topology.compute_ratios,
+            path_latency=topology.path_latency,
+            path_inv_bandwidth=topology.path_inverse_bandwidth,
+            source=topology.source,
+            destination=topology.destination,
+        )

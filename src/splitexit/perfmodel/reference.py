@@ -1,0 +1,77 @@
+"""The performance model written the slow, obvious way: one configuration, plain loops.
+
+This is the oracle the vectorized model is tested against and the baseline the benchmarks
+compare with (the public successor of seed 000 evaluates configurations like this). It
+follows the formulas of seed 000, section 2.3, term by term and shares no code with
+``_vectorized``; do not use it in hot paths.
+"""
+
+from __future__ import annotations
+
+from splitexit.perfmodel._types import Config, Estimate
+from splitexit.profile import Profile
+from splitexit.topology import Topology
+
+__all__ = ["reference_estimate"]
+
+
+def _transfer(topology: Topology, bits: float, a: int, b: int) -> tuple[float, float]:
+    """(transmission, propagation) seconds of ``bits`` from tier a to tier b, link by link."""
+    transmission = propagation = 0.0
+    for j in range(min(a, b), max(a, b)):
+        transmission += bits / topology.links[j].bandwidth
+        propagation += topology.links[j].latency
+    return transmission, propagation
+
+
+def reference_estimate(
+    profile: Profile, topology: Topology, config: Config, *, accuracy: str = "separate"
+) -> Estimate:
+    """Estimate one configuration with plain Python arithmetic."""
+    acc = profile.branch_accuracy(accuracy)
+    n = profile.num_blocks
+    t = config.threshold_index or 0
+    alpha = [float(a) for a in profile.exit_rates[t]]
+    parts = config.partition
+    num_parts = len(parts)
+
+    exit_rates = []
+    first = 0
+    for k, last in enumerate(parts):
+        stop = n - 1 if k == num_parts - 1 else last  # the last partition sums through N
+        exit_rates.append(sum(alpha[first : stop + 1]))
+        first = last + 1
+
+    compute = transmission = propagation = 0.0
+    trans, prop = _transfer(topology, profile.input_bits, topology.source, config.placement[0])
+    transmission += trans
+    propagation += prop
+
+    reached = 1.0  # S_{k-1}
+    first = 0
+    for k, last in enumerate(parts):
+        tier = config.placement[k]
+        work = sum(float(c) for c in profile.block_compute_s[first : last + 1])
+        work += float(profile.branch_compute_s[last])
+        compute += reached * topology.tiers[tier].compute_ratio * work
+        exiting = exit_rates[k]
+        staying = reached - exiting if k < num_parts - 1 else 0.0
+        trans, prop = _transfer(topology, profile.result_bits, tier, topology.destination)
+        transmission += exiting * trans
+        propagation += exiting * prop
+        if k < num_parts - 1:
+            trans, prop = _transfer(
+                topology, float(profile.output_bits[last]), tier, config.placement[k + 1]
+            )
+            transmission += staying * trans
+            propagation += staying * prop
+        reached = staying
+        first = last + 1
+
+    return Estimate(
+        accuracy=sum(float(acc[p]) * e for p, e in zip(parts, exit_rates, strict=True)),
+        compute_s=compute,
+        transmission_s=transmission,
+        propagation_s=propagation,
+        exit_rates=tuple(exit_rates),
+    )

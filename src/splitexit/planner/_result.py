@@ -1,0 +1,127 @@
+"""What the planner returns: typed points, baselines, the requirement, and their JSON form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from splitexit.perfmodel import Config, Estimate
+from splitexit.planner._sweep import SampledPoints
+from splitexit.profile import Profile
+from splitexit.topology import Topology
+
+__all__ = ["Baseline", "Plan", "PlanPoint", "Requirement"]
+
+RequirementKind = Literal["min_accuracy", "max_latency", "near_best_accuracy"]
+
+
+@dataclass(frozen=True)
+class PlanPoint:
+    """One configuration with its estimate; ``threshold`` is T (``None`` when L = 1)."""
+
+    config: Config
+    threshold: float | None
+    estimate: Estimate
+
+    @property
+    def latency_s(self) -> float:
+        return self.estimate.latency_s
+
+    @property
+    def accuracy(self) -> float:
+        return self.estimate.accuracy
+
+    def to_dict(self, topology: Topology) -> dict[str, Any]:
+        """The JSON form: 1-based block indices P_k, tier names A_k, SI seconds."""
+        est = self.estimate
+        return {
+            "threshold": self.threshold,
+            "partition": [p + 1 for p in self.config.partition],
+            "placement": [topology.tiers[a].name for a in self.config.placement],
+            "accuracy": est.accuracy,
+            "latency_s": est.latency_s,
+            "compute_s": est.compute_s,
+            "transmission_s": est.transmission_s,
+            "propagation_s": est.propagation_s,
+            "exit_rates": list(est.exit_rates),
+        }
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A reference deployment computed on the same model, and how much faster ``best`` is."""
+
+    name: str
+    description: str
+    point: PlanPoint
+    speedup: float | None  # baseline latency / recommended latency (None if that is 0)
+
+    def to_dict(self, topology: Topology) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            **self.point.to_dict(topology),
+            "speedup_of_best": self.speedup,
+        }
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """The problem solved: P_lat (``min_accuracy``) or P_acc (``max_latency``) of section 2.4.
+
+    ``near_best_accuracy`` is the default without a requirement: P_lat with epsilon set to
+    the best achievable accuracy minus ``margin``.
+    """
+
+    kind: RequirementKind
+    value: float  # accuracy in [0, 1] or latency in seconds
+    margin: float = 0.0
+
+    def describe(self) -> str:
+        if self.kind == "min_accuracy":
+            return f"minimum latency with accuracy >= {self.value:.2%}"
+        if self.kind == "max_latency":
+            return f"maximum accuracy with latency <= {self.value * 1e3:.6g} ms"
+        return (
+            f"no requirement given: minimum latency within {self.margin * 100:g} percentage "
+            f"point of the best achievable accuracy (accuracy >= {self.value:.2%})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "value": self.value, "description": self.describe()}
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The planner's answer: the recommendation, the Pareto frontier and the baselines."""
+
+    profile: Profile
+    topology: Topology
+    accuracy_source: str
+    requirement: Requirement
+    best: PlanPoint
+    pareto: tuple[PlanPoint, ...]
+    baselines: tuple[Baseline, ...]
+    configurations_evaluated: int
+    solver: str
+    elapsed_s: float
+    samples: SampledPoints
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything ``splitexit plan --json`` writes."""
+        topo = self.topology
+        return {
+            "model": self.profile.model,
+            "dataset": self.profile.dataset,
+            "topology": topo.name,
+            "source": topo.tiers[topo.source].name,
+            "destination": topo.tiers[topo.destination].name,
+            "accuracy_source": self.accuracy_source,
+            "solver": self.solver,
+            "requirement": self.requirement.to_dict(),
+            "configurations_evaluated": self.configurations_evaluated,
+            "elapsed_s": self.elapsed_s,
+            "best": self.best.to_dict(topo),
+            "pareto": [point.to_dict(topo) for point in self.pareto],
+            "baselines": [baseline.to_dict(topo) for baseline in self.baselines],
+        }

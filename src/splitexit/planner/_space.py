@@ -1,0 +1,54 @@
+"""The configuration space of seed 000: partitionings, placements, thresholds.
+
+1 <= L <= min(N, M) partitions; 1 <= P_1 < ... < P_L <= N (partial DNNs allowed); A an
+injective map of partitions to tiers in any order; T from the profile's thresholds, except
+for L = 1 whose single exit takes every sample (that configuration is counted once).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["count_configurations", "iter_partitions", "placements"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+def count_configurations(num_blocks: int, num_tiers: int, num_thresholds: int) -> int:
+    """Number of (T, P, A) triples: N*M + sum_{L>=2} C(N, L) * M!/(M-L)! * |T|.
+
+    >>> count_configurations(10, 4, 20)
+    1181960
+    """
+    total = 0
+    for num_parts in range(1, min(num_blocks, num_tiers) + 1):
+        per_threshold = math.comb(num_blocks, num_parts) * math.perm(num_tiers, num_parts)
+        total += per_threshold * (1 if num_parts == 1 else num_thresholds)
+    return total
+
+
+def thresholds_for(num_parts: int, num_thresholds: int) -> IntArray:
+    """Threshold indices to enumerate: all of them, or just one when L = 1."""
+    return np.arange(1 if num_parts == 1 else num_thresholds, dtype=np.int64)
+
+
+def iter_partitions(num_blocks: int, num_parts: int, chunk: int) -> Iterator[IntArray]:
+    """Partitionings (0-based last blocks, increasing), lexicographic, ``chunk`` at a time."""
+    combos = itertools.combinations(range(num_blocks), num_parts)
+    while True:
+        flat = np.fromiter(
+            itertools.chain.from_iterable(itertools.islice(combos, chunk)), dtype=np.int64
+        )
+        if flat.size == 0:
+            return
+        yield flat.reshape(-1, num_parts)
+
+
+def placements(num_tiers: int, num_parts: int) -> IntArray:
+    """All injective placements of ``num_parts`` partitions on tiers, lexicographic, (A, L)."""
+    return np.array(list(itertools.permutations(range(num_tiers), num_parts)), dtype=np.int64)

@@ -1,0 +1,92 @@
+"""The planner written the slow, obvious way: every configuration, one at a time.
+
+The oracle for the vectorized planner's tests and the baseline of its benchmark (this is how
+the public successor of seed 000 plans). It uses :func:`reference_estimate`, plain loops and
+plain sorting, and shares no code with ``_sweep``; do not use it for real sizes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import numpy as np
+
+from splitexit.perfmodel import Config, reference_estimate
+from splitexit.planner._pareto import ACCURACY_DECIMALS, LATENCY_DECIMALS
+from splitexit.profile import Profile
+from splitexit.topology import Topology
+
+__all__ = ["Evaluated", "reference_configurations", "reference_frontier", "reference_optimum"]
+
+# (config, rounded latency, rounded accuracy, rank in enumeration order within its L)
+Evaluated = tuple[Config, float, float, int]
+
+
+def reference_configurations(profile: Profile, topology: Topology) -> Iterator[Config]:
+    """Every configuration, in enumeration order: L, then P, then T, then A."""
+    n, m = profile.num_blocks, topology.num_tiers
+    for num_parts in range(1, min(n, m) + 1):
+        thresholds: list[int | None] = (
+            [None] if num_parts == 1 else list(range(profile.num_thresholds))
+        )
+        for partition in itertools.combinations(range(n), num_parts):
+            for t in thresholds:
+                for placement in itertools.permutations(range(m), num_parts):
+                    yield Config(t, partition, placement)
+
+
+def _evaluate_all(profile: Profile, topology: Topology, accuracy: str) -> list[Evaluated]:
+    out: list[Evaluated] = []
+    rank = 0
+    previous_parts = 0
+    for config in reference_configurations(profile, topology):
+        if config.num_partitions != previous_parts:
+            rank, previous_parts = 0, config.num_partitions
+        est = reference_estimate(profile, topology, config, accuracy=accuracy)
+        latency = float(np.round(est.latency_s, LATENCY_DECIMALS))
+        acc = float(np.round(est.accuracy, ACCURACY_DECIMALS))
+        out.append((config, latency, acc, rank))
+        rank += 1
+    return out
+
+
+def reference_frontier(
+    profile: Profile, topology: Topology, *, accuracy: str = "separate"
+) -> list[Evaluated]:
+    """The Pareto frontier by sorting every configuration: by latency, then accuracy (high
+    first), then fewer partitions, then enumeration order; keep strict accuracy records."""
+    every = _evaluate_all(profile, topology, accuracy)
+    every.sort(key=lambda e: (e[1], -e[2], e[0].num_partitions, e[3]))
+    frontier: list[Evaluated] = []
+    for item in every:
+        if not frontier or item[2] > frontier[-1][2]:
+            frontier.append(item)
+    return frontier
+
+
+def reference_optimum(
+    profile: Profile,
+    topology: Topology,
+    *,
+    min_accuracy: float | None = None,
+    max_latency_s: float | None = None,
+    accuracy: str = "separate",
+) -> Evaluated | None:
+    """P_lat or P_acc by scanning every configuration (ties: fewer partitions, then latency)."""
+    best: Evaluated | None = None
+    best_key: tuple[float, ...] | None = None
+    for item in _evaluate_all(profile, topology, accuracy):
+        config, latency, acc, rank = item
+        if min_accuracy is not None:
+            if acc < round(min_accuracy, ACCURACY_DECIMALS):
+                continue
+            key: tuple[float, ...] = (latency, config.num_partitions, -acc, rank)
+        else:
+            assert max_latency_s is not None
+            if latency > round(max_latency_s, LATENCY_DECIMALS):
+                continue
+            key = (-acc, config.num_partitions, latency, rank)
+        if best_key is None or key < best_key:
+            best, best_key = item, key
+    return best

@@ -1,0 +1,15 @@
+"""The ``splitexit.profile/1`` schema: what the profiler measures and the planner reads."""
+
+from splitexit.profile._io import EXAMPLE_PROFILE, load_profile, save_profile
+from splitexit.profile._model import FORMAT, Profile
+from splitexit.profile._synthetic import exit_rates_from_entropy, random_profile
+
+__all__ = [
+    "EXAMPLE_PROFILE",
+    "FORMAT",
+    "Profile",
+    "exit_rates_from_entropy",
+    "load_profile",
+    "random_profile",
+    "save_profile",
+]

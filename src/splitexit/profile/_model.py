@@ -1,0 +1,108 @@
+"""The profile of a multi-exit DNN (seed 000, sections 2.1-2.2), as the planner reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from splitexit.errors import InputError
+
+__all__ = ["FORMAT", "Profile"]
+
+FORMAT = "splitexit.profile/1"
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class Profile:
+    """What the profiling phase measured once for a backbone and a dataset.
+
+    Arrays are 0-based: ``block_compute_s[i]`` is CK_{i+1} of the paper. ``exit_rates[t, i]``
+    is alpha_{i+1}(T_t), the fraction of samples that leave at branch i+1 of the full
+    configuration for threshold ``thresholds[t]``; every row sums to 1.
+
+    Build one with :func:`splitexit.load_profile` or :meth:`Profile.from_mapping`, which
+    validate; the constructor trusts its arguments.
+    """
+
+    model: str
+    dataset: str
+    num_classes: int
+    input_bits: float  # O_0
+    result_bits: float  # one exit's prediction, sent to the destination
+    thresholds: FloatArray  # (|T|,), normalized entropy in (0, 1], increasing
+    block_names: tuple[str, ...]
+    output_bits: FloatArray  # O_i, (N,)
+    block_compute_s: FloatArray  # CK_i on the reference device, (N,)
+    branch_compute_s: FloatArray  # CB_i on the reference device, (N,)
+    accuracy: FloatArray  # acc_i from separate training, (N,)
+    accuracy_joint: FloatArray | None  # acc_i of the jointly trained full configuration
+    exit_rates: FloatArray  # alpha_i(T), (|T|, N)
+    reference_device: str = ""
+    notes: str = ""
+
+    @property
+    def num_blocks(self) -> int:
+        """N, the number of blocks (and of potential exits)."""
+        return int(self.output_bits.shape[0])
+
+    @property
+    def num_thresholds(self) -> int:
+        return int(self.thresholds.shape[0])
+
+    def branch_accuracy(self, source: str = "separate") -> FloatArray:
+        """acc_i from ``"separate"`` training (the paper's choice) or the ``"joint"`` model."""
+        if source == "separate":
+            return self.accuracy
+        if source == "joint":
+            if self.accuracy_joint is None:
+                raise InputError(
+                    f"profile {self.model!r}: accuracy 'joint' needs branches[*].accuracy_joint, "
+                    "which this profile does not have"
+                )
+            return self.accuracy_joint
+        raise InputError(f"accuracy must be 'separate' or 'joint', got {source!r}")
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The profile as a ``splitexit.profile/1`` mapping (what :func:`save_profile` writes)."""
+        branches: list[dict[str, Any]] = []
+        for i in range(self.num_blocks):
+            branch: dict[str, Any] = {
+                "compute_s": float(self.branch_compute_s[i]),
+                "accuracy": float(self.accuracy[i]),
+            }
+            if self.accuracy_joint is not None:
+                branch["accuracy_joint"] = float(self.accuracy_joint[i])
+            branches.append(branch)
+        return {
+            "format": FORMAT,
+            "model": self.model,
+            "dataset": self.dataset,
+            "num_classes": self.num_classes,
+            "reference_device": self.reference_device,
+            "notes": self.notes,
+            "input_bits": float(self.input_bits),
+            "result_bits": float(self.result_bits),
+            "thresholds": [float(t) for t in self.thresholds],
+            "blocks": [
+                {
+                    "name": name,
+                    "output_bits": float(self.output_bits[i]),
+                    "compute_s": float(self.block_compute_s[i]),
+                }
+                for i, name in enumerate(self.block_names)
+            ],
+            "branches": branches,
+            "exit_rates": [[float(a) for a in row] for row in self.exit_rates],
+        }
+
+    @classmethod
+    def from_mapping(cls, data: object, *, source: str = "<profile>") -> Profile:
+        """Validate a mapping shaped like a profile file and build the profile."""
+        from splitexit.profile._schema import profile_from_mapping
+
+        return profile_from_mapping(data, source=source)

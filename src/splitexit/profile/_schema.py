@@ -1,0 +1,152 @@
+"""The ``splitexit.profile/1`` file format (JSON), validated once here at the boundary."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+
+from splitexit._boundary import describe_validation_error
+from splitexit.errors import InputError
+from splitexit.profile._model import FORMAT, Profile
+
+__all__ = ["EXIT_RATE_TOLERANCE", "profile_from_mapping"]
+
+EXIT_RATE_TOLERANCE = 1e-6  # rows of exit_rates must sum to 1 within this
+
+
+def _number(lower: float, upper: float, *, open_lower: bool = False) -> Any:
+    """A finite real in [lower, upper] (or (lower, upper] when ``open_lower``)."""
+
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"must be a number, got {value!r}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"must be finite, got {value!r}")
+        below = number <= lower if open_lower else number < lower
+        if below or number > upper:
+            bracket = "(" if open_lower else "["
+            raise ValueError(f"must be in {bracket}{lower:g}, {upper:g}], got {value!r}")
+        return number
+
+    return BeforeValidator(check)
+
+
+Positive = Annotated[float, _number(0.0, math.inf, open_lower=True)]
+NonNegative = Annotated[float, _number(0.0, math.inf)]
+Fraction = Annotated[float, _number(0.0, 1.0)]
+Threshold = Annotated[float, _number(0.0, 1.0, open_lower=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _BlockSpec(_Strict):
+    name: str
+    output_bits: Positive
+    compute_s: NonNegative
+
+
+class _BranchSpec(_Strict):
+    compute_s: NonNegative
+    accuracy: Fraction
+    accuracy_joint: Fraction | None = None
+
+
+class _ProfileSpec(_Strict):
+    format: Literal["splitexit.profile/1"]
+    model: str
+    dataset: str
+    num_classes: Annotated[int, BeforeValidator(lambda v: _integer_at_least(v, 2))]
+    reference_device: str = ""
+    notes: str = ""
+    input_bits: Positive
+    result_bits: Positive
+    thresholds: list[Threshold]
+    blocks: list[_BlockSpec]
+    branches: list[_BranchSpec]
+    exit_rates: list[list[Fraction]]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _ProfileSpec:
+        n = len(self.blocks)
+        if n == 0:
+            raise ValueError("blocks must list at least one block")
+        if len(self.branches) != n:
+            raise ValueError(
+                f"branches has {len(self.branches)} entries, expected {n} (one per block)"
+            )
+        if not self.thresholds:
+            raise ValueError("thresholds must list at least one threshold")
+        for t in range(1, len(self.thresholds)):
+            if self.thresholds[t] <= self.thresholds[t - 1]:
+                raise ValueError(
+                    f"thresholds[{t}] = {self.thresholds[t]:g} must be greater than "
+                    f"thresholds[{t - 1}] = {self.thresholds[t - 1]:g} (strictly increasing)"
+                )
+        if len(self.exit_rates) != len(self.thresholds):
+            raise ValueError(
+                f"exit_rates has {len(self.exit_rates)} rows, expected {len(self.thresholds)} "
+                "(one per threshold)"
+            )
+        for t, row in enumerate(self.exit_rates):
+            if len(row) != n:
+                raise ValueError(
+                    f"exit_rates[{t}] has {len(row)} values, expected {n} (one per block)"
+                )
+            total = math.fsum(row)
+            if abs(total - 1.0) > EXIT_RATE_TOLERANCE:
+                raise ValueError(
+                    f"exit_rates[{t}] sums to {total:.9g}, "
+                    f"expected 1 within {EXIT_RATE_TOLERANCE:g}"
+                )
+        joint = [branch.accuracy_joint is not None for branch in self.branches]
+        if any(joint) and not all(joint):
+            missing = joint.index(False)
+            raise ValueError(
+                f"branches[{missing}].accuracy_joint is missing; give it for every branch or none"
+            )
+        return self
+
+
+def _integer_at_least(value: Any, lower: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be an integer, got {value!r}")
+    if value < lower:
+        raise ValueError(f"must be >= {lower}, got {value!r}")
+    return value
+
+
+def profile_from_mapping(data: object, *, source: str) -> Profile:
+    """Validate ``data`` (a parsed profile file) and build a :class:`Profile`."""
+    if isinstance(data, dict) and data.get("format") not in (None, FORMAT):
+        raise InputError(f"{source}: format must be {FORMAT!r}, got {data.get('format')!r}")
+    try:
+        spec = _ProfileSpec.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(source, exc)) from None
+    rates = np.array(spec.exit_rates, dtype=np.float64)
+    # Rows are within 1e-6 of 1; rescaling them to exactly 1 keeps E_L and S_L consistent.
+    rates /= rates.sum(axis=1, keepdims=True)
+    joint = [branch.accuracy_joint for branch in spec.branches]
+    return Profile(
+        model=spec.model,
+        dataset=spec.dataset,
+        num_classes=spec.num_classes,
+        input_bits=spec.input_bits,
+        result_bits=spec.result_bits,
+        thresholds=np.array(spec.thresholds, dtype=np.float64),
+        block_names=tuple(block.name for block in spec.blocks),
+        output_bits=np.array([b.output_bits for b in spec.blocks], dtype=np.float64),
+        block_compute_s=np.array([b.compute_s for b in spec.blocks], dtype=np.float64),
+        branch_compute_s=np.array([b.compute_s for b in spec.branches], dtype=np.float64),
+        accuracy=np.array([b.accuracy for b in spec.branches], dtype=np.float64),
+        accuracy_joint=None if joint[0] is None else np.array(joint, dtype=np.float64),
+        exit_rates=rates,
+        reference_device=spec.reference_device,
+        notes=spec.notes,
+    )

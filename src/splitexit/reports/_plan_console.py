@@ -1,0 +1,120 @@
+"""A plan printed for people with rich: recommendation, breakdown, frontier, baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from splitexit.planner import Plan, PlanPoint
+from splitexit.units import format_duration
+
+__all__ = ["print_plan"]
+
+_FRONTIER_ROWS = 20
+
+
+def _partition(point: PlanPoint) -> str:
+    return escape("[" + ",".join(str(p + 1) for p in point.config.partition) + "]")
+
+
+def _placement(point: PlanPoint, names: list[str]) -> str:
+    return escape("[" + ", ".join(names[a] for a in point.config.placement) + "]")
+
+
+def _threshold(point: PlanPoint) -> str:
+    return "-" if point.threshold is None else f"{point.threshold:g}"
+
+
+def _share(part: float, total: float) -> str:
+    return f"{format_duration(part)} ({part / total:.0%})" if total > 0 else format_duration(part)
+
+
+def _frontier_rows(count: int, chosen: int | None, show_all: bool) -> list[int]:
+    if show_all or count <= _FRONTIER_ROWS:
+        return list(range(count))
+    rows = set(np.linspace(0, count - 1, _FRONTIER_ROWS).round().astype(int).tolist())
+    if chosen is not None:
+        rows.add(chosen)
+    return sorted(rows)
+
+
+def print_plan(plan: Plan, console: Console, *, show_all: bool = False) -> None:
+    """Print the plan: header, recommendation with its latency breakdown, frontier, baselines."""
+    names = [tier.name for tier in plan.topology.tiers]
+    topo = plan.topology
+    best = plan.best
+    est = best.estimate
+    console.print(
+        f"[bold]{escape(plan.profile.model)}[/] ({escape(plan.profile.dataset)}, "
+        f"N = {plan.profile.num_blocks} blocks) on [bold]{escape(topo.name)}[/] "
+        f"({escape(' -> '.join(names))}), source "
+        f"{names[topo.source]}, destination {names[topo.destination]}, accuracy from "
+        f"{plan.accuracy_source} training"
+    )
+    rate = plan.configurations_evaluated / plan.elapsed_s if plan.elapsed_s > 0 else float("inf")
+    console.print(
+        f"{plan.configurations_evaluated:,} configurations evaluated in "
+        f"{format_duration(plan.elapsed_s)} ({rate:,.0f} per second), "
+        f"{len(plan.pareto)} on the Pareto frontier"
+    )
+    console.print(f"\n[bold]Recommendation[/]: {plan.requirement.describe()}")
+    console.print(
+        f"  threshold T = {_threshold(best)}, partition P = {_partition(best)}, "
+        f"placement A = {_placement(best, names)}"
+    )
+    console.print(
+        f"  accuracy {est.accuracy:.2%}, expected latency [bold]{format_duration(est.latency_s)}[/]"
+        f" = compute {_share(est.compute_s, est.latency_s)}"
+        f" + transmission {_share(est.transmission_s, est.latency_s)}"
+        f" + propagation {_share(est.propagation_s, est.latency_s)}"
+    )
+    exits = ", ".join(
+        f"{names[a]} {e:.1%}" for a, e in zip(best.config.placement, est.exit_rates, strict=True)
+    )
+    console.print(f"  samples leaving at each partition's exit: {exits}")
+
+    table = Table(title="Pareto frontier (latency vs accuracy)", show_lines=False)
+    for column in ("#", "T", "P", "A", "accuracy", "latency", "compute", "transm.", "propag."):
+        table.add_column(column, justify="right" if column not in ("P", "A") else "left")
+    chosen = next((i for i, p in enumerate(plan.pareto) if p.config == best.config), None)
+    rows = _frontier_rows(len(plan.pareto), chosen, show_all)
+    for i in rows:
+        point = plan.pareto[i]
+        e = point.estimate
+        table.add_row(
+            str(i + 1),
+            _threshold(point),
+            _partition(point),
+            _placement(point, names),
+            f"{e.accuracy:.2%}",
+            format_duration(e.latency_s),
+            format_duration(e.compute_s),
+            format_duration(e.transmission_s),
+            format_duration(e.propagation_s),
+            style="bold red" if i == chosen else None,
+        )
+    console.print(table)
+    if len(rows) < len(plan.pareto):
+        console.print(
+            f"  showing {len(rows)} of {len(plan.pareto)} frontier points; --all or --json for all"
+        )
+
+    baselines = Table(title="Baselines on the same model")
+    for column in ("baseline", "P", "A", "accuracy", "latency", "recommended is"):
+        baselines.add_column(
+            column, justify="left" if column in ("baseline", "P", "A") else "right"
+        )
+    for baseline in plan.baselines:
+        p = baseline.point
+        speed = "-" if baseline.speedup is None else f"{baseline.speedup:.2f}x faster"
+        baselines.add_row(
+            escape(baseline.description),
+            _partition(p),
+            _placement(p, names),
+            f"{p.accuracy:.2%}",
+            format_duration(p.latency_s),
+            speed,
+        )
+    console.print(baselines)

@@ -1,0 +1,112 @@
+"""Tiers, links and the path costs between tiers (seed 000, section 2.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from splitexit.errors import InputError
+
+__all__ = ["Link", "Tier", "Topology"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A tier of devices; ``compute_ratio`` R_j = time here / time on the reference device."""
+
+    name: str
+    compute_ratio: float
+
+
+@dataclass(frozen=True)
+class Link:
+    """The link between tier j and tier j+1: bandwidth BW_j (bit/s), propagation PL_j (s)."""
+
+    bandwidth: float
+    latency: float
+
+
+@dataclass(frozen=True)
+class Topology:
+    """An M-tier chain, tiers ordered from the data source outward; ``links[j]`` joins
+    ``tiers[j]`` and ``tiers[j+1]``. ``source`` and ``destination`` are 0-based tier indices.
+
+    Build one with :func:`splitexit.load_topology` (files, presets) or
+    :meth:`Topology.from_mapping`; both validate. The constructor trusts its arguments.
+
+    >>> from splitexit import load_topology
+    >>> mobile = load_topology("mobile")
+    >>> round(mobile.transfer_s(1e6, 0, 2), 4)  # 1 Mbit over BLE then 4G
+    2.146
+    """
+
+    name: str
+    tiers: tuple[Tier, ...]
+    links: tuple[Link, ...]
+    source: int = 0
+    destination: int = 0
+    # Path costs between every pair of tiers, derived once: PL[a, b] = sum of propagation
+    # latencies, IB[a, b] = sum of 1/bandwidth over the links a transfer from a to b crosses.
+    _path_latency: FloatArray = field(init=False, repr=False, compare=False)
+    _path_inv_bandwidth: FloatArray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        m = len(self.tiers)
+        # prefix[j] = cost of crossing links 0..j-1; a path a -> b crosses links min..max-1.
+        lat_prefix = np.concatenate([[0.0], np.cumsum([link.latency for link in self.links])])
+        inv_prefix = np.concatenate(
+            [[0.0], np.cumsum([1.0 / link.bandwidth for link in self.links])]
+        )
+        idx = np.arange(m)
+        lo = np.minimum.outer(idx, idx)
+        hi = np.maximum.outer(idx, idx)
+        object.__setattr__(self, "_path_latency", lat_prefix[hi] - lat_prefix[lo])
+        object.__setattr__(self, "_path_inv_bandwidth", inv_prefix[hi] - inv_prefix[lo])
+
+    @property
+    def num_tiers(self) -> int:
+        return len(self.tiers)
+
+    @property
+    def compute_ratios(self) -> FloatArray:
+        """R_j for every tier, shape (M,)."""
+        return np.array([tier.compute_ratio for tier in self.tiers], dtype=np.float64)
+
+    @property
+    def path_latency(self) -> FloatArray:
+        """PL[a, b]: propagation latency of a transfer from tier a to tier b, shape (M, M)."""
+        return self._path_latency
+
+    @property
+    def path_inverse_bandwidth(self) -> FloatArray:
+        """IB[a, b]: seconds per bit of a transfer from tier a to tier b, shape (M, M)."""
+        return self._path_inv_bandwidth
+
+    def transfer_s(self, bits: float, a: int, b: int) -> float:
+        """Time to move ``bits`` from tier ``a`` to tier ``b``: propagation plus transmission."""
+        return float(self._path_latency[a, b] + bits * self._path_inv_bandwidth[a, b])
+
+    def tier_index(self, name: str, *, field_name: str = "tier") -> int:
+        """The 0-based index of the tier called ``name``."""
+        for index, tier in enumerate(self.tiers):
+            if tier.name == name:
+                return index
+        known = ", ".join(tier.name for tier in self.tiers)
+        raise InputError(
+            f"topology {self.name!r}: {field_name} {name!r} is not a tier; expected one of {known}"
+        )
+
+    def with_destination(self, name: str) -> Topology:
+        """The same topology with results delivered to the tier called ``name``."""
+        return replace(self, destination=self.tier_index(name, field_name="destination"))
+
+    @classmethod
+    def from_mapping(cls, data: object, *, source: str = "<topology>") -> Topology:
+        """Validate a mapping shaped like a topology file and build the topology."""
+        from splitexit.topology._schema import topology_from_mapping
+
+        return topology_from_mapping(data, source=source)

@@ -1,0 +1,108 @@
+"""The topology file format (YAML), validated once here at the boundary."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+
+from splitexit._boundary import describe_validation_error
+from splitexit.errors import InputError, UnitError
+from splitexit.topology._model import Link, Tier, Topology
+from splitexit.units import format_bandwidth, parse_bandwidth, parse_duration
+
+__all__ = ["topology_from_mapping"]
+
+
+def _bandwidth(value: Any) -> float:
+    try:
+        bits_per_s = parse_bandwidth(value)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+    if bits_per_s <= 0:
+        raise ValueError(f"must be > 0, got {value!r} ({format_bandwidth(bits_per_s)})")
+    return bits_per_s
+
+
+def _latency(value: Any) -> float:
+    try:
+        seconds = parse_duration(value)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+    if seconds < 0:
+        raise ValueError(f"must be >= 0, got {value!r}")
+    return seconds
+
+
+def _ratio(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number, got {value!r}")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _TierSpec(_Strict):
+    name: str
+    compute_ratio: Annotated[float, BeforeValidator(_ratio)]
+
+
+class _LinkSpec(_Strict):
+    bandwidth: Annotated[float, BeforeValidator(_bandwidth)]
+    latency: Annotated[float, BeforeValidator(_latency)]
+
+
+class _TopologySpec(_Strict):
+    name: str = "topology"
+    description: str = ""
+    tiers: list[_TierSpec]
+    links: list[_LinkSpec]
+    source: str | None = None
+    destination: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _TopologySpec:
+        if not self.tiers:
+            raise ValueError("tiers must list at least one tier")
+        names = [tier.name for tier in self.tiers]
+        for index, name in enumerate(names):
+            if not name.strip():
+                raise ValueError(f"tiers[{index}].name must not be empty")
+            if names.index(name) != index:
+                raise ValueError(
+                    f"tiers[{index}].name {name!r} is used twice; names must be unique"
+                )
+        if len(self.links) != len(self.tiers) - 1:
+            raise ValueError(
+                f"links has {len(self.links)} entries but {len(self.tiers)} tiers need "
+                f"{len(self.tiers) - 1} (links[j] joins tiers[j] and tiers[j+1])"
+            )
+        for key in ("source", "destination"):
+            value = getattr(self, key)
+            if value is not None and value not in names:
+                raise ValueError(
+                    f"{key} {value!r} is not a tier; expected one of {', '.join(names)}"
+                )
+        return self
+
+
+def topology_from_mapping(data: object, *, source: str) -> Topology:
+    """Validate ``data`` (a parsed topology file) and build a :class:`Topology`."""
+    try:
+        spec = _TopologySpec.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(source, exc)) from None
+    names = [tier.name for tier in spec.tiers]
+    src = names.index(spec.source) if spec.source is not None else 0
+    dst = names.index(spec.destination) if spec.destination is not None else src
+    return Topology(
+        name=spec.name,
+        tiers=tuple(Tier(t.name, t.compute_ratio) for t in spec.tiers),
+        links=tuple(Link(link.bandwidth, link.latency) for link in spec.links),
+        source=src,
+        destination=dst,
+    )

@@ -1,0 +1,83 @@
+"""Builders of small topologies and profiles shared by the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from splitexit import Profile, Topology
+
+
+def tiny_topology(
+    ratios: list[float], bandwidths: list[float], latencies: list[float], *, dst: int = 0
+) -> Topology:
+    """A topology from plain lists (bit/s, seconds), validated like a file."""
+    return Topology.from_mapping(
+        {
+            "name": "tiny",
+            "tiers": [{"name": f"t{j}", "compute_ratio": r} for j, r in enumerate(ratios)],
+            "links": [
+                {"bandwidth": b, "latency": lat}
+                for b, lat in zip(bandwidths, latencies, strict=True)
+            ],
+            "destination": f"t{dst}",
+        }
+    )
+
+
+def random_topology(num_tiers: int, seed: int, *, dst: int | None = None) -> Topology:
+    rng = np.random.default_rng(seed)
+    ratios = sorted(rng.uniform(1, 200, num_tiers).tolist(), reverse=True)
+    return tiny_topology(
+        ratios,
+        rng.uniform(1e5, 1e8, num_tiers - 1).tolist(),
+        rng.uniform(0, 0.05, num_tiers - 1).tolist(),
+        dst=int(rng.integers(num_tiers)) if dst is None else dst,
+    )
+
+
+def valid_topology_mapping() -> dict[str, Any]:
+    return {
+        "name": "mobile",
+        "tiers": [
+            {"name": "smartwatch", "compute_ratio": 500},
+            {"name": "smartphone", "compute_ratio": 10},
+            {"name": "edge", "compute_ratio": 2.5},
+            {"name": "cloud", "compute_ratio": 1},
+        ],
+        "links": [
+            {"bandwidth": "500kbps", "latency": "6ms"},
+            {"bandwidth": "10Mbps", "latency": "40ms"},
+            {"bandwidth": "500Mbps", "latency": "50ms"},
+        ],
+        "source": "smartwatch",
+        "destination": "smartwatch",
+    }
+
+
+def valid_profile_mapping() -> dict[str, Any]:
+    return {
+        "format": "splitexit.profile/1",
+        "model": "toy",
+        "dataset": "toy",
+        "num_classes": 10,
+        "input_bits": 8000,
+        "result_bits": 320,
+        "thresholds": [0.5, 1.0],
+        "blocks": [
+            {"name": "b1", "output_bits": 4000, "compute_s": 0.001},
+            {"name": "b2", "output_bits": 2000, "compute_s": 0.002},
+            {"name": "b3", "output_bits": 1000, "compute_s": 0.003},
+        ],
+        "branches": [
+            {"compute_s": 0.0005, "accuracy": 0.6},
+            {"compute_s": 0.0005, "accuracy": 0.8},
+            {"compute_s": 0.0005, "accuracy": 0.9},
+        ],
+        "exit_rates": [[0.2, 0.3, 0.5], [0.7, 0.2, 0.1]],
+    }
+
+
+def profile_from(data: dict[str, Any]) -> Profile:
+    return Profile.from_mapping(data)
