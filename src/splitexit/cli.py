@@ -155,6 +155,12 @@ def presets_command() -> None:
         console.print(table)
 
 
+# --- profiling commands (issue 3) go here ---
+
+
+# --- spatial (DistrEdge) commands (issue 4) go here ---
+
+
 def main() -> None:
     """Console-script entry point."""
     sys.exit(app())
