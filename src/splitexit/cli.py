@@ -92,6 +92,10 @@ def plan_command(
             help="Branch accuracies from 'separate' training (paper) or the 'joint' model."
         ),
     ] = "separate",
+    solver: Annotated[
+        str,
+        typer.Option(help="'enumerate' all, 'exact' dynamic programming, or 'auto' (by size)."),
+    ] = "auto",
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the plan as JSON here.")
     ] = None,
@@ -116,6 +120,7 @@ def plan_command(
             max_latency_s=None if max_latency is None else _max_latency(max_latency),
             destination=destination,
             accuracy=accuracy,
+            solver=solver,
         )
         print_plan(result, _console(), show_all=show_all)
         if json_out is not None:
@@ -156,6 +161,73 @@ def presets_command() -> None:
 
 
 # --- profiling commands (issue 3) go here ---
+
+
+@app.command("profile")
+def profile_command(
+    model: Annotated[str, typer.Option(help="Backbone: resnet8, resnet20, resnet56, ...")],
+    dataset: Annotated[str, typer.Option(help="Dataset: fashion-mnist or digits.")],
+    out: Annotated[Path, typer.Option(help="Profile to write (JSON); the trace goes beside.")],
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="Checkpoints (default runs/MODEL-DATASET); existing ones are reused."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the Fashion-MNIST IDX files (or $SPLITEXIT_FASHION_MNIST_DIR)."
+        ),
+    ] = None,
+    epochs: Annotated[int, typer.Option(help="Epochs of the joint training.")] = 10,
+    separate_epochs: Annotated[int, typer.Option(help="Epochs of each separate model.")] = 4,
+    batch_size: Annotated[int, typer.Option(help="Training batch size.")] = 128,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (SGD, one-cycle).")] = 0.1,
+    width: Annotated[float, typer.Option(help="Channel width multiplier.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of initialization, order, augmentation.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu, or cuda when present.")] = "cpu",
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 2,
+    percentile: Annotated[float, typer.Option(help="Percentile of batch-1 timings.")] = 99.0,
+    timing_samples: Annotated[int, typer.Option(help="Training samples timed.")] = 500,
+    quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+) -> None:
+    """Train (joint and separate), profile, and write a splitexit.profile/1 file and trace."""
+    with _user_errors():
+        if threads < 1:
+            raise InputError(f"--threads must be >= 1, got {threads}")
+        from splitexit.nets import model_spec
+        from splitexit.training import DATASET_NAMES
+
+        model_spec(model)  # unknown names fail before any import of the data
+        if dataset not in DATASET_NAMES:
+            raise InputError(
+                f"--dataset must be one of {', '.join(DATASET_NAMES)}, got {dataset!r}"
+            )
+        import torch
+
+        from splitexit.profiling import ProfileSettings, profile_model, write_profile
+        from splitexit.training import TrainConfig
+
+        torch.set_num_threads(threads)
+        settings = ProfileSettings(
+            model=model,
+            dataset=dataset,
+            work_dir=work_dir or Path("runs") / f"{model}-{dataset}",
+            joint=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed),
+            separate=TrainConfig(epochs=separate_epochs, batch_size=batch_size, lr=lr, seed=seed),
+            width=width,
+            data_dir=data_dir,
+            device=device,
+            percentile=percentile,
+            timing_samples=timing_samples,
+        )
+        console = None if quiet else Console(stderr=True, highlight=False)
+        profile, trace = profile_model(settings, console=console)
+        trace_path = write_profile(profile, trace, out)
+        print(f"wrote {out} and {trace_path}")
+        print("branch accuracy (separate): " + " ".join(f"{a:.4f}" for a in profile.accuracy))
+        if profile.accuracy_joint is not None:
+            shown = " ".join(f"{a:.4f}" for a in profile.accuracy_joint)
+            print(f"branch accuracy (joint):    {shown}")
 
 
 # --- spatial (DistrEdge) commands (issue 4) go here ---

@@ -6,11 +6,20 @@ import math
 import numpy as np
 import pytest
 
-from splitexit import InfeasibleError, InputError, load_profile, load_topology, plan, random_profile
+from splitexit import (
+    InfeasibleError,
+    InputError,
+    Profile,
+    Topology,
+    load_profile,
+    load_topology,
+    plan,
+    random_profile,
+)
 from splitexit.perfmodel import Config, reference_estimate
 from splitexit.planner import count_configurations, reference_frontier, reference_optimum
 from splitexit.planner.reference import reference_configurations
-from tests.helpers import profile_from, random_topology, valid_profile_mapping
+from tests.helpers import profile_from, random_topology, tiny_topology, valid_profile_mapping
 from tests.perfmodel.test_model import TWO_TIERS, two_block_profile
 
 # (blocks, tiers, thresholds, seed): small enough for the plain-Python planner.
@@ -170,3 +179,39 @@ def test_planner_baselines_match_definitions() -> None:
 def test_count_configurations_formula(n: int, m: int, nt: int) -> None:
     expected = n * m + sum(math.comb(n, k) * math.perm(m, k) * nt for k in range(2, min(n, m) + 1))
     assert count_configurations(n, m, nt) == expected
+
+
+def _reducer_profile() -> tuple[Profile, Topology]:
+    # Block 1 shrinks the data 100x; block 2 is heavy. Nobody exits at branch 1 (alpha_1 = 0),
+    # so P = [1, 2] has exactly the accuracy of P = [2]. Worked by hand:
+    #   [2] on t1 (cloud):    0.1 (input) + 0.1 * 1.011 + 0.001 (result)     = 0.2021 s
+    #   [1, 2] on (t0, t1):   1 * 0.011 + 0.001 (10 bits) + 0.1 * 1.001 + 0.001 = 0.1131 s
+    data = valid_profile_mapping()
+    data.update(
+        input_bits=1000,
+        result_bits=10,
+        thresholds=[0.5],
+        blocks=[
+            {"name": "reduce", "output_bits": 10, "compute_s": 0.01},
+            {"name": "heavy", "output_bits": 10, "compute_s": 1.0},
+        ],
+        branches=[{"compute_s": 0.001, "accuracy": 0.5}, {"compute_s": 0.001, "accuracy": 0.9}],
+        exit_rates=[[0.0, 1.0]],
+    )
+    return profile_from(data), tiny_topology([1.0, 0.1], [1e4], [0.0])
+
+
+@pytest.mark.parametrize("solver", ["enumerate", "exact"])
+def test_planner_accuracy_tie_prefers_fewer_partitions(solver: str) -> None:
+    profile, topology = _reducer_profile()
+    roomy = plan(profile, topology, max_latency_s=0.5, solver=solver)
+    assert roomy.best.config == Config(None, (1,), (1,))
+    assert roomy.best.latency_s == pytest.approx(0.2021)
+    assert roomy.best.accuracy == pytest.approx(0.9)
+    # the frontier itself keeps the faster two-partition plan at the same accuracy
+    assert roomy.pareto[-1].config == Config(0, (0, 1), (0, 1))
+    assert roomy.pareto[-1].latency_s == pytest.approx(0.1131)
+    tight = plan(profile, topology, max_latency_s=0.15, solver=solver)
+    assert tight.best.config == Config(0, (0, 1), (0, 1))
+    want = reference_optimum(profile, topology, max_latency_s=0.5)
+    assert want is not None and want[0] == roomy.best.config

@@ -17,7 +17,7 @@ def test_pareto_plot_info_content() -> None:
     # the example is small enough (169,240 configurations) that the sample is ~20,000 points
     assert 15_000 < info.sample_latency_ms.size < 25_000
     assert set(np.unique(info.sample_partitions)) == {1, 2, 3, 4}
-    lat, acc, label = info.chosen
+    lat, _, label = info.chosen
     assert lat <= 150.0 and "P=[5,10]" in label
     assert info.requirement == ("latency", 150.0)
     assert {name for *_, name in info.baselines} == {"source", "fastest", "single-cut"}

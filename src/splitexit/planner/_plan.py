@@ -10,16 +10,22 @@ import numpy as np
 from splitexit.errors import InfeasibleError, InputError
 from splitexit.perfmodel import Config, ModelInputs, estimate
 from splitexit.planner._baselines import baselines
+from splitexit.planner._exact import exact_box, exact_frontier
 from splitexit.planner._pareto import ACCURACY_DECIMALS, LATENCY_DECIMALS
 from splitexit.planner._result import Plan, PlanPoint, Requirement
-from splitexit.planner._sweep import Candidates, sweep
+from splitexit.planner._sample import sample_configurations
+from splitexit.planner._space import count_configurations
+from splitexit.planner._sweep import Candidates, SampledPoints, sweep
 from splitexit.profile import Profile
 from splitexit.topology import Topology
 from splitexit.units import format_duration
 
-__all__ = ["DEFAULT_ACCURACY_MARGIN", "plan"]
+__all__ = ["AUTO_EXACT_ABOVE", "DEFAULT_ACCURACY_MARGIN", "ENUMERATE_AT_MOST", "SOLVERS", "plan"]
 
 DEFAULT_ACCURACY_MARGIN = 0.01  # without a requirement: within 1 point of the best accuracy
+SOLVERS = ("auto", "exact", "enumerate")
+AUTO_EXACT_ABOVE = 10_000_000  # "auto" enumerates up to this many configurations
+ENUMERATE_AT_MOST = 5_000_000_000  # beyond this, enumeration would take minutes to hours
 
 
 def plan(
@@ -30,6 +36,7 @@ def plan(
     max_latency_s: float | None = None,
     destination: str | None = None,
     accuracy: str = "separate",
+    solver: str = "auto",
     sample_size: int = 20_000,
 ) -> Plan:
     """Recommend a (threshold, partitioning, placement) for ``profile`` on ``topology``.
@@ -37,7 +44,9 @@ def plan(
     Solves P_lat (minimum latency s.t. accuracy >= ``min_accuracy``) or P_acc (maximum
     accuracy s.t. latency <= ``max_latency_s``); without either, the fastest configuration
     within 1 percentage point of the best achievable accuracy. Ties go to fewer partitions,
-    then to lower latency.
+    then to lower latency. ``solver`` is ``"enumerate"`` (every configuration, blockwise),
+    ``"exact"`` (dynamic programming over partial plans, same answer without enumerating) or
+    ``"auto"`` (enumerate up to ``AUTO_EXACT_ABOVE`` configurations, exact beyond).
 
     >>> from splitexit import load_profile, load_topology
     >>> result = plan(load_profile("example"), load_topology("mobile"), min_accuracy=0.85)
@@ -49,20 +58,22 @@ def plan(
         topology = topology.with_destination(destination)
     started = time.perf_counter()
     inputs = ModelInputs.build(profile, topology, accuracy=accuracy)
-    result = sweep(inputs, sample_size=sample_size)
-    frontier = result.frontier()
-    if min_accuracy is not None:
-        requirement = Requirement("min_accuracy", min_accuracy)
-    elif max_latency_s is not None:
-        requirement = Requirement("max_latency", max_latency_s)
+    total = count_configurations(inputs.num_blocks, inputs.num_tiers, inputs.num_thresholds)
+    used = _choose_solver(solver, total)
+    states: int | None = None
+    labels: int | None = None
+    if used == "enumerate":
+        result = sweep(inputs, sample_size=sample_size)
+        frontier = result.frontier()
+        samples: SampledPoints = result.samples
+        requirement = _requirement(min_accuracy, max_latency_s, frontier)
+        chosen = _solve(result.per_length, requirement, frontier)
     else:
-        best_accuracy = float(frontier.accuracy.max())
-        requirement = Requirement(
-            "near_best_accuracy",
-            max(0.0, best_accuracy - DEFAULT_ACCURACY_MARGIN),
-            margin=DEFAULT_ACCURACY_MARGIN,
-        )
-    chosen = _solve(result.per_length, requirement, frontier)
+        exact = exact_frontier(inputs)
+        frontier, states, labels = exact.frontier, exact.states_explored, exact.labels_kept
+        samples = sample_configurations(inputs, sample_size)
+        requirement = _requirement(min_accuracy, max_latency_s, frontier)
+        chosen = _solve_exact(inputs, requirement, frontier)
     elapsed = time.perf_counter() - started
     best = _point(inputs, profile, chosen, 0)
     names = [tier.name for tier in topology.tiers]
@@ -74,10 +85,40 @@ def plan(
         best=best,
         pareto=tuple(_point(inputs, profile, frontier, i) for i in range(len(frontier))),
         baselines=tuple(baselines(inputs, best.latency_s, names)),
-        configurations_evaluated=result.evaluated,
-        solver="enumerate",
+        configurations_evaluated=total,
+        solver=used,
         elapsed_s=elapsed,
-        samples=result.samples,
+        samples=samples,
+        states_explored=states,
+        labels_kept=labels,
+    )
+
+
+def _choose_solver(solver: str, total: int) -> str:
+    if solver not in SOLVERS:
+        raise InputError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    if solver == "auto":
+        return "exact" if total > AUTO_EXACT_ABOVE else "enumerate"
+    if solver == "enumerate" and total > ENUMERATE_AT_MOST:
+        raise InputError(
+            f"{total:.3g} configurations are too many to enumerate "
+            f"(limit {ENUMERATE_AT_MOST:.0e}); use the exact solver"
+        )
+    return solver
+
+
+def _requirement(
+    min_accuracy: float | None, max_latency_s: float | None, frontier: Candidates
+) -> Requirement:
+    if min_accuracy is not None:
+        return Requirement("min_accuracy", min_accuracy)
+    if max_latency_s is not None:
+        return Requirement("max_latency", max_latency_s)
+    best_accuracy = float(frontier.accuracy.max())
+    return Requirement(
+        "near_best_accuracy",
+        max(0.0, best_accuracy - DEFAULT_ACCURACY_MARGIN),
+        margin=DEFAULT_ACCURACY_MARGIN,
     )
 
 
@@ -116,6 +157,30 @@ def _solve(
     if chosen is None:
         raise InfeasibleError(_infeasible_message(requirement, frontier))
     return chosen
+
+
+def _solve_exact(inputs: ModelInputs, requirement: Requirement, frontier: Candidates) -> Candidates:
+    """The optimum read from the global frontier, then its exact ties resolved in favour of
+    fewer partitions by searching each smaller L inside the box of equally good plans."""
+    if requirement.kind == "max_latency":
+        feasible = np.flatnonzero(frontier.latency <= round(requirement.value, LATENCY_DECIMALS))
+        if feasible.size == 0:
+            raise InfeasibleError(_infeasible_message(requirement, frontier))
+        i = int(feasible[-1])  # frontier accuracy increases with latency
+        box = {"max_latency_s": requirement.value, "min_accuracy": float(frontier.accuracy[i])}
+    else:
+        feasible = np.flatnonzero(frontier.accuracy >= round(requirement.value, ACCURACY_DECIMALS))
+        if feasible.size == 0:
+            raise InfeasibleError(_infeasible_message(requirement, frontier))
+        i = int(feasible[0])
+        box = {"max_latency_s": float(frontier.latency[i]), "min_accuracy": requirement.value}
+    for num_parts in range(1, int(frontier.num_parts[i])):
+        tied = exact_box(inputs, num_parts, **box)
+        if len(tied):
+            # P_acc: all tied plans share the best accuracy, take the fastest (first);
+            # P_lat: all share the best latency, take the most accurate (last).
+            return tied.take(np.array([0 if requirement.kind == "max_latency" else len(tied) - 1]))
+    return frontier.take(np.array([i]))
 
 
 def _infeasible_message(requirement: Requirement, frontier: Candidates) -> str:

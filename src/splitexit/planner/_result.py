@@ -106,6 +106,8 @@ class Plan:
     solver: str
     elapsed_s: float
     samples: SampledPoints
+    states_explored: int | None = None  # exact solver only
+    labels_kept: int | None = None  # exact solver only
 
     def to_dict(self) -> dict[str, Any]:
         """Everything ``splitexit plan --json`` writes."""
@@ -120,6 +122,8 @@ class Plan:
             "solver": self.solver,
             "requirement": self.requirement.to_dict(),
             "configurations_evaluated": self.configurations_evaluated,
+            "states_explored": self.states_explored,
+            "labels_kept": self.labels_kept,
             "elapsed_s": self.elapsed_s,
             "best": self.best.to_dict(topo),
             "pareto": [point.to_dict(topo) for point in self.pareto],

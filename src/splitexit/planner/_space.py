@@ -14,7 +14,13 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["count_configurations", "iter_partitions", "placements"]
+__all__ = [
+    "count_configurations",
+    "count_for_length",
+    "iter_partitions",
+    "placements",
+    "thresholds_for",
+]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -25,11 +31,16 @@ def count_configurations(num_blocks: int, num_tiers: int, num_thresholds: int) -
     >>> count_configurations(10, 4, 20)
     1181960
     """
-    total = 0
-    for num_parts in range(1, min(num_blocks, num_tiers) + 1):
-        per_threshold = math.comb(num_blocks, num_parts) * math.perm(num_tiers, num_parts)
-        total += per_threshold * (1 if num_parts == 1 else num_thresholds)
-    return total
+    return sum(
+        count_for_length(num_blocks, num_tiers, num_thresholds, num_parts)
+        for num_parts in range(1, min(num_blocks, num_tiers) + 1)
+    )
+
+
+def count_for_length(num_blocks: int, num_tiers: int, num_thresholds: int, num_parts: int) -> int:
+    """Number of configurations with exactly ``num_parts`` partitions."""
+    per_threshold = math.comb(num_blocks, num_parts) * math.perm(num_tiers, num_parts)
+    return per_threshold * (1 if num_parts == 1 else num_thresholds)
 
 
 def thresholds_for(num_parts: int, num_thresholds: int) -> IntArray:

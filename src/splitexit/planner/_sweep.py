@@ -66,7 +66,16 @@ class Candidates:
         return self.take(frontier_order(self.latency, self.accuracy, self.num_parts, self.order))
 
     @staticmethod
+    def empty(width: int) -> Candidates:
+        none = np.zeros(0, dtype=np.int64)
+        wide = np.zeros((0, width), dtype=np.int64)
+        return Candidates(np.zeros(0), np.zeros(0), none, none, none, wide, wide)
+
+    @staticmethod
     def concat(parts: list[Candidates], width: int) -> Candidates:
+        if not parts:
+            return Candidates.empty(width)
+
         def pad(array: IntArray) -> IntArray:
             out = np.full((array.shape[0], width), -1, dtype=np.int64)
             out[:, : array.shape[1]] = array

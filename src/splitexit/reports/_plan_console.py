@@ -53,12 +53,19 @@ def print_plan(plan: Plan, console: Console, *, show_all: bool = False) -> None:
         f"{names[topo.source]}, destination {names[topo.destination]}, accuracy from "
         f"{plan.accuracy_source} training"
     )
-    rate = plan.configurations_evaluated / plan.elapsed_s if plan.elapsed_s > 0 else float("inf")
-    console.print(
-        f"{plan.configurations_evaluated:,} configurations evaluated in "
-        f"{format_duration(plan.elapsed_s)} ({rate:,.0f} per second), "
-        f"{len(plan.pareto)} on the Pareto frontier"
-    )
+    if plan.solver == "exact":
+        console.print(
+            f"{plan.configurations_evaluated:,} configurations covered exactly in "
+            f"{format_duration(plan.elapsed_s)} by dynamic programming ({plan.states_explored:,} "
+            f"states, {plan.labels_kept:,} labels kept), {len(plan.pareto)} on the Pareto frontier"
+        )
+    else:
+        rate = plan.configurations_evaluated / plan.elapsed_s if plan.elapsed_s > 0 else 0.0
+        console.print(
+            f"{plan.configurations_evaluated:,} configurations evaluated in "
+            f"{format_duration(plan.elapsed_s)} ({rate:,.0f} per second), "
+            f"{len(plan.pareto)} on the Pareto frontier"
+        )
     console.print(f"\n[bold]Recommendation[/]: {plan.requirement.describe()}")
     console.print(
         f"  threshold T = {_threshold(best)}, partition P = {_partition(best)}, "
