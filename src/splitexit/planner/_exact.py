@@ -94,39 +94,62 @@ def single_partition_candidates(inputs: ModelInputs) -> Candidates:
     )
 
 
-def _finish(inputs: ModelInputs, layers: list[Layer], done: list[Completions]) -> Candidates:
-    """Whole plans from completions: rounded values, tie order, configurations rebuilt."""
+def _order(inputs: ModelInputs, layers: list[Layer], comp: Completions) -> IntArray:
+    """Rank-preserving code of (P, T, A) in enumeration order (0 when it would overflow)."""
     n, m, nt = inputs.num_blocks, inputs.num_tiers, inputs.num_thresholds
+    num_parts = comp.k + 1
+    if n**num_parts * nt * m**num_parts >= 2**62:
+        return np.zeros(comp.parent.size, dtype=np.int64)
+    layer = layers[comp.k - 1]
+    pcode = layer.pcode[comp.parent] * n + comp.p_last
+    acode = layer.acode[comp.parent] * m + comp.a_last
+    order: IntArray = (pcode * nt + layer.t[comp.parent]) * m**num_parts + acode
+    return order
+
+
+def _reduce(inputs: ModelInputs, layers: list[Layer], closed: list[Completions]) -> Completions:
+    """One layer's completions, reduced to their own frontier (exact ties by enumeration order)."""
+    comp = Completions.concat(closed)
+    keep = frontier_order(
+        np.round(comp.lat, LATENCY_DECIMALS),
+        np.round(comp.acc, ACCURACY_DECIMALS),
+        _order(inputs, layers, comp),
+    )
+    return comp.take(keep)
+
+
+def _finish(inputs: ModelInputs, layers: list[Layer], done: list[Completions]) -> Candidates:
+    """The frontier of all completions, with configurations rebuilt for its points only."""
     widest = max((c.k + 1 for c in done), default=1)
-    exact_order = n**widest * nt * m**widest < 2**62
-    parts: list[Candidates] = []
-    for comp in done:
-        layer = layers[comp.k - 1]
-        size, num_parts = comp.parent.size, comp.k + 1
-        t = layer.t[comp.parent]
-        pcode = layer.pcode[comp.parent] * n + comp.p_last
-        acode = layer.acode[comp.parent] * m + comp.a_last
-        order = (pcode * nt + t) * m**num_parts + acode if exact_order else np.zeros(size, np.int64)
-        # rebuild (P, A) by walking parents back to the first layer
-        partition = np.full((size, widest), -1, dtype=np.int64)
-        placement = np.full((size, widest), -1, dtype=np.int64)
-        partition[:, comp.k], placement[:, comp.k] = comp.p_last, comp.a_last
-        index = comp.parent
-        for j in range(comp.k - 1, -1, -1):
-            partition[:, j], placement[:, j] = layers[j].p[index], layers[j].a[index]
-            index = layers[j].parent[index]
-        parts.append(
-            Candidates(
-                latency=np.round(comp.lat, LATENCY_DECIMALS),
-                accuracy=np.round(comp.acc, ACCURACY_DECIMALS),
-                num_parts=np.full(size, num_parts, dtype=np.int64),
-                order=order.astype(np.int64),
-                threshold=t,
-                partition=partition,
-                placement=placement,
-            )
-        )
-    return Candidates.concat(parts, widest)
+    if not done:
+        return Candidates.empty(widest)
+    latency = np.round(np.concatenate([c.lat for c in done]), LATENCY_DECIMALS)
+    accuracy = np.round(np.concatenate([c.acc for c in done]), ACCURACY_DECIMALS)
+    num_parts = np.concatenate([np.full(c.parent.size, c.k + 1, dtype=np.int64) for c in done])
+    order = np.concatenate([_order(inputs, layers, c) for c in done])
+    group = np.concatenate([np.full(c.parent.size, g, dtype=np.int64) for g, c in enumerate(done)])
+    row = np.concatenate([np.arange(c.parent.size, dtype=np.int64) for c in done])
+    keep = frontier_order(latency, accuracy, num_parts, order)
+    partition = np.full((keep.size, widest), -1, dtype=np.int64)
+    placement = np.full((keep.size, widest), -1, dtype=np.int64)
+    threshold = np.empty(keep.size, dtype=np.int64)
+    for out, (g, r) in enumerate(zip(group[keep], row[keep], strict=True)):
+        comp = done[int(g)]
+        partition[out, comp.k], placement[out, comp.k] = comp.p_last[r], comp.a_last[r]
+        index = int(comp.parent[r])
+        threshold[out] = layers[comp.k - 1].t[index]
+        for j in range(comp.k - 1, -1, -1):  # walk the parents back to the first layer
+            partition[out, j], placement[out, j] = layers[j].p[index], layers[j].a[index]
+            index = int(layers[j].parent[index])
+    return Candidates(
+        latency=latency[keep],
+        accuracy=accuracy[keep],
+        num_parts=num_parts[keep],
+        order=order[keep],
+        threshold=threshold,
+        partition=partition,
+        placement=placement,
+    )
 
 
 def _search(
@@ -152,13 +175,14 @@ def _search(
         closed, grown = expand(
             tables, layer, close=layer.k in close_at, extend=layer.k + 1 < max_parts, prune=prune
         )
-        done.extend(c for c in closed if c.parent.size)
-        if incumbent is not None:
-            for c in closed:
-                incumbent.add(c.lat, c.acc)
-            if grown is not None:
-                grown = drop_subset_dominated(tables, grown, layer)
-                grown = grown.take(~prune(*bounds(tables, grown)))
+        if closed:
+            reduced = _reduce(inputs, layers, closed)
+            done.append(reduced)
+            if incumbent is not None:
+                incumbent.add(reduced.lat, reduced.acc)
+        if incumbent is not None and grown is not None:
+            grown = drop_subset_dominated(tables, grown, layer)
+            grown = grown.take(~prune(*bounds(tables, grown)))
         layer = grown
     return layers, done, states
 

@@ -56,6 +56,7 @@ class Tables:
     max_acc_after: FloatArray  # max acc_q over q > p, (N,)
     min_ratio_free: FloatArray  # min R[a'] over a' not in U, (2^M,)
     min_result_free: FloatArray  # min res(a') over a' not in U, (2^M,)
+    future: FloatArray  # least cost per staying sample from (a, U, p), (M, 2^M, N); see bounds
 
     @classmethod
     def build(cls, inputs: ModelInputs) -> Tables:
@@ -76,7 +77,17 @@ class Tables:
         free = ((masks[:, None] >> np.arange(m)) & 1) == 0  # (2^M, M)
         min_ratio = np.where(free, inputs.compute_ratio, np.inf).min(axis=1)
         min_result = np.where(free, res, np.inf).min(axis=1)
-        return cls(inputs, res, min_work, max_acc, min_ratio, min_result)
+        # future[a, U, p]: cheapest hop of O_p bits from a to a tier outside U, plus the least
+        # compute and delivery any continuation must pay, per staying sample
+        rest = min_ratio[:, None] * min_work[None, :] + min_result[:, None]  # (U, p)
+        future = np.empty((m, 1 << m, n))
+        for a in range(m):
+            hop = (
+                inputs.path_latency[a][:, None]
+                + inputs.path_inv_bandwidth[a][:, None] * (inputs.output_bits[None, :])
+            )  # (a', p)
+            future[a] = np.where(free[:, :, None], hop[None], np.inf).min(axis=1) + rest
+        return cls(inputs, res, min_work, max_acc, min_ratio, min_result, future)
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,6 +145,27 @@ class Completions:
     lat: FloatArray
     acc: FloatArray
 
+    def take(self, index: IntArray) -> Completions:
+        return Completions(
+            self.k,
+            self.parent[index],
+            self.a_last[index],
+            self.p_last[index],
+            self.lat[index],
+            self.acc[index],
+        )
+
+    @staticmethod
+    def concat(parts: list[Completions]) -> Completions:
+        return Completions(
+            parts[0].k,
+            np.concatenate([c.parent for c in parts]),
+            np.concatenate([c.a_last for c in parts]),
+            np.concatenate([c.p_last for c in parts]),
+            np.concatenate([c.lat for c in parts]),
+            np.concatenate([c.acc for c in parts]),
+        )
+
 
 def segment_frontier(key: IntArray, lat: FloatArray, acc: FloatArray, tie: IntArray) -> IntArray:
     """Indices of the Pareto-optimal labels of each group ``key`` (exact ties: smallest tie)."""
@@ -186,21 +218,8 @@ def first_layer(tables: Tables) -> Layer:
 def bounds(tables: Tables, layer: Layer) -> tuple[FloatArray, FloatArray]:
     """Optimistic final (latency, accuracy) of every label: whatever comes next must move the
     S staying samples to an unused tier, run at least one partition there, and deliver."""
-    inputs = tables.inputs
-    stay = 1.0 - inputs.exit_cum[layer.t, layer.p + 1]
-    hop = np.full(len(layer), np.inf)
-    for nxt in range(inputs.num_tiers):
-        free = ((layer.used >> nxt) & 1) == 0
-        cost = (
-            inputs.path_latency[layer.a, nxt]
-            + inputs.output_bits[layer.p] * (inputs.path_inv_bandwidth[layer.a, nxt])
-        )
-        hop = np.where(free, np.minimum(hop, cost), hop)
-    future = (
-        hop
-        + tables.min_ratio_free[layer.used] * tables.min_work_after[layer.p]
-        + tables.min_result_free[layer.used]
-    )
+    stay = 1.0 - tables.inputs.exit_cum[layer.t, layer.p + 1]
+    future = tables.future[layer.a, layer.used, layer.p]
     # a label with nowhere to go (future = inf) is hopeless even when nobody stays
     ahead = np.where(np.isinf(future), np.inf, stay * future)
     return layer.lat + ahead, layer.acc + stay * tables.max_acc_after[layer.p]
