@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,9 +11,12 @@ import numpy.typing as npt
 from splitexit.profile import Profile
 from splitexit.topology import Topology
 
-__all__ = ["Config", "Estimate", "ModelInputs"]
+__all__ = ["Config", "Estimate", "ExitModel", "ModelInputs"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.integer]
+# (partitionings (C, L), threshold indices (T',)) -> (E_k (C, T', L), accuracy (C, T'))
+ExitModel = Callable[[IntArray, IntArray], tuple[FloatArray, FloatArray]]
 
 # csum values this close to 1 are snapped to 1, so that a stay rate S_k that is zero in exact
 # arithmetic is zero in floating point too (and every placement of later partitions ties).
@@ -75,6 +79,8 @@ class ModelInputs:
     path_inv_bandwidth: FloatArray  # IB[a, b], (M, M) seconds per bit
     source: int
     destination: int
+    # Replaces the paper's estimator of exit rates and accuracy (e.g. the trace estimator).
+    exit_model: ExitModel | None = None
 
     @property
     def num_blocks(self) -> int:
@@ -90,9 +96,15 @@ class ModelInputs:
 
     @classmethod
     def build(
-        cls, profile: Profile, topology: Topology, *, accuracy: str = "separate"
+        cls,
+        profile: Profile,
+        topology: Topology,
+        *,
+        accuracy: str = "separate",
+        exit_model: ExitModel | None = None,
     ) -> ModelInputs:
-        """Derive the model's arrays; ``accuracy`` is ``"separate"`` or ``"joint"``."""
+        """Derive the model's arrays; ``accuracy`` is ``"separate"`` or ``"joint"``;
+        ``exit_model`` replaces the paper's estimator of exit rates and accuracy."""
         exit_cum = np.zeros((profile.num_thresholds, profile.num_blocks + 1))
         np.cumsum(profile.exit_rates, axis=1, out=exit_cum[:, 1:])
         exit_cum[np.abs(exit_cum - 1.0) < _SNAP] = 1.0
@@ -111,4 +123,5 @@ class ModelInputs:
             path_inv_bandwidth=topology.path_inverse_bandwidth,
             source=topology.source,
             destination=topology.destination,
+            exit_model=exit_model,
         )

@@ -26,7 +26,14 @@ import numpy.typing as npt
 
 from splitexit.perfmodel._types import Config, Estimate, ModelInputs
 
-__all__ = ["Component", "PartitionTerms", "coefficients", "estimate", "partition_terms"]
+__all__ = [
+    "Component",
+    "PartitionTerms",
+    "coefficients",
+    "estimate",
+    "paper_exits",
+    "partition_terms",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.integer]
@@ -46,10 +53,35 @@ class PartitionTerms:
     exit_rates: FloatArray  # (rows, L) E_k
 
 
+def paper_exits(
+    inputs: ModelInputs, partitions: IntArray, t_idx: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """The paper's estimator: E_k sums alpha_i(T) over partition k (the last one through N),
+    and the accuracy weights acc_{P_k} by E_k. Returns E (C, T', L) and accuracy (C, T')."""
+    c, num_parts = partitions.shape
+    # cum[..., k] = alpha_1 + ... + alpha_{P_k} for k < L; 0 before the first, 1 after the last.
+    cum = np.empty((c, len(t_idx), num_parts + 1))
+    cum[..., 0] = 0.0
+    cum[..., num_parts] = 1.0
+    if num_parts > 1:
+        table = inputs.exit_cum[t_idx]  # (T', N+1)
+        cum[..., 1:num_parts] = table[:, partitions[:, :-1] + 1].transpose(1, 0, 2)
+    exits = np.diff(cum, axis=-1)
+    return exits, np.einsum("ctk,ck->ct", exits, inputs.accuracy[partitions])
+
+
 def partition_terms(inputs: ModelInputs, partitions: IntArray, t_idx: IntArray) -> PartitionTerms:
-    """Features, accuracy and exit rates of partitionings (C, L) under thresholds ``t_idx``."""
+    """Features, accuracy and exit rates of partitionings (C, L) under thresholds ``t_idx``.
+
+    Exit rates and accuracy come from ``inputs.exit_model`` when one is set (e.g. the trace
+    estimator), else from the paper's estimator.
+    """
     c, num_parts = partitions.shape
     nt = len(t_idx)
+    if inputs.exit_model is None:
+        exits, accuracy = paper_exits(inputs, partitions, t_idx)
+    else:
+        exits, accuracy = inputs.exit_model(partitions, t_idx)
     start = np.empty_like(partitions)
     start[:, 0] = 0
     start[:, 1:] = partitions[:, :-1] + 1
@@ -58,17 +90,12 @@ def partition_terms(inputs: ModelInputs, partitions: IntArray, t_idx: IntArray) 
         - inputs.compute_cum[start]
         + inputs.branch_compute[partitions]
     )  # (C, L) reference seconds per partition
-
-    # cum[..., k] = alpha_1 + ... + alpha_{P_k} for k < L; 0 before the first, 1 after the last.
-    cum = np.empty((c, nt, num_parts + 1))
-    cum[..., 0] = 0.0
-    cum[..., num_parts] = 1.0
-    if num_parts > 1:
-        table = inputs.exit_cum[t_idx]  # (T', N+1)
-        cum[..., 1:num_parts] = table[:, partitions[:, :-1] + 1].transpose(1, 0, 2)
-    exits = np.diff(cum, axis=-1)  # E_k, (C, T', L)
-    stay_before = 1.0 - cum[..., :-1]  # S_{k-1}
-    stay_after = 1.0 - cum[..., 1:num_parts]  # S_k for k < L
+    stay_after = 1.0 - np.cumsum(exits[..., :-1], axis=-1)  # S_k for k < L (S_L = 0)
+    # Exit rates are fractions of finitely many samples: a stay rate this small is a zero
+    # that floating point missed, and making it exact keeps structural ties exact.
+    stay_after[np.abs(stay_after) < 1e-12] = 0.0
+    stay_before = np.ones((c, nt, num_parts))  # S_{k-1}, S_0 = 1
+    stay_before[..., 1:] = stay_after
 
     features = np.empty((c, nt, 4 * num_parts - 1))
     features[..., 0] = 1.0
@@ -80,7 +107,6 @@ def partition_terms(inputs: ModelInputs, partitions: IntArray, t_idx: IntArray) 
         inputs.output_bits[partitions[:, :-1]][:, None, :],
         out=features[..., 3 * num_parts :],
     )
-    accuracy = np.einsum("ctk,ck->ct", exits, inputs.accuracy[partitions])
     rows = c * nt
     return PartitionTerms(
         features=features.reshape(rows, -1),
