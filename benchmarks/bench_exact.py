@@ -16,8 +16,8 @@ import os
 import time
 
 import numpy as np
-from bench_planner import bench_topology
 
+from bench_planner import bench_topology
 from splitexit import Profile, random_profile
 from splitexit.perfmodel import ModelInputs
 from splitexit.planner import count_configurations, sweep
@@ -40,8 +40,10 @@ def same(a: object, b: object) -> bool:
 
 
 def scaling(max_enumerate: float) -> None:
-    print("| blocks | tiers | configurations | exact | states | labels | frontier | enumeration | ratio | identical |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    columns = ["blocks", "tiers", "configurations", "exact", "states", "labels", "frontier"]
+    columns += ["enumeration", "ratio", "identical"]
+    print("| " + " | ".join(columns) + " |")
+    print("|---" * len(columns) + "|")
     for n, m in CASES:
         inputs = ModelInputs.build(random_profile(n, num_thresholds=20, seed=1), bench_topology(m))
         total = count_configurations(n, m, 20)
@@ -56,7 +58,8 @@ def scaling(max_enumerate: float) -> None:
             start = time.perf_counter()
             enumerated = sweep(inputs, sample_size=10).frontier()
             enum_took = time.perf_counter() - start
-            row += f" {enum_took:.2f} s | {enum_took / took:.0f}x | {same(exact.frontier, enumerated)} |"
+            identical = same(exact.frontier, enumerated)
+            row += f" {enum_took:.2f} s | {enum_took / took:.0f}x | {identical} |"
         else:
             row += " - | - | - |"
         print(row, flush=True)
@@ -78,8 +81,10 @@ def identity(instances: int) -> None:
             profile, topology, accuracy="joint" if seed % 3 == 0 else "separate"
         )
         identical += same(exact_frontier(inputs).frontier, sweep(inputs, sample_size=10).frontier())
-    print(f"\nidentity: {identical} of {instances} random instances give the same frontier "
-          "(points and configurations)")
+    print(
+        f"\nidentity: {identical} of {instances} random instances give the same frontier "
+        "(points and configurations)"
+    )
 
 
 def main() -> None:

@@ -71,7 +71,9 @@ def reference_rate(profile: object, topology: Topology, count: int) -> float:
     return len(configs) / (time.perf_counter() - start)
 
 
-def check_against_reference(profile: object, topology: Topology, result: object, samples: int) -> int:
+def check_against_reference(
+    profile: object, topology: Topology, result: object, samples: int
+) -> int:
     """Evaluate random configurations with the plain-loop model; count those that beat the
     frontier (must be 0), and check every frontier point's values with the reference."""
     frontier = result.frontier()  # type: ignore[attr-defined]
@@ -98,7 +100,9 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=55)
     parser.add_argument("--check-samples", type=int, default=20_000)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+    )
 
     # 1. Throughput of the vectorized evaluator: random 20 blocks, 4 tiers, 20 thresholds.
     profile, topology = random_profile(20, num_thresholds=20, seed=0), bench_topology(4)
@@ -111,8 +115,10 @@ def main() -> None:
     print(f"  evaluator only     : {raw:.3f} s  -> {total / raw:,.0f} configurations/s")
     print(f"  evaluate + frontier: {full:.3f} s  -> {total / full:,.0f} configurations/s")
     print(f"  plain-loop reference: {ref:,.0f} configurations/s (20,000 configurations)")
-    print(f"  speedup over the reference: {total / raw / ref:,.0f}x (evaluator), "
-          f"{total / full / ref:,.0f}x (with frontier)")
+    print(
+        f"  speedup over the reference: {total / raw / ref:,.0f}x (evaluator), "
+        f"{total / full / ref:,.0f}x (with frontier)"
+    )
 
     # 2. Full Pareto frontier at ResNet-110 size (55 blocks), 4 tiers, 20 thresholds.
     n = args.blocks
@@ -124,13 +130,19 @@ def main() -> None:
     result = holder["result"]
     frontier = result.frontier()  # type: ignore[attr-defined]
     print(f"\n[{n} blocks x 4 tiers x 20 thresholds] {total:,} configurations")
-    print(f"  full frontier: {elapsed:.2f} s ({total / elapsed:,.0f} configurations/s), "
-          f"{len(frontier)} frontier points")
-    print(f"  reference would need ~{total / ref / 60:,.0f} min at {ref:,.0f} configurations/s "
-          f"-> {total / ref / elapsed:,.0f}x")
+    print(
+        f"  full frontier: {elapsed:.2f} s ({total / elapsed:,.0f} configurations/s), "
+        f"{len(frontier)} frontier points"
+    )
+    print(
+        f"  reference would need ~{total / ref / 60:,.0f} min at {ref:,.0f} configurations/s "
+        f"-> {total / ref / elapsed:,.0f}x"
+    )
     beaten = check_against_reference(profile, topology, result, args.check_samples)
-    print(f"  {args.check_samples:,} random configurations re-evaluated with the plain-loop model: "
-          f"{beaten} beat the frontier (must be 0)")
+    print(
+        f"  {args.check_samples:,} random configurations re-evaluated with the plain-loop model: "
+        f"{beaten} beat the frontier (must be 0)"
+    )
 
 
 if __name__ == "__main__":
