@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import torch
 from torch import Tensor, nn
 
 __all__ = ["HeadFactory", "MultiExitNet"]
 
-HeadFactory = Callable[[int], nn.Module]  # channels of the block output -> exit head
+HeadFactory = Callable[[int], nn.Module]  # channels of a block's output -> an exit head
 
 
 class MultiExitNet(nn.Module):
-    """Blocks 1..N of a backbone and one exit head after each selected block.
+    """Blocks 1..P of a backbone and one exit head after each selected block.
 
     ``exits`` holds 0-based block indices in increasing order. The network keeps only the
-    blocks it needs (through the last exit), so a separately trained branch i is
-    ``MultiExitNet(blocks[: i + 1], ...)`` with ``exits=(i,)``. ``forward`` returns one
-    tensor of logits per exit, shallowest first.
-
-    >>> net = build_network("resnet8", in_channels=1, num_classes=10)  # doctest: +SKIP
-    >>> [out.shape for out in net(torch.zeros(2, 1, 28, 28))]  # doctest: +SKIP
+    blocks it needs (through its last exit): the full configuration has an exit after every
+    block, and the separately trained branch i is blocks 1..i plus head i (``exits=(i,)``).
+    ``forward`` returns one tensor of logits per exit, shallowest first.
     """
 
     def __init__(
@@ -35,10 +31,10 @@ class MultiExitNet(nn.Module):
     ) -> None:
         super().__init__()
         chosen = tuple(int(i) for i in exits)
-        if not chosen or list(chosen) != sorted(set(chosen)):
-            raise ValueError(f"exits must be increasing block indices, got {chosen}")
+        if not chosen or list(chosen) != sorted(set(chosen)) or chosen[0] < 0:
+            raise ValueError(f"exits must be increasing 0-based block indices, got {chosen}")
         if chosen[-1] >= len(blocks):
-            raise ValueError(f"exit {chosen[-1]} is past the last block {len(blocks) - 1}")
+            raise ValueError(f"exit {chosen[-1]} is past the last block ({len(blocks) - 1})")
         kept = chosen[-1] + 1
         self.exits = chosen
         self.block_names = tuple(block_names[:kept])
@@ -48,31 +44,15 @@ class MultiExitNet(nn.Module):
 
     @property
     def num_blocks(self) -> int:
-        """Blocks this network runs (through its last exit)."""
+        """Blocks this network runs (1 through its last exit)."""
         return len(self.blocks)
 
     def forward(self, x: Tensor) -> list[Tensor]:
         outputs: list[Tensor] = []
-        heads = iter(self.heads)
-        exits = set(self.exits)
+        position = 0
         for i, block in enumerate(self.blocks):
             x = block(x)
-            if i in exits:
-                outputs.append(next(heads)(x))
+            if position < len(self.exits) and self.exits[position] == i:
+                outputs.append(self.heads[position](x))
+                position += 1
         return outputs
-
-    def block_outputs(self, x: Tensor) -> list[Tensor]:
-        """The output of every kept block (for sizes and per-block timing)."""
-        outputs = []
-        for block in self.blocks:
-            x = block(x)
-            outputs.append(x)
-        return outputs
-
-
-def _check_input(x: Tensor) -> None:
-    if x.dim() != 4:
-        raise ValueError(f"expected a batch of images (B, C, H, W), got shape {tuple(x.shape)}")
-
-
-_ = torch  # torch is the runtime of this room; the name keeps the import explicit

@@ -7,11 +7,16 @@ the first *selected* branch P_k (k < L) whose normalized entropy is below T, els
 E_k is the fraction leaving at P_k, and the accuracy counts the samples correct at the branch
 they actually leave at. This keeps every dependence between branches that the trace holds.
 
-Fast path: for each threshold, a sample is reduced to the bit pattern of the branches where
-it is below T (packed into 64-bit words). Samples with the same pattern behave the same under
-every partitioning, so they are merged into one row with a count and, per branch, a count of
-correct ones. Evaluating C partitionings is then L boolean steps over (C, rows) and a matrix
-product with the per-threshold row indicator: O(C * rows * L), with rows << samples.
+Fast path: for each threshold, a sample reduces to the pattern of branches where it is below
+T. Samples with the same pattern behave the same under every partitioning, so they merge into
+one row with a count and, per branch, a count of correct ones (patterns are found on the
+patterns packed into 64-bit words). Partitionings share prefixes (P_1, ..., P_k), and who is
+still waiting after a prefix does not depend on what follows, so each distinct prefix is
+replayed once: a 0/1 matrix (prefixes x patterns) of samples still waiting, times the
+per-branch counts (patterns x N), gives at once how many leave, and how many are right, at
+every possible next branch. The cost per threshold is about sum_k prefixes_k x patterns x N
+multiply-adds in BLAS, with patterns far below the number of samples when entropies are
+correlated across depth, as they are in real networks.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ class CascadeTable:
 
     num_samples: int
     num_blocks: int
-    masks: npt.NDArray[np.uint64]  # (rows, words) branches where entropy < T
+    below: npt.NDArray[np.bool_]  # (rows, N) branches where entropy < T
     count: FloatArray  # (rows,) samples with this pattern
     correct: FloatArray  # (rows, N) of those, correct at each branch
     starts: npt.NDArray[np.intp]  # (|T| + 1,)
@@ -74,25 +79,25 @@ class CascadeTable:
         """
         values = np.asarray(entropy, dtype=np.float64)
         hits = np.asarray(correct, dtype=np.float64)
-        masks, counts, corrects, starts = [], [], [], [0]
+        belows, counts, corrects, starts = [], [], [], [0]
         for threshold in np.asarray(thresholds, dtype=np.float64):
-            packed = _pack(values < threshold)
-            unique, inverse, count = np.unique(
-                packed, axis=0, return_inverse=True, return_counts=True
+            below = values < threshold
+            _, first, inverse, count = np.unique(
+                _pack(below), axis=0, return_index=True, return_inverse=True, return_counts=True
             )
             inverse = inverse.reshape(-1)
             right = np.stack(
-                [np.bincount(inverse, hits[:, i], len(unique)) for i in range(values.shape[1])],
+                [np.bincount(inverse, hits[:, i], len(first)) for i in range(values.shape[1])],
                 axis=1,
             )
-            masks.append(unique)
+            belows.append(below[first])
             counts.append(count.astype(np.float64))
             corrects.append(right)
-            starts.append(starts[-1] + len(unique))
+            starts.append(starts[-1] + len(first))
         return cls(
             num_samples=int(values.shape[0]),
             num_blocks=int(values.shape[1]),
-            masks=np.concatenate(masks),
+            below=np.concatenate(belows),
             count=np.concatenate(counts),
             correct=np.concatenate(corrects),
             starts=np.array(starts, dtype=np.intp),
@@ -118,30 +123,67 @@ class CascadeTable:
         """
         parts = np.asarray(partitions, dtype=np.intp)
         chosen = np.asarray(t_idx, dtype=np.intp)
-        rows = np.concatenate([np.arange(self.starts[t], self.starts[t + 1]) for t in chosen])
-        column = np.repeat(np.arange(len(chosen)), self.starts[chosen + 1] - self.starts[chosen])
-        indicator = np.zeros((len(rows), len(chosen)))  # (rows', T'): row -> its threshold
-        indicator[np.arange(len(rows)), column] = 1.0
-        masks, count, correct = self.masks[rows], self.count[rows], self.correct[rows]
         c, num_parts = parts.shape
         exits = np.empty((c, len(chosen), num_parts))
         right = np.zeros((c, len(chosen)))
-        step = max(1, _CHUNK_CELLS // max(1, len(rows)))
+        widest = int(np.diff(self.starts)[chosen].max(initial=1))
+        step = max(1, _CHUNK_CELLS // widest)
         for lo in range(0, c, step):
             block = parts[lo : lo + step]
-            waiting = np.ones((len(block), len(rows)), dtype=bool)  # not exited yet
-            for k in range(num_parts):
-                branch = block[:, k]
-                if k < num_parts - 1:
-                    word = masks[:, branch // _WORD].T  # (C', rows')
-                    below = ((word >> (branch % _WORD).astype(np.uint64)[:, None]) & 1) == 1
-                    leaving = waiting & below
-                    waiting &= ~below
-                else:
-                    leaving = waiting
-                exits[lo : lo + step, :, k] = (leaving * count) @ indicator
-                right[lo : lo + step] += (leaving * correct[:, branch].T) @ indicator
+            levels = _prefix_levels(block, self.num_blocks)
+            for j, t in enumerate(chosen):
+                e, r = self._replay(block, levels, slice(self.starts[t], self.starts[t + 1]))
+                exits[lo : lo + step, j] = e
+                right[lo : lo + step, j] = r
         return exits / self.num_samples, right / self.num_samples
+
+    def _replay(
+        self, block: IntArray, levels: list[_Level], rows: slice
+    ) -> tuple[FloatArray, FloatArray]:
+        """Counts leaving at each selected branch, and correct ones, for one threshold.
+
+        ``waiting[q, u]`` is 1 where samples of pattern u have not left along prefix q
+        (P_1, ..., P_k); one matrix product then gives, for every prefix, how many samples
+        would leave (and be right) at each possible next branch.
+        """
+        below, count, correct = self.below[rows], self.count[rows], self.correct[rows]
+        leave = below * count[:, None]  # (patterns, N) samples below T at each branch
+        leave_right = below * correct  # of those, correct there
+        num_parts = block.shape[1]
+        exits = np.empty((block.shape[0], num_parts))
+        right = np.zeros(block.shape[0])
+        waiting = np.ones((1, len(count)))
+        prefix = np.zeros(block.shape[0], dtype=np.intp)
+        for k in range(num_parts - 1):
+            branch = block[:, k]
+            exits[:, k] = (waiting @ leave)[prefix, branch]
+            right += (waiting @ leave_right)[prefix, branch]
+            level = levels[k]
+            waiting = waiting[level.parent] * ~below[:, level.branch].T
+            prefix = level.index
+        exits[:, -1] = (waiting @ count)[prefix]
+        right += (waiting @ correct)[prefix, block[:, -1]]
+        return exits, right
+
+
+@dataclass(frozen=True)
+class _Level:
+    """Distinct prefixes (P_1, ..., P_{k+1}) of a block of partitionings."""
+
+    parent: npt.NDArray[np.intp]  # (prefixes,) index of (P_1, ..., P_k) in the level before
+    branch: npt.NDArray[np.intp]  # (prefixes,) P_{k+1} - 1
+    index: npt.NDArray[np.intp]  # (C,) each partitioning's prefix at this level
+
+
+def _prefix_levels(block: IntArray, num_blocks: int) -> list[_Level]:
+    levels = []
+    index = np.zeros(block.shape[0], dtype=np.intp)
+    for k in range(block.shape[1] - 1):
+        keys, index = np.unique(index * num_blocks + block[:, k], return_inverse=True)
+        parent, branch = np.divmod(keys, num_blocks)
+        levels.append(_Level(parent=parent, branch=branch, index=index.reshape(-1)))
+        index = index.reshape(-1)
+    return levels
 
 
 def reference_trace_estimate(

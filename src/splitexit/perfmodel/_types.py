@@ -30,7 +30,8 @@ class Config:
     ``partition[k]`` is P_{k+1} - 1, the 0-based index of partition k's last block;
     ``placement[k]`` is A_{k+1} - 1, the 0-based tier of partition k. ``threshold_index``
     indexes ``Profile.thresholds``; it is ``None`` for a single partition, whose one exit
-    takes every sample whatever the threshold.
+    takes every sample whatever the threshold. With per-exit thresholds it is the code of a
+    vector of indices, one per exit but the last, in base |T| (see ``decode_thresholds``).
     """
 
     threshold_index: int | None
@@ -81,6 +82,9 @@ class ModelInputs:
     destination: int
     # Replaces the paper's estimator of exit rates and accuracy (e.g. the trace estimator).
     exit_model: ExitModel | None = None
+    # One threshold per selected exit (vectors coded in base |T|) instead of one global T;
+    # needs an exit model that understands the codes (perfmodel/_per_exit.py).
+    per_exit_thresholds: bool = False
 
     @property
     def num_blocks(self) -> int:
@@ -94,6 +98,14 @@ class ModelInputs:
     def num_thresholds(self) -> int:
         return int(self.thresholds.shape[0])
 
+    def threshold_rows(self, num_parts: int) -> int:
+        """Threshold choices for L partitions: 1 for L = 1, |T| or |T|^(L-1) per exit."""
+        if num_parts == 1:
+            return 1
+        if self.per_exit_thresholds:
+            return int(self.num_thresholds ** (num_parts - 1))
+        return self.num_thresholds
+
     @classmethod
     def build(
         cls,
@@ -102,6 +114,7 @@ class ModelInputs:
         *,
         accuracy: str = "separate",
         exit_model: ExitModel | None = None,
+        per_exit_thresholds: bool = False,
     ) -> ModelInputs:
         """Derive the model's arrays; ``accuracy`` is ``"separate"`` or ``"joint"``;
         ``exit_model`` replaces the paper's estimator of exit rates and accuracy."""
@@ -124,4 +137,5 @@ class ModelInputs:
             source=topology.source,
             destination=topology.destination,
             exit_model=exit_model,
+            per_exit_thresholds=per_exit_thresholds,
         )

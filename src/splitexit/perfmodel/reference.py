@@ -24,23 +24,39 @@ def _transfer(topology: Topology, bits: float, a: int, b: int) -> tuple[float, f
     return transmission, propagation
 
 
-def reference_estimate(
-    profile: Profile, topology: Topology, config: Config, *, accuracy: str = "separate"
-) -> Estimate:
-    """Estimate one configuration with plain Python arithmetic."""
+def _paper_exits(profile: Profile, config: Config, accuracy: str) -> tuple[list[float], float]:
+    """E_k (the last partition summing through N) and sum_k acc[P_k] E_k."""
     acc = profile.branch_accuracy(accuracy)
-    n = profile.num_blocks
-    t = config.threshold_index or 0
-    alpha = [float(a) for a in profile.exit_rates[t]]
-    parts = config.partition
-    num_parts = len(parts)
-
+    alpha = [float(a) for a in profile.exit_rates[config.threshold_index or 0]]
     exit_rates = []
     first = 0
-    for k, last in enumerate(parts):
-        stop = n - 1 if k == num_parts - 1 else last  # the last partition sums through N
+    for k, last in enumerate(config.partition):
+        stop = profile.num_blocks - 1 if k == config.num_partitions - 1 else last
         exit_rates.append(sum(alpha[first : stop + 1]))
         first = last + 1
+    weighted = sum(float(acc[p]) * e for p, e in zip(config.partition, exit_rates, strict=True))
+    return exit_rates, weighted
+
+
+def reference_estimate(
+    profile: Profile,
+    topology: Topology,
+    config: Config,
+    *,
+    accuracy: str = "separate",
+    replayed: tuple[tuple[float, ...], float] | None = None,
+) -> Estimate:
+    """Estimate one configuration with plain Python arithmetic.
+
+    ``replayed`` = (E_k per partition, accuracy) replaces the paper's estimator, e.g. with
+    what :func:`reference_trace_estimate` measured on a per-sample trace.
+    """
+    parts = config.partition
+    num_parts = len(parts)
+    if replayed is not None:
+        exit_rates, estimated_accuracy = list(replayed[0]), replayed[1]
+    else:
+        exit_rates, estimated_accuracy = _paper_exits(profile, config, accuracy)
 
     compute = transmission = propagation = 0.0
     trans, prop = _transfer(topology, profile.input_bits, topology.source, config.placement[0])
@@ -69,7 +85,7 @@ def reference_estimate(
         first = last + 1
 
     return Estimate(
-        accuracy=sum(float(acc[p]) * e for p, e in zip(parts, exit_rates, strict=True)),
+        accuracy=estimated_accuracy,
         compute_s=compute,
         transmission_s=transmission,
         propagation_s=propagation,

@@ -8,7 +8,15 @@ import time
 import numpy as np
 
 from splitexit.errors import InfeasibleError, InputError
-from splitexit.perfmodel import Config, ModelInputs, estimate
+from splitexit.perfmodel import (
+    CascadeTable,
+    Config,
+    ExitModel,
+    ModelInputs,
+    PerExitTable,
+    decode_thresholds,
+    estimate,
+)
 from splitexit.planner._baselines import baselines
 from splitexit.planner._exact import exact_box, exact_frontier
 from splitexit.planner._pareto import ACCURACY_DECIMALS, LATENCY_DECIMALS
@@ -16,14 +24,22 @@ from splitexit.planner._result import Plan, PlanPoint, Requirement
 from splitexit.planner._sample import sample_configurations
 from splitexit.planner._space import count_configurations
 from splitexit.planner._sweep import Candidates, SampledPoints, sweep
-from splitexit.profile import Profile
+from splitexit.profile import Profile, Trace
 from splitexit.topology import Topology
 from splitexit.units import format_duration
 
-__all__ = ["AUTO_EXACT_ABOVE", "DEFAULT_ACCURACY_MARGIN", "ENUMERATE_AT_MOST", "SOLVERS", "plan"]
+__all__ = [
+    "AUTO_EXACT_ABOVE",
+    "DEFAULT_ACCURACY_MARGIN",
+    "ENUMERATE_AT_MOST",
+    "ESTIMATORS",
+    "SOLVERS",
+    "plan",
+]
 
 DEFAULT_ACCURACY_MARGIN = 0.01  # without a requirement: within 1 point of the best accuracy
 SOLVERS = ("auto", "exact", "enumerate")
+ESTIMATORS = ("paper", "trace")
 AUTO_EXACT_ABOVE = 10_000_000  # "auto" enumerates up to this many configurations
 ENUMERATE_AT_MOST = 5_000_000_000  # beyond this, enumeration would take minutes to hours
 
@@ -37,6 +53,9 @@ def plan(
     destination: str | None = None,
     accuracy: str = "separate",
     solver: str = "auto",
+    estimator: str = "paper",
+    trace: Trace | None = None,
+    per_exit_thresholds: bool = False,
     sample_size: int = 20_000,
 ) -> Plan:
     """Recommend a (threshold, partitioning, placement) for ``profile`` on ``topology``.
@@ -47,6 +66,11 @@ def plan(
     then to lower latency. ``solver`` is ``"enumerate"`` (every configuration, blockwise),
     ``"exact"`` (dynamic programming over partial plans, same answer without enumerating) or
     ``"auto"`` (enumerate up to ``AUTO_EXACT_ABOVE`` configurations, exact beyond).
+    ``estimator`` is ``"paper"`` (exit rates of the full configuration, seed 000) or
+    ``"trace"`` (the per-sample ``trace`` replayed exactly for each (T, P); enumeration only,
+    since which samples reach a partition then depends on every earlier exit).
+    ``per_exit_thresholds`` gives every selected exit its own threshold (|T|^(L-1) vectors
+    per partitioning instead of |T|); it needs the trace estimator.
 
     >>> from splitexit import load_profile, load_topology
     >>> result = plan(load_profile("example"), load_topology("mobile"), min_accuracy=0.85)
@@ -57,9 +81,20 @@ def plan(
     if destination is not None:
         topology = topology.with_destination(destination)
     started = time.perf_counter()
-    inputs = ModelInputs.build(profile, topology, accuracy=accuracy)
-    total = count_configurations(inputs.num_blocks, inputs.num_tiers, inputs.num_thresholds)
-    used = _choose_solver(solver, total)
+    inputs = ModelInputs.build(
+        profile,
+        topology,
+        accuracy=accuracy,
+        exit_model=_exit_model(estimator, trace, profile, accuracy, per_exit_thresholds),
+        per_exit_thresholds=per_exit_thresholds,
+    )
+    total = count_configurations(
+        inputs.num_blocks,
+        inputs.num_tiers,
+        inputs.num_thresholds,
+        per_exit=per_exit_thresholds,
+    )
+    used = _choose_solver(solver, total, decomposable=inputs.exit_model is None)
     states: int | None = None
     labels: int | None = None
     if used == "enumerate":
@@ -87,6 +122,8 @@ def plan(
         baselines=tuple(baselines(inputs, best.latency_s, names)),
         configurations_evaluated=total,
         solver=used,
+        estimator=estimator,
+        per_exit_thresholds=per_exit_thresholds,
         elapsed_s=elapsed,
         samples=samples,
         states_explored=states,
@@ -94,15 +131,52 @@ def plan(
     )
 
 
-def _choose_solver(solver: str, total: int) -> str:
+def _exit_model(
+    estimator: str, trace: Trace | None, profile: Profile, accuracy: str, per_exit: bool
+) -> ExitModel | None:
+    if estimator not in ESTIMATORS:
+        raise InputError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
+    if per_exit and estimator != "trace":
+        raise InputError(
+            "per-exit thresholds need the trace estimator: the paper's exit rates are measured "
+            "with one threshold for every branch"
+        )
+    if estimator == "paper":
+        return None
+    if trace is None:
+        raise InputError(f"estimator 'trace' needs the per-sample trace of {profile.model!r}")
+    if trace.num_blocks != profile.num_blocks:
+        raise InputError(
+            f"trace has {trace.num_blocks} branches but profile {profile.model!r} has "
+            f"{profile.num_blocks} blocks"
+        )
+    if per_exit:
+        entropy, correct = trace.arrays(accuracy)
+        return PerExitTable.build(entropy, correct, profile.thresholds).evaluate
+    return CascadeTable.from_trace(trace, profile.thresholds, source=accuracy).evaluate
+
+
+def _choose_solver(solver: str, total: int, *, decomposable: bool = True) -> str:
     if solver not in SOLVERS:
         raise InputError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    if not decomposable:
+        if solver == "exact":
+            raise InputError(
+                "the exact solver needs the paper estimator; the trace estimator does not "
+                "decompose over consecutive partitions (use --solver enumerate)"
+            )
+        solver = "enumerate"
     if solver == "auto":
         return "exact" if total > AUTO_EXACT_ABOVE else "enumerate"
     if solver == "enumerate" and total > ENUMERATE_AT_MOST:
+        advice = (
+            "use the exact solver"
+            if decomposable
+            else "the trace estimator cannot use the exact solver; use fewer thresholds or blocks"
+        )
         raise InputError(
             f"{total:.3g} configurations are too many to enumerate "
-            f"(limit {ENUMERATE_AT_MOST:.0e}); use the exact solver"
+            f"(limit {ENUMERATE_AT_MOST:.0e}); {advice}"
         )
     return solver
 
@@ -204,5 +278,10 @@ def _point(inputs: ModelInputs, profile: Profile, cands: Candidates, i: int) -> 
         partition=tuple(int(p) for p in cands.partition[i, :num_parts]),
         placement=tuple(int(a) for a in cands.placement[i, :num_parts]),
     )
-    threshold = None if t < 0 else float(profile.thresholds[t])
+    threshold: float | tuple[float, ...] | None = None
+    if t >= 0 and inputs.per_exit_thresholds:
+        vector = decode_thresholds(np.array([t]), num_parts - 1, inputs.num_thresholds)[0]
+        threshold = tuple(float(profile.thresholds[j]) for j in vector)
+    elif t >= 0:
+        threshold = float(profile.thresholds[t])
     return PlanPoint(config=config, threshold=threshold, estimate=estimate(inputs, config))

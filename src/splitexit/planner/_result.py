@@ -17,10 +17,11 @@ RequirementKind = Literal["min_accuracy", "max_latency", "near_best_accuracy"]
 
 @dataclass(frozen=True)
 class PlanPoint:
-    """One configuration with its estimate; ``threshold`` is T (``None`` when L = 1)."""
+    """One configuration with its estimate; ``threshold`` is T (``None`` when L = 1), or one
+    T per selected exit but the last with per-exit thresholds."""
 
     config: Config
-    threshold: float | None
+    threshold: float | tuple[float, ...] | None
     estimate: Estimate
 
     @property
@@ -35,7 +36,9 @@ class PlanPoint:
         """The JSON form: 1-based block indices P_k, tier names A_k, SI seconds."""
         est = self.estimate
         return {
-            "threshold": self.threshold,
+            "threshold": list(self.threshold)
+            if isinstance(self.threshold, tuple)
+            else self.threshold,
             "partition": [p + 1 for p in self.config.partition],
             "placement": [topology.tiers[a].name for a in self.config.placement],
             "accuracy": est.accuracy,
@@ -104,6 +107,8 @@ class Plan:
     baselines: tuple[Baseline, ...]
     configurations_evaluated: int
     solver: str
+    estimator: str
+    per_exit_thresholds: bool
     elapsed_s: float
     samples: SampledPoints
     states_explored: int | None = None  # exact solver only
@@ -120,6 +125,8 @@ class Plan:
             "destination": topo.tiers[topo.destination].name,
             "accuracy_source": self.accuracy_source,
             "solver": self.solver,
+            "estimator": self.estimator,
+            "per_exit_thresholds": self.per_exit_thresholds,
             "requirement": self.requirement.to_dict(),
             "configurations_evaluated": self.configurations_evaluated,
             "states_explored": self.states_explored,

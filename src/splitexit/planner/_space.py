@@ -19,33 +19,46 @@ __all__ = [
     "count_for_length",
     "iter_partitions",
     "placements",
+    "threshold_choices",
     "thresholds_for",
 ]
 
 IntArray = npt.NDArray[np.int64]
 
 
-def count_configurations(num_blocks: int, num_tiers: int, num_thresholds: int) -> int:
+def count_configurations(
+    num_blocks: int, num_tiers: int, num_thresholds: int, *, per_exit: bool = False
+) -> int:
     """Number of (T, P, A) triples: N*M + sum_{L>=2} C(N, L) * M!/(M-L)! * |T|.
 
     >>> count_configurations(10, 4, 20)
     1181960
     """
     return sum(
-        count_for_length(num_blocks, num_tiers, num_thresholds, num_parts)
+        count_for_length(num_blocks, num_tiers, num_thresholds, num_parts, per_exit=per_exit)
         for num_parts in range(1, min(num_blocks, num_tiers) + 1)
     )
 
 
-def count_for_length(num_blocks: int, num_tiers: int, num_thresholds: int, num_parts: int) -> int:
+def count_for_length(
+    num_blocks: int, num_tiers: int, num_thresholds: int, num_parts: int, *, per_exit: bool = False
+) -> int:
     """Number of configurations with exactly ``num_parts`` partitions."""
     per_threshold = math.comb(num_blocks, num_parts) * math.perm(num_tiers, num_parts)
-    return per_threshold * (1 if num_parts == 1 else num_thresholds)
+    return per_threshold * threshold_choices(num_parts, num_thresholds, per_exit=per_exit)
 
 
-def thresholds_for(num_parts: int, num_thresholds: int) -> IntArray:
-    """Threshold indices to enumerate: all of them, or just one when L = 1."""
-    return np.arange(1 if num_parts == 1 else num_thresholds, dtype=np.int64)
+def threshold_choices(num_parts: int, num_thresholds: int, *, per_exit: bool = False) -> int:
+    """1 for L = 1 (its one exit takes everyone), else |T|, or |T|^(L-1) with one per exit."""
+    if num_parts == 1:
+        return 1
+    return num_thresholds ** (num_parts - 1) if per_exit else num_thresholds
+
+
+def thresholds_for(num_parts: int, num_thresholds: int, *, per_exit: bool = False) -> IntArray:
+    """Threshold indices (or per-exit vector codes) to enumerate for L partitions."""
+    count = threshold_choices(num_parts, num_thresholds, per_exit=per_exit)
+    return np.arange(count, dtype=np.int64)
 
 
 def iter_partitions(num_blocks: int, num_parts: int, chunk: int) -> Iterator[IntArray]:

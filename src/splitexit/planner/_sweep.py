@@ -117,7 +117,8 @@ class Sweep:
 def sweep(inputs: ModelInputs, *, sample_size: int = 20_000, seed: int = 0) -> Sweep:
     """Evaluate every configuration and keep the per-L frontiers and a random sample."""
     n, m, nt = inputs.num_blocks, inputs.num_tiers, inputs.num_thresholds
-    total = count_configurations(n, m, nt)
+    per_exit = inputs.per_exit_thresholds
+    total = count_configurations(n, m, nt, per_exit=per_exit)
     rng = np.random.default_rng(seed)
     keep_probability = min(1.0, sample_size / total)
     samples: list[tuple[FloatArray, FloatArray, int]] = []
@@ -125,7 +126,7 @@ def sweep(inputs: ModelInputs, *, sample_size: int = 20_000, seed: int = 0) -> S
     for num_parts in range(1, min(n, m) + 1):
         tiers = placements(m, num_parts)
         coef = coefficients(inputs, tiers)
-        t_idx = thresholds_for(num_parts, nt)
+        t_idx = thresholds_for(num_parts, nt, per_exit=per_exit)
         rows_per_block = max(1, _BLOCK_ENTRIES // (len(t_idx) * len(tiers)))
         found: list[Candidates] = []
         first_rank = 0

@@ -8,7 +8,7 @@ plain sorting, and shares no code with ``_sweep``; do not use it for real sizes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -21,29 +21,46 @@ __all__ = ["Evaluated", "reference_configurations", "reference_frontier", "refer
 
 # (config, rounded latency, rounded accuracy, rank in enumeration order within its L)
 Evaluated = tuple[Config, float, float, int]
+# config -> (E_k per partition, accuracy), replacing the paper's estimator
+Replay = Callable[[Config], tuple[tuple[float, ...], float]]
 
 
-def reference_configurations(profile: Profile, topology: Topology) -> Iterator[Config]:
-    """Every configuration, in enumeration order: L, then P, then T, then A."""
+def reference_configurations(
+    profile: Profile, topology: Topology, *, per_exit: bool = False
+) -> Iterator[Config]:
+    """Every configuration, in enumeration order: L, then P, then T, then A. With
+    ``per_exit``, T runs over the codes of threshold vectors (one per exit but the last)."""
     n, m = profile.num_blocks, topology.num_tiers
+    nt = profile.num_thresholds
     for num_parts in range(1, min(n, m) + 1):
-        thresholds: list[int | None] = (
-            [None] if num_parts == 1 else list(range(profile.num_thresholds))
-        )
+        choices = nt ** (num_parts - 1) if per_exit else nt
+        thresholds: list[int | None] = [None] if num_parts == 1 else list(range(choices))
         for partition in itertools.combinations(range(n), num_parts):
             for t in thresholds:
                 for placement in itertools.permutations(range(m), num_parts):
                     yield Config(t, partition, placement)
 
 
-def _evaluate_all(profile: Profile, topology: Topology, accuracy: str) -> list[Evaluated]:
+def _evaluate_all(
+    profile: Profile,
+    topology: Topology,
+    accuracy: str,
+    replay: Replay | None = None,
+    per_exit: bool = False,
+) -> list[Evaluated]:
     out: list[Evaluated] = []
     rank = 0
     previous_parts = 0
-    for config in reference_configurations(profile, topology):
+    for config in reference_configurations(profile, topology, per_exit=per_exit):
         if config.num_partitions != previous_parts:
             rank, previous_parts = 0, config.num_partitions
-        est = reference_estimate(profile, topology, config, accuracy=accuracy)
+        est = reference_estimate(
+            profile,
+            topology,
+            config,
+            accuracy=accuracy,
+            replayed=None if replay is None else replay(config),
+        )
         latency = float(np.round(est.latency_s, LATENCY_DECIMALS))
         acc = float(np.round(est.accuracy, ACCURACY_DECIMALS))
         out.append((config, latency, acc, rank))
@@ -52,11 +69,16 @@ def _evaluate_all(profile: Profile, topology: Topology, accuracy: str) -> list[E
 
 
 def reference_frontier(
-    profile: Profile, topology: Topology, *, accuracy: str = "separate"
+    profile: Profile,
+    topology: Topology,
+    *,
+    accuracy: str = "separate",
+    replay: Replay | None = None,
+    per_exit: bool = False,
 ) -> list[Evaluated]:
     """The Pareto frontier by sorting every configuration: by latency, then accuracy (high
     first), then fewer partitions, then enumeration order; keep strict accuracy records."""
-    every = _evaluate_all(profile, topology, accuracy)
+    every = _evaluate_all(profile, topology, accuracy, replay, per_exit)
     every.sort(key=lambda e: (e[1], -e[2], e[0].num_partitions, e[3]))
     frontier: list[Evaluated] = []
     for item in every:

@@ -3,13 +3,25 @@
 from splitexit.profile._io import EXAMPLE_PROFILE, load_profile, save_profile
 from splitexit.profile._model import FORMAT, Profile
 from splitexit.profile._synthetic import exit_rates_from_entropy, random_profile
+from splitexit.profile._trace import (
+    TRACE_FORMAT,
+    Trace,
+    load_profile_trace,
+    load_trace,
+    save_trace,
+)
 
 __all__ = [
     "EXAMPLE_PROFILE",
     "FORMAT",
+    "TRACE_FORMAT",
     "Profile",
+    "Trace",
     "exit_rates_from_entropy",
     "load_profile",
+    "load_profile_trace",
+    "load_trace",
     "random_profile",
     "save_profile",
+    "save_trace",
 ]

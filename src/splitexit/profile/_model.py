@@ -44,6 +44,7 @@ class Profile:
     exit_rates: FloatArray  # alpha_i(T), (|T|, N)
     reference_device: str = ""
     notes: str = ""
+    trace: str | None = None  # per-sample trace file, relative to the profile's folder
 
     @property
     def num_blocks(self) -> int:
@@ -98,6 +99,7 @@ class Profile:
             ],
             "branches": branches,
             "exit_rates": [[float(a) for a in row] for row in self.exit_rates],
+            **({} if self.trace is None else {"trace": self.trace}),
         }
 
     @classmethod

@@ -70,6 +70,7 @@ class _ProfileSpec(_Strict):
     blocks: list[_BlockSpec]
     branches: list[_BranchSpec]
     exit_rates: list[list[Fraction]]
+    trace: str | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> _ProfileSpec:
@@ -80,6 +81,8 @@ class _ProfileSpec(_Strict):
             raise ValueError(
                 f"branches has {len(self.branches)} entries, expected {n} (one per block)"
             )
+        if self.trace is not None and not self.trace.strip():
+            raise ValueError("trace must name a file (relative to the profile), got ''")
         if not self.thresholds:
             raise ValueError("thresholds must list at least one threshold")
         for t in range(1, len(self.thresholds)):
@@ -149,4 +152,5 @@ def profile_from_mapping(data: object, *, source: str) -> Profile:
         exit_rates=rates,
         reference_device=spec.reference_device,
         notes=spec.notes,
+        trace=spec.trace,
     )

@@ -39,7 +39,12 @@ class ParetoPlotInfo:
 def _label(point: PlanPoint, tier_names: list[str]) -> str:
     parts = ",".join(str(p + 1) for p in point.config.partition)
     tiers = ",".join(tier_names[a] for a in point.config.placement)
-    threshold = "" if point.threshold is None else f" T={point.threshold:g}"
+    if point.threshold is None:
+        threshold = ""
+    elif isinstance(point.threshold, tuple):
+        threshold = " T=" + "/".join(f"{t:g}" for t in point.threshold)
+    else:
+        threshold = f" T={point.threshold:g}"
     return f"P=[{parts}] A=[{tiers}]{threshold}"
 
 

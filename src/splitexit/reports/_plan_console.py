@@ -24,7 +24,11 @@ def _placement(point: PlanPoint, names: list[str]) -> str:
 
 
 def _threshold(point: PlanPoint) -> str:
-    return "-" if point.threshold is None else f"{point.threshold:g}"
+    if point.threshold is None:
+        return "-"
+    if isinstance(point.threshold, tuple):
+        return "/".join(f"{t:g}" for t in point.threshold)
+    return f"{point.threshold:g}"
 
 
 def _share(part: float, total: float) -> str:

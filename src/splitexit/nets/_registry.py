@@ -1,0 +1,98 @@
+"""The backbones splitexit knows by name, and how to build one with chosen exits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from torch import nn
+
+from splitexit.errors import InputError
+from splitexit.nets._mobilenet import mobilenet_v2_blocks, mobilenet_v2_head
+from splitexit.nets._multiexit import MultiExitNet
+from splitexit.nets._resnet import resnet_blocks, resnet_head
+
+__all__ = ["MODEL_NAMES", "ModelSpec", "build_network", "model_spec"]
+
+BlockBuilder = Callable[[int, float], tuple[list[nn.Module], list[int], list[str]]]
+HeadBuilder = Callable[[int, int, float], nn.Module]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named backbone: how to build its blocks and its classifier (the exit head design)."""
+
+    name: str
+    description: str
+    build_blocks: BlockBuilder  # (in_channels, width) -> blocks, output channels, names
+    build_head: HeadBuilder  # (channels, num_classes, width) -> head
+
+
+def _resnet(depth: int) -> ModelSpec:
+    n = (depth - 2) // 6
+    return ModelSpec(
+        name=f"resnet{depth}",
+        description=f"CIFAR ResNet-{depth}: stem + {3 * n} basic blocks, N = {3 * n + 1}",
+        build_blocks=lambda c, w: resnet_blocks(depth, c, width=w),
+        build_head=lambda ch, k, w: resnet_head(ch, k),
+    )
+
+
+_MODELS = {
+    spec.name: spec
+    for spec in (
+        _resnet(8),  # the tiny one the tests train
+        _resnet(20),
+        _resnet(56),
+        _resnet(110),
+        ModelSpec(
+            name="mobilenetv2",
+            description="MobileNetV2 with CIFAR strides: stem + 6 stages, N = 7",
+            build_blocks=lambda c, w: mobilenet_v2_blocks(c, width=w),
+            build_head=lambda ch, k, w: mobilenet_v2_head(ch, k, width=w),
+        ),
+    )
+}
+MODEL_NAMES = tuple(_MODELS)
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The spec of backbone ``name``; an :class:`InputError` names the known ones."""
+    try:
+        return _MODELS[name]
+    except KeyError:
+        known = ", ".join(MODEL_NAMES)
+        raise InputError(f"model must be one of {known}, got {name!r}") from None
+
+
+def build_network(
+    model: str,
+    *,
+    in_channels: int,
+    num_classes: int,
+    exits: Sequence[int] | None = None,
+    width: float = 1.0,
+) -> MultiExitNet:
+    """Backbone ``model`` with exit heads after blocks ``exits`` (0-based; default: all).
+
+    >>> net = build_network("resnet20", in_channels=1, num_classes=10)
+    >>> net.num_blocks, len(net.heads)
+    (10, 10)
+    >>> build_network("resnet20", in_channels=1, num_classes=10, exits=[3]).num_blocks
+    4
+    """
+    spec = model_spec(model)
+    blocks, channels, names = spec.build_blocks(in_channels, width)
+    chosen = range(len(blocks)) if exits is None else exits
+    return MultiExitNet(
+        blocks,
+        channels,
+        partial(_head, spec, num_classes=num_classes, width=width),
+        exits=chosen,
+        block_names=names,
+    )
+
+
+def _head(spec: ModelSpec, channels: int, *, num_classes: int, width: float) -> nn.Module:
+    return spec.build_head(channels, num_classes, width)

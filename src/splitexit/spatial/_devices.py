@@ -1,0 +1,187 @@
+"""Computing-latency models of the service providers (seed 003, section IV and V-A).
+
+A device turns a model into *latency tables*: for every layer ``i`` and every output height
+``h = 0 .. H_i`` the seconds the device needs to compute ``h`` rows of that layer (0 for
+``h = 0``), plus the seconds of the fully-connected tail. The paper profiles exactly this,
+"against the height of each layer (granularity as one)".
+
+Two kinds:
+
+- :class:`SyntheticDevice`, the presets ``pi3``, ``nano``, ``tx2``, ``xavier``. They are
+  **synthetic**: nothing was measured on those boards. Their sustained throughputs keep the
+  ordering and rough ratios of the public benchmarks the paper cites ([28], [29]:
+  Pi3 << Nano < TX2 < Xavier), and their shape is the non-linear one the paper insists on: a
+  GPU computes output elements in *waves* of ``wave_elems``; a partly filled wave costs as
+  much as a full one, so latency grows in steps with the height (occupancy).
+- :class:`TableDevice`, a measured table (``splitexit.device/1``, written by
+  ``splitexit distredge profile-device``) read at the measured heights and interpolated
+  linearly between them, or by k-nearest-neighbours (scikit-learn).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from splitexit.errors import InputError
+from splitexit.spatial._geometry import Layer, ModelSpec, Op
+
+__all__ = [
+    "DEVICE_PRESETS",
+    "DeviceModel",
+    "FloatArray",
+    "SyntheticDevice",
+    "TableDevice",
+    "device_preset",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class DeviceModel(Protocol):
+    """What the simulator needs from a device."""
+
+    @property
+    def name(self) -> str: ...
+
+    def latency_tables(self, model: ModelSpec) -> tuple[list[FloatArray], float]:
+        """Per layer, seconds for output heights ``0..H_i``; and the tail's seconds."""
+        ...
+
+
+def _interior_rows(branch: tuple[Op, ...], rows: int) -> list[int]:
+    """Output rows of each op of a branch for ``rows`` interior output rows (Eq. 1)."""
+    if not branch:
+        return []
+    counts = [rows]
+    for op in reversed(branch[1:]):
+        counts.insert(0, min((counts[0] - 1) * op.s + op.f, op.h_out))
+    return counts
+
+
+@dataclass(frozen=True)
+class SyntheticDevice:
+    """A device with a step-shaped (occupancy) latency; see the module docstring.
+
+    One op with ``h`` output rows takes ``launch_s + ceil(h*W*C_out / wave_elems) *
+    wave_elems * flops_per_element / flops_per_s``; the FC tail is bound by reading its
+    weights (``mem_bytes_per_s``, FP16) or by arithmetic, whichever is slower.
+    """
+
+    name: str
+    flops_per_s: float
+    wave_elems: int
+    launch_s: float
+    mem_bytes_per_s: float
+
+    def op_seconds(self, op: Op, rows: int) -> float:
+        if rows <= 0:
+            return 0.0
+        per_row_elems = op.w_out * op.c_out
+        waves = math.ceil(rows * per_row_elems / self.wave_elems)
+        per_elem = op.flops_per_row / per_row_elems
+        return self.launch_s + waves * self.wave_elems * per_elem / self.flops_per_s
+
+    def layer_seconds(self, layer: Layer, rows: int) -> float:
+        if rows <= 0:
+            return 0.0
+        total = 0.0
+        for branch in layer.branches:
+            for op, count in zip(branch, _interior_rows(branch, rows), strict=True):
+                total += self.op_seconds(op, count)
+        return total
+
+    def latency_tables(self, model: ModelSpec) -> tuple[list[FloatArray], float]:
+        tables = [
+            np.array([self.layer_seconds(layer, h) for h in range(layer.h_out + 1)])
+            for layer in model.layers
+        ]
+        flops = model.tail_flops
+        tail = 0.0
+        if model.tail_fc:
+            weight_bytes = flops  # one FP16 weight (2 bytes) per multiply-add (2 flops)
+            tail = len(model.tail_fc) * self.launch_s + max(
+                flops / self.flops_per_s, weight_bytes / self.mem_bytes_per_s
+            )
+        return tables, tail
+
+
+# Sustained FP16 throughput chosen so that VGG-16 runs at ~10 images/s on the Nano, close to
+# the Nano benchmark page's VGG-19 figure [29]; the other boards keep the benchmarks' order
+# and rough ratios (Pi3 ~1/30 of a Nano, TX2 ~2x, Xavier ~7x). Wave sizes follow the GPUs'
+# width (Nano 1 SM, TX2 2 SMs, Xavier 8 SMs); the Pi3's CPU is nearly linear. SYNTHETIC.
+DEVICE_PRESETS: dict[str, SyntheticDevice] = {
+    "pi3": SyntheticDevice("pi3", 13e9, 256, 500e-6, 2e9),
+    "nano": SyntheticDevice("nano", 400e9, 16_384, 100e-6, 15e9),
+    "tx2": SyntheticDevice("tx2", 880e9, 32_768, 80e-6, 35e9),
+    "xavier": SyntheticDevice("xavier", 2.8e12, 131_072, 60e-6, 80e9),
+}
+
+
+def device_preset(name: str) -> SyntheticDevice:
+    """A synthetic device preset by name (``pi3``, ``nano``, ``tx2``, ``xavier``)."""
+    key = name.lower()
+    if key not in DEVICE_PRESETS:
+        raise InputError(f"device {name!r} is not a preset; presets: {', '.join(DEVICE_PRESETS)}")
+    return DEVICE_PRESETS[key]
+
+
+@dataclass(frozen=True)
+class TableDevice:
+    """Measured latencies of one model's layers at some heights (validated at load)."""
+
+    name: str
+    model_name: str
+    layer_names: tuple[str, ...]
+    heights: tuple[tuple[int, ...], ...]
+    seconds: tuple[tuple[float, ...], ...]
+    tail_s: float
+    source: str
+    method: Literal["interp", "knn"] = "interp"
+
+    def latency_tables(self, model: ModelSpec) -> tuple[list[FloatArray], float]:
+        if model.name != self.model_name:
+            raise InputError(
+                f"{self.source}: profiled for model {self.model_name!r}, not {model.name!r}"
+            )
+        names = tuple(layer.name for layer in model.layers)
+        if names != self.layer_names:
+            if len(names) != len(self.layer_names):
+                raise InputError(
+                    f"{self.source}: profiles {len(self.layer_names)} layers but model "
+                    f"{model.name!r} has {len(names)}"
+                )
+            i = next(
+                i for i, (a, b) in enumerate(zip(names, self.layer_names, strict=True)) if a != b
+            )
+            raise InputError(
+                f"{self.source}: layers[{i}] is {self.layer_names[i]!r} but the model's is "
+                f"{names[i]!r}"
+            )
+        tables = []
+        for i, layer in enumerate(model.layers):
+            if self.heights[i][-1] != layer.h_out:
+                raise InputError(
+                    f"{self.source}: layers[{i}].heights must end at the layer's height "
+                    f"{layer.h_out}, got {self.heights[i][-1]}"
+                )
+            tables.append(self._fill(i, layer.h_out))
+        return tables, self.tail_s
+
+    def _fill(self, i: int, height: int) -> FloatArray:
+        known_h = np.array(self.heights[i], dtype=np.float64)
+        known_s = np.array(self.seconds[i], dtype=np.float64)
+        wanted = np.arange(1, height + 1, dtype=np.float64)
+        if self.method == "knn":
+            from sklearn.neighbors import KNeighborsRegressor
+
+            knn = KNeighborsRegressor(n_neighbors=min(2, len(known_h)), weights="distance")
+            knn.fit(known_h[:, None], known_s)
+            values = knn.predict(wanted[:, None])
+        else:
+            values = np.interp(wanted, known_h, known_s)
+        return np.concatenate([[0.0], values])

@@ -1,0 +1,231 @@
+"""The experiments of seed 003, section V, on the simulator: Tables I-III and Fig. 4.
+
+Each function returns info objects (comparisons, curves) and a Markdown table; the CLI
+``splitexit distredge experiment`` writes them (JSON, PNG, Markdown) for docs/spatial.md.
+The dynamic network of section V-F lives in ``_dynamic.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from splitexit.errors import InputError
+from splitexit.spatial._cluster import Cluster, Provider, group_cluster
+from splitexit.spatial._compare import METHODS, compare
+from splitexit.spatial._devices import device_preset
+from splitexit.spatial._fast import polish, split_volumes
+from splitexit.spatial._geometry import ModelSpec
+from splitexit.spatial._lcpss import lcpss
+from splitexit.spatial._osds import OSDSConfig, osds
+from splitexit.spatial._problem import make_problem
+from splitexit.spatial._report import LinesInfo
+from splitexit.spatial._simulator import simulate
+
+__all__ = [
+    "TABLES",
+    "Case",
+    "Record",
+    "alpha_sweep",
+    "case_names",
+    "merge_records",
+    "run_table",
+    "table_markdown",
+]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One group of a table with its free parameter."""
+
+    group: str
+    bandwidth: float | None = None
+    device: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.bandwidth is not None:
+            return f"{self.group} {self.bandwidth / 1e6:g}Mbps"
+        return f"{self.group} {self.device}" if self.device else self.group
+
+    def cluster(self) -> Cluster:
+        return group_cluster(self.group, bandwidth=self.bandwidth, device=self.device)
+
+
+TABLES: dict[str, tuple[Case, ...]] = {
+    "table1": tuple(Case(g, bandwidth=b * 1e6) for g in ("DA", "DB", "DC") for b in (50, 300)),
+    "table2": tuple(
+        Case(g, device=d) for d in ("nano", "xavier") for g in ("NA", "NB", "NC", "ND")
+    ),
+    "table3": tuple(Case(g) for g in ("LA", "LB", "LC", "LD")),
+}
+
+
+Record = dict[str, Any]  # a case as JSON: Comparison.to_dict() with notes["case"]
+
+
+def case_names(name: str) -> list[str]:
+    """The case labels of a table, in the paper's order."""
+    if name not in TABLES:
+        raise InputError(f"experiment {name!r} is not one of {', '.join(TABLES)}")
+    return [case.label for case in TABLES[name]]
+
+
+def run_table(
+    name: str,
+    model: ModelSpec,
+    *,
+    osds_config: OSDSConfig,
+    fast_budget_s: float = 8.0,
+    cases: Sequence[str] | None = None,
+    methods: Sequence[str] = METHODS,
+    progress: Progress | None = None,
+) -> list[Record]:
+    """The nine methods (or ``methods``) on the cases of ``table1``, ``table2`` or ``table3``.
+
+    ``cases`` are labels such as ``"NA nano"`` (case-insensitive, ``-`` for a space).
+    """
+    labels = case_names(name)
+    wanted = labels
+    if cases is not None:
+        lookup = {label.lower(): label for label in labels}
+        wanted = []
+        for text in cases:
+            key = text.strip().replace("-", " ").lower()
+            if key not in lookup:
+                raise InputError(f"case {text!r} is not in {name}; cases: {', '.join(labels)}")
+            wanted.append(lookup[key])
+    out = []
+    for case in TABLES[name]:
+        if case.label not in wanted:
+            continue
+        problem = make_problem(model, case.cluster())
+        comparison = compare(
+            problem, methods=methods, osds_config=osds_config, fast_budget_s=fast_budget_s
+        )
+        comparison.notes["case"] = case.label
+        out.append(comparison.to_dict(problem))
+        if progress is not None:
+            best = max(comparison.results, key=lambda r: r.ips)
+            progress(f"{case.label}: best {best.method} {best.ips:.2f} IPS")
+    return out
+
+
+def merge_records(name: str, old: object, new: Sequence[Record], *, source: str) -> list[Record]:
+    """Cases of an earlier run (``old``, parsed JSON) updated by ``new``, in table order.
+
+    A case run again replaces the results of the methods it ran and keeps the others.
+    """
+    if not isinstance(old, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("notes"), dict) and "case" in r["notes"]
+        for r in old
+    ):
+        raise InputError(f"{source}: not the JSON of an earlier `experiment {name}` run")
+    by_case = {r["notes"]["case"]: r for r in old}
+    for record in new:
+        earlier = by_case.get(record["notes"]["case"])
+        if earlier is not None:  # keep the methods that were not run again
+            results = {r["method"]: r for r in earlier["results"]}
+            results |= {r["method"]: r for r in record["results"]}
+            notes = {**earlier["notes"], **record["notes"]}
+            ordered = [results[m] for m in METHODS if m in results]
+            record = {**record, "results": ordered, "notes": notes}
+        by_case[record["notes"]["case"]] = record
+    return [by_case[label] for label in case_names(name) if label in by_case]
+
+
+def _ips(record: Record, method: str) -> float:
+    return float(next(r["ips"] for r in record["results"] if r["method"] == method))
+
+
+def _plan_s(record: Record, method: str) -> float:
+    return float(next(r["plan_s"] for r in record["results"] if r["method"] == method))
+
+
+def table_markdown(records: Sequence[Record]) -> str:
+    """Images per second per case and method, and the ratios the issue's targets name."""
+    methods = [m for m in METHODS if any(r["method"] == m for r in records[0]["results"])]
+    head = ["case", *methods, "best/AOFL", "best/best baseline", "DDPG train s", "fast s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    baselines = [m for m in methods if m not in ("distredge", "fast")]
+    for record in records:
+        ours = max(_ips(record, "distredge"), _ips(record, "fast"))
+        best_baseline = max(baselines, key=lambda m: _ips(record, m))
+        cells = [
+            str(record["notes"].get("case", record["cluster"])),
+            *(f"{_ips(record, m):.2f}" for m in methods),
+            f"{ours / _ips(record, 'aofl'):.2f}x",
+            f"{ours / _ips(record, best_baseline):.2f}x ({best_baseline})",
+            f"{record['notes'].get('distredge_train_s', 0.0):.0f}",
+            f"{_plan_s(record, 'fast'):.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def _alpha_cases() -> list[tuple[str, Cluster]]:
+    nano = device_preset("nano")
+    providers = tuple(Provider(f"nano-{k + 1}", nano, 200e6) for k in range(4))
+    homogeneous = Cluster(providers, 400e6, name="4xNano 200Mbps")
+    return [
+        ("(a) 4 Nano, 200Mbps", homogeneous),
+        ("(b) DB 50Mbps", group_cluster("DB", bandwidth=50e6)),
+        ("(c) NA Nano", group_cluster("NA", device="nano")),
+        ("(d) LB", group_cluster("LB")),
+        ("(d) LC", group_cluster("LC")),
+        ("(d) LD", group_cluster("LD")),
+    ]
+
+
+def alpha_sweep(
+    model: ModelSpec,
+    *,
+    splitter: str = "fast",
+    osds_config: OSDSConfig | None = None,
+    progress: Progress | None = None,
+) -> tuple[LinesInfo, dict[str, Any]]:
+    """Fig. 4: images per second with the LC-PSS scheme of each alpha.
+
+    The split decisions for each scheme come from OSDS (``splitter="ddpg"``, as the paper) or,
+    much faster, from our equal-finish splitter and polish on that fixed scheme (``"fast"``).
+    """
+    if splitter not in ("fast", "ddpg"):
+        raise InputError(f"splitter must be 'fast' or 'ddpg', got {splitter!r}")
+    labels, xs, ys = [], [], []
+    raw: dict[str, Any] = {}
+    for label, cluster in _alpha_cases():
+        problem = make_problem(model, cluster)
+        values, schemes = [], []
+        for alpha in ALPHAS:
+            boundaries = lcpss(problem, alpha=alpha)
+            if splitter == "ddpg":
+                latency = osds(problem, boundaries, osds_config or OSDSConfig()).latency_s
+            else:
+                start = split_volumes(problem, boundaries)
+                tuned = polish(problem, start, deadline=time.monotonic() + 2.0)
+                latency = simulate(problem, tuned).latency_s
+            values.append(1.0 / latency)
+            schemes.append([b + 1 for b in boundaries[:-1]])
+            if progress is not None:
+                volumes = len(boundaries) - 1
+                progress(f"{label} alpha={alpha}: {volumes} volumes, {1 / latency:.2f} IPS")
+        labels.append(label)
+        xs.append(ALPHAS)
+        ys.append(tuple(values))
+        raw[label] = {"alpha": list(ALPHAS), "ips": values, "partition_locations": schemes}
+    info = LinesInfo(
+        f"IPS with the LC-PSS scheme of each alpha ({model.name}, splitter: {splitter})",
+        "alpha",
+        "images per second",
+        tuple(labels),
+        tuple(tuple(x) for x in xs),
+        tuple(ys),
+    )
+    return info, raw

@@ -1,0 +1,171 @@
+"""Files of the spatial room, validated once here: device tables and cluster descriptions.
+
+A device table (``splitexit.device/1``, JSON, written by ``distredge profile-device``)::
+
+    {"format": "splitexit.device/1", "device": "laptop", "model": "vgg16",
+     "layers": [{"name": "conv1_1", "heights": [56, 112, 224], "seconds": [...]}, ...],
+     "tail_s": 0.004}
+
+A cluster (YAML)::
+
+    name: lab
+    requester_bandwidth: 400Mbps
+    overhead: 2ms
+    providers:
+      - {name: x1, device: xavier, bandwidth: 50Mbps}       # a synthetic preset
+      - {name: me, device: me.json, bandwidth: 100Mbps}     # a measured table (relative path)
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+
+from splitexit._boundary import atomic_write_text, describe_validation_error, read_mapping
+from splitexit.errors import InputError, UnitError
+from splitexit.spatial._cluster import REQUESTER_BANDWIDTH, Cluster, Provider
+from splitexit.spatial._devices import DEVICE_PRESETS, DeviceModel, TableDevice, device_preset
+from splitexit.units import parse_bandwidth, parse_duration
+
+__all__ = ["load_cluster", "load_device_table", "save_device_table"]
+
+DEVICE_FORMAT = "splitexit.device/1"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _LayerTable(_Strict):
+    name: str
+    heights: list[int]
+    seconds: list[float]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _LayerTable:
+        if not self.heights or len(self.heights) != len(self.seconds):
+            raise ValueError("heights and seconds must be non-empty lists of the same length")
+        if self.heights[0] < 1 or any(a >= b for a, b in itertools.pairwise(self.heights)):
+            raise ValueError(f"heights must rise strictly from >= 1, got {self.heights}")
+        if any(not s >= 0 for s in self.seconds):
+            raise ValueError("seconds must be >= 0")
+        return self
+
+
+class _DeviceFile(_Strict):
+    format: Literal["splitexit.device/1"]
+    device: str
+    model: str
+    layers: list[_LayerTable]
+    tail_s: float = 0.0
+    method: Literal["interp", "knn"] = "interp"
+    synthetic: bool = False
+    measured_with: str = ""
+
+
+def load_device_table(path: Path) -> TableDevice:
+    """Read a measured table; it is checked against a model when the simulator compiles it."""
+    source = str(path)
+    try:
+        spec = _DeviceFile.model_validate(read_mapping(path, kind="device table"))
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(source, exc)) from None
+    return TableDevice(
+        name=spec.device,
+        model_name=spec.model,
+        layer_names=tuple(layer.name for layer in spec.layers),
+        heights=tuple(tuple(layer.heights) for layer in spec.layers),
+        seconds=tuple(tuple(layer.seconds) for layer in spec.layers),
+        tail_s=spec.tail_s,
+        source=source,
+        method=spec.method,
+    )
+
+
+def save_device_table(path: Path, table: TableDevice, *, measured_with: str) -> None:
+    """Write ``table`` as ``splitexit.device/1`` JSON (atomically)."""
+    data = {
+        "format": DEVICE_FORMAT,
+        "device": table.name,
+        "model": table.model_name,
+        "synthetic": False,
+        "measured_with": measured_with,
+        "method": table.method,
+        "tail_s": table.tail_s,
+        "layers": [
+            {"name": name, "heights": list(h), "seconds": list(s)}
+            for name, h, s in zip(table.layer_names, table.heights, table.seconds, strict=True)
+        ],
+    }
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+def _bandwidth(value: Any) -> float:
+    try:
+        bits = parse_bandwidth(value)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+    if not bits > 0:
+        raise ValueError(f"must be > 0, got {value!r}")
+    return bits
+
+
+def _overhead(value: Any) -> float:
+    try:
+        seconds = parse_duration(value)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+    if seconds < 0:
+        raise ValueError(f"must be >= 0, got {value!r}")
+    return seconds
+
+
+class _ProviderSpec(_Strict):
+    name: str
+    device: str
+    bandwidth: Annotated[float, BeforeValidator(_bandwidth)]
+
+
+class _ClusterFile(_Strict):
+    name: str = "cluster"
+    requester_bandwidth: Annotated[float, BeforeValidator(_bandwidth)] = REQUESTER_BANDWIDTH
+    overhead: Annotated[float, BeforeValidator(_overhead)] = 2e-3
+    providers: list[_ProviderSpec]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _ClusterFile:
+        if not self.providers:
+            raise ValueError("providers must list at least one provider")
+        names = [p.name for p in self.providers]
+        for index, name in enumerate(names):
+            if names.index(name) != index:
+                raise ValueError(f"providers[{index}].name {name!r} is used twice")
+        return self
+
+
+def load_cluster(path: Path) -> Cluster:
+    """Read a cluster YAML; a provider's device is a preset name or a device-table path."""
+    source = str(path)
+    try:
+        spec = _ClusterFile.model_validate(read_mapping(path, kind="cluster"))
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(source, exc)) from None
+    providers = []
+    for index, item in enumerate(spec.providers):
+        device: DeviceModel
+        if item.device.lower() in DEVICE_PRESETS:
+            device = device_preset(item.device)
+        else:
+            table = path.parent / item.device
+            if not table.is_file():
+                raise InputError(
+                    f"{source}: providers[{index}].device {item.device!r} is neither a preset "
+                    f"({', '.join(DEVICE_PRESETS)}) nor a device table file"
+                )
+            device = load_device_table(table)
+        providers.append(Provider(item.name, device, item.bandwidth))
+    return Cluster(tuple(providers), spec.requester_bandwidth, spec.overhead, name=spec.name)

@@ -1,0 +1,166 @@
+"""A model on a cluster, compiled to arrays once; and the distribution strategy.
+
+A :class:`Strategy` is a partition scheme (``boundaries``: layer-volume ``l`` holds layers
+``boundaries[l] .. boundaries[l+1] - 1``) and split decisions (``splits[l]``: the
+``|D| - 1`` sorted coordinates ``x_i`` in ``[0, H]`` on the height of the volume's last layer,
+Eq. 6; provider ``k`` computes rows ``x_k .. x_{k+1} - 1``, possibly none).
+
+Outside (JSON) layers are 1-based and inclusive, as in the paper's "partition location":
+``{"devices": [...], "volumes": [{"layers": [1, 5], "splits": [30, 60, 90]}, ...]}``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from splitexit.errors import InputError
+from splitexit.spatial._cluster import Cluster
+from splitexit.spatial._devices import FloatArray
+from splitexit.spatial._geometry import ModelSpec
+
+__all__ = ["Problem", "Strategy", "make_problem", "strategy_from_mapping"]
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Everything the simulator reads, as arrays: latency tables, bits per row, bandwidths."""
+
+    model: ModelSpec
+    cluster: Cluster
+    tables: tuple[FloatArray, ...]  # per layer, shape (D, H_i + 1), seconds
+    tail_s: FloatArray  # (D,) seconds of the FC tail on each provider
+    bandwidth: FloatArray  # (D,) bit/s
+    out_row_bits: FloatArray  # per layer: bits of one output row (W * C * feature_bits)
+    in_row_bits: float  # bits of one image row
+    result_bits: float
+
+    @property
+    def num_devices(self) -> int:
+        return self.cluster.size
+
+    @property
+    def num_layers(self) -> int:
+        return self.model.num_layers
+
+    def height(self, layer: int) -> int:
+        return self.model.layers[layer].h_out
+
+    def input_row_bits(self, layer: int) -> float:
+        """Bits of one row of layer ``layer``'s input."""
+        return self.in_row_bits if layer == 0 else float(self.out_row_bits[layer - 1])
+
+
+def make_problem(model: ModelSpec, cluster: Cluster) -> Problem:
+    """Compile ``model`` on ``cluster`` (latency tables of every provider)."""
+    per_device = [p.device.latency_tables(model) for p in cluster.providers]
+    tables = tuple(
+        np.stack([tables[i] for tables, _ in per_device]) for i in range(model.num_layers)
+    )
+    bits = cluster.feature_bits
+    return Problem(
+        model=model,
+        cluster=cluster,
+        tables=tables,
+        tail_s=np.array([tail for _, tail in per_device]),
+        bandwidth=np.array([p.bandwidth for p in cluster.providers]),
+        out_row_bits=np.array([float(ly.w_out * ly.c_out * bits) for ly in model.layers]),
+        in_row_bits=float(model.w_in * model.c_in * cluster.input_bits),
+        result_bits=float(model.result_elements * bits),
+    )
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A partition scheme and the split decisions of every layer-volume (0-based inside)."""
+
+    boundaries: tuple[int, ...]
+    splits: tuple[tuple[int, ...], ...]
+
+    @property
+    def num_volumes(self) -> int:
+        return len(self.boundaries) - 1
+
+    def volume(self, index: int) -> tuple[int, int]:
+        """First and last layer of volume ``index``."""
+        return self.boundaries[index], self.boundaries[index + 1] - 1
+
+    def to_dict(self, problem: Problem) -> dict[str, Any]:
+        return {
+            "devices": list(problem.cluster.names),
+            "volumes": [
+                {"layers": [first + 1, last + 1], "splits": list(cuts)}
+                for (first, last), cuts in (
+                    (self.volume(v), self.splits[v]) for v in range(self.num_volumes)
+                )
+            ],
+        }
+
+
+def check_strategy(strategy: Strategy, problem: Problem, source: str = "strategy") -> None:
+    """Raise :class:`InputError` unless ``strategy`` fits ``problem`` (0-based messages)."""
+    b = strategy.boundaries
+    n, d = problem.num_layers, problem.num_devices
+    if len(b) < 2 or b[0] != 0 or b[-1] != n or any(x >= y for x, y in itertools.pairwise(b)):
+        raise InputError(
+            f"{source}: partition boundaries must rise strictly from 0 to {n}, got {list(b)}"
+        )
+    if len(strategy.splits) != len(b) - 1:
+        raise InputError(
+            f"{source}: {len(b) - 1} layer-volumes need {len(b) - 1} split decisions, "
+            f"got {len(strategy.splits)}"
+        )
+    for v, cuts in enumerate(strategy.splits):
+        _check_cuts(cuts, problem.height(b[v + 1] - 1), d, f"{source}: volumes[{v}].splits")
+
+
+def _check_cuts(cuts: Sequence[int], height: int, devices: int, where: str) -> None:
+    if len(cuts) != devices - 1:
+        raise InputError(f"{where} must hold {devices - 1} split points, got {len(cuts)}")
+    for i, x in enumerate(cuts):
+        if isinstance(x, bool) or not isinstance(x, int | np.integer) or not 0 <= x <= height:
+            raise InputError(f"{where}[{i}] must be an integer in [0, {height}], got {x!r}")
+    if any(x > y for x, y in itertools.pairwise(cuts)):
+        raise InputError(f"{where} must be sorted, got {list(cuts)}")
+
+
+def strategy_from_mapping(data: object, problem: Problem, *, source: str) -> Strategy:
+    """Validate a strategy file (1-based inclusive layer ranges) against ``problem``."""
+    if not isinstance(data, dict) or not isinstance(data.get("volumes"), list):
+        raise InputError(f"{source}: a strategy needs a list 'volumes'")
+    devices = data.get("devices")
+    names = list(problem.cluster.names)
+    if devices is not None and devices != names:
+        raise InputError(f"{source}: devices must be the cluster's {names}, got {devices!r}")
+    boundaries, splits, expected = [0], [], 1
+    for v, volume in enumerate(data["volumes"]):
+        where = f"{source}: volumes[{v}]"
+        if not isinstance(volume, dict) or set(volume) != {"layers", "splits"}:
+            raise InputError(f"{where} must hold exactly 'layers' and 'splits'")
+        layers, cuts = volume["layers"], volume["splits"]
+        if (
+            not isinstance(layers, list)
+            or len(layers) != 2
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in layers)
+            or layers[0] != expected
+            or not layers[0] <= layers[1] <= problem.num_layers
+        ):
+            raise InputError(
+                f"{where}.layers must be [{expected}, last] with {expected} <= last <= "
+                f"{problem.num_layers}, got {layers!r}"
+            )
+        if not isinstance(cuts, list):
+            raise InputError(f"{where}.splits must be a list, got {cuts!r}")
+        _check_cuts(cuts, problem.height(layers[1] - 1), problem.num_devices, f"{where}.splits")
+        boundaries.append(layers[1])
+        splits.append(tuple(int(x) for x in cuts))
+        expected = layers[1] + 1
+    if boundaries[-1] != problem.num_layers:
+        raise InputError(
+            f"{source}: the volumes must end at layer {problem.num_layers}, got {boundaries[-1]}"
+        )
+    return Strategy(tuple(boundaries), tuple(splits))

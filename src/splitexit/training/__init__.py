@@ -1,0 +1,58 @@
+"""Datasets, joint and separate training, checkpoints (torch; not imported by ``splitexit``).
+
+>>> from splitexit.training import TrainConfig, load_dataset
+>>> data = load_dataset("digits")
+>>> TrainConfig(epochs=2).epochs
+2
+"""
+
+from splitexit.training._checkpoint import load_checkpoint, save_checkpoint
+from splitexit.training._datasets import (
+    DATASET_NAMES,
+    DEFAULT_FASHION_MNIST_DIR,
+    FASHION_MNIST_ENV,
+    DatasetSplits,
+    Split,
+    load_dataset,
+)
+from splitexit.training._evaluate import accuracies, predict_logits
+from splitexit.training._idx import read_idx, write_idx
+from splitexit.training._runs import (
+    TrainedNet,
+    checkpoint_name,
+    train_final,
+    train_joint,
+    train_separate,
+)
+from splitexit.training._train import (
+    PRECISIONS,
+    EpochRecord,
+    TrainConfig,
+    default_precision,
+    train_network,
+)
+
+__all__ = [
+    "DATASET_NAMES",
+    "DEFAULT_FASHION_MNIST_DIR",
+    "FASHION_MNIST_ENV",
+    "PRECISIONS",
+    "DatasetSplits",
+    "EpochRecord",
+    "Split",
+    "TrainConfig",
+    "TrainedNet",
+    "accuracies",
+    "checkpoint_name",
+    "default_precision",
+    "load_checkpoint",
+    "load_dataset",
+    "predict_logits",
+    "read_idx",
+    "save_checkpoint",
+    "train_final",
+    "train_joint",
+    "train_network",
+    "train_separate",
+    "write_idx",
+]

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from splitexit.spatial import (
+    ExactFinish,
+    Run,
+    fast,
+    group_cluster,
+    lcpss,
+    load_model,
+    make_problem,
+    offload,
+    polish,
+    simulate,
+    split_volumes,
+)
+
+
+@pytest.mark.parametrize(
+    ("group", "kwargs"), [("DC", {"bandwidth": 50e6}), ("NA", {"device": "nano"})]
+)
+def test_exact_finish_predicts_the_simulator(group: str, kwargs: dict[str, object]) -> None:
+    problem = make_problem(load_model("vgg16"), group_cluster(group, **kwargs))  # type: ignore[arg-type]
+    rng = np.random.default_rng(0)
+    boundaries = (0, 6, 10, 14, 18)
+    run = Run(problem, boundaries)
+    for v in range(len(boundaries) - 1):
+        height = problem.height(boundaries[v + 1] - 1)
+        cuts = np.sort(rng.integers(0, height + 1, problem.num_devices - 1))
+        model = ExactFinish(run, final=False)
+        model.reset()
+        edges = [0, *cuts.tolist(), height]
+        predicted = []
+        for k in range(problem.num_devices):
+            predicted.append(float(model.finish(k, edges[k], np.array([edges[k + 1]]))[0]))
+            model.commit(k, edges[k], edges[k + 1])
+        finished = run.step(cuts)
+        for k in range(problem.num_devices):
+            if edges[k + 1] > edges[k]:
+                assert predicted[k] == pytest.approx(finished[k])
+
+
+def test_split_volumes_balances_a_homogeneous_volume() -> None:
+    problem = make_problem(load_model("vgg16"), group_cluster("LA"))
+    run = Run(problem, (0, 10, 18))
+    strategy = split_volumes(problem, (0, 10, 18))
+    finish = run.step(strategy.splits[0])
+    busy = finish[finish > 0]
+    assert busy.size >= 4  # the work is spread over several providers...
+    assert busy.max() - busy.min() < 0.15 * busy.max()  # ...that finish together
+
+
+def test_polish_never_makes_a_strategy_worse() -> None:
+    problem = make_problem(load_model("vgg16"), group_cluster("DB", bandwidth=300e6))
+    start = split_volumes(problem, lcpss(problem))
+    tuned = polish(problem, start, deadline=time.monotonic() + 1.0)
+    assert simulate(problem, tuned).latency_s <= simulate(problem, start).latency_s
+
+
+@pytest.mark.parametrize(
+    ("model", "group", "kwargs"),
+    [
+        ("vgg16", "DC", {"bandwidth": 300e6}),
+        ("vgg16", "NA", {"device": "nano"}),
+        ("resnet50", "DA", {"bandwidth": 50e6}),
+    ],
+)
+def test_fast_never_loses_to_offload_or_its_own_start(
+    model: str, group: str, kwargs: dict[str, object]
+) -> None:
+    problem = make_problem(load_model(model), group_cluster(group, **kwargs))  # type: ignore[arg-type]
+    ours = simulate(problem, fast(problem, time_budget_s=1.5)).latency_s
+    assert ours <= simulate(problem, offload(problem)).latency_s + 1e-12
+    assert ours <= simulate(problem, split_volumes(problem, lcpss(problem))).latency_s + 1e-12
