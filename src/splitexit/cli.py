@@ -70,8 +70,12 @@ def _max_latency(text: str) -> float:
 @app.command("plan")
 def plan_command(
     profile: Annotated[
-        str, typer.Option(help="Profile file (splitexit.profile/1 JSON), or 'example'.")
-    ] = "example",
+        str,
+        typer.Option(
+            help="Profile file (splitexit.profile/1 JSON) or a bundled one: "
+            "'resnet20-fashion-mnist' (measured) or 'example' (synthetic)."
+        ),
+    ] = "resnet20-fashion-mnist",
     topology: Annotated[
         str, typer.Option(help="Topology YAML file or preset name (mobile, iot, mec).")
     ] = "mobile",
@@ -127,9 +131,9 @@ def plan_command(
         loaded = load_profile(profile)
         trace = None
         if estimator == "trace":
-            from splitexit.profile import load_profile_trace
+            from splitexit.profile import load_profile_trace, profile_path
 
-            trace = load_profile_trace(loaded, profile)
+            trace = load_profile_trace(loaded, profile_path(profile))
         result = plan(
             loaded,
             load_topology(topology),
@@ -212,7 +216,7 @@ def profile_command(
     precision: Annotated[
         str, typer.Option(help="Training precision: auto (bf16 where native), fp32, bf16.")
     ] = "auto",
-    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 2,
+    threads: Annotated[int, typer.Option(help="torch CPU threads (1 suits a shared machine).")] = 1,
     percentile: Annotated[float, typer.Option(help="Percentile of batch-1 timings.")] = 99.0,
     timing_samples: Annotated[int, typer.Option(help="Training samples timed.")] = 500,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
@@ -293,7 +297,7 @@ def validate_command(
     ),
     data_dir: Annotated[Path | None, typer.Option(help="Folder of the dataset files.")] = None,
     device: Annotated[str, typer.Option(help="cpu, or cuda when present.")] = "cpu",
-    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 2,
+    threads: Annotated[int, typer.Option(help="torch CPU threads (1 suits a shared machine).")] = 1,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write every point and score as JSON here.")
     ] = None,
@@ -471,7 +475,7 @@ def distredge_simulate_command(
     overhead: _OverheadOpt = None,
     requester_bandwidth: _RequesterOpt = None,
 ) -> None:
-    """Latency and images per second of a given strategy (a file as `compare --json` writes)."""
+    """Latency and images per second of a strategy file (devices, volumes, splits)."""
     with _user_errors():
         from splitexit._boundary import read_mapping
         from splitexit.spatial import problem_from_options, simulate, strategy_from_mapping

@@ -150,3 +150,29 @@ def test_cli_presets_lists_three() -> None:
     assert result.exit_code == 0
     for name in ("mobile", "iot", "mec", "smartwatch", "raspberry-pi", "200 Mbps"):
         assert name in result.output
+
+
+def test_cli_plan_trace_estimator_on_bundled_profile(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    result = runner.invoke(
+        app,
+        [
+            "plan",
+            "--estimator",
+            "trace",
+            "--per-exit-thresholds",
+            "--max-latency",
+            "35ms",
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["estimator"] == "trace" and data["per_exit_thresholds"] is True
+    assert data["configurations_evaluated"] == 41_482_840
+    best = data["best"]
+    assert best["latency_s"] <= 0.035
+    if len(best["partition"]) > 1:
+        assert len(best["threshold"]) == len(best["partition"]) - 1
+    assert "one threshold per exit" in result.output

@@ -107,3 +107,21 @@ def test_profile_joint_accuracy_required_when_asked(write_json: Callable[..., Pa
     profile = load_profile(write_json(valid_profile_mapping()))
     with pytest.raises(InputError, match="accuracy 'joint' needs branches"):
         profile.branch_accuracy("joint")
+
+
+def test_profile_bundled_real_profile_and_its_trace() -> None:
+    from splitexit.profile import DEFAULT_PROFILE, load_profile_trace, profile_path
+
+    profile = load_profile(DEFAULT_PROFILE)
+    assert (profile.model, profile.dataset, profile.num_blocks) == ("resnet20", "fashion-mnist", 10)
+    assert profile.accuracy[-1] >= 0.91  # issue 3's target for the last exit
+    assert profile.trace is not None
+    trace = load_profile_trace(profile, profile_path(DEFAULT_PROFILE))
+    assert trace.num_blocks == 10 and trace.num_samples >= 1000
+    # the trace's last-exit correctness is the profile's separate accuracy
+    assert trace.correct_separate[:, -1].mean() == pytest.approx(profile.accuracy[-1], abs=1e-4)
+
+
+def test_profile_unknown_bundled_name_is_a_missing_file() -> None:
+    with pytest.raises(InputError, match="resnet21: no such profile file"):
+        load_profile("resnet21")

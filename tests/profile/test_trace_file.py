@@ -154,3 +154,16 @@ def test_load_profile_trace_that_does_not_match(tmp_path: Path, trace: Trace, me
     save_trace(trace, tmp_path / "t.trace.npz")
     with pytest.raises(InputError, match=message):
         load_profile_trace(load_profile(path), path)
+
+
+def test_bundled_resnet20_profile_is_real_and_its_trace_matches() -> None:
+    from importlib import resources
+
+    bundled = resources.files("splitexit.profile") / "data" / "resnet20_fashion_mnist.json"
+    with resources.as_file(bundled) as path:
+        profile = load_profile(path)
+        trace = load_profile_trace(profile, path)
+    assert (profile.model, profile.dataset, profile.num_blocks) == ("resnet20", "fashion-mnist", 10)
+    assert "SYNTHETIC" not in profile.notes and profile.accuracy[-1] >= 0.91
+    assert trace.num_samples == 10_000 and trace.split == "profile"
+    assert profile.accuracy.tolist() == pytest.approx(trace.correct_separate.mean(0).tolist())

@@ -8,6 +8,7 @@ import pytest
 from splitexit.spatial import (
     ExactFinish,
     Run,
+    aofl,
     fast,
     group_cluster,
     lcpss,
@@ -69,10 +70,11 @@ def test_polish_never_makes_a_strategy_worse() -> None:
         ("resnet50", "DA", {"bandwidth": 50e6}),
     ],
 )
-def test_fast_never_loses_to_offload_or_its_own_start(
-    model: str, group: str, kwargs: dict[str, object]
-) -> None:
+def test_fast_never_loses_to_its_starts(model: str, group: str, kwargs: dict[str, object]) -> None:
     problem = make_problem(load_model(model), group_cluster(group, **kwargs))  # type: ignore[arg-type]
-    ours = simulate(problem, fast(problem, time_budget_s=1.5)).latency_s
+    given = split_volumes(problem, (0, 5, problem.num_layers))
+    ours = simulate(problem, fast(problem, time_budget_s=1.5, starts=[given])).latency_s
     assert ours <= simulate(problem, offload(problem)).latency_s + 1e-12
+    assert ours <= simulate(problem, aofl(problem)).latency_s + 1e-12
+    assert ours <= simulate(problem, given).latency_s + 1e-12
     assert ours <= simulate(problem, split_volumes(problem, lcpss(problem))).latency_s + 1e-12

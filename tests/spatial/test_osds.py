@@ -8,13 +8,13 @@ from splitexit.spatial import (
     SplitEnv,
     Strategy,
     action_to_cuts,
+    epsilon_noise,
     group_cluster,
     load_model,
     make_problem,
     osds,
     simulate,
 )
-from splitexit.spatial._osds import _noise_class
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_env_episode_rewards_one_over_latency_at_the_end(problem) -> None:  # ty
 
 
 def test_epsilon_noise_stops_after_one_over_delta_episodes() -> None:
-    noise = _noise_class()(3, 1.0, 0.25, 0)
+    noise = epsilon_noise(3, 1.0, 0.25, 0)
     assert any(np.any(noise() != 0) for _ in range(20))  # episode 1: epsilon = 15/16
     for _ in range(4):
         noise.reset()

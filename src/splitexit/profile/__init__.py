@@ -1,6 +1,13 @@
 """The ``splitexit.profile/1`` schema: what the profiler measures and the planner reads."""
 
-from splitexit.profile._io import EXAMPLE_PROFILE, load_profile, save_profile
+from splitexit.profile._io import (
+    BUNDLED_PROFILES,
+    DEFAULT_PROFILE,
+    EXAMPLE_PROFILE,
+    load_profile,
+    profile_path,
+    save_profile,
+)
 from splitexit.profile._model import FORMAT, Profile
 from splitexit.profile._synthetic import exit_rates_from_entropy, random_profile
 from splitexit.profile._trace import (
@@ -12,6 +19,8 @@ from splitexit.profile._trace import (
 )
 
 __all__ = [
+    "BUNDLED_PROFILES",
+    "DEFAULT_PROFILE",
     "EXAMPLE_PROFILE",
     "FORMAT",
     "TRACE_FORMAT",
@@ -21,6 +30,7 @@ __all__ = [
     "load_profile",
     "load_profile_trace",
     "load_trace",
+    "profile_path",
     "random_profile",
     "save_profile",
     "save_trace",

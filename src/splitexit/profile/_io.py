@@ -1,8 +1,9 @@
-"""Reading and writing ``splitexit.profile/1`` files, and the bundled example."""
+"""Reading and writing ``splitexit.profile/1`` files, and the bundled profiles."""
 
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
@@ -10,24 +11,50 @@ from splitexit._boundary import atomic_write_text, read_mapping
 from splitexit.profile._model import Profile
 from splitexit.profile._schema import profile_from_mapping
 
-__all__ = ["EXAMPLE_PROFILE", "load_profile", "save_profile"]
+__all__ = [
+    "BUNDLED_PROFILES",
+    "DEFAULT_PROFILE",
+    "EXAMPLE_PROFILE",
+    "load_profile",
+    "profile_path",
+    "save_profile",
+]
 
-EXAMPLE_PROFILE = "example"  # name that load_profile() maps to the bundled example
+# Names that load_profile() maps to files shipped in splitexit/profile/data/.
+BUNDLED_PROFILES = {
+    # measured on this project's machine by `splitexit profile` (docs/profiling.md)
+    "resnet20-fashion-mnist": "resnet20_fashion_mnist.json",
+    # synthetic, for tests and examples (tools/make_example_profile.py)
+    "example": "example_resnet20.json",
+}
+DEFAULT_PROFILE = "resnet20-fashion-mnist"
+EXAMPLE_PROFILE = "example"
+
+# Bundled files stay extracted for the life of the process (a no-op for plain installs).
+_EXTRACTED = ExitStack()
 
 
-def load_profile(path: str | Path) -> Profile:
-    """Load and validate a profile file; ``"example"`` loads the bundled example profile.
+def profile_path(spec: str | Path) -> Path:
+    """The file behind ``spec``: an existing path, or the file of a bundled profile name."""
+    path = Path(spec)
+    if path.exists() or str(spec) not in BUNDLED_PROFILES:
+        return path
+    bundled = resources.files("splitexit.profile") / "data" / BUNDLED_PROFILES[str(spec)]
+    return _EXTRACTED.enter_context(resources.as_file(bundled))
+
+
+def load_profile(spec: str | Path) -> Profile:
+    """Load and validate a profile file, or a bundled profile by name
+    (``"resnet20-fashion-mnist"``, measured; ``"example"``, synthetic).
 
     >>> load_profile("example").num_blocks
     10
     """
-    if str(path) == EXAMPLE_PROFILE and not Path(path).exists():
-        bundled = resources.files("splitexit.profile") / "data" / "example_resnet20.json"
-        with resources.as_file(bundled) as bundled_path:
-            data = read_mapping(bundled_path, kind="profile")
-        return profile_from_mapping(data, source="example profile")
-    file = Path(path)
-    return profile_from_mapping(read_mapping(file, kind="profile"), source=str(file))
+    path = profile_path(spec)
+    source = (
+        f"profile {spec}" if str(spec) in BUNDLED_PROFILES and path != Path(spec) else str(path)
+    )
+    return profile_from_mapping(read_mapping(path, kind="profile"), source=source)
 
 
 def save_profile(profile: Profile, path: str | Path) -> None:

@@ -35,7 +35,11 @@ __all__ = ["ProfileSettings", "profile_model", "trace_path_for", "write_profile"
 
 @dataclass(frozen=True)
 class ProfileSettings:
-    """Everything ``splitexit profile`` decides; the defaults are the documented run's."""
+    """Everything ``splitexit profile`` decides.
+
+    The defaults are the CLI's, except precision: ``TrainConfig`` defaults to fp32 and the CLI
+    picks bf16 where the hardware runs it natively (``default_precision``).
+    """
 
     model: str
     dataset: str

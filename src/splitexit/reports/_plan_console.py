@@ -55,7 +55,8 @@ def print_plan(plan: Plan, console: Console, *, show_all: bool = False) -> None:
         f"N = {plan.profile.num_blocks} blocks) on [bold]{escape(topo.name)}[/] "
         f"({escape(' -> '.join(names))}), source "
         f"{names[topo.source]}, destination {names[topo.destination]}, accuracy from "
-        f"{plan.accuracy_source} training"
+        f"{plan.accuracy_source} training, {plan.estimator} estimator"
+        + (", one threshold per exit" if plan.per_exit_thresholds else "")
     )
     if plan.solver == "exact":
         console.print(

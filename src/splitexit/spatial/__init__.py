@@ -56,7 +56,7 @@ from splitexit.spatial._geometry import (
 )
 from splitexit.spatial._lcpss import PartitionScorer, lcpss
 from splitexit.spatial._options import problem_from_options
-from splitexit.spatial._osds import OSDSConfig, OSDSResult, osds, rollout
+from splitexit.spatial._osds import OSDSConfig, OSDSResult, epsilon_noise, osds, rollout
 from splitexit.spatial._problem import (
     Problem,
     Strategy,
@@ -119,6 +119,7 @@ __all__ = [
     "deepthings",
     "device_preset",
     "dynamic_study",
+    "epsilon_noise",
     "equal_finish_cuts",
     "fast",
     "group_cluster",

@@ -12,7 +12,8 @@ changes at 20 and 40 minutes, times an AR(1) log-normal fluctuation, sampled eve
   actor split online: the environment runs on the current network, so the state (the
   accumulated latencies) reflects it. At each shift the actor is fine-tuned on the new mean
   network; until the fine-tuning ends (its measured time) the old actor keeps serving;
-- **fast** (ours) re-runs our optimizer with a small budget every slot.
+- **fast** (ours) re-runs our optimizer every slot with a 1 s budget, warm-started from its
+  previous strategy.
 
 The result is per-image latency over time for each method.
 """
@@ -36,7 +37,7 @@ from splitexit.spatial._equalize import LinearFinish, equal_finish_cuts
 from splitexit.spatial._fast import fast
 from splitexit.spatial._geometry import ModelSpec
 from splitexit.spatial._lcpss import lcpss
-from splitexit.spatial._osds import OSDSConfig, _noise_class, osds, rollout
+from splitexit.spatial._osds import OSDSConfig, epsilon_noise, osds, rollout
 from splitexit.spatial._problem import Problem, Strategy, make_problem
 from splitexit.spatial._report import LinesInfo
 from splitexit.spatial._simulator import simulate
@@ -135,9 +136,9 @@ def dynamic_study(
     *,
     osds_config: OSDSConfig,
     finetune_episodes: int = 300,
-    fast_budget_s: float = 0.3,
+    fast_budget_s: float = 1.0,
     minutes: float = 60.0,
-    step_s: float = 10.0,
+    step_s: float = 20.0,
     seed: int = 0,
 ) -> DynamicResult:
     """Run the four methods through the traces (see the module docstring)."""
@@ -159,6 +160,7 @@ def dynamic_study(
     serving: object = agent.policy  # type: ignore[attr-defined]
     ready_at = 0.0  # when the fine-tuned actor takes over from the one serving
     series: dict[str, list[float]] = {"CoEdge": [], "AOFL": [], "DistrEdge": [], "fast (ours)": []}
+    ours: Strategy | None = None
     for t, now in enumerate(times):
         problem = make_problem(model, _cluster(traces[:, t]))
         if t > 0 and phase[t] != phase[t - 1]:
@@ -170,7 +172,7 @@ def dynamic_study(
             started = time.perf_counter()
             env = SplitEnv(mean_problem, scheme, time_scale_s=scale)
             agent.set_env(env)  # type: ignore[attr-defined]
-            agent.action_noise = _noise_class()(  # type: ignore[attr-defined]
+            agent.action_noise = epsilon_noise(  # type: ignore[attr-defined]
                 len(means[0]) - 1, math.sqrt(0.1), osds_config.delta_epsilon, seed + t
             )
             agent.learn(  # type: ignore[attr-defined]
@@ -185,6 +187,7 @@ def dynamic_study(
         series["DistrEdge"].append(simulate(problem, rollout(serving, env)).latency_s)
         series["CoEdge"].append(simulate(problem, coedge(problem)).latency_s)
         series["AOFL"].append(simulate(problem, _relinear(problem, aofl_scheme)).latency_s)
-        ours = fast(problem, time_budget_s=fast_budget_s, seed=seed)
+        warm = () if ours is None else (ours,)
+        ours = fast(problem, time_budget_s=fast_budget_s, seed=seed, starts=warm)
         series["fast (ours)"].append(simulate(problem, ours).latency_s)
     return DynamicResult(times, {k: np.array(v) for k, v in series.items()}, notes)

@@ -22,7 +22,7 @@ import numpy as np
 from splitexit.spatial._devices import FloatArray
 from splitexit.spatial._geometry import IntArray, Layer, volume_rows
 
-__all__ = ["FinishModel", "LinearFinish", "equal_finish_cuts", "part_cost"]
+__all__ = ["FinishModel", "LinearFinish", "equal_finish_cuts"]
 
 
 class FinishModel(Protocol):
@@ -83,19 +83,6 @@ def equal_finish_cuts(
         if hi - lo <= 1e-7 * hi:
             break
     return tuple(best)
-
-
-def part_cost(
-    layers: tuple[Layer, ...], start: int, stops: IntArray
-) -> tuple[FloatArray, IntArray]:
-    """Operations and input rows of the parts ``[start, stop)`` of a volume, per stop."""
-    a = np.full(stops.shape, start, dtype=np.int64)
-    rows = volume_rows(layers, a, stops - 1)
-    flops = np.zeros(stops.shape)
-    for layer, (lo, hi) in zip(layers, rows[:-1], strict=True):
-        flops += layer.flops(lo, hi)
-    in_lo, in_hi = rows[-1]
-    return flops, np.maximum(in_hi - in_lo + 1, 0)
 
 
 class LinearFinish:

@@ -15,8 +15,8 @@
    only the few rows it can finish and hand back in time.
 4. **Hill-climb** on the partition (add, drop or move one location) with what time is left.
 
-Offload is in the search space (Fig. 1(d)) and is the incumbent, so the result never loses
-to it.
+Offloading (Fig. 1(d)), AOFL's strategy and any given strategies (the previous one, when
+re-planning online) are starts too, so the result never loses to them.
 """
 
 from __future__ import annotations
@@ -183,7 +183,12 @@ def _alone_on(problem: Problem, boundaries: tuple[int, ...], k: int) -> Strategy
 
 
 def fast(
-    problem: Problem, *, time_budget_s: float = 8.0, alpha: float = 0.75, seed: int = 0
+    problem: Problem,
+    *,
+    time_budget_s: float = 8.0,
+    alpha: float = 0.75,
+    seed: int = 0,
+    starts: Sequence[Strategy] = (),
 ) -> Strategy:
     """Our optimizer; returns within about ``time_budget_s`` seconds.
 
@@ -193,6 +198,9 @@ def fast(
        partition (all on the fastest provider), which the line search can then open up.
     2. Multi-start polish (up to 85%): the best start of every partition, best first.
     3. Partition hill-climb with the rest: add, drop or move one location, re-split, polish.
+
+    Offloading, AOFL's strategy and the given ``starts`` (e.g. the previous strategy when
+    re-planning online) are starting points too, so the result is never worse than any.
     """
     started = time.monotonic()
     n = problem.num_layers
@@ -205,12 +213,13 @@ def fast(
 
     baseline = offload(problem)
     fastest = sum(1 for cut in baseline.splits[0] if cut == 0)  # offload: cuts 0..0, H..H
+    linear = aofl(problem)
+    pool = [(latency(s), s) for s in (baseline, linear, *starts)]
     partitions = sorted(
         {lcpss(problem, alpha=a, seed=seed) for a in {alpha, 0.25, 0.5, 0.75, 1.0}}
-        | {aofl(problem).boundaries, deeperthings(problem).boundaries, (0, n)}
+        | {linear.boundaries, deeperthings(problem).boundaries, (0, n)}
     )
     subsets = _subsets(problem)
-    starts: list[tuple[float, Strategy]] = []
     best_subset: dict[tuple[int, ...], tuple[bool, ...]] = {}
     for boundaries in partitions:
         options = [
@@ -227,17 +236,17 @@ def fast(
             if min(options, key=lambda o: o[0])[1] is strategy:
                 best_subset[boundaries] = active
         options.sort(key=lambda o: o[0])
-        starts.append(options[0])
+        pool.append(options[0])
         # The runner-up with different split decisions, if any, as a second start.
         other = [o for o in options if o[1].splits != options[0][1].splits]
-        starts.extend(other[:1])
-    starts.sort(key=lambda o: o[0])
-    best = (latency(baseline), baseline)
-    for k, (_, start) in enumerate(starts):
+        pool.extend(other[:1])
+    pool.sort(key=lambda o: o[0])
+    best = pool[0]
+    for k, (_, start) in enumerate(pool):
         now = time.monotonic()
         if now >= until(0.85):
             break
-        share = (until(0.85) - now) / (len(starts) - k)
+        share = (until(0.85) - now) / (len(pool) - k)
         tuned = polish(problem, start, deadline=now + share)
         result = (latency(tuned), tuned)
         if result[0] < best[0]:

@@ -3,7 +3,7 @@
 The DDPG itself is stable-baselines3's. What Algorithm 2 adds is kept here:
 
 - exploration: in episode ``e`` an action gets Gaussian noise ``N(0, sigma^2)`` with probability
-  ``epsilon = 1 - (e * delta_epsilon)^2`` (line 8-13), :class:`EpsilonNormalNoise`;
+  ``epsilon = 1 - (e * delta_epsilon)^2`` (line 8-13), :func:`epsilon_noise`;
 - the paper's hyper-parameters (section V): 4000 episodes, delta_epsilon = 1/250, sigma^2 = 0.1
   for four providers and 1 for sixteen, N_b = 64, gamma = 0.99, learning rates 1e-4 (actor)
   and 1e-3 (critic), actor {400, 200, 100}, critic {400, 200, 100, 100};
@@ -30,7 +30,7 @@ from splitexit.spatial._simulator import simulate
 if TYPE_CHECKING:
     from splitexit.spatial._env import SplitEnv
 
-__all__ = ["OSDSConfig", "OSDSResult", "osds", "rollout"]
+__all__ = ["OSDSConfig", "OSDSResult", "epsilon_noise", "osds", "rollout"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,10 @@ class OSDSResult:
     agent: object = field(repr=False)
 
 
-def _noise_class() -> type:
+def epsilon_noise(dim: int, sigma: float, delta: float, seed: int) -> Any:
+    """Algorithm 2's exploration as an SB3 ``ActionNoise``: ``N(0, sigma^2)`` with probability
+    ``1 - (episode * delta)^2``, zero otherwise; SB3 calls ``reset`` after every episode.
+    """
     from stable_baselines3.common.noise import ActionNoise
 
     class EpsilonNormalNoise(ActionNoise):
@@ -83,7 +86,7 @@ def _noise_class() -> type:
         def reset(self) -> None:
             self.episode += 1
 
-    return EpsilonNormalNoise
+    return EpsilonNormalNoise(dim, sigma, delta, seed)
 
 
 def _agent(env: SplitEnv, config: OSDSConfig, noise: Any) -> object:
@@ -151,7 +154,7 @@ def osds(
     if sigma2 is None:
         sigma2 = 0.1 if problem.num_devices <= 4 else 1.0
     dim = max(problem.num_devices - 1, 1)
-    noise = _noise_class()(dim, float(np.sqrt(sigma2)), config.delta_epsilon, config.seed)
+    noise = epsilon_noise(dim, float(np.sqrt(sigma2)), config.delta_epsilon, config.seed)
     agent = _agent(env, config, noise)
     started = time.perf_counter()
     agent.learn(total_timesteps=config.episodes * (len(env.boundaries) - 1))  # type: ignore[attr-defined]
