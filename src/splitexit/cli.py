@@ -102,8 +102,11 @@ def plan_command(
     ] = "auto",
     estimator: Annotated[
         str,
-        typer.Option(help="'paper' (full-configuration exit rates) or 'trace' (replay the trace)."),
-    ] = "paper",
+        typer.Option(
+            help="'trace' (replay the profile's per-sample trace), 'paper' (full-configuration "
+            "exit rates), or 'auto': trace when the profile names one."
+        ),
+    ] = "auto",
     per_exit_thresholds: Annotated[
         bool,
         typer.Option(
@@ -130,7 +133,7 @@ def plan_command(
             raise InputError(f"--plot {plot}: the plot is a PNG file; give a name ending in .png")
         loaded = load_profile(profile)
         trace = None
-        if estimator == "trace":
+        if estimator == "trace" or (estimator == "auto" and loaded.trace is not None):
             from splitexit.profile import load_profile_trace, profile_path
 
             trace = load_profile_trace(loaded, profile_path(profile))

@@ -120,7 +120,7 @@ def test_trace_estimator_refuses_exact_solver_and_missing_trace() -> None:
         plan(profile, topology, estimator="trace", trace=trace, solver="exact")
     with pytest.raises(InputError, match="estimator 'trace' needs the per-sample trace"):
         plan(profile, topology, estimator="trace")
-    with pytest.raises(InputError, match="estimator must be one of paper, trace"):
+    with pytest.raises(InputError, match="estimator must be one of auto, paper, trace"):
         plan(profile, topology, estimator="oracle")
 
 
@@ -185,3 +185,12 @@ def test_per_exit_space_too_large_is_refused_with_advice() -> None:
     topology = random_topology(5, seed=3)
     with pytest.raises(InputError, match="trace estimator cannot use the exact solver"):
         plan(profile, topology, estimator="trace", trace=trace, per_exit_thresholds=True)
+
+
+def test_estimator_auto_prefers_the_trace_when_it_can() -> None:
+    profile, trace = traced(5, 3, 4)
+    topology = random_topology(3, seed=4)
+    assert plan(profile, topology, trace=trace).estimator == "trace"
+    assert plan(profile, topology).estimator == "paper"  # no trace given
+    exact = plan(profile, topology, trace=trace, solver="exact")
+    assert (exact.estimator, exact.solver) == ("paper", "exact")

@@ -39,7 +39,7 @@ __all__ = [
 
 DEFAULT_ACCURACY_MARGIN = 0.01  # without a requirement: within 1 point of the best accuracy
 SOLVERS = ("auto", "exact", "enumerate")
-ESTIMATORS = ("paper", "trace")
+ESTIMATORS = ("auto", "paper", "trace")
 AUTO_EXACT_ABOVE = 10_000_000  # "auto" enumerates up to this many configurations
 ENUMERATE_AT_MOST = 5_000_000_000  # beyond this, enumeration would take minutes to hours
 
@@ -53,7 +53,7 @@ def plan(
     destination: str | None = None,
     accuracy: str = "separate",
     solver: str = "auto",
-    estimator: str = "paper",
+    estimator: str = "auto",
     trace: Trace | None = None,
     per_exit_thresholds: bool = False,
     sample_size: int = 20_000,
@@ -66,9 +66,11 @@ def plan(
     then to lower latency. ``solver`` is ``"enumerate"`` (every configuration, blockwise),
     ``"exact"`` (dynamic programming over partial plans, same answer without enumerating) or
     ``"auto"`` (enumerate up to ``AUTO_EXACT_ABOVE`` configurations, exact beyond).
-    ``estimator`` is ``"paper"`` (exit rates of the full configuration, seed 000) or
+    ``estimator`` is ``"paper"`` (exit rates of the full configuration, seed 000),
     ``"trace"`` (the per-sample ``trace`` replayed exactly for each (T, P); enumeration only,
-    since which samples reach a partition then depends on every earlier exit).
+    since which samples reach a partition then depends on every earlier exit), or ``"auto"``:
+    the trace estimator when a trace is given and the space can be enumerated (it validated
+    best, docs/profiling.md), else the paper's.
     ``per_exit_thresholds`` gives every selected exit its own threshold (|T|^(L-1) vectors
     per partitioning instead of |T|); it needs the trace estimator.
 
@@ -81,18 +83,22 @@ def plan(
     if destination is not None:
         topology = topology.with_destination(destination)
     started = time.perf_counter()
+    total = count_configurations(
+        profile.num_blocks,
+        topology.num_tiers,
+        profile.num_thresholds,
+        per_exit=per_exit_thresholds,
+    )
+    if estimator == "auto":
+        # the trace estimator validated best, but it can only enumerate
+        enumerable = solver != "exact" and total <= ENUMERATE_AT_MOST
+        estimator = "trace" if trace is not None and enumerable else "paper"
     inputs = ModelInputs.build(
         profile,
         topology,
         accuracy=accuracy,
         exit_model=_exit_model(estimator, trace, profile, accuracy, per_exit_thresholds),
         per_exit_thresholds=per_exit_thresholds,
-    )
-    total = count_configurations(
-        inputs.num_blocks,
-        inputs.num_tiers,
-        inputs.num_thresholds,
-        per_exit=per_exit_thresholds,
     )
     used = _choose_solver(solver, total, decomposable=inputs.exit_model is None)
     states: int | None = None
