@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/splitexit plan --json out/plan.json --plot out/pareto.png
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff check src tests benchmarks tools examples
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest
 
