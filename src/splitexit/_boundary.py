@@ -14,9 +14,39 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from splitexit.errors import InputError
+from splitexit.errors import InputError, UnitError
+from splitexit.units import format_bandwidth, parse_bandwidth, parse_duration
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "describe_validation_error", "read_mapping"]
+__all__ = [
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "bandwidth_field",
+    "describe_validation_error",
+    "duration_field",
+    "read_mapping",
+]
+
+
+def bandwidth_field(value: Any) -> float:
+    """A bandwidth > 0 in bit/s, for pydantic ``BeforeValidator``: problems are ValueErrors."""
+    try:
+        bits_per_s = parse_bandwidth(value)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+    if bits_per_s <= 0:
+        raise ValueError(f"must be > 0, got {value!r} ({format_bandwidth(bits_per_s)})")
+    return bits_per_s
+
+
+def duration_field(value: Any) -> float:
+    """A duration >= 0 in seconds, for pydantic ``BeforeValidator``."""
+    try:
+        seconds = parse_duration(value)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+    if seconds < 0:
+        raise ValueError(f"must be >= 0, got {value!r}")
+    return seconds
 
 
 def read_mapping(path: Path, *, kind: str) -> dict[str, Any]:

@@ -21,15 +21,20 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
-from splitexit._boundary import atomic_write_text, describe_validation_error, read_mapping
-from splitexit.errors import InputError, UnitError
+from splitexit._boundary import (
+    atomic_write_text,
+    bandwidth_field,
+    describe_validation_error,
+    duration_field,
+    read_mapping,
+)
+from splitexit.errors import InputError
 from splitexit.spatial._cluster import REQUESTER_BANDWIDTH, Cluster, Provider
 from splitexit.spatial._devices import DEVICE_PRESETS, DeviceModel, TableDevice, device_preset
-from splitexit.units import parse_bandwidth, parse_duration
 
 __all__ = ["load_cluster", "load_device_table", "save_device_table"]
 
@@ -104,36 +109,16 @@ def save_device_table(path: Path, table: TableDevice, *, measured_with: str) -> 
     atomic_write_text(path, json.dumps(data, indent=1) + "\n")
 
 
-def _bandwidth(value: Any) -> float:
-    try:
-        bits = parse_bandwidth(value)
-    except UnitError as exc:
-        raise ValueError(str(exc)) from None
-    if not bits > 0:
-        raise ValueError(f"must be > 0, got {value!r}")
-    return bits
-
-
-def _overhead(value: Any) -> float:
-    try:
-        seconds = parse_duration(value)
-    except UnitError as exc:
-        raise ValueError(str(exc)) from None
-    if seconds < 0:
-        raise ValueError(f"must be >= 0, got {value!r}")
-    return seconds
-
-
 class _ProviderSpec(_Strict):
     name: str
     device: str
-    bandwidth: Annotated[float, BeforeValidator(_bandwidth)]
+    bandwidth: Annotated[float, BeforeValidator(bandwidth_field)]
 
 
 class _ClusterFile(_Strict):
     name: str = "cluster"
-    requester_bandwidth: Annotated[float, BeforeValidator(_bandwidth)] = REQUESTER_BANDWIDTH
-    overhead: Annotated[float, BeforeValidator(_overhead)] = 2e-3
+    requester_bandwidth: Annotated[float, BeforeValidator(bandwidth_field)] = REQUESTER_BANDWIDTH
+    overhead: Annotated[float, BeforeValidator(duration_field)] = 2e-3
     providers: list[_ProviderSpec]
 
     @model_validator(mode="after")

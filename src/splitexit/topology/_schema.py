@@ -6,32 +6,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
-from splitexit._boundary import describe_validation_error
-from splitexit.errors import InputError, UnitError
+from splitexit._boundary import bandwidth_field, describe_validation_error, duration_field
+from splitexit.errors import InputError
 from splitexit.topology._model import Link, Tier, Topology
-from splitexit.units import format_bandwidth, parse_bandwidth, parse_duration
 
 __all__ = ["topology_from_mapping"]
-
-
-def _bandwidth(value: Any) -> float:
-    try:
-        bits_per_s = parse_bandwidth(value)
-    except UnitError as exc:
-        raise ValueError(str(exc)) from None
-    if bits_per_s <= 0:
-        raise ValueError(f"must be > 0, got {value!r} ({format_bandwidth(bits_per_s)})")
-    return bits_per_s
-
-
-def _latency(value: Any) -> float:
-    try:
-        seconds = parse_duration(value)
-    except UnitError as exc:
-        raise ValueError(str(exc)) from None
-    if seconds < 0:
-        raise ValueError(f"must be >= 0, got {value!r}")
-    return seconds
 
 
 def _ratio(value: Any) -> float:
@@ -52,8 +31,8 @@ class _TierSpec(_Strict):
 
 
 class _LinkSpec(_Strict):
-    bandwidth: Annotated[float, BeforeValidator(_bandwidth)]
-    latency: Annotated[float, BeforeValidator(_latency)]
+    bandwidth: Annotated[float, BeforeValidator(bandwidth_field)]
+    latency: Annotated[float, BeforeValidator(duration_field)]
 
 
 class _TopologySpec(_Strict):
