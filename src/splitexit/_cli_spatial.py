@@ -1,0 +1,276 @@
+"""`splitexit distredge ...`: spread one CNN over several edge devices (seed 003)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from splitexit._boundary import atomic_write_text
+from splitexit._cli_common import console as _console
+from splitexit._cli_common import user_errors as _user_errors
+from splitexit.errors import InputError
+
+__all__ = ["distredge_app"]
+
+distredge_app = typer.Typer(
+    help="Spread one CNN over several edge devices (DistrEdge, seed 003): simulate and compare.",
+    no_args_is_help=True,
+)
+
+_ModelOpt = Annotated[
+    str, typer.Option(help="Shipped model (vgg16, resnet50, yolov2, tinycnn) or a .yaml spec.")
+]
+_GroupOpt = Annotated[
+    str | None, typer.Option(help="A group of the paper: DA-DC, NA-ND (Tables I-II), LA-LD.")
+]
+_BandwidthOpt = Annotated[
+    str | None, typer.Option(help="Provider bandwidth for DA-DC, e.g. 50Mbps.")
+]
+_DeviceOpt = Annotated[str | None, typer.Option(help="Device type for NA-ND: nano or xavier.")]
+_ClusterOpt = Annotated[
+    Path | None, typer.Option(help="Cluster YAML (providers, bandwidths), instead of --group.")
+]
+_OverheadOpt = Annotated[str | None, typer.Option(help="Per-transfer I/O overhead (default 2ms).")]
+_RequesterOpt = Annotated[
+    str | None, typer.Option(help="Requester link bandwidth (default 400Mbps).")
+]
+
+
+@distredge_app.command("compare")
+def distredge_compare_command(
+    model: _ModelOpt = "vgg16",
+    group: _GroupOpt = None,
+    bandwidth: _BandwidthOpt = None,
+    device: _DeviceOpt = None,
+    cluster: _ClusterOpt = None,
+    overhead: _OverheadOpt = None,
+    requester_bandwidth: _RequesterOpt = None,
+    methods: Annotated[
+        str, typer.Option(help="Comma-separated methods (default: all nine).")
+    ] = "all",
+    episodes: Annotated[
+        int, typer.Option(help="DDPG training episodes of DistrEdge (the paper: 4000).")
+    ] = 4000,
+    alpha: Annotated[float, typer.Option(help="LC-PSS alpha (Eq. 3).")] = 0.75,
+    fast_budget: Annotated[float, typer.Option(help="Seconds for our fast optimizer.")] = 8.0,
+    seed: Annotated[int, typer.Option(help="Seed of LC-PSS and DDPG.")] = 0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write results and strategies as JSON here.")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a bar plot (PNG) here.")] = None,
+) -> None:
+    """Images per second of the nine methods (seven baselines, DistrEdge, ours) on one case."""
+    with _user_errors():
+        from splitexit.spatial import (
+            METHODS,
+            OSDSConfig,
+            bars_info,
+            compare,
+            print_comparison,
+            problem_from_options,
+            render_bars,
+        )
+
+        if episodes < 1:
+            raise InputError(f"--episodes must be >= 1, got {episodes}")
+        if not 0.0 <= alpha <= 1.0:
+            raise InputError(f"--alpha must be in [0, 1], got {alpha}")
+        if not fast_budget > 0:
+            raise InputError(f"--fast-budget must be > 0 s, got {fast_budget}")
+        if plot is not None and plot.suffix.lower() != ".png":
+            raise InputError(f"--plot {plot}: the plot is a PNG file; give a name ending in .png")
+        chosen = list(METHODS) if methods == "all" else [m.strip() for m in methods.split(",")]
+        problem = problem_from_options(
+            model,
+            group=group,
+            bandwidth=bandwidth,
+            device=device,
+            cluster=cluster,
+            overhead=overhead,
+            requester_bandwidth=requester_bandwidth,
+        )
+        comparison = compare(
+            problem,
+            methods=chosen,
+            osds_config=OSDSConfig(episodes=episodes, seed=seed),
+            alpha=alpha,
+            fast_budget_s=fast_budget,
+            seed=seed,
+        )
+        print_comparison(comparison, _console())
+        if json_out is not None:
+            atomic_write_text(json_out, json.dumps(comparison.to_dict(problem), indent=1) + "\n")
+            print(f"wrote {json_out}")
+        if plot is not None:
+            title = f"{comparison.model}, {comparison.cluster}"
+            render_bars(bars_info([comparison.to_dict(problem)], title), plot)
+            print(f"wrote {plot}")
+
+
+@distredge_app.command("simulate")
+def distredge_simulate_command(
+    strategy: Annotated[Path, typer.Option(help="Strategy JSON (devices, volumes, splits).")],
+    model: _ModelOpt = "vgg16",
+    group: _GroupOpt = None,
+    bandwidth: _BandwidthOpt = None,
+    device: _DeviceOpt = None,
+    cluster: _ClusterOpt = None,
+    overhead: _OverheadOpt = None,
+    requester_bandwidth: _RequesterOpt = None,
+) -> None:
+    """Latency and images per second of a strategy file (devices, volumes, splits)."""
+    with _user_errors():
+        from splitexit._boundary import read_mapping
+        from splitexit.spatial import problem_from_options, simulate, strategy_from_mapping
+        from splitexit.units import format_duration
+
+        problem = problem_from_options(
+            model,
+            group=group,
+            bandwidth=bandwidth,
+            device=device,
+            cluster=cluster,
+            overhead=overhead,
+            requester_bandwidth=requester_bandwidth,
+        )
+        data = read_mapping(strategy, kind="strategy")
+        result = simulate(problem, strategy_from_mapping(data, problem, source=str(strategy)))
+        print(f"latency {format_duration(result.latency_s)}, {result.ips:.3f} images/s")
+        for name, busy, sent in zip(
+            problem.cluster.names, result.compute_s, result.send_s, strict=True
+        ):
+            print(f"  {name}: computing {format_duration(busy)}, sending {format_duration(sent)}")
+
+
+@distredge_app.command("experiment")
+def distredge_experiment_command(
+    name: Annotated[str, typer.Argument(help="table1, table2, table3, alpha or dynamic.")],
+    out: Annotated[Path, typer.Option(help="Folder for NAME.json, NAME.md and NAME.png.")],
+    model: _ModelOpt = "vgg16",
+    episodes: Annotated[int, typer.Option(help="DDPG training episodes per case.")] = 4000,
+    fast_budget: Annotated[float, typer.Option(help="Seconds for our optimizer per case.")] = 8.0,
+    splitter: Annotated[
+        str, typer.Option(help="alpha only: 'fast' (ours on each scheme) or 'ddpg' (OSDS).")
+    ] = "fast",
+    cases: Annotated[
+        str | None,
+        typer.Option(
+            help="Tables only: run these cases (e.g. 'NA-nano,NB-nano') and merge them into "
+            "an existing OUT/NAME.json."
+        ),
+    ] = None,
+    methods: Annotated[
+        str,
+        typer.Option(help="Tables only: run these methods and merge them (default: all nine)."),
+    ] = "all",
+    seed: Annotated[int, typer.Option(help="Seed of LC-PSS, DDPG and the traces.")] = 0,
+) -> None:
+    """Re-run an experiment of seed 003, section V, on the simulator; write JSON, MD, PNG."""
+    with _user_errors():
+        from splitexit.spatial import (
+            TABLES,
+            OSDSConfig,
+            alpha_sweep,
+            bars_info,
+            lines_markdown,
+            load_model,
+            render_bars,
+            render_lines,
+            run_table,
+            table_markdown,
+        )
+
+        if name not in (*TABLES, "alpha", "dynamic"):
+            raise InputError(
+                f"experiment {name!r} is not one of {', '.join([*TABLES, 'alpha', 'dynamic'])}"
+            )
+        if episodes < 1:
+            raise InputError(f"--episodes must be >= 1, got {episodes}")
+        spec = load_model(model)
+        config = OSDSConfig(episodes=episodes, seed=seed)
+        err = Console(stderr=True, highlight=False)
+
+        def progress(line: str) -> None:
+            err.print(line, markup=False)
+
+        if name in TABLES:
+            from splitexit.spatial import METHODS, merge_records
+
+            selected = None if cases is None else cases.split(",")
+            chosen = list(METHODS) if methods == "all" else methods.split(",")
+            records = run_table(
+                name,
+                spec,
+                osds_config=config,
+                fast_budget_s=fast_budget,
+                cases=selected,
+                methods=[m.strip() for m in chosen],
+                progress=progress,
+            )
+            earlier = out / f"{name}.json"
+            if (selected is not None or methods != "all") and earlier.is_file():
+                try:
+                    old = json.loads(earlier.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    old = None
+                records = merge_records(name, old, records, source=str(earlier))
+            markdown = table_markdown(records)
+            payload: object = records
+            render_bars(bars_info(records, f"{spec.name}: {name}"), out / f"{name}.png")
+        elif name == "alpha":
+            info, raw = alpha_sweep(spec, splitter=splitter, osds_config=config, progress=progress)
+            render_lines(info, out / "alpha.png")
+            payload = raw
+            markdown = lines_markdown(info, "case", "alpha={:g}")
+        else:
+            from splitexit.spatial import dynamic_study
+
+            result = dynamic_study(spec, osds_config=config, seed=seed)
+            render_lines(result.info(), out / "dynamic.png")
+            payload = {
+                "times_s": result.times_s.tolist(),
+                "latency_ms": {k: (v * 1e3).tolist() for k, v in result.latency_s.items()},
+                "notes": result.notes,
+            }
+            markdown = result.markdown()
+        atomic_write_text(out / f"{name}.json", json.dumps(payload, indent=1) + "\n")
+        atomic_write_text(out / f"{name}.md", markdown)
+        print(markdown, end="")
+        print(f"wrote {out / name}.json, .md, .png")
+
+
+@distredge_app.command("profile-device")
+def distredge_profile_device_command(
+    out: Annotated[Path, typer.Option(help="Device table to write (splitexit.device/1 JSON).")],
+    model: _ModelOpt = "vgg16",
+    name: Annotated[str, typer.Option(help="Name of this device in the table.")] = "this-machine",
+    granularity: Annotated[int, typer.Option(help="Height step in rows (the paper: 1).")] = 8,
+    repeats: Annotated[int, typer.Option(help="Timed runs per point; the median is kept.")] = 3,
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+) -> None:
+    """Measure the latency of every layer at several heights on this machine (torch, batch 1)."""
+    with _user_errors():
+        import os
+
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        from splitexit.spatial import load_model, save_device_table
+        from splitexit.spatial._measure import measure_device
+
+        spec = load_model(model)
+        err = Console(stderr=True, highlight=False)
+        table = measure_device(
+            spec,
+            name=name,
+            granularity=granularity,
+            repeats=repeats,
+            threads=threads,
+            progress=lambda line: err.print(line, markup=False),
+        )
+        import torch
+
+        save_device_table(out, table, measured_with=f"torch {torch.__version__}, {threads} threads")
+        print(f"wrote {out}")
