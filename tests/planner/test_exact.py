@@ -138,3 +138,22 @@ def test_cli_plan_solver_flag(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["plan", "--solver", "magic"])
     assert bad.exit_code == 2
     assert "solver must be one of auto, exact, enumerate" in bad.output
+
+
+def test_exact_handles_free_compute_and_links() -> None:
+    # zero compute times and zero-latency links: many exact ties, bounds of 0 * inf
+    profile = random_profile(6, num_thresholds=3, seed=8)
+    zero = Profile(
+        **{
+            **profile.__dict__,
+            "block_compute_s": np.zeros(6),
+            "branch_compute_s": np.zeros(6),
+        }
+    )
+    inputs = ModelInputs.build(zero, random_topology(4, seed=8))
+    with np.errstate(all="raise"):
+        exact = exact_frontier(inputs).frontier
+    enumerated = sweep(inputs, sample_size=10).frontier()
+    assert np.array_equal(exact.latency, enumerated.latency)
+    assert np.array_equal(exact.accuracy, enumerated.accuracy)
+    assert np.array_equal(exact.num_parts, enumerated.num_parts)

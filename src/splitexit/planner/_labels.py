@@ -52,10 +52,7 @@ class Tables:
 
     inputs: ModelInputs
     result_cost: FloatArray  # res(a), (M,)
-    min_work_after: FloatArray  # least work(p, q) over q > p, (N,); inf for p = N-1
     max_acc_after: FloatArray  # max acc_q over q > p, (N,)
-    min_ratio_free: FloatArray  # min R[a'] over a' not in U, (2^M,)
-    min_result_free: FloatArray  # min res(a') over a' not in U, (2^M,)
     future: FloatArray  # least cost per staying sample from (a, U, p), (M, 2^M, N); see bounds
 
     @classmethod
@@ -79,7 +76,12 @@ class Tables:
         min_result = np.where(free, res, np.inf).min(axis=1)
         # future[a, U, p]: cheapest hop of O_p bits from a to a tier outside U, plus the least
         # compute and delivery any continuation must pay, per staying sample
-        rest = min_ratio[:, None] * min_work[None, :] + min_result[:, None]  # (U, p)
+        # (a full U has no continuation at all: inf, also where the least work is 0)
+        with np.errstate(invalid="ignore"):  # inf * 0 where np.where discards it
+            compute = np.where(
+                np.isinf(min_ratio)[:, None], np.inf, min_ratio[:, None] * min_work[None, :]
+            )
+        rest = compute + min_result[:, None]  # (U, p)
         future = np.empty((m, 1 << m, n))
         for a in range(m):
             hop = (
@@ -87,7 +89,7 @@ class Tables:
                 + inputs.path_inv_bandwidth[a][:, None] * (inputs.output_bits[None, :])
             )  # (a', p)
             future[a] = np.where(free[:, :, None], hop[None], np.inf).min(axis=1) + rest
-        return cls(inputs, res, min_work, max_acc, min_ratio, min_result, future)
+        return cls(inputs, res, max_acc, future)
 
 
 @dataclass(frozen=True, eq=False)
