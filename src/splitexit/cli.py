@@ -12,6 +12,7 @@ import typer
 from splitexit._boundary import atomic_write_text
 from splitexit._cli_common import console as _console
 from splitexit._cli_common import user_errors as _user_errors
+from splitexit._cli_export import export_command
 from splitexit._cli_profiling import profile_command, validate_command
 from splitexit._cli_spatial import distredge_app
 from splitexit.errors import InputError
@@ -172,6 +173,7 @@ def presets_command() -> None:
 
 app.command("profile")(profile_command)
 app.command("validate")(validate_command)
+app.command("export")(export_command)
 app.add_typer(distredge_app, name="distredge")
 
 

@@ -1,0 +1,132 @@
+"""Run exported partitions in a chain with ONNX Runtime and apply the exit rule (numpy only).
+
+The reference runner for tests and for the runtime's workers: torch is never imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from splitexit.errors import InputError
+from splitexit.export._manifest import ACTIVATION, ENTROPY, INPUT, PROBABILITIES, Manifest
+
+__all__ = ["ChainResult", "ChainRunner", "exit_partitions"]
+
+FloatArray = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+
+def exit_partitions(entropy: npt.NDArray[np.floating], threshold: float | None) -> IntArray:
+    """0-based partition where each sample leaves: the first whose normalized entropy is
+    below ``threshold`` (strictly, as the profiler and the planner count exits); the last
+    partition takes the rest. ``entropy`` is (n, L).
+
+    >>> exit_partitions(np.array([[0.2, 0.1], [0.6, 0.9]]), 0.5).tolist()
+    [0, 1]
+    """
+    n, count = entropy.shape
+    if threshold is None or count == 1:
+        return np.full(n, count - 1, dtype=np.int64)
+    below = entropy[:, :-1] < threshold
+    first: IntArray = np.where(below.any(axis=1), below.argmax(axis=1), count - 1).astype(np.int64)
+    return first
+
+
+@dataclass(frozen=True, eq=False)
+class ChainResult:
+    """Per sample: predicted class, 0-based exit partition, and p and H(p)/log C there."""
+
+    predictions: IntArray  # (n,)
+    exit_partition: IntArray  # (n,)
+    probabilities: FloatArray  # (n, C)
+    entropy: FloatArray  # (n,)
+
+
+class ChainRunner:
+    """One ONNX Runtime session per partition of a loaded manifest.
+
+    ``threads`` is ``intra_op_num_threads`` of every session (and inter-op is 1): set
+    explicitly so that a deployment measures what it was given, not what ORT guesses.
+
+    >>> runner = ChainRunner(load_manifest(Path("out/manifest.json")),  # doctest: +SKIP
+    ...                      Path("out"), threads=1)
+    >>> runner.run(images).exit_partition  # doctest: +SKIP
+    """
+
+    def __init__(self, manifest: Manifest, directory: Path, *, threads: int = 1) -> None:
+        if threads < 1:
+            raise InputError(f"threads must be >= 1, got {threads}")
+        import onnxruntime as ort  # type: ignore[import-untyped]
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.manifest = manifest
+        self.sessions: list[Any] = [
+            ort.InferenceSession(
+                str(directory / part.file), options, providers=["CPUExecutionProvider"]
+            )
+            for part in manifest.partitions
+        ]
+
+    def _check(self, images: npt.NDArray[Any]) -> FloatArray:
+        if images.ndim != len(self.manifest.input_shape) + 1 or tuple(images.shape[1:]) != (
+            self.manifest.input_shape
+        ):
+            raise InputError(
+                f"inputs must have shape (n, {', '.join(map(str, self.manifest.input_shape))}), "
+                f"got {tuple(images.shape)}"
+            )
+        return np.ascontiguousarray(images, dtype=np.float32)
+
+    def _step(self, k: int, x: FloatArray) -> dict[str, FloatArray]:
+        part = self.manifest.partitions[k]
+        names = [t.name for t in part.outputs]
+        values = self.sessions[k].run(names, {INPUT: x})
+        return dict(zip(names, values, strict=True))
+
+    def outputs(self, images: npt.NDArray[Any]) -> tuple[FloatArray, FloatArray]:
+        """Every partition on every sample: probabilities (n, L, C) and entropy (n, L)."""
+        x = self._check(images)
+        probabilities, entropy = [], []
+        for k in range(len(self.sessions)):
+            out = self._step(k, x)
+            probabilities.append(out[PROBABILITIES])
+            entropy.append(out[ENTROPY])
+            x = out.get(ACTIVATION, x)
+        return np.stack(probabilities, axis=1), np.stack(entropy, axis=1)
+
+    def run(self, images: npt.NDArray[Any]) -> ChainResult:
+        """Chain the partitions as a deployment does: a sample that exits goes no further."""
+        x = self._check(images)
+        n, threshold = x.shape[0], self.manifest.threshold
+        count = len(self.sessions)
+        result = ChainResult(
+            predictions=np.zeros(n, dtype=np.int64),
+            exit_partition=np.zeros(n, dtype=np.int64),
+            probabilities=np.zeros((n, self.manifest.num_classes), dtype=np.float32),
+            entropy=np.zeros(n, dtype=np.float32),
+        )
+        alive = np.arange(n)
+        for k in range(count):
+            if alive.size == 0:
+                break
+            out = self._step(k, x)
+            if k == count - 1 or threshold is None:
+                leaves = np.ones(alive.size, dtype=bool)
+            else:
+                leaves = out[ENTROPY] < threshold
+            chosen = alive[leaves]
+            result.exit_partition[chosen] = k
+            result.probabilities[chosen] = out[PROBABILITIES][leaves]
+            result.entropy[chosen] = out[ENTROPY][leaves]
+            result.predictions[chosen] = out[PROBABILITIES][leaves].argmax(axis=1)
+            if k < count - 1:
+                alive = alive[~leaves]
+                x = np.ascontiguousarray(out[ACTIVATION][~leaves])
+        return result
