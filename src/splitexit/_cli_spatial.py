@@ -148,7 +148,9 @@ def distredge_simulate_command(
 
 @distredge_app.command("experiment")
 def distredge_experiment_command(
-    name: Annotated[str, typer.Argument(help="table1, table2, table3, alpha or dynamic.")],
+    name: Annotated[
+        str, typer.Argument(help="table1, table2, table3, alpha, samples (Fig. 5) or dynamic.")
+    ],
     out: Annotated[Path, typer.Option(help="Folder for NAME.json, NAME.md and NAME.png.")],
     model: _ModelOpt = "vgg16",
     episodes: Annotated[int, typer.Option(help="DDPG training episodes per case.")] = 4000,
@@ -167,6 +169,12 @@ def distredge_experiment_command(
         str,
         typer.Option(help="Tables only: run these methods and merge them (default: all nine)."),
     ] = "all",
+    repeats: Annotated[
+        int, typer.Option(help="samples only: LC-PSS runs per |R_s^r| (the paper: 50).")
+    ] = 50,
+    sizes: Annotated[
+        str, typer.Option(help="samples only: comma-separated |R_s^r| values.")
+    ] = "5,10,25,50,100,200",
     seed: Annotated[int, typer.Option(help="Seed of LC-PSS, DDPG and the traces.")] = 0,
 ) -> None:
     """Re-run an experiment of seed 003, section V, on the simulator; write JSON, MD, PNG."""
@@ -184,10 +192,9 @@ def distredge_experiment_command(
             table_markdown,
         )
 
-        if name not in (*TABLES, "alpha", "dynamic"):
-            raise InputError(
-                f"experiment {name!r} is not one of {', '.join([*TABLES, 'alpha', 'dynamic'])}"
-            )
+        names = [*TABLES, "alpha", "samples", "dynamic"]
+        if name not in names:
+            raise InputError(f"experiment {name!r} is not one of {', '.join(names)}")
         if episodes < 1:
             raise InputError(f"--episodes must be >= 1, got {episodes}")
         spec = load_model(model)
@@ -226,6 +233,21 @@ def distredge_experiment_command(
             render_lines(info, out / "alpha.png")
             payload = raw
             markdown = lines_markdown(info, "case", "alpha={:g}")
+        elif name == "samples":
+            from splitexit.spatial import samples_markdown, samples_sweep
+
+            try:
+                size_list = [int(n) for n in sizes.split(",")]
+            except ValueError:
+                raise InputError(
+                    f"--sizes must be integers separated by commas, got {sizes!r}"
+                ) from None
+            info, raw = samples_sweep(
+                spec, sizes=size_list, repeats=repeats, seed=seed, progress=progress
+            )
+            render_lines(info, out / "samples.png")
+            payload = raw
+            markdown = samples_markdown(raw)
         else:
             from splitexit.spatial import dynamic_study
 

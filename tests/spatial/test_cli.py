@@ -201,5 +201,6 @@ def test_cli_experiment_unknown_name() -> None:
     result = runner.invoke(app, ["distredge", "experiment", "table9", "--out", "x"])
     assert result.exit_code == 2
     assert (
-        "experiment 'table9' is not one of table1, table2, table3, alpha, dynamic" in result.output
+        "experiment 'table9' is not one of table1, table2, table3, alpha, samples, dynamic"
+        in result.output
     )

@@ -5,8 +5,8 @@ splits each volume along the height among the providers (:class:`Strategy`). The
 times a strategy on a :class:`Cluster` of providers with non-linear latency tables; LC-PSS
 plus DDPG (OSDS), seven baselines and our fast optimizer produce strategies.
 
-Numpy only at import: torch (the geometry proof, ``profile-device``), gymnasium and
-stable-baselines3 (OSDS) are imported when used.
+Numpy only at import: torch (the geometry proof, ``profile-device``, ``spec_from_torch``),
+gymnasium and stable-baselines3 (OSDS) are imported when used.
 
 >>> from splitexit.spatial import group_cluster, load_model, make_problem, offload, simulate
 >>> problem = make_problem(load_model("vgg16"), group_cluster("DB", bandwidth=50e6))
@@ -45,6 +45,7 @@ from splitexit.spatial._experiments import (
 )
 from splitexit.spatial._fast import ExactFinish, fast, polish, split_volumes
 from splitexit.spatial._files import load_cluster, load_device_table, save_device_table
+from splitexit.spatial._from_torch import spec_from_torch
 from splitexit.spatial._geometry import (
     Layer,
     ModelSpec,
@@ -73,6 +74,7 @@ from splitexit.spatial._report import (
     render_bars,
     render_lines,
 )
+from splitexit.spatial._samples import SAMPLE_SIZES, samples_markdown, samples_sweep
 from splitexit.spatial._simulator import Run, SimResult, simulate
 from splitexit.spatial._spec import model_from_mapping
 from splitexit.spatial._zoo import load_model, model_names, zoo_mapping
@@ -80,6 +82,7 @@ from splitexit.spatial._zoo import load_model, model_names, zoo_mapping
 __all__ = [
     "DEVICE_PRESETS",
     "METHODS",
+    "SAMPLE_SIZES",
     "TABLES",
     "BarsInfo",
     "Case",
@@ -148,8 +151,11 @@ __all__ = [
     "render_lines",
     "rollout",
     "run_table",
+    "samples_markdown",
+    "samples_sweep",
     "save_device_table",
     "simulate",
+    "spec_from_torch",
     "split_volumes",
     "strategy_from_mapping",
     "table_markdown",
