@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from splitexit.errors import SplitexitError
+from splitexit.errors import InputError, SplitexitError
 
-__all__ = ["USER_ERROR", "console", "user_errors"]
+__all__ = [
+    "USER_ERROR",
+    "check_png",
+    "check_threads",
+    "console",
+    "default_work_dir",
+    "passive_openmp",
+    "torch_threads",
+    "user_errors",
+]
 
 USER_ERROR = 2
 
@@ -29,3 +40,34 @@ def user_errors() -> Iterator[None]:
     except SplitexitError as exc:
         Console(stderr=True, highlight=False).print(f"error: {exc}", markup=False, soft_wrap=True)
         raise typer.Exit(USER_ERROR) from None
+
+
+def check_png(plot: Path | None) -> None:
+    """Refuse a ``--plot`` that is not a .png file before any work starts."""
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise InputError(f"--plot {plot}: the plot is a PNG file; give a name ending in .png")
+
+
+def default_work_dir(model: str, dataset: str) -> Path:
+    """Where `splitexit profile` keeps its checkpoints, and later commands look for them."""
+    return Path("runs") / f"{model}-{dataset}"
+
+
+def passive_openmp() -> None:
+    """Idle OpenMP threads sleep instead of spinning: on a shared machine the spinning pools of
+    several processes slow each other down several times over. Must run before torch loads."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def check_threads(threads: int) -> None:
+    if threads < 1:
+        raise InputError(f"--threads must be >= 1, got {threads}")
+
+
+def torch_threads(threads: int) -> None:
+    """Load torch with passive OpenMP and ``threads`` threads (checked)."""
+    check_threads(threads)
+    passive_openmp()
+    import torch
+
+    torch.set_num_threads(threads)

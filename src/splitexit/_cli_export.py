@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from splitexit._cli_common import check_threads, default_work_dir, torch_threads
 from splitexit._cli_common import user_errors as _user_errors
 from splitexit.errors import InputError
 
@@ -41,14 +42,13 @@ def export_command(
 ) -> None:
     """Export the jointly trained model's partitions of a configuration (T, P, A) to ONNX."""
     with _user_errors():
-        if threads < 1:
-            raise InputError(f"--threads must be >= 1, got {threads}")
+        check_threads(threads)
         from splitexit.profile import load_profile, profile_path
         from splitexit.topology import load_topology
 
         loaded = load_profile(profile)
         topo = load_topology(topology)
-        folder = work_dir or Path("runs") / f"{loaded.model}-{loaded.dataset}"
+        folder = work_dir or default_work_dir(loaded.model, loaded.dataset)
         checkpoint = folder / "joint.pt"
         if not checkpoint.exists():
             source = profile_path(profile)
@@ -58,14 +58,9 @@ def export_command(
                 f"--dataset {loaded.dataset} --out {target} --work-dir {folder}` trains one"
             )
         export = _resolve_config(profile, loaded, topo, config)
-        import os
-
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see `profile`
-        import torch
-
+        torch_threads(threads)
         from splitexit.export import export_partitions, input_shape_from_bits, load_joint_net
 
-        torch.set_num_threads(threads)
         net = load_joint_net(
             checkpoint, model=loaded.model, dataset=loaded.dataset, num_classes=loaded.num_classes
         )

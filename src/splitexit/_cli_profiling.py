@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from splitexit._boundary import atomic_write_text
+from splitexit._cli_common import check_png, check_threads, default_work_dir, torch_threads
 from splitexit._cli_common import console as _console
 from splitexit._cli_common import user_errors as _user_errors
 from splitexit.errors import InputError
@@ -52,8 +53,7 @@ def profile_command(
 ) -> None:
     """Train (joint and separate), profile, and write a splitexit.profile/1 file and trace."""
     with _user_errors():
-        if threads < 1:
-            raise InputError(f"--threads must be >= 1, got {threads}")
+        check_threads(threads)
         from splitexit.nets import model_spec
         from splitexit.training import DATASET_NAMES
 
@@ -62,18 +62,12 @@ def profile_command(
             raise InputError(
                 f"--dataset must be one of {', '.join(DATASET_NAMES)}, got {dataset!r}"
             )
-        # Idle OpenMP threads sleep instead of spinning: on a shared machine spinning pools of
-        # several processes slow each other down several times over. Set before torch loads.
+        torch_threads(threads)
         import dataclasses
-        import os
-
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        import torch
 
         from splitexit.profiling import ProfileSettings, profile_model, write_profile
         from splitexit.training import TrainConfig, default_precision
 
-        torch.set_num_threads(threads)
         if precision == "auto":
             precision = default_precision(device)
         joint = TrainConfig(
@@ -82,7 +76,7 @@ def profile_command(
         settings = ProfileSettings(
             model=model,
             dataset=dataset,
-            work_dir=work_dir or Path("runs") / f"{model}-{dataset}",
+            work_dir=work_dir or default_work_dir(model, dataset),
             joint=joint,
             separate=dataclasses.replace(joint, epochs=separate_epochs, lr=separate_lr),
             separate_init=separate_init,
@@ -134,22 +128,17 @@ def validate_command(
 ) -> None:
     """Train K final models and compare every estimator's predictions with their measurements."""
     with _user_errors():
-        if threads < 1:
-            raise InputError(f"--threads must be >= 1, got {threads}")
-        if plot is not None and plot.suffix.lower() != ".png":
-            raise InputError(f"--plot {plot}: the plot is a PNG file; give a name ending in .png")
+        check_threads(threads)
+        check_png(plot)
+        torch_threads(threads)
         import dataclasses
-        import os
 
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see `profile`
-        import torch
         from rich.table import Table
 
         from splitexit.profile import load_profile
         from splitexit.profiling import ValidationSettings, render_validation_plot, validate
         from splitexit.training import TrainConfig, default_precision
 
-        torch.set_num_threads(threads)
         loaded = load_profile(profile)
         if precision == "auto":
             precision = default_precision(device)
@@ -158,7 +147,7 @@ def validate_command(
         )
         settings = ValidationSettings(
             profile=profile,
-            work_dir=work_dir or Path("runs") / f"{loaded.model}-{loaded.dataset}",
+            work_dir=work_dir or default_work_dir(loaded.model, loaded.dataset),
             joint=joint,
             final=dataclasses.replace(joint, epochs=final_epochs, lr=final_lr),
             init=init,

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from splitexit._boundary import atomic_write_text
+from splitexit._cli_common import check_png, passive_openmp
 from splitexit._cli_common import console as _console
 from splitexit._cli_common import user_errors as _user_errors
 from splitexit.errors import InputError
@@ -81,8 +82,7 @@ def distredge_compare_command(
             raise InputError(f"--alpha must be in [0, 1], got {alpha}")
         if not fast_budget > 0:
             raise InputError(f"--fast-budget must be > 0 s, got {fast_budget}")
-        if plot is not None and plot.suffix.lower() != ".png":
-            raise InputError(f"--plot {plot}: the plot is a PNG file; give a name ending in .png")
+        check_png(plot)
         chosen = list(METHODS) if methods == "all" else [m.strip() for m in methods.split(",")]
         problem = problem_from_options(
             model,
@@ -276,9 +276,7 @@ def distredge_profile_device_command(
 ) -> None:
     """Measure the latency of every layer at several heights on this machine (torch, batch 1)."""
     with _user_errors():
-        import os
-
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        passive_openmp()
         from splitexit.spatial import load_model, save_device_table
         from splitexit.spatial._measure import measure_device
 

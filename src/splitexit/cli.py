@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from splitexit._boundary import atomic_write_text
+from splitexit._cli_common import check_png
 from splitexit._cli_common import console as _console
 from splitexit._cli_common import user_errors as _user_errors
 from splitexit._cli_export import export_command
@@ -113,8 +114,7 @@ def plan_command(
 
         if accuracy not in ("separate", "joint"):
             raise InputError(f"--accuracy must be 'separate' or 'joint', got {accuracy!r}")
-        if plot is not None and plot.suffix.lower() != ".png":
-            raise InputError(f"--plot {plot}: the plot is a PNG file; give a name ending in .png")
+        check_png(plot)
         loaded = load_profile(profile)
         trace = None
         if estimator == "trace" or (estimator == "auto" and loaded.trace is not None):
