@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from splitexit.errors import InputError, UnitError
 from splitexit.units import format_bandwidth, parse_bandwidth, parse_duration
 
 __all__ = [
+    "StrictModel",
     "atomic_write_bytes",
     "atomic_write_text",
     "bandwidth_field",
@@ -25,6 +26,13 @@ __all__ = [
     "duration_field",
     "read_mapping",
 ]
+
+
+class StrictModel(BaseModel):
+    """Base of every file schema: unknown fields are errors (a typo is not silently
+    ignored) and validated values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def bandwidth_field(value: Any) -> float:

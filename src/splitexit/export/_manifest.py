@@ -14,9 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from splitexit._boundary import atomic_write_text, describe_validation_error, read_mapping
+from splitexit._boundary import (
+    StrictModel,
+    atomic_write_text,
+    describe_validation_error,
+    read_mapping,
+)
 from splitexit.errors import InputError
 
 __all__ = [
@@ -117,21 +122,17 @@ class Manifest:
 Dimension = Annotated[int, Field(ge=1)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Tensor(_Strict):
+class _Tensor(StrictModel):
     name: str
     shape: list[Dimension]
 
 
-class _Input(_Strict):
+class _Input(StrictModel):
     shape: list[Dimension] = Field(min_length=1)
     dtype: Literal["float32"]
 
 
-class _Partition(_Strict):
+class _Partition(StrictModel):
     index: int = Field(ge=1)
     tier: str = Field(min_length=1)
     file: str = Field(min_length=1)
@@ -142,7 +143,7 @@ class _Partition(_Strict):
     outputs: list[_Tensor]
 
 
-class _Manifest(_Strict):
+class _Manifest(StrictModel):
     format: Literal["splitexit.manifest/1"]
     model: str
     dataset: str

@@ -6,9 +6,9 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import BeforeValidator, ValidationError, model_validator
 
-from splitexit._boundary import describe_validation_error
+from splitexit._boundary import StrictModel, describe_validation_error
 from splitexit.errors import InputError
 from splitexit.profile._model import FORMAT, Profile
 
@@ -41,23 +41,19 @@ Fraction = Annotated[float, _number(0.0, 1.0)]
 Threshold = Annotated[float, _number(0.0, 1.0, open_lower=True)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _BlockSpec(_Strict):
+class _BlockSpec(StrictModel):
     name: str
     output_bits: Positive
     compute_s: NonNegative
 
 
-class _BranchSpec(_Strict):
+class _BranchSpec(StrictModel):
     compute_s: NonNegative
     accuracy: Fraction
     accuracy_joint: Fraction | None = None
 
 
-class _ProfileSpec(_Strict):
+class _ProfileSpec(StrictModel):
     format: Literal["splitexit.profile/1"]
     model: str
     dataset: str

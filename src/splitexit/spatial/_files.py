@@ -23,9 +23,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import BeforeValidator, ValidationError, model_validator
 
 from splitexit._boundary import (
+    StrictModel,
     atomic_write_text,
     bandwidth_field,
     describe_validation_error,
@@ -41,11 +42,7 @@ __all__ = ["load_cluster", "load_device_table", "save_device_table"]
 DEVICE_FORMAT = "splitexit.device/1"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _LayerTable(_Strict):
+class _LayerTable(StrictModel):
     name: str
     heights: list[int]
     seconds: list[float]
@@ -61,7 +58,7 @@ class _LayerTable(_Strict):
         return self
 
 
-class _DeviceFile(_Strict):
+class _DeviceFile(StrictModel):
     format: Literal["splitexit.device/1"]
     device: str
     model: str
@@ -109,13 +106,13 @@ def save_device_table(path: Path, table: TableDevice, *, measured_with: str) -> 
     atomic_write_text(path, json.dumps(data, indent=1) + "\n")
 
 
-class _ProviderSpec(_Strict):
+class _ProviderSpec(StrictModel):
     name: str
     device: str
     bandwidth: Annotated[float, BeforeValidator(bandwidth_field)]
 
 
-class _ClusterFile(_Strict):
+class _ClusterFile(StrictModel):
     name: str = "cluster"
     requester_bandwidth: Annotated[float, BeforeValidator(bandwidth_field)] = REQUESTER_BANDWIDTH
     overhead: Annotated[float, BeforeValidator(duration_field)] = 2e-3

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
 
-from splitexit._boundary import describe_validation_error
+from splitexit._boundary import StrictModel, describe_validation_error
 from splitexit.errors import InputError
 from splitexit.spatial._geometry import Layer, ModelSpec, Op
 
@@ -41,11 +41,7 @@ Positive = Annotated[int, _at_least(1)]
 NonNegative = Annotated[int, _at_least(0)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _OpSpec(_Strict):
+class _OpSpec(StrictModel):
     kind: Literal["conv", "maxpool", "reorg"]
     c_out: Positive | None = None
     f: Positive | None = None
@@ -62,7 +58,7 @@ class _OpSpec(_Strict):
         return self
 
 
-class _LayerSpec(_Strict):
+class _LayerSpec(StrictModel):
     name: str
     kind: Literal["conv", "maxpool", "reorg", "block"]
     c_out: Positive | None = None
@@ -92,18 +88,18 @@ class _LayerSpec(_Strict):
         return self
 
 
-class _Input(_Strict):
+class _Input(StrictModel):
     height: Positive
     width: Positive
     channels: Positive
 
 
-class _Tail(_Strict):
+class _Tail(StrictModel):
     pool: Literal["flatten", "avg", "none"] = "flatten"
-    fc: list[Positive] = []
+    fc: list[Positive] = Field(default_factory=list)
 
 
-class _ModelSpecFile(_Strict):
+class _ModelSpecFile(StrictModel):
     format: Literal["splitexit.cnn/1"] = "splitexit.cnn/1"
     name: str
     description: str = ""

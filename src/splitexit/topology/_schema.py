@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import BeforeValidator, ValidationError, model_validator
 
-from splitexit._boundary import bandwidth_field, describe_validation_error, duration_field
+from splitexit._boundary import (
+    StrictModel,
+    bandwidth_field,
+    describe_validation_error,
+    duration_field,
+)
 from splitexit.errors import InputError
 from splitexit.topology._model import Link, Tier, Topology
 
@@ -21,21 +26,17 @@ def _ratio(value: Any) -> float:
     return float(value)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _TierSpec(_Strict):
+class _TierSpec(StrictModel):
     name: str
     compute_ratio: Annotated[float, BeforeValidator(_ratio)]
 
 
-class _LinkSpec(_Strict):
+class _LinkSpec(StrictModel):
     bandwidth: Annotated[float, BeforeValidator(bandwidth_field)]
     latency: Annotated[float, BeforeValidator(duration_field)]
 
 
-class _TopologySpec(_Strict):
+class _TopologySpec(StrictModel):
     name: str = "topology"
     description: str = ""
     tiers: list[_TierSpec]
