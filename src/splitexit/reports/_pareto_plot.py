@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from splitexit._boundary import atomic_write_bytes
 from splitexit.planner import Plan, PlanPoint
+from splitexit.reports._format import partition_text, placement_text, threshold_text
 
 __all__ = ["ParetoPlotInfo", "pareto_plot_info", "render_pareto_plot"]
 
@@ -37,15 +38,9 @@ class ParetoPlotInfo:
 
 
 def _label(point: PlanPoint, tier_names: list[str]) -> str:
-    parts = ",".join(str(p + 1) for p in point.config.partition)
-    tiers = ",".join(tier_names[a] for a in point.config.placement)
-    if point.threshold is None:
-        threshold = ""
-    elif isinstance(point.threshold, tuple):
-        threshold = " T=" + "/".join(f"{t:g}" for t in point.threshold)
-    else:
-        threshold = f" T={point.threshold:g}"
-    return f"P=[{parts}] A=[{tiers}]{threshold}"
+    threshold = threshold_text(point)
+    text = f"P={partition_text(point)} A={placement_text(point, tier_names, sep=',')}"
+    return text if threshold is None else f"{text} T={threshold}"
 
 
 def pareto_plot_info(plan: Plan) -> ParetoPlotInfo:

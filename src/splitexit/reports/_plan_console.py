@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from splitexit.planner import Plan, PlanPoint
+from splitexit.reports._format import partition_text, placement_text, threshold_text
 from splitexit.units import format_duration
 
 __all__ = ["print_plan"]
@@ -16,19 +17,15 @@ _FRONTIER_ROWS = 20
 
 
 def _partition(point: PlanPoint) -> str:
-    return escape("[" + ",".join(str(p + 1) for p in point.config.partition) + "]")
+    return escape(partition_text(point))
 
 
 def _placement(point: PlanPoint, names: list[str]) -> str:
-    return escape("[" + ", ".join(names[a] for a in point.config.placement) + "]")
+    return escape(placement_text(point, names))
 
 
 def _threshold(point: PlanPoint) -> str:
-    if point.threshold is None:
-        return "-"
-    if isinstance(point.threshold, tuple):
-        return "/".join(f"{t:g}" for t in point.threshold)
-    return f"{point.threshold:g}"
+    return threshold_text(point) or "-"
 
 
 def _share(part: float, total: float) -> str:
