@@ -98,14 +98,6 @@ class ModelInputs:
     def num_thresholds(self) -> int:
         return int(self.thresholds.shape[0])
 
-    def threshold_rows(self, num_parts: int) -> int:
-        """Threshold choices for L partitions: 1 for L = 1, |T| or |T|^(L-1) per exit."""
-        if num_parts == 1:
-            return 1
-        if self.per_exit_thresholds:
-            return int(self.num_thresholds ** (num_parts - 1))
-        return self.num_thresholds
-
     @classmethod
     def build(
         cls,
