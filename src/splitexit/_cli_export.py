@@ -6,17 +6,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 
 from splitexit._cli_common import check_threads, default_work_dir, torch_threads
 from splitexit._cli_common import user_errors as _user_errors
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
-    from splitexit.export import ExportConfig
+    from splitexit.export import ExportConfig, FinalSettings, JointCheckpoint
+    from splitexit.nets import MultiExitNet
     from splitexit.profile import Profile
     from splitexit.topology import Topology
 
 __all__ = ["export_command"]
+
+WEIGHT_SOURCES = ("joint", "final")
 
 
 def export_command(
@@ -34,40 +38,88 @@ def export_command(
     topology: Annotated[
         str, typer.Option(help="Topology YAML file or preset name (mobile, iot, mec).")
     ] = "mobile",
+    per_exit_thresholds: Annotated[
+        bool,
+        typer.Option(
+            "--per-exit-thresholds",
+            help="With --config best: one threshold per exit, as `splitexit plan` plans it.",
+        ),
+    ] = False,
+    weights: Annotated[
+        str,
+        typer.Option(
+            help="'joint' (the full configuration, instant) or 'final' (a model trained with "
+            "only the configuration's exits; cached in WORK_DIR/final-INIT)."
+        ),
+    ] = "joint",
     work_dir: Annotated[
         Path | None,
         typer.Option(help="The profile run's checkpoints (default runs/MODEL-DATASET)."),
     ] = None,
+    init: Annotated[
+        str, typer.Option(help="Final model starts from the 'joint' weights or 'scratch'.")
+    ] = "joint",
+    final_epochs: Annotated[int, typer.Option(help="Epochs of the final model.")] = 1,
+    final_lr: Annotated[float, typer.Option(help="Peak learning rate, final model.")] = 0.02,
+    precision: Annotated[
+        str, typer.Option(help="Final training precision: auto (bf16 where native), fp32, bf16.")
+    ] = "auto",
+    width: Annotated[
+        float | None,
+        typer.Option(help="Width of a final model from scratch (default: joint.pt's, else 1)."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder of the dataset files (final training).")
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu, or cuda when present (training).")] = "cpu",
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+    quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
 ) -> None:
-    """Export the jointly trained model's partitions of a configuration (T, P, A) to ONNX."""
+    """Export a configuration (T, P, A) of the joint or the final model to ONNX partitions."""
     with _user_errors():
         check_threads(threads)
-        from splitexit.profile import load_profile, profile_path
+        if weights not in WEIGHT_SOURCES:
+            raise InputError(f"--weights must be 'joint' or 'final', got {weights!r}")
+        from splitexit.export import FinalSettings, bundled_checkpoint
+        from splitexit.profile import load_profile
         from splitexit.topology import load_topology
 
         loaded = load_profile(profile)
         topo = load_topology(topology)
         folder = work_dir or default_work_dir(loaded.model, loaded.dataset)
         checkpoint = folder / "joint.pt"
-        if not checkpoint.exists():
-            source = profile_path(profile)
-            target = source if source.exists() and source == Path(profile) else "PROFILE.json"
-            raise InputError(
-                f"{checkpoint}: no joint checkpoint; `splitexit profile --model {loaded.model} "
-                f"--dataset {loaded.dataset} --out {target} --work-dir {folder}` trains one"
-            )
-        export = _resolve_config(profile, loaded, topo, config)
+        settings: FinalSettings | None = None
+        if weights == "final":
+            if precision not in ("auto", "fp32", "bf16"):
+                raise InputError(f"--precision must be auto, fp32 or bf16, got {precision!r}")
+            settings = FinalSettings(init=init, epochs=final_epochs, lr=final_lr, width=width)
+        has_joint = checkpoint.exists() or bundled_checkpoint(profile) is not None
+        if not has_joint and (settings is None or settings.init == "joint"):
+            raise InputError(_no_checkpoint(checkpoint, profile, loaded, folder))
+        export = _resolve_config(profile, loaded, topo, config, per_exit_thresholds)
         torch_threads(threads)
-        from splitexit.export import export_partitions, input_shape_from_bits, load_joint_net
+        from splitexit.export import export_partitions, input_shape_from_bits, load_joint
 
-        net = load_joint_net(
-            checkpoint, model=loaded.model, dataset=loaded.dataset, num_classes=loaded.num_classes
-        )
-        if net.num_blocks != loaded.num_blocks:
-            raise InputError(
-                f"{checkpoint}: the network has {net.num_blocks} blocks, the profile "
-                f"{loaded.num_blocks}"
+        joint = None
+        if has_joint:
+            joint = load_joint(
+                checkpoint,
+                model=loaded.model,
+                dataset=loaded.dataset,
+                num_classes=loaded.num_classes,
+                profile=profile,
+            )
+            if joint.net.num_blocks != loaded.num_blocks:
+                raise InputError(
+                    f"{joint.path}: the network has {joint.net.num_blocks} blocks, the profile "
+                    f"{loaded.num_blocks}"
+                )
+        if settings is None:
+            assert joint is not None  # the joint source needs a checkpoint, checked above
+            net, source = joint.net, f"joint ({joint.path})"
+        else:
+            net, source = _final_net(
+                loaded, export, folder, joint, settings, precision, data_dir, device, quiet
             )
         in_channels = int(next(net.parameters()).shape[1])
         manifest = export_partitions(
@@ -82,27 +134,74 @@ def export_command(
             out_dir=out,
         )
         shown = ",".join(str(p.last_block) for p in manifest.partitions)
+        rule = manifest.threshold if manifest.thresholds is None else list(manifest.thresholds)
         print(
-            f"exported P=[{shown}] on {', '.join(manifest.tiers)} with T={manifest.threshold}: "
-            f"{len(manifest.partitions)} ONNX files and {out / 'manifest.json'}"
+            f"exported P=[{shown}] on {', '.join(manifest.tiers)} with T={rule}: "
+            f"{len(manifest.partitions)} ONNX files and {out / 'manifest.json'}; "
+            f"weights: {source}"
         )
 
 
-def _resolve_config(spec: str, loaded: Profile, topo: Topology, config: str) -> ExportConfig:
+def _no_checkpoint(checkpoint: Path, spec: str, loaded: Profile, folder: Path) -> str:
+    from splitexit.profile import profile_path
+
+    source = profile_path(spec)
+    target = source if source.exists() and source == Path(spec) else "PROFILE.json"
+    return (
+        f"{checkpoint}: no joint checkpoint; `splitexit profile --model {loaded.model} "
+        f"--dataset {loaded.dataset} --out {target} --work-dir {folder}` trains one"
+    )
+
+
+def _final_net(
+    loaded: Profile,
+    export: ExportConfig,
+    folder: Path,
+    joint: JointCheckpoint | None,
+    settings: FinalSettings,
+    precision: str,
+    data_dir: Path | None,
+    device: str,
+    quiet: bool,
+) -> tuple[MultiExitNet, str]:
+    """Train (or load the cached) final model of the configuration's partitioning."""
+    import dataclasses
+
+    from splitexit.export import train_final_net
+    from splitexit.training import default_precision
+
+    if precision == "auto":
+        precision = default_precision(device)
+    settings = dataclasses.replace(settings, precision=precision, data_dir=data_dir, device=device)
+    final = train_final_net(
+        model=loaded.model,
+        dataset=loaded.dataset,
+        partition=export.partition,
+        work_dir=folder,
+        joint=joint,
+        settings=settings,
+        console=None if quiet else Console(stderr=True, highlight=False),
+    )
+    return final.net, f"final ({final.checkpoint})"
+
+
+def _resolve_config(
+    spec: str, loaded: Profile, topo: Topology, config: str, per_exit: bool
+) -> ExportConfig:
     """``best`` runs the planner as `splitexit plan` does by default; else read the file."""
     from splitexit.export import ExportConfig, config_from_file
 
     if config != "best":
+        if per_exit:
+            raise InputError("--per-exit-thresholds applies to --config best only")
         return config_from_file(Path(config), topo, num_blocks=loaded.num_blocks)
     from splitexit.planner import plan
     from splitexit.profile import load_profile_trace, profile_path
 
     trace = None if loaded.trace is None else load_profile_trace(loaded, profile_path(spec))
-    best = plan(loaded, topo, trace=trace).best
-    if isinstance(best.threshold, tuple):
-        raise InputError("per-exit thresholds cannot be exported yet")
+    best = plan(loaded, topo, trace=trace, per_exit_thresholds=per_exit).best
     return ExportConfig(
-        threshold=best.threshold,
+        threshold=None if best.threshold == () else best.threshold,
         partition=best.config.partition,
         placement=tuple(topo.tiers[a].name for a in best.config.placement),
     )

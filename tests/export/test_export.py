@@ -5,7 +5,6 @@ import dataclasses
 import numpy as np
 import onnx
 import pytest
-import torch
 
 from splitexit.errors import InputError
 from splitexit.export import (
@@ -15,20 +14,14 @@ from splitexit.export import (
     export_partitions,
     load_manifest,
 )
-from tests.export.conftest import PARTITION, PLACEMENT, Exported
-
-ATOL = 1e-4  # ONNX Runtime against PyTorch, float32 probabilities and entropies
-
-
-def _torch_exits(exported: Exported, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """PyTorch's probabilities (n, L, C) and normalized entropies (n, L) at P's exits."""
-    net = exported.joint.net.eval()
-    with torch.no_grad():
-        logits = net(torch.from_numpy(images))
-    chosen = [logits[net.exits.index(p)] for p in PARTITION]
-    log_p = torch.stack([torch.log_softmax(z.double(), dim=1) for z in chosen], dim=1)
-    entropy = -(log_p.exp() * log_p).sum(dim=2) / np.log(log_p.shape[2])
-    return log_p.exp().float().numpy(), entropy.float().numpy()
+from tests.export.conftest import (
+    ATOL,
+    PARTITION,
+    PLACEMENT,
+    Exported,
+    clear_threshold,
+    torch_exits,
+)
 
 
 def test_export_files_pass_the_onnx_checker_and_manifest_describes_them(
@@ -46,20 +39,16 @@ def test_export_files_pass_the_onnx_checker_and_manifest_describes_them(
 
 def test_chain_reproduces_torch_exit_outputs_and_decisions(exported: Exported) -> None:
     images = exported.data.profile.images[:200]
-    probabilities, entropy = _torch_exits(exported, images)
+    probabilities, entropy = torch_exits(exported.joint.net, images)
     runner = ChainRunner(exported.manifest, exported.out_dir, threads=1)
     onnx_p, onnx_h = runner.outputs(images)
     np.testing.assert_allclose(onnx_p, probabilities, atol=ATOL)
     np.testing.assert_allclose(onnx_h, entropy, atol=ATOL)
 
-    # Decisions are exact wherever no entropy lies within the tolerance of T: pick such a T.
-    candidates = np.sort(entropy[:, :-1].ravel())
-    gaps = np.diff(candidates)
-    middle = int(np.argmax(np.where(np.abs(candidates[:-1] - 0.5) < 0.3, gaps, 0.0)))
-    threshold = float(candidates[middle] + gaps[middle] / 2)
-    assert gaps[middle] > 4 * ATOL
+    threshold = clear_threshold(entropy[:, :-1], 0.6, 0.9)
     expected = exit_partitions(entropy, threshold)
-    assert 0 < (expected == 0).sum() < len(images)  # the test exercises early and late exits
+    early = expected < len(PARTITION) - 1
+    assert 0 < early.sum() < len(images)  # the test exercises early and late exits
 
     runner.manifest = dataclasses.replace(exported.manifest, threshold=threshold)
     result = runner.run(images)
@@ -105,6 +94,8 @@ def test_exit_partitions_first_below_threshold_else_last(
         ({"placement": ("edge",)}, "placement names 1 tiers, but the partition has 3"),
         ({"threshold": None}, "a threshold is needed with more than one partition"),
         ({"threshold": 1.5}, r"threshold must be in \(0, 1\], got 1.5"),
+        ({"threshold": (0.4, 0.0)}, r"threshold must be in \(0, 1\], got 0.0"),
+        ({"threshold": (0.4,)}, r"one threshold per partition but the last \(2\), got 1"),
         ({"partition": (2, 1, 3)}, "partition must hold increasing 0-based blocks"),
         ({"input_shape": (3, 8, 8)}, r"input shape \[3, 8, 8\] does not fit the network"),
     ],
@@ -125,3 +116,36 @@ def test_export_bad_arguments_raise_input_error(
     }
     with pytest.raises(InputError, match=message):
         export_partitions(exported.joint.net, **arguments)  # type: ignore[arg-type]
+
+
+def test_runner_applies_per_exit_thresholds(exported: Exported) -> None:
+    images = exported.data.profile.images[:200]
+    _, entropy = torch_exits(exported.joint.net, images)
+    # the stem's exit is never confident at this size: T_1 lets none go, T_2 many
+    thresholds = (clear_threshold(entropy[:, 0]), clear_threshold(entropy[:, 1], 0.85, 0.95))
+    manifest = dataclasses.replace(exported.manifest, threshold=None, thresholds=thresholds)
+    assert [manifest.threshold_of(k) for k in range(3)] == [*thresholds, None]
+    expected = exit_partitions(entropy, thresholds)
+    assert 0 < (expected == 1).sum() < len(images)
+    assert not np.array_equal(expected, exit_partitions(entropy, thresholds[0]))
+    result = ChainRunner(manifest, exported.out_dir).run(images)
+    np.testing.assert_array_equal(result.exit_partition, expected)
+
+
+@pytest.mark.parametrize(
+    ("entropy", "thresholds", "expected"),
+    [
+        ([[0.3, 0.3, 0.9]], [0.2, 0.4], [1]),
+        ([[0.3, 0.3, 0.9]], [0.4, 0.2], [0]),
+        ([[0.3, 0.5, 0.9]], [0.2, 0.4], [2]),
+    ],
+)
+def test_exit_partitions_per_exit_thresholds(
+    entropy: list[list[float]], thresholds: list[float], expected: list[int]
+) -> None:
+    assert exit_partitions(np.array(entropy), thresholds).tolist() == expected
+
+
+def test_exit_partitions_per_exit_thresholds_of_wrong_length() -> None:
+    with pytest.raises(InputError, match=r"one threshold per partition but the last \(2\), got 1"):
+        exit_partitions(np.zeros((1, 3)), [0.5])

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from splitexit.cli import app
@@ -74,7 +76,14 @@ def test_cli_export_without_checkpoint_names_the_profile_command(
     [
         ({"threshold": 0.3, "partition": [2, 9], "placement": ["edge", "cloud"]}, "1..4"),
         ({"threshold": 0.3, "partition": [4], "placement": ["moon"]}, "must be tier names"),
-        ({"threshold": [0.3], "partition": [1, 4], "placement": ["edge", "cloud"]}, "per-exit"),
+        (
+            {"threshold": [0.3, 0.4], "partition": [1, 4], "placement": ["edge", "cloud"]},
+            r"per-exit thresholds must be 1 number(s) in (0, 1], one per partition but the last",
+        ),
+        (
+            {"threshold": [0.3, 1.4], "partition": [1, 2, 4], "placement": ["edge"] * 3},
+            "got [0.3, 1.4]",
+        ),
         ({"partition": [4], "placement": ["cloud"]}, "threshold is required but missing"),
     ],
 )
@@ -87,3 +96,76 @@ def test_cli_export_bad_config_exit_2_with_one_line(
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert message in result.output and result.output.count("\n") == 1
+
+
+def _config(tmp_path: Path, point: Mapping[str, object]) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(point))
+    return path
+
+
+def test_cli_export_per_exit_thresholds_from_a_config_file(
+    exported: Exported, profile_file: Path, tmp_path: Path
+) -> None:
+    point = {"threshold": [0.3, 0.6], "partition": [1, 3, 4], "placement": ["edge"] * 3}
+    out = tmp_path / "per-exit"
+    args = [*_args(profile_file, exported.work_dir, out), "--config", str(_config(tmp_path, point))]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "with T=[0.3, 0.6]" in result.output
+    manifest = load_manifest(out / "manifest.json")
+    assert manifest.thresholds == (0.3, 0.6) and manifest.threshold is None
+    assert [manifest.threshold_of(k) for k in range(3)] == [0.3, 0.6, None]
+    data = json.loads((out / "manifest.json").read_text())
+    assert data["thresholds"] == [0.3, 0.6] and "threshold" not in data
+
+
+def test_cli_export_final_weights(exported: Exported, profile_file: Path, tmp_path: Path) -> None:
+    """Trains the final model of P = [2, 4] from joint.pt, caches it, exports it."""
+    point = {"threshold": 0.4, "partition": [2, 4], "placement": ["edge", "cloud"]}
+    config = _config(tmp_path, point)
+    final = ["--weights", "final", "--precision", "fp32", "--config", str(config), "--quiet"]
+    result = runner.invoke(app, [*_args(profile_file, exported.work_dir, tmp_path / "a"), *final])
+    assert result.exit_code == 0, result.output
+    checkpoint = exported.work_dir / "final-joint" / "final-2-4.pt"
+    assert f"weights: final ({checkpoint})" in result.output
+    fingerprint = torch.load(checkpoint, weights_only=True)["fingerprint"]
+    assert fingerprint["exits"] == [1, 3] and fingerprint["init"].startswith("joint.pt")
+    manifest = load_manifest(tmp_path / "a" / "manifest.json")
+    assert manifest.threshold == 0.4 and [p.last_block for p in manifest.partitions] == [2, 4]
+
+
+def test_cli_export_final_from_scratch_needs_no_joint_checkpoint(
+    profile_file: Path, tmp_path: Path
+) -> None:
+    point = {"threshold": None, "partition": [4], "placement": ["edge"]}
+    work = tmp_path / "work"
+    args = [*_args(profile_file, work, tmp_path / "out"), "--config", str(_config(tmp_path, point))]
+    scratch = ["--weights", "final", "--init", "scratch", "--width", "0.25", "--quiet"]
+    result = runner.invoke(app, [*args, *scratch, "--precision", "fp32", "--final-lr", "0.05"])
+    assert result.exit_code == 0, result.output
+    assert (work / "final-scratch" / "final-4.pt").exists()
+    assert not (work / "joint.pt").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--weights", "best"], "--weights must be 'joint' or 'final', got 'best'"),
+        (["--weights", "final", "--init", "warm"], "init must be 'joint' or 'scratch'"),
+        (["--weights", "final", "--precision", "fp8"], "--precision must be auto, fp32 or bf16"),
+        (["--weights", "final", "--final-epochs", "0", "--precision", "fp32"], "epochs must be"),
+        (["--weights", "final", "--width", "0.5"], "width 0.5 differs from the joint"),
+        (["--per-exit-thresholds", "--config", "x.json"], "applies to --config best only"),
+    ],
+)
+def test_cli_export_bad_options_exit_2_with_one_line(
+    exported: Exported, profile_file: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    point = {"threshold": 0.4, "partition": [2, 4], "placement": ["edge", "cloud"]}
+    config = _config(tmp_path, point)
+    args = [*_args(profile_file, exported.work_dir, tmp_path / "o"), "--config", str(config)]
+    result = runner.invoke(app, [*args, *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and result.output.count("\n") == 1
+    assert not (tmp_path / "o" / "manifest.json").exists()

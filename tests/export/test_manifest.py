@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
@@ -76,6 +77,21 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def _drop(key: str) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        del data[key]
+
+    return change
+
+
+def _per_exit(values: list[float]) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        del data["threshold"]
+        data["thresholds"] = values
+
+    return change
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -95,6 +111,13 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
         (_set("format", "other/1"), "format"),
         (_set("partitions.0.sha256", "xyz"), r"partitions\[0\].sha256"),
         (_set("input.dtype", "int8"), r"input.dtype"),
+        (_set("thresholds", [0.3, 0.6]), "give threshold or thresholds, not both"),
+        (_drop("threshold"), "threshold is required but missing"),
+        (
+            _per_exit([0.3]),
+            r"thresholds must hold one threshold per partition but the last \(2\), got 1",
+        ),
+        (_per_exit([0.3, 1.5]), r"thresholds.1"),
     ],
 )
 def test_manifest_inconsistent_fields_raise_one_line(
@@ -108,3 +131,50 @@ def test_manifest_inconsistent_fields_raise_one_line(
     with pytest.raises(InputError, match=message) as info:
         load_manifest(path)
     assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+def test_manifest_with_one_threshold_keeps_the_old_fields(exported: Exported) -> None:
+    """A global-T manifest is written exactly as before per-exit thresholds existed, so old
+    files load and old readers read new ones."""
+    data = json.loads((exported.out_dir / MANIFEST_NAME).read_text())
+    assert "thresholds" not in data and data["threshold"] == 0.5
+    assert list(data) == [
+        "format", "model", "dataset", "num_classes", "threshold", "destination", "input",
+        "opset", "partitions",
+    ]  # fmt: skip
+    assert [exported.manifest.threshold_of(k) for k in range(3)] == [0.5, 0.5, None]
+
+
+def test_manifest_per_exit_thresholds_round_trip(exported: Exported, tmp_path: Path) -> None:
+    path = _copy(exported, tmp_path)
+    _edit(path, _per_exit([0.3, 0.6]))
+    manifest = load_manifest(path)
+    assert manifest.threshold is None and manifest.thresholds == (0.3, 0.6)
+    assert [manifest.threshold_of(k) for k in range(3)] == [0.3, 0.6, None]
+    save_manifest(manifest, path)
+    assert load_manifest(path) == manifest
+    _edit(path, _set("threshold", None))  # an explicit null beside thresholds is accepted
+    assert load_manifest(path) == manifest
+
+
+@pytest.mark.parametrize("k", [-1, 3])
+def test_manifest_threshold_of_out_of_range(exported: Exported, k: int) -> None:
+    with pytest.raises(IndexError, match=rf"partition index k must be in 0..2, got {k}"):
+        exported.manifest.threshold_of(k)
+
+
+def test_manifest_threshold_of_single_partition(exported: Exported) -> None:
+    single = dataclasses.replace(
+        exported.manifest, threshold=None, partitions=exported.manifest.partitions[:1]
+    )
+    assert single.threshold_of(0) is None
+
+
+@pytest.mark.parametrize(
+    ("threshold", "thresholds"), [(None, (0.3,)), (0.5, (0.3, 0.6)), (None, (0.3, 0.4, 0.5))]
+)
+def test_manifest_rejects_inconsistent_thresholds(
+    exported: Exported, threshold: float | None, thresholds: tuple[float, ...]
+) -> None:
+    with pytest.raises(InputError, match="one threshold per partition but the last"):
+        dataclasses.replace(exported.manifest, threshold=threshold, thresholds=thresholds)

@@ -2,9 +2,12 @@
 
 One ONNX file per partition (its blocks plus its exit head; outputs: the activation for the
 next partition when there is one, the exit's probabilities and normalized entropy), a
-``splitexit.manifest/1`` file that names them with their SHA-256, and a runner that chains
-them with ONNX Runtime and applies the exit rule. Importing this package loads neither torch
-nor onnxruntime; :func:`export_partitions` and :class:`ChainRunner` load them when called.
+``splitexit.manifest/1`` file that names them with their SHA-256 and the exit rule's
+threshold(s), and a runner that chains them with ONNX Runtime and applies the exit rule.
+Weights come from the jointly trained full configuration (:func:`load_joint`, with the
+bundled profile's shipped copy as fallback) or from a final model trained with only the
+configuration's exits (:func:`train_final_net`). Importing this package loads neither torch
+nor onnxruntime; the functions that need them load them when called.
 
 >>> from splitexit.export import exit_partitions
 >>> import numpy as np
@@ -18,6 +21,12 @@ from splitexit.export._export import (
     export_partitions,
     partition_file_name,
 )
+from splitexit.export._final import (
+    FINAL_INITS,
+    FinalSettings,
+    final_work_dir,
+    train_final_net,
+)
 from splitexit.export._manifest import (
     MANIFEST_FORMAT,
     Manifest,
@@ -27,29 +36,43 @@ from splitexit.export._manifest import (
     save_manifest,
 )
 from splitexit.export._runner import ChainResult, ChainRunner, exit_partitions
-from splitexit.export._sources import (
-    ExportConfig,
-    config_from_file,
-    input_shape_from_bits,
+from splitexit.export._sources import ExportConfig, config_from_file, input_shape_from_bits
+from splitexit.export._weights import (
+    BUNDLED_CHECKPOINTS,
+    WEIGHTS_FORMAT,
+    JointCheckpoint,
+    bundled_checkpoint,
+    load_joint,
     load_joint_net,
+    save_joint_weights,
 )
 
 __all__ = [
+    "BUNDLED_CHECKPOINTS",
+    "FINAL_INITS",
     "MANIFEST_FORMAT",
     "MANIFEST_NAME",
     "OPSET",
+    "WEIGHTS_FORMAT",
     "ChainResult",
     "ChainRunner",
     "ExportConfig",
+    "FinalSettings",
+    "JointCheckpoint",
     "Manifest",
     "PartitionEntry",
     "TensorSpec",
+    "bundled_checkpoint",
     "config_from_file",
     "exit_partitions",
     "export_partitions",
+    "final_work_dir",
     "input_shape_from_bits",
+    "load_joint",
     "load_joint_net",
     "load_manifest",
     "partition_file_name",
+    "save_joint_weights",
     "save_manifest",
+    "train_final_net",
 ]

@@ -6,6 +6,7 @@ torch and onnx are imported inside :func:`export_partitions`, so that ``splitexi
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,7 +45,7 @@ def export_partitions(
     *,
     partition: Sequence[int],
     placement: Sequence[str],
-    threshold: float | None,
+    threshold: float | Sequence[float] | None,
     destination: str,
     model: str,
     dataset: str,
@@ -54,7 +55,9 @@ def export_partitions(
     """Write one ONNX file per partition and ``manifest.json`` into ``out_dir``.
 
     ``partition`` holds 0-based last blocks (``Config.partition``), ``placement`` tier names
-    (one per partition), ``input_shape`` one sample's shape (C, H, W). Each file is checked
+    (one per partition), ``threshold`` one T for every exit or one T_k per partition but the
+    last (the manifest's ``thresholds``), ``input_shape`` one sample's shape (C, H, W).
+    Each file is checked
     with ``onnx.checker`` before it is written; files and then the manifest are written
     atomically, so a reader never sees a manifest naming a half-written file.
 
@@ -70,10 +73,7 @@ def export_partitions(
             f"placement names {len(placement)} tiers, but the partition has {len(partition)} "
             "partitions; expected one tier per partition"
         )
-    if len(partition) > 1 and threshold is None:
-        raise InputError("a threshold is needed with more than one partition")
-    if threshold is not None and not 0.0 < threshold <= 1.0:
-        raise InputError(f"threshold must be in (0, 1], got {threshold}")
+    single, per_exit = _exit_rule(threshold, len(partition))
     import torch
 
     from splitexit.export._pieces import partition_pieces
@@ -114,7 +114,8 @@ def export_partitions(
         model=model,
         dataset=dataset,
         num_classes=num_classes,
-        threshold=None if len(pieces) == 1 else threshold,
+        threshold=single,
+        thresholds=per_exit,
         destination=destination,
         input_shape=shape,
         input_dtype="float32",
@@ -123,6 +124,28 @@ def export_partitions(
     )
     save_manifest(manifest, out_dir / MANIFEST_NAME)
     return manifest
+
+
+def _exit_rule(
+    threshold: float | Sequence[float] | None, count: int
+) -> tuple[float | None, tuple[float, ...] | None]:
+    """The manifest's (threshold, thresholds) for ``count`` partitions; checked."""
+    if threshold is None:
+        if count > 1:
+            raise InputError("a threshold is needed with more than one partition")
+        return None, None
+    values = (threshold,) if isinstance(threshold, int | float) else tuple(threshold)
+    for value in values:
+        if not 0.0 < value <= 1.0:
+            raise InputError(f"threshold must be in (0, 1], got {value}")
+    if isinstance(threshold, int | float):
+        return (None if count == 1 else float(threshold)), None
+    if len(values) != count - 1:
+        raise InputError(
+            f"thresholds must hold one threshold per partition but the last ({count - 1}), "
+            f"got {len(values)}"
+        )
+    return None, (tuple(float(v) for v in values) if count > 1 else None)
 
 
 def _num_classes(net: MultiExitNet, shape: tuple[int, ...]) -> int:
@@ -146,20 +169,27 @@ def _onnx_bytes(piece: torch.nn.Module, example: torch.Tensor, outputs: Sequence
     import torch
 
     batch = torch.export.Dim("batch")
-    with warnings.catch_warnings():
-        # the exporter warns about its own internals (tree specs, torchvision ops absent)
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(
-            piece,
-            (example,),
-            dynamo=True,
-            input_names=[INPUT],
-            output_names=list(outputs),
-            dynamic_shapes=({0: batch},),
-            opset_version=OPSET,
-            external_data=False,
-            verbose=False,
-        )
+    # the exporter warns about its own internals (tree specs), and logs that torchvision's
+    # operators are absent, which no partition uses
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
+    registration.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                piece,
+                (example,),
+                dynamo=True,
+                input_names=[INPUT],
+                output_names=list(outputs),
+                dynamic_shapes=({0: batch},),
+                opset_version=OPSET,
+                external_data=False,
+                verbose=False,
+            )
+    finally:
+        registration.setLevel(level)
     if program is None:  # only when f is given; kept for the type checker
         raise RuntimeError("torch.onnx.export returned no program")
     proto = program.model_proto

@@ -4,6 +4,11 @@ Validated once here, at the boundary: the schema (pydantic), then the chain (par
 activation feeds partition k + 1), then every file's SHA-256. Inside, a :class:`Manifest`
 is trusted. Blocks are 1-based in the file, as the paper numbers them; every tensor has a
 leading dynamic batch dimension that the listed shapes leave out.
+
+The exit rule's thresholds are either one ``threshold`` T for every exit (the paper's) or
+``thresholds``, one T_k per partition but the last (``splitexit plan --per-exit-thresholds``).
+A file names one or the other; files written before per-exit thresholds existed always name
+``threshold`` and still load unchanged.
 """
 
 from __future__ import annotations
@@ -87,7 +92,9 @@ class PartitionEntry:
 class Manifest:
     """What ``export_partitions`` wrote: the deployment of one configuration (T, P, A).
 
-    ``threshold`` is ``None`` for a single partition, whose exit takes every sample.
+    ``threshold`` is the global T, ``None`` for a single partition (whose exit takes every
+    sample) or when ``thresholds`` holds one T_k per partition but the last. Ask
+    :meth:`threshold_of` rather than reading either field.
     """
 
     model: str
@@ -99,19 +106,50 @@ class Manifest:
     input_dtype: str
     opset: int
     partitions: tuple[PartitionEntry, ...]
+    thresholds: tuple[float, ...] | None = None  # per exit: one per partition but the last
 
     @property
     def tiers(self) -> tuple[str, ...]:
         """The tier of every partition, in order (A as names)."""
         return tuple(p.tier for p in self.partitions)
 
+    def __post_init__(self) -> None:
+        if self.thresholds is not None and (
+            self.threshold is not None or len(self.thresholds) != len(self.partitions) - 1
+        ):
+            raise InputError(
+                f"thresholds must hold one threshold per partition but the last "
+                f"({len(self.partitions) - 1}) and threshold must then be None, got "
+                f"threshold={self.threshold}, thresholds={list(self.thresholds)}"
+            )
+
+    def threshold_of(self, k: int) -> float | None:
+        """The threshold of partition ``k`` (0-based): a sample leaves there when its
+        normalized entropy is strictly below it. ``None`` for the last partition, which
+        takes every sample that reaches it (and so for a single partition).
+
+        >>> manifest.threshold_of(0), manifest.threshold_of(2)  # doctest: +SKIP
+        (0.4, None)
+        """
+        count = len(self.partitions)
+        if not 0 <= k < count:
+            raise IndexError(f"partition index k must be in 0..{count - 1}, got {k}")
+        if k == count - 1:
+            return None
+        return self.threshold if self.thresholds is None else self.thresholds[k]
+
     def to_mapping(self) -> dict[str, Any]:
+        rule: dict[str, Any] = (
+            {"threshold": self.threshold}
+            if self.thresholds is None
+            else {"thresholds": list(self.thresholds)}
+        )
         return {
             "format": MANIFEST_FORMAT,
             "model": self.model,
             "dataset": self.dataset,
             "num_classes": self.num_classes,
-            "threshold": self.threshold,
+            **rule,
             "destination": self.destination,
             "input": {"shape": list(self.input_shape), "dtype": self.input_dtype},
             "opset": self.opset,
@@ -120,6 +158,7 @@ class Manifest:
 
 
 Dimension = Annotated[int, Field(ge=1)]
+Threshold = Annotated[float, Field(gt=0.0, le=1.0)]
 
 
 class _Tensor(StrictModel):
@@ -148,7 +187,8 @@ class _Manifest(StrictModel):
     model: str
     dataset: str
     num_classes: int = Field(ge=2)
-    threshold: float | None = Field(gt=0.0, le=1.0)
+    threshold: Threshold | None = None  # required unless ``thresholds`` is given
+    thresholds: list[Threshold] | None = None
     destination: str = Field(min_length=1)
     input: _Input
     opset: int = Field(ge=1)
@@ -175,6 +215,7 @@ def load_manifest(path: Path, *, verify_files: bool = True) -> Manifest:
         raw = _Manifest.model_validate(read_mapping(path, kind="manifest"))
     except ValidationError as exc:
         raise InputError(describe_validation_error(str(path), exc)) from None
+    _check_rule(raw, path)
     manifest = _from_schema(raw)
     _check_chain(manifest, path)
     if verify_files:
@@ -192,6 +233,7 @@ def _from_schema(raw: _Manifest) -> Manifest:
         dataset=raw.dataset,
         num_classes=raw.num_classes,
         threshold=raw.threshold,
+        thresholds=None if raw.thresholds is None else tuple(raw.thresholds),
         destination=raw.destination,
         input_shape=tuple(raw.input.shape),
         input_dtype=raw.input.dtype,
@@ -212,6 +254,20 @@ def _from_schema(raw: _Manifest) -> Manifest:
     )
 
 
+def _check_rule(raw: _Manifest, path: Path) -> None:
+    """One of ``threshold`` and ``thresholds``, the latter one per partition but the last."""
+    count = len(raw.partitions)
+    if raw.thresholds is not None and raw.threshold is not None:
+        raise InputError(f"{path}: give threshold or thresholds, not both")
+    if raw.thresholds is None and "threshold" not in raw.model_fields_set:
+        raise InputError(f"{path}: threshold is required but missing")
+    if raw.thresholds is not None and len(raw.thresholds) != count - 1:
+        raise InputError(
+            f"{path}: thresholds must hold one threshold per partition but the last "
+            f"({count - 1}), got {len(raw.thresholds)}"
+        )
+
+
 def expected_outputs(last: bool) -> tuple[str, ...]:
     """Output names of a partition, in order."""
     return (PROBABILITIES, ENTROPY) if last else (ACTIVATION, PROBABILITIES, ENTROPY)
@@ -222,7 +278,7 @@ def _check_chain(manifest: Manifest, path: Path) -> None:
     previous_block, previous_shape = 0, manifest.input_shape
     source = "the manifest's input.shape"
     count = len(manifest.partitions)
-    if count > 1 and manifest.threshold is None:
+    if count > 1 and manifest.threshold is None and manifest.thresholds is None:
         raise InputError(f"{path}: threshold is needed with {count} partitions, got null")
     for i, part in enumerate(manifest.partitions):
         where = f"{path}: partitions[{i}]"

@@ -5,6 +5,7 @@ The reference runner for tests and for the runtime's workers: torch is never imp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,18 +22,29 @@ FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
 
-def exit_partitions(entropy: npt.NDArray[np.floating], threshold: float | None) -> IntArray:
+def exit_partitions(
+    entropy: npt.NDArray[np.floating], threshold: float | Sequence[float] | None
+) -> IntArray:
     """0-based partition where each sample leaves: the first whose normalized entropy is
-    below ``threshold`` (strictly, as the profiler and the planner count exits); the last
-    partition takes the rest. ``entropy`` is (n, L).
+    below its threshold (strictly, as the profiler and the planner count exits); the last
+    partition takes the rest. ``entropy`` is (n, L); ``threshold`` is one T for every exit,
+    or one T_k per partition but the last (per-exit thresholds).
 
     >>> exit_partitions(np.array([[0.2, 0.1], [0.6, 0.9]]), 0.5).tolist()
     [0, 1]
+    >>> exit_partitions(np.array([[0.3, 0.3, 0.9], [0.3, 0.3, 0.9]]), [0.2, 0.4]).tolist()
+    [1, 1]
     """
     n, count = entropy.shape
     if threshold is None or count == 1:
         return np.full(n, count - 1, dtype=np.int64)
-    below = entropy[:, :-1] < threshold
+    limits = np.asarray(threshold, dtype=np.float64)
+    if limits.ndim == 1 and limits.shape[0] != count - 1:
+        raise InputError(
+            f"thresholds must hold one threshold per partition but the last ({count - 1}), "
+            f"got {limits.shape[0]}"
+        )
+    below = entropy[:, :-1] < limits
     first: IntArray = np.where(below.any(axis=1), below.argmax(axis=1), count - 1).astype(np.int64)
     return first
 
@@ -102,9 +114,12 @@ class ChainRunner:
         return np.stack(probabilities, axis=1), np.stack(entropy, axis=1)
 
     def run(self, images: npt.NDArray[Any]) -> ChainResult:
-        """Chain the partitions as a deployment does: a sample that exits goes no further."""
+        """Chain the partitions as a deployment does: a sample that exits goes no further.
+
+        Partition k lets go of the samples whose entropy is below ``threshold_of(k)``: one T
+        for every exit, or the manifest's per-exit thresholds."""
         x = self._check(images)
-        n, threshold = x.shape[0], self.manifest.threshold
+        n = x.shape[0]
         count = len(self.sessions)
         result = ChainResult(
             predictions=np.zeros(n, dtype=np.int64),
@@ -117,7 +132,8 @@ class ChainRunner:
             if alive.size == 0:
                 break
             out = self._step(k, x)
-            if k == count - 1 or threshold is None:
+            threshold = self.manifest.threshold_of(k)
+            if threshold is None:
                 leaves = np.ones(alive.size, dtype=bool)
             else:
                 leaves = out[ENTROPY] < threshold

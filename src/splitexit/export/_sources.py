@@ -1,12 +1,10 @@
-"""Where an export's inputs come from: the configuration (a plan's recommendation or a file)
-and the weights (the joint checkpoint that ``splitexit profile`` leaves in its work dir).
+"""Where an export's configuration comes from (a plan's recommendation or a file), and the
+input shape the profile implies. The weights come from ``_weights`` (joint) and ``_final``.
 """
 
 from __future__ import annotations
 
 import math
-import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,24 +13,27 @@ from splitexit._boundary import read_mapping
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
-    from splitexit.nets import MultiExitNet
     from splitexit.topology import Topology
 
-__all__ = ["ExportConfig", "config_from_file", "input_shape_from_bits", "load_joint_net"]
+__all__ = ["ExportConfig", "config_from_file", "input_shape_from_bits"]
 
 
 @dataclass(frozen=True)
 class ExportConfig:
     """(T, P, A) as export takes it: 0-based last blocks, tier names."""
 
-    threshold: float | None
+    threshold: float | tuple[float, ...] | None  # one T, or one T_k per partition but the last
     partition: tuple[int, ...]
     placement: tuple[str, ...]
 
 
 def config_from_file(path: Path, topology: Topology, *, num_blocks: int) -> ExportConfig:
     """Read a configuration: ``splitexit plan --json`` output (its ``best``) or one point
-    ``{"threshold": 0.4, "partition": [2, 10], "placement": ["edge", "cloud"]}`` (1-based)."""
+    ``{"threshold": 0.4, "partition": [2, 10], "placement": ["edge", "cloud"]}`` (1-based).
+
+    ``threshold`` is one T in (0, 1], a list of one T_k per partition but the last (what
+    ``splitexit plan --per-exit-thresholds`` writes), or null for a single partition.
+    """
     data: dict[str, Any] = read_mapping(path, kind="configuration")
     point = data.get("best", data)
     where = f"{path}: best" if "best" in data else str(path)
@@ -62,21 +63,29 @@ def config_from_file(path: Path, topology: Topology, *, num_blocks: int) -> Expo
             f"{where}.placement must name one tier per partition ({len(partition)}), "
             f"got {len(placement)}"
         )
-    if isinstance(threshold, list):
-        raise InputError(f"{where}.threshold: per-exit thresholds cannot be exported yet")
-    if threshold is not None and (
-        isinstance(threshold, bool)
-        or not isinstance(threshold, int | float)
-        or not 0.0 < threshold <= 1.0
-    ):
-        raise InputError(f"{where}.threshold must be in (0, 1] or null, got {threshold!r}")
-    if threshold is None and len(partition) > 1:
-        raise InputError(f"{where}.threshold is needed with {len(partition)} partitions")
     return ExportConfig(
-        threshold=None if threshold is None else float(threshold),
+        threshold=_threshold(threshold, len(partition), where),
         partition=tuple(p - 1 for p in partition),
         placement=tuple(placement),
     )
+
+
+def _threshold(value: Any, count: int, where: str) -> float | tuple[float, ...] | None:
+    def valid(t: Any) -> bool:
+        return isinstance(t, int | float) and not isinstance(t, bool) and 0.0 < t <= 1.0
+
+    if isinstance(value, list):
+        if len(value) != count - 1 or not all(valid(t) for t in value):
+            raise InputError(
+                f"{where}.threshold: per-exit thresholds must be {count - 1} number(s) in "
+                f"(0, 1], one per partition but the last, got {value!r}"
+            )
+        return tuple(float(t) for t in value) if value else None
+    if value is not None and not valid(value):
+        raise InputError(f"{where}.threshold must be in (0, 1] or null, got {value!r}")
+    if value is None and count > 1:
+        raise InputError(f"{where}.threshold is needed with {count} partitions")
+    return None if value is None else float(value)
 
 
 def input_shape_from_bits(input_bits: float, in_channels: int) -> tuple[int, int, int]:
@@ -89,53 +98,3 @@ def input_shape_from_bits(input_bits: float, in_channels: int) -> tuple[int, int
             f"pixels with {in_channels} channel(s)"
         )
     return in_channels, side, side
-
-
-def load_joint_net(path: Path, *, model: str, dataset: str, num_classes: int) -> MultiExitNet:
-    """The jointly trained full configuration from its checkpoint (``joint.pt``).
-
-    Width and input channels are read off the checkpoint; a checkpoint of another model or
-    dataset, or of a training that has not finished, is an :class:`InputError`.
-    """
-    import torch
-
-    from splitexit.nets import build_network
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such checkpoint") from None
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: corrupt checkpoint ({reason})") from None
-    if not isinstance(state, dict) or not {"fingerprint", "model", "epoch"} <= set(state):
-        raise InputError(f"{path}: not a splitexit checkpoint")
-    fingerprint = state["fingerprint"]
-    for key, expected in (("kind", "joint"), ("model", model), ("dataset", dataset)):
-        if fingerprint.get(key) != expected:
-            raise InputError(
-                f"{path}: fingerprint.{key} must be {expected!r}, got {fingerprint.get(key)!r}"
-            )
-    epochs = fingerprint.get("config", {}).get("epochs")
-    if epochs is not None and int(state["epoch"]) < int(epochs):
-        raise InputError(
-            f"{path}: training stopped at epoch {state['epoch']} of {epochs}; run `splitexit "
-            "profile` again to finish it"
-        )
-    weights = state["model"]
-    first = next((w for w in weights.values() if getattr(w, "ndim", 0) == 4), None)
-    if first is None:
-        raise InputError(f"{path}: no convolution weights in the checkpoint")
-    net = build_network(
-        model,
-        in_channels=int(first.shape[1]),
-        num_classes=num_classes,
-        width=float(fingerprint.get("width", 1.0)),
-    )
-    try:
-        net.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise InputError(
-            f"{path}: checkpoint does not fit {model} ({str(exc).splitlines()[0]})"
-        ) from None
-    return net.eval()
