@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo data test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,8 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,full]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The bundled default needs the Fashion-MNIST files for the testbed's samples (never
+# downloaded at run time: a Debian package, installed here when we are root).
+FASHION_MNIST ?= $(or $(SPLITEXIT_FASHION_MNIST_DIR),/usr/share/datasets/fashion-mnist)
+
+data:
+	@test -e $(FASHION_MNIST)/train-images-idx3-ubyte.gz || test -e $(FASHION_MNIST)/train-images-idx3-ubyte || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get install -y -q dataset-fashion-mnist; \
+	    else echo "Fashion-MNIST is missing: sudo apt-get install dataset-fashion-mnist" \
+	      "(or set SPLITEXIT_FASHION_MNIST_DIR to a folder with the IDX files)"; exit 2; fi; }
+
+demo: $(STAMP) data
 	$(BIN)/splitexit plan --json out/plan.json --plot out/pareto.png
+	$(BIN)/splitexit run --out out/run
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools examples

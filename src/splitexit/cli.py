@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from splitexit import _cli_fidelity, _cli_runtime
 from splitexit._boundary import atomic_write_text
 from splitexit._cli_common import check_png
 from splitexit._cli_common import console as _console
@@ -175,6 +176,8 @@ app.command("profile")(profile_command)
 app.command("validate")(validate_command)
 app.command("export")(export_command)
 app.add_typer(distredge_app, name="distredge")
+_cli_runtime.register(app)
+_cli_fidelity.register(app)
 
 
 def main() -> None:

@@ -63,6 +63,9 @@ class DatasetSplits:
     test: Split  # held out: validation against final models
     input_bits: float  # O_0: one raw input as a sensor sends it (8-bit pixels)
     flip: bool  # whether horizontal flips preserve the label (augmentation)
+    pixel_levels: int = 255  # raw pixel p in 0..pixel_levels is scaled to p / pixel_levels
+    mean: FloatArray | None = None  # (1, C, 1, 1), of the scaled train split
+    std: FloatArray | None = None  # (1, C, 1, 1)
 
     @property
     def in_channels(self) -> int:
@@ -137,6 +140,7 @@ def _fashion_mnist(folder: Path, split_seed: int) -> DatasetSplits:
         (pixels[order[cut:]], train_labels[order[cut:]]),
         (test_pixels, test_labels),
         flip=True,
+        pixel_levels=255,
     )
 
 
@@ -150,7 +154,7 @@ def _digits(split_seed: int) -> DatasetSplits:
     n_train, n_profile = round(0.6 * len(order)), round(0.2 * len(order))
     parts = np.split(order, [n_train, n_train + n_profile])
     train, profile, test = ((pixels[p], labels[p]) for p in parts)
-    return _standardized("digits", 10, train, profile, test, flip=False)
+    return _standardized("digits", 10, train, profile, test, flip=False, pixel_levels=16)
 
 
 def _standardized(
@@ -161,6 +165,7 @@ def _standardized(
     test: tuple[npt.NDArray[np.float32], npt.NDArray[np.integer]],
     *,
     flip: bool,
+    pixel_levels: int,
 ) -> DatasetSplits:
     mean = train[0].mean(axis=(0, 2, 3), keepdims=True)
     std = train[0].std(axis=(0, 2, 3), keepdims=True) + 1e-8
@@ -178,4 +183,7 @@ def _standardized(
         test=split(test),
         input_bits=float(channels * height * width * 8),
         flip=flip,
+        pixel_levels=pixel_levels,
+        mean=mean.astype(np.float32),
+        std=std.astype(np.float32),
     )

@@ -1,0 +1,277 @@
+"""`splitexit worker` (a tier's gRPC server) and `splitexit testbed run` (the emulated testbed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from splitexit._cli_common import user_errors
+from splitexit.errors import InputError
+
+__all__ = ["register"]
+
+
+def worker_command(
+    tier: Annotated[str, typer.Option(help="Name of the tier this worker plays.")],
+    listen: Annotated[
+        str, typer.Option(help="HOST:PORT to bind (port 0: any free port). Loopback by default.")
+    ] = "127.0.0.1:0",
+    token_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the shared deploy token (default: $SPLITEXIT_TOKEN)."),
+    ] = None,
+    pool: Annotated[int, typer.Option(help="Server threads.")] = 8,
+    queue: Annotated[
+        int, typer.Option(help="Maximum concurrent calls; more are refused at once.")
+    ] = 32,
+    max_message_mb: Annotated[float, typer.Option(help="Largest message, MiB.")] = 64.0,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate: serve TLS.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
+    tls_ca: Annotated[
+        Path | None, typer.Option(help="PEM CA that signs the next tier's and the sink's certs.")
+    ] = None,
+) -> None:
+    """Serve one tier: take a partition (token), run it, exit or forward every sample."""
+    from splitexit.runtime import READY_PREFIX, TOKEN_ENV, WorkerOptions, WorkerServer
+
+    with user_errors():
+        if token_file is not None:
+            try:
+                token = token_file.read_text().strip()
+            except OSError as error:
+                raise InputError(f"{token_file}: cannot read the token: {error.strerror}") from None
+        else:
+            token = os.environ.get(TOKEN_ENV, "")
+        if not token:
+            raise InputError(f"a worker needs a token: --token-file FILE or ${TOKEN_ENV}")
+        options = WorkerOptions(
+            pool=pool,
+            queue=queue,
+            max_message_bytes=int(max_message_mb * 1024 * 1024),
+            tls_cert=_read_pem(tls_cert, "--tls-cert"),
+            tls_key=_read_pem(tls_key, "--tls-key"),
+            tls_ca=_read_pem(tls_ca, "--tls-ca"),
+        )
+        server = WorkerServer(tier, token, listen=listen, options=options)
+        port = server.start()
+    host = listen.rsplit(":", 1)[0]
+    print(f"{READY_PREFIX}{tier} {host}:{port}", flush=True)
+
+    def on_signal(signum: int, frame: object) -> None:
+        server.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.stopped.wait()
+
+
+def _read_pem(path: Path | None, option: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{option} {path}: {error.strerror}") from None
+
+
+testbed_app = typer.Typer(
+    help="The emulated multi-tier testbed: one worker process per tier on this machine.",
+    no_args_is_help=True,
+)
+
+
+@testbed_app.command("run")
+def testbed_run_command(
+    profile: Annotated[
+        str, typer.Option(help="Profile (bundled name or file); its model and dataset.")
+    ] = "resnet20-fashion-mnist",
+    topology: Annotated[str, typer.Option(help="Topology YAML file or preset name.")] = "mobile",
+    config: Annotated[
+        str, typer.Option(help="'best' (plan now) or a JSON file, as `splitexit export` takes.")
+    ] = "best",
+    export_dir: Annotated[
+        Path | None,
+        typer.Option("--export", help="Use this exported folder instead of exporting now."),
+    ] = None,
+    samples: Annotated[int, typer.Option(help="Samples to stream (profiling split).")] = 200,
+    clients: Annotated[int, typer.Option(help="Concurrent clients at the source.")] = 1,
+    compute_mode: Annotated[
+        str,
+        typer.Option(
+            help="sleep (stretch to compute_ratio x this machine), cpu-quota (cgroup), none."
+        ),
+    ] = "sleep",
+    deadline: Annotated[str, typer.Option(help="Deadline of each sample.")] = "60s",
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads per worker.")] = 1,
+    connect: Annotated[
+        list[str] | None,
+        typer.Option(help="TIER=HOST:PORT of a running worker (repeat); default: start them."),
+    ] = None,
+    token_file: Annotated[
+        Path | None, typer.Option(help="Token of the --connect workers (else $SPLITEXIT_TOKEN).")
+    ] = None,
+    sink_listen: Annotated[
+        str, typer.Option(help="HOST:PORT where results arrive (reachable by the workers).")
+    ] = "127.0.0.1:0",
+    tls_ca: Annotated[Path | None, typer.Option(help="PEM CA of the workers' certs.")] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate of the sink.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM key of --tls-cert.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the measurement (JSON) here.")
+    ] = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="The profile run's checkpoints (default runs/MODEL-DATASET)."),
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder of the dataset files.")] = None,
+) -> None:
+    """Deploy a configuration on local workers, stream samples, measure latency and exits."""
+    from splitexit._cli_common import console
+
+    with user_errors():
+        measurement = run_one(
+            profile=profile, topology=topology, config=config, export_dir=export_dir,
+            samples=samples, clients=clients, compute_mode=compute_mode, deadline=deadline,
+            threads=threads, connect=connect, token_file=token_file, work_dir=work_dir,
+            data_dir=data_dir, sink_listen=sink_listen,
+            tls=(_read_pem(tls_cert, "--tls-cert"), _read_pem(tls_key, "--tls-key"),
+                 _read_pem(tls_ca, "--tls-ca")),
+        )  # fmt: skip
+        if json_out is not None:
+            from splitexit._boundary import atomic_write_text
+
+            atomic_write_text(json_out, json.dumps(measurement, indent=1) + "\n")
+    from splitexit.reports import print_measurement
+
+    print_measurement(console(), measurement)
+
+
+def run_one(
+    *,
+    profile: str,
+    topology: str,
+    config: str,
+    export_dir: Path | None,
+    samples: int,
+    clients: int,
+    compute_mode: str,
+    deadline: str,
+    threads: int,
+    connect: list[str] | None,
+    token_file: Path | None,
+    work_dir: Path | None,
+    data_dir: Path | None,
+    out_dir: Path | None = None,
+    sink_listen: str = "127.0.0.1:0",
+    tls: tuple[bytes | None, bytes | None, bytes | None] = (None, None, None),
+) -> dict[str, object]:
+    """Export (unless ``export_dir``), deploy, stream: the measurement mapping."""
+    from splitexit.export import load_manifest
+    from splitexit.profile import load_profile
+    from splitexit.runtime import TOKEN_ENV as token_env
+    from splitexit.runtime import PixelCodec, TestbedOptions, WorkerOptions, run_testbed
+    from splitexit.topology import load_topology
+    from splitexit.training._datasets import load_dataset  # numpy only, no torch
+    from splitexit.units import parse_duration
+
+    options = TestbedOptions(
+        samples=samples, clients=clients, compute_mode=compute_mode, threads=threads,
+        deadline_s=parse_duration(deadline),
+    )  # fmt: skip
+    addresses = _parse_connect(connect)
+    token = None
+    if addresses is not None:
+        token = _read_token(token_file) if token_file else os.environ.get(token_env, "")
+    loaded = load_profile(profile)
+    topo = load_topology(topology)
+    if export_dir is None:
+        export_dir = _export_now(profile, topology, config, work_dir, out_dir)
+    manifest = load_manifest(export_dir / "manifest.json")
+    if manifest.model != loaded.model or manifest.dataset != loaded.dataset:
+        raise InputError(
+            f"{export_dir / 'manifest.json'}: exports {manifest.model} on {manifest.dataset}, "
+            f"the profile is {loaded.model} on {loaded.dataset}"
+        )
+    data = load_dataset(loaded.dataset, data_dir=data_dir)
+    pixels = PixelCodec(data.pixel_levels, data.mean, data.std)
+    return run_testbed(
+        manifest, export_dir, topo, data.profile.images, data.profile.labels, pixels, options,
+        profile_name=profile, connect=addresses, token=token, sink_listen=sink_listen,
+        worker_options=WorkerOptions(tls_cert=tls[0], tls_key=tls[1], tls_ca=tls[2]),
+    )  # fmt: skip
+
+
+def _export_now(
+    profile: str, topology: str, config: str, work_dir: Path | None, out_dir: Path | None
+) -> Path:
+    import tempfile
+
+    from splitexit._cli_export import export_command
+
+    folder = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="splitexit-export-"))
+    export_command(
+        profile=profile, out=folder, config=config, topology=topology, work_dir=work_dir,
+        quiet=True,
+    )  # fmt: skip
+    return folder
+
+
+def _parse_connect(connect: list[str] | None) -> dict[str, str] | None:
+    if not connect:
+        return None
+    out = {}
+    for item in connect:
+        tier, sep, address = item.partition("=")
+        if not sep or not tier or ":" not in address:
+            raise InputError(f"--connect {item!r}: expected TIER=HOST:PORT")
+        out[tier] = address
+    return out
+
+
+def _read_token(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the token: {error.strerror}") from None
+
+
+def run_command(
+    experiment: Annotated[
+        Path | None,
+        typer.Argument(help="Experiment YAML (default: the bundled default experiment)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default runs/experiments/NAME).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+) -> None:
+    """Profile (or reuse), plan, export, deploy on the testbed, measure: a report folder."""
+    from rich.console import Console
+
+    with user_errors():
+        from splitexit.experiment import default_experiment_path, load_experiment, run_experiment
+
+        path = experiment if experiment is not None else default_experiment_path()
+        spec = load_experiment(path)
+        folder = out if out is not None else Path("runs") / "experiments" / spec.name
+        err = Console(stderr=True, highlight=False)
+
+        def say(text: str) -> None:
+            if not quiet:
+                err.print(text, markup=False)
+
+        result = run_experiment(spec, folder, say=say)
+    print(result.summary_markdown)
+    print(f"report: {result.out}/ (summary.md, fidelity.md, plots, measurements)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `worker`, `run` and the `testbed` sub-app to ``app``."""
+    app.command("worker")(worker_command)
+    app.command("run")(run_command)
+    app.add_typer(testbed_app, name="testbed")

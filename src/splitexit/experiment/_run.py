@@ -1,0 +1,260 @@
+"""`splitexit run`: profile (or reuse), plan, export, deploy on the testbed, measure, report.
+
+The report folder is built under ``OUT.partial`` and renamed to ``OUT`` at the end, so an
+interrupted or failed run never leaves a report that looks complete:
+
+```
+OUT/experiment.json     the experiment as run (validated, defaults filled in)
+OUT/plan.json           `splitexit plan --json` of the profile on the topology
+OUT/pareto.png          the Pareto frontier (as `splitexit plan --plot`)
+OUT/exports/NN/         ONNX partitions + manifest of configuration NN (01 = recommended)
+OUT/measurements/NN.json  splitexit.measurement/1 of configuration NN
+OUT/fidelity.json|md|png  predicted against measured (docs/fidelity.md)
+OUT/summary.md          what was run, the recommendation, measured against predicted
+```
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from splitexit._boundary import atomic_write_text
+from splitexit.errors import InputError
+from splitexit.experiment._spec import Experiment
+
+__all__ = ["ExperimentResult", "run_experiment"]
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """Where the report is and the figures a caller prints."""
+
+    out: Path
+    summary_markdown: str
+    fidelity: dict[str, Any]
+    wall_s: float
+
+
+def _profile_file(experiment: Experiment, say: Say) -> str:
+    """The profile to plan with: as named, or made by training when it does not exist."""
+    from splitexit.profile import load_profile
+
+    spec = experiment.resolve(experiment.profile)
+    try:
+        load_profile(spec)
+        return spec
+    except InputError:
+        if experiment.train is None or not spec.endswith(".json"):
+            raise
+    if Path(spec).exists():  # exists but is broken: the error above is the right one
+        load_profile(spec)
+    say(f"profiling {experiment.train.model} on {experiment.train.dataset} into {spec}")
+    _train_profile(experiment, Path(spec))
+    return spec
+
+
+def _train_profile(experiment: Experiment, out: Path) -> None:
+    import dataclasses
+
+    from splitexit.profiling import ProfileSettings, profile_model, write_profile
+    from splitexit.training import TrainConfig, default_precision
+
+    train = experiment.train
+    assert train is not None
+    joint = TrainConfig(epochs=train.epochs, seed=train.seed, precision=default_precision("cpu"))
+    settings = ProfileSettings(
+        model=train.model,
+        dataset=train.dataset,
+        work_dir=_work_dir(experiment, train.model, train.dataset),
+        joint=joint,
+        separate=dataclasses.replace(joint, epochs=train.separate_epochs, lr=0.02),
+        width=train.width,
+        data_dir=experiment.path(experiment.data_dir) if experiment.data_dir else None,
+    )
+    profile, trace = profile_model(settings)
+    write_profile(profile, trace, out)
+
+
+def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:
+    if experiment.work_dir is not None:
+        return experiment.path(experiment.work_dir)
+    return Path("runs") / f"{model}-{dataset}"
+
+
+def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> ExperimentResult:
+    """Run ``experiment`` end to end and write its report folder ``out`` (replaced)."""
+    from splitexit.export import export_partitions, input_shape_from_bits, load_joint
+    from splitexit.fidelity import (
+        compare_many,
+        configurations_to_measure,
+        make_case,
+        measurement_from_mapping,
+    )
+    from splitexit.planner import plan
+    from splitexit.profile import load_profile, load_profile_trace, profile_path
+    from splitexit.reports import (
+        fidelity_info,
+        fidelity_json,
+        fidelity_markdown,
+        pareto_plot_info,
+        render_fidelity_plot,
+        render_pareto_plot,
+    )
+    from splitexit.runtime import PixelCodec, TestbedOptions, run_testbed
+    from splitexit.topology import load_topology
+    from splitexit.training._datasets import load_dataset  # numpy only
+
+    started = time.monotonic()
+    options = TestbedOptions(
+        samples=experiment.measure.samples,
+        clients=experiment.measure.clients,
+        compute_mode=experiment.measure.compute_mode,
+        threads=experiment.measure.threads,
+        deadline_s=experiment.measure.deadline_s,
+    )
+    spec = _profile_file(experiment, say)
+    profile = load_profile(spec)
+    if profile.trace is None:
+        raise InputError(
+            f"{spec}: the profile has no per-sample trace; `splitexit run` predicts each "
+            "sample's exit from it (profile with `splitexit profile`)"
+        )
+    trace = load_profile_trace(profile, profile_path(spec))
+    topology = load_topology(experiment.resolve(experiment.topology))
+    folder = _work_dir(experiment, profile.model, profile.dataset)
+    joint = load_joint(
+        folder / "joint.pt",
+        model=profile.model,
+        dataset=profile.dataset,
+        num_classes=profile.num_classes,
+        profile=spec,
+    )
+    data_dir = experiment.path(experiment.data_dir) if experiment.data_dir else None
+    data = load_dataset(profile.dataset, data_dir=data_dir)
+    pixels = PixelCodec(data.pixel_levels, data.mean, data.std)
+
+    partial = out.with_name(out.name + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    (partial / "measurements").mkdir(parents=True)
+    atomic_write_text(
+        partial / "experiment.json",
+        json.dumps(experiment.model_dump(mode="json", by_alias=True), indent=2) + "\n",
+    )
+
+    say(f"planning {profile.model} on {profile.dataset} over {topology.name}")
+    result = plan(
+        profile,
+        topology,
+        min_accuracy=experiment.requirement.min_accuracy,
+        max_latency_s=experiment.requirement.max_latency_s,
+        trace=trace,
+        per_exit_thresholds=experiment.per_exit_thresholds,
+    )
+    atomic_write_text(partial / "plan.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    render_pareto_plot(pareto_plot_info(result), partial / "pareto.png")
+    points = configurations_to_measure(result, experiment.measure.configurations)
+    in_channels = int(next(joint.net.parameters()).shape[1])
+    input_shape = input_shape_from_bits(profile.input_bits, in_channels)
+
+    cases = []
+    for n, point in enumerate(points, start=1):
+        name = f"{n:02d}"
+        threshold = None if point.threshold == () else point.threshold
+        placement = tuple(topology.tiers[a].name for a in point.config.placement)
+        export_dir = partial / "exports" / name
+        manifest = export_partitions(
+            joint.net,
+            partition=point.config.partition,
+            placement=placement,
+            threshold=threshold,
+            destination=topology.tiers[topology.destination].name,
+            model=profile.model,
+            dataset=profile.dataset,
+            input_shape=input_shape,
+            out_dir=export_dir,
+        )
+        shown = ",".join(str(p + 1) for p in point.config.partition)
+        say(
+            f"[{n}/{len(points)}] T={threshold} P=[{shown}] A=[{', '.join(placement)}]: "
+            f"measuring {options.samples} samples"
+        )
+        measured = run_testbed(
+            manifest,
+            export_dir,
+            topology,
+            data.profile.images,
+            data.profile.labels,
+            pixels,
+            options,
+            profile_name=spec,
+        )
+        path = partial / "measurements" / f"{name}.json"
+        atomic_write_text(path, json.dumps(measured, indent=1) + "\n")
+        cases.append(
+            make_case(
+                measurement_from_mapping(measured, source=str(path)), profile, trace, topology
+            )
+        )
+
+    summary = compare_many(cases, calibrate_model=experiment.calibrate and len(cases) > 1)
+    info = fidelity_info(summary)
+    fidelity = fidelity_json(info)
+    markdown = fidelity_markdown(info)
+    atomic_write_text(partial / "fidelity.json", json.dumps(fidelity, indent=2) + "\n")
+    atomic_write_text(partial / "fidelity.md", markdown)
+    render_fidelity_plot(info, partial / "fidelity.png")
+    wall_s = time.monotonic() - started
+    text = _summary(experiment, spec, topology.name, result, points, markdown, wall_s)
+    atomic_write_text(partial / "summary.md", text)
+    if out.exists():
+        shutil.rmtree(out)
+    partial.rename(out)
+    return ExperimentResult(out=out, summary_markdown=text, fidelity=fidelity, wall_s=wall_s)
+
+
+def _summary(
+    experiment: Experiment,
+    spec: str,
+    topology: str,
+    result: Any,
+    points: list[Any],
+    fidelity_md: str,
+    wall_s: float,
+) -> str:
+    best = result.best
+    shown = ",".join(str(p + 1) for p in best.config.partition)
+    tiers = [result.topology.tiers[a].name for a in best.config.placement]
+    requirement = experiment.requirement
+    if requirement.min_accuracy is not None:
+        rule = f"minimum latency with accuracy >= {requirement.min_accuracy:.2%}"
+    elif requirement.max_latency_s is not None:
+        rule = f"maximum accuracy with latency <= {requirement.max_latency_s * 1e3:g} ms"
+    else:
+        rule = "the fastest configuration within 1 percentage point of the best accuracy"
+    return "\n".join(
+        [
+            f"# Experiment `{experiment.name}`",
+            "",
+            f"- profile: `{spec}`; topology: `{topology}`; requirement: {rule}",
+            f"- recommended: T={best.threshold}, P=[{shown}], A=[{', '.join(tiers)}]: "
+            f"predicted {best.estimate.accuracy:.2%} accuracy, "
+            f"{best.estimate.latency_s * 1e3:.2f} ms",
+            f"- measured {len(points)} configurations (the recommendation is 01) with "
+            f"{experiment.measure.samples} samples each, compute stretch "
+            f"`{experiment.measure.compute_mode}`; the run took {wall_s:.0f} s",
+            "",
+            "## Predicted against measured",
+            "",
+            fidelity_md.strip(),
+            "",
+        ]
+    )

@@ -1,0 +1,67 @@
+"""Fidelity: the performance model's predictions against what the runtime measured.
+
+Load ``splitexit.measurement/1`` files, predict each sample's exit and latency by replaying
+the profile's trace, fit the costs the paper's model misses (calibrated model), and compare
+mean, p50, p95, p99 latency, accuracy and exit rates (docs/fidelity.md).
+"""
+
+from splitexit.fidelity._calibrate import Calibration, calibrate
+from splitexit.fidelity._case import FidelityCase, load_cases, make_case
+from splitexit.fidelity._compare import (
+    MEAN_TARGET,
+    P99_TARGET,
+    Comparison,
+    FidelitySummary,
+    LatencyStats,
+    ModelErrors,
+    ModelFigures,
+    compare,
+    compare_many,
+)
+from splitexit.fidelity._measurement import (
+    MEASUREMENT_FORMAT,
+    MeasuredPartition,
+    Measurement,
+    load_measurement,
+    measurement_from_mapping,
+)
+from splitexit.fidelity._predict import (
+    COMPUTE_SOURCES,
+    Deployment,
+    PathCosts,
+    SamplePrediction,
+    exit_partitions,
+    path_costs,
+    predict_samples,
+)
+from splitexit.fidelity._select import configurations_to_measure
+
+__all__ = [
+    "COMPUTE_SOURCES",
+    "MEAN_TARGET",
+    "MEASUREMENT_FORMAT",
+    "P99_TARGET",
+    "Calibration",
+    "Comparison",
+    "Deployment",
+    "FidelityCase",
+    "FidelitySummary",
+    "LatencyStats",
+    "MeasuredPartition",
+    "Measurement",
+    "ModelErrors",
+    "ModelFigures",
+    "PathCosts",
+    "SamplePrediction",
+    "calibrate",
+    "compare",
+    "compare_many",
+    "configurations_to_measure",
+    "exit_partitions",
+    "load_cases",
+    "load_measurement",
+    "make_case",
+    "measurement_from_mapping",
+    "path_costs",
+    "predict_samples",
+]

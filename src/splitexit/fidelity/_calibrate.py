@@ -1,0 +1,185 @@
+"""The calibrated model: the paper's path cost plus the costs the runtime pays and it misses.
+
+The emulated testbed charges exactly what the paper's model charges (PL + bits * IB per
+transfer, R_j t per partition); what remains of a measured latency is real work: encoding,
+gRPC and decoding of every message, the ONNX Runtime call and the sleep's overshoot. The
+per-hop timestamps of a measurement split it without any guess:
+
+    input gap    = arrive_1 - input_link                         (message: the input)
+    forward gap  = arrive_{k+1} - (arrive_k + busy_k + link_k)   (message: activation k)
+    result gap   = latency - (arrive_e + busy_e + link_e)        (message: the result)
+    call excess  = busy_k - R[A_k] t_k                           (partition k's call)
+
+and they sum, with the charged delays, to the measured latency. The model:
+
+    input message   a_in                 result message   a_out
+    forward message a_fwd + b * bits     partition call   c + d * R[A_k] t_k
+
+The coefficients are read robustly, because a disturbance (another process on the machine)
+hits a whole run, or a few messages, and would drag a plain least-squares fit: each slope
+(b, d) is the count-weighted line through the median observation at each distinct size (or
+R t), b at least 0 and 0 with one size; each intercept is the median over configurations of
+that configuration's mean of (observed - slope * x), so it keeps the usual tail of the
+messages but not one run's disturbance. The distribution adds the residuals (measured -
+calibrated, at the measured exit): per configuration 100 quantiles, then the median over
+configurations at each level. Fit on other configurations than the one predicted
+(``compare_many`` leaves each one out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from splitexit.errors import InputError
+from splitexit.fidelity._case import FidelityCase
+from splitexit.fidelity._predict import COMPUTE_SOURCES, PathCosts
+
+__all__ = ["Calibration", "calibrate"]
+
+FloatArray = npt.NDArray[np.float64]
+_JITTER_LEVELS = 100  # residual quantiles kept for the predicted distribution
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration:
+    """Fitted overheads (seconds) of the runtime, on top of the paper's path cost."""
+
+    compute: str  # compute source of the path costs it was fitted on
+    input_s: float  # a_in
+    forward_s: float  # a_fwd
+    per_bit_s: float  # b, forwards only
+    result_s: float  # a_out
+    call_s: float  # c, per partition call
+    call_scale: float  # d, relative to R t
+    jitter_s: FloatArray  # residual quantiles (measured - calibrated)
+    fitted_on: tuple[str, ...]  # names of the measurements it was fitted on
+    samples: int = 0
+
+    def overhead_s(self, costs: PathCosts) -> FloatArray:
+        """What a sample leaving at each partition e pays on top of ``costs``: (L,)."""
+        count = len(costs.work_s)
+        forwards = self.forward_s + self.per_bit_s * costs.forward_bits
+        hops = np.concatenate([[0.0], np.cumsum(forwards)])
+        calls = self.call_s * np.arange(1, count + 1) + self.call_scale * np.cumsum(costs.work_s)
+        return np.asarray(self.input_s + hops + self.result_s + calls, dtype=np.float64)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "compute": self.compute,
+            "input_s": self.input_s,
+            "forward_s": self.forward_s,
+            "per_bit_s": self.per_bit_s,
+            "result_s": self.result_s,
+            "call_s": self.call_s,
+            "call_scale": self.call_scale,
+            "jitter_quantiles_s": {
+                f"p{q}": float(np.percentile(self.jitter_s, q)) for q in (1, 50, 95, 99)
+            },
+            "fitted_on": list(self.fitted_on),
+            "samples": self.samples,
+        }
+
+
+@dataclass
+class _Observations:
+    """What the fitted files show, one entry per message or call: (file, x, y)."""
+
+    file: list[int] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+
+    def add(self, file: int, x: FloatArray, y: FloatArray) -> None:
+        self.file += [file] * len(y)
+        self.x += x.tolist()
+        self.y += y.tolist()
+
+    def fit(self, *, floor: float | None = None) -> tuple[float, float]:
+        """(intercept, slope) of y = intercept + slope * x, robust to a disturbed file.
+
+        The slope is the count-weighted least-squares line through the median y at each
+        distinct x (0 with one x; at least ``floor``); the intercept is the median over files
+        of each file's mean of y - slope * x, so it carries a file's usual tail but not one
+        file's disturbance.
+        """
+        file, x, y = np.array(self.file), np.array(self.x), np.array(self.y)
+        values, where, counts = np.unique(x, return_inverse=True, return_counts=True)
+        slope = 0.0
+        if len(values) > 1:
+            medians = np.array([np.median(y[where == g]) for g in range(len(values))])
+            slope = float(np.polyfit(values, medians, 1, w=np.sqrt(counts))[0])
+        if floor is not None:
+            slope = max(slope, floor)
+        rest = y - slope * x
+        return float(np.median([rest[file == f].mean() for f in np.unique(file)])), slope
+
+
+def _observe(
+    case: FidelityCase, costs: PathCosts, file: int, obs: dict[str, _Observations]
+) -> None:
+    m = case.measurement
+    sample, part = m.hop_sample, m.hop_partition
+    departure = m.arrive_s + m.busy_s + m.link_s
+    last = part == m.exit[sample]
+    following = np.append(m.arrive_s[1:], 0.0)  # hops are stored in order within a sample
+    gap = np.where(last, m.latency_s[sample], following) - departure
+    first = part == 0
+    obs["input"].add(
+        file, np.zeros(int(first.sum())), m.arrive_s[first] - m.input_link_s[sample[first]]
+    )
+    obs["result"].add(file, np.zeros(int(last.sum())), gap[last])
+    forward = ~last
+    bits = np.append(costs.forward_bits, 0.0)[part]
+    obs["forward"].add(file, bits[forward], gap[forward])
+    obs["call"].add(file, costs.work_s[part], m.busy_s - costs.work_s[part])
+
+
+def calibrate(cases: Sequence[FidelityCase], *, compute: str = "runtime") -> Calibration:
+    """Fit the runtime's overheads on ``cases`` (never include the one to predict).
+
+    ``compute`` picks the path costs the overheads are added to: ``"runtime"`` (each
+    partition's measured ONNX Runtime time) or ``"paper"`` (the profile's times, so that
+    ``call_scale`` also learns how far they are from what runs).
+    """
+    if compute not in COMPUTE_SOURCES:
+        raise InputError(f"compute must be one of {', '.join(COMPUTE_SOURCES)}, got {compute!r}")
+    usable = [case for case in cases if case.measurement.delivered.any()]
+    if not usable:
+        raise InputError("calibration needs at least one measurement with delivered samples")
+    costs = [case.costs(compute) for case in usable]
+    obs = {kind: _Observations() for kind in ("input", "result", "forward", "call")}
+    for file, (case, cost) in enumerate(zip(usable, costs, strict=True)):
+        _observe(case, cost, file, obs)
+    input_s, _ = obs["input"].fit()
+    result_s, _ = obs["result"].fit()
+    if obs["forward"].y:
+        forward_s, per_bit = obs["forward"].fit(floor=0.0)  # a bit cannot save time
+    else:  # no fitted file forwarded anything: a message like the others
+        forward_s, per_bit = (input_s + result_s) / 2, 0.0
+    call_s, call_scale = obs["call"].fit()
+    partial = Calibration(
+        compute, input_s, forward_s, per_bit, result_s, call_s, call_scale, np.zeros(1), ()
+    )
+    levels = (np.arange(_JITTER_LEVELS) + 0.5) / _JITTER_LEVELS * 100
+    quantiles = []
+    for case, cost in zip(usable, costs, strict=True):
+        m = case.measurement
+        leave = m.exit[m.delivered]
+        predicted = cost.latency_s[leave] + partial.overhead_s(cost)[leave]
+        quantiles.append(np.percentile(m.latency_s[m.delivered] - predicted, levels))
+    return Calibration(
+        compute=compute,
+        input_s=input_s,
+        forward_s=forward_s,
+        per_bit_s=per_bit,
+        result_s=result_s,
+        call_s=call_s,
+        call_scale=call_scale,
+        jitter_s=np.median(np.array(quantiles), axis=0),
+        fitted_on=tuple(case.name for case in usable),
+        samples=int(sum(case.measurement.delivered.sum() for case in usable)),
+    )

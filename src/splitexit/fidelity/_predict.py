@@ -1,0 +1,268 @@
+"""Per-sample prediction by trace replay: where each sample leaves, and what its path costs.
+
+The paper's model (seed 000, 2.3) charges the *expected* latency: S_{k-1} R[A_k] t_k of
+compute for partition k, E_k times the result transfer from A_k, S_k times the forward
+transfer A_k -> A_{k+1}, and the input transfer once. Replaying the per-sample trace gives
+each sample's exit e (the first selected exit whose normalized entropy is strictly below its
+threshold, the last one taking the rest: the rule of ``perfmodel.CascadeTable``), and its path
+cost is
+
+    input(src -> A_1) + sum_{k <= e} R[A_k] t_k + sum_{k < e} forward_k(A_k -> A_{k+1})
+    + result(A_e -> D),  every transfer of b bits costing PL + b * IB,
+
+so the mean over the whole trace is the trace estimator's latency, and the distribution
+(p50, p95, p99) comes for free. t_k is the profile's block and branch times ("paper", the
+planner's view) or the partition's ONNX Runtime time measured by its worker ("runtime").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from splitexit.errors import InputError
+from splitexit.perfmodel import Config, decode_thresholds
+from splitexit.profile import Profile, Trace
+from splitexit.topology import Topology
+
+if TYPE_CHECKING:
+    from splitexit.fidelity._calibrate import Calibration
+    from splitexit.fidelity._measurement import Measurement
+
+__all__ = [
+    "COMPUTE_SOURCES",
+    "Deployment",
+    "PathCosts",
+    "SamplePrediction",
+    "exit_partitions",
+    "path_costs",
+    "predict_samples",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+COMPUTE_SOURCES = ("paper", "runtime")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A configuration (T, P, A) as deployed: 0-based last blocks and tiers, and one
+    threshold per exit but the last (all equal with a global T; empty for L = 1)."""
+
+    partition: tuple[int, ...]
+    placement: tuple[int, ...]
+    exit_thresholds: tuple[float, ...]
+
+    @classmethod
+    def from_config(cls, config: Config, profile: Profile, *, per_exit: bool = False) -> Deployment:
+        """From a planner :class:`~splitexit.perfmodel.Config` over ``profile``'s thresholds."""
+        num_exits = config.num_partitions - 1
+        if num_exits == 0 or config.threshold_index is None:
+            values: tuple[float, ...] = ()
+        elif per_exit:
+            digits = decode_thresholds(
+                np.array([config.threshold_index]), num_exits, profile.num_thresholds
+            )[0]
+            values = tuple(float(profile.thresholds[d]) for d in digits)
+        else:
+            values = (float(profile.thresholds[config.threshold_index]),) * num_exits
+        return cls(config.partition, config.placement, values)
+
+    @classmethod
+    def from_measurement(cls, measurement: Measurement, topology: Topology) -> Deployment:
+        where = measurement.source_file
+        placement = tuple(
+            topology.tier_index(name, field_name=f"{where}: config.placement tier")
+            for name in measurement.placement
+        )
+        return cls(measurement.partition, placement, measurement.exit_thresholds)
+
+
+def exit_partitions(entropy: npt.NDArray[np.floating], deployment: Deployment) -> IntArray:
+    """0-based partition where each trace row leaves: the first k < L with entropy at P_k
+    strictly below T_k, else L - 1. ``entropy`` is (S, N), compared in float64 as the
+    planner's trace estimator compares it."""
+    values = np.asarray(entropy, dtype=np.float64)
+    count = len(deployment.partition)
+    leave = np.full(values.shape[0], count - 1, dtype=np.int64)
+    waiting = np.ones(values.shape[0], dtype=bool)
+    for k in range(count - 1):
+        below = waiting & (values[:, deployment.partition[k]] < deployment.exit_thresholds[k])
+        leave[below] = k
+        waiting &= ~below
+    return leave
+
+
+@dataclass(frozen=True, eq=False)
+class PathCosts:
+    """Cost of the path of a sample leaving at partition e, for every e: arrays (L,).
+
+    ``work_s[k]`` = R[A_k] t_k (one partition's compute); the sizes are those the transfers
+    carry, kept for the calibrated model's features.
+    """
+
+    compute_s: FloatArray
+    transmission_s: FloatArray
+    propagation_s: FloatArray
+    work_s: FloatArray
+    input_bits: float
+    forward_bits: FloatArray  # (L - 1,)
+    result_bits: FloatArray  # (L,)
+
+    @property
+    def latency_s(self) -> FloatArray:
+        return self.compute_s + self.transmission_s + self.propagation_s
+
+
+def path_costs(
+    profile: Profile,
+    topology: Topology,
+    deployment: Deployment,
+    *,
+    compute: str = "paper",
+    measurement: Measurement | None = None,
+) -> PathCosts:
+    """Path costs per exit, as the paper's model charges them.
+
+    ``compute="paper"``: R_j times the profile's CK and CB, and the profile's sizes.
+    ``"runtime"``: what the emulation charges for compute, R_j times the measurement's
+    ``reference_s`` where the workers stretch it (``compute_mode`` sleep and R_j > 1), the
+    bare ``reference_s`` elsewhere, and the sizes the workers sent.
+    """
+    parts, tiers = deployment.partition, deployment.placement
+    count = len(parts)
+    ratio = topology.compute_ratios[list(tiers)]
+    if compute == "paper":
+        first = (0, *(p + 1 for p in parts[:-1]))
+        base = np.array(
+            [
+                float(profile.block_compute_s[a : b + 1].sum() + profile.branch_compute_s[b])
+                for a, b in zip(first, parts, strict=True)
+            ]
+        )
+        input_bits = float(profile.input_bits)
+        forward = profile.output_bits[list(parts[:-1])].astype(np.float64)
+        result = np.full(count, float(profile.result_bits))
+    elif compute == "runtime":
+        if measurement is None:
+            raise InputError("compute 'runtime' needs the measurement's reference_s")
+        base = np.array([p.reference_s for p in measurement.partitions])
+        input_bits = measurement.input_bits
+        forward = np.array([float(p.activation_bits or 0.0) for p in measurement.partitions[:-1]])
+        result = np.array([p.result_bits for p in measurement.partitions])
+        ratio = np.maximum(ratio, 1.0) if measurement.compute_mode == "sleep" else np.ones(count)
+    else:
+        raise InputError(f"compute must be one of {', '.join(COMPUTE_SOURCES)}, got {compute!r}")
+    pl, ib = topology.path_latency, topology.path_inverse_bandwidth
+    src, dst, here = topology.source, topology.destination, np.array(tiers)
+    work = ratio * base
+    hop_trans = forward * ib[here[:-1], here[1:]]
+    hop_prop = pl[here[:-1], here[1:]]
+    before = (
+        np.concatenate([[0.0], np.cumsum(hop_trans)]),
+        np.concatenate([[0.0], np.cumsum(hop_prop)]),
+    )
+    return PathCosts(
+        compute_s=np.cumsum(work),
+        transmission_s=input_bits * ib[src, here[0]] + before[0] + result * ib[here, dst],
+        propagation_s=pl[src, here[0]] + before[1] + pl[here, dst],
+        work_s=work,
+        input_bits=input_bits,
+        forward_bits=forward,
+        result_bits=result,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class SamplePrediction:
+    """Predicted exit, correctness and latency of every trace row (S,).
+
+    ``jitter_s`` holds quantiles of the calibrated model's residuals (learnt on other
+    configurations); a predicted latency distribution is the mixture of ``latency_s[s] + q``
+    over q in ``jitter_s``. It is ``[0.0]`` for the uncalibrated models.
+    """
+
+    exit: IntArray
+    correct: npt.NDArray[np.bool_]
+    compute_s: FloatArray
+    transmission_s: FloatArray
+    propagation_s: FloatArray
+    overhead_s: FloatArray
+    jitter_s: FloatArray
+    num_partitions: int
+
+    @property
+    def latency_s(self) -> FloatArray:
+        return self.compute_s + self.transmission_s + self.propagation_s + self.overhead_s
+
+    def exit_rates(self, rows: IntArray | None = None) -> FloatArray:
+        """E_k, the fraction of rows (all, or ``rows``) leaving at each partition."""
+        leave = self.exit if rows is None else self.exit[rows]
+        counts = np.bincount(leave, minlength=self.num_partitions).astype(np.float64)
+        return counts / max(len(leave), 1)
+
+    def accuracy(self, rows: IntArray | None = None) -> float:
+        return float(np.mean(self.correct if rows is None else self.correct[rows]))
+
+    def distribution(self, rows: IntArray | None = None) -> FloatArray:
+        """Latencies of the predicted distribution (with the jitter mixture, if any)."""
+        base = self.latency_s if rows is None else self.latency_s[rows]
+        return np.asarray((base[:, None] + self.jitter_s[None, :]).ravel(), dtype=np.float64)
+
+
+def predict_samples(
+    profile: Profile,
+    trace: Trace,
+    topology: Topology,
+    deployment: Deployment,
+    *,
+    compute: str = "paper",
+    measurement: Measurement | None = None,
+    calibration: Calibration | None = None,
+    trace_source: str = "joint",
+) -> SamplePrediction:
+    """Replay ``trace`` (its ``"joint"`` model, the one the runtime deploys, or the
+    ``"separate"`` models) through ``deployment`` and charge each row its path cost.
+
+    >>> from splitexit.perfmodel import Config
+    >>> from splitexit.profile import load_profile, load_profile_trace, profile_path
+    >>> from splitexit.topology import load_topology
+    >>> profile = load_profile("resnet20-fashion-mnist")
+    >>> trace = load_profile_trace(profile, profile_path("resnet20-fashion-mnist"))
+    >>> plan = Deployment(partition=(2, 9), placement=(1, 2), exit_thresholds=(0.5,))
+    >>> pred = predict_samples(profile, trace, load_topology("mobile"), plan)
+    >>> pred.exit_rates().round(2).tolist()
+    [0.94, 0.06]
+    """
+    entropy, correct = trace.arrays(trace_source)
+    if entropy.shape[1] != profile.num_blocks:
+        raise InputError(
+            f"trace has {entropy.shape[1]} branches, profile {profile.model!r} has "
+            f"{profile.num_blocks} blocks"
+        )
+    if max(deployment.partition) >= profile.num_blocks:
+        raise InputError(
+            f"partition {[p + 1 for p in deployment.partition]} goes beyond the "
+            f"{profile.num_blocks} blocks of profile {profile.model!r}"
+        )
+    costs = path_costs(profile, topology, deployment, compute=compute, measurement=measurement)
+    leave = exit_partitions(entropy, deployment)
+    last_block = np.array(deployment.partition)[leave]
+    overhead = np.zeros(len(costs.work_s))
+    jitter = np.zeros(1)
+    if calibration is not None:
+        overhead = calibration.overhead_s(costs)
+        jitter = calibration.jitter_s
+    return SamplePrediction(
+        exit=leave,
+        correct=np.asarray(correct[np.arange(len(leave)), last_block], dtype=bool),
+        compute_s=costs.compute_s[leave],
+        transmission_s=costs.transmission_s[leave],
+        propagation_s=costs.propagation_s[leave],
+        overhead_s=overhead[leave],
+        jitter_s=jitter,
+        num_partitions=len(deployment.partition),
+    )

@@ -1,0 +1,49 @@
+"""Run a configuration for real: tier workers over gRPC and the emulated testbed.
+
+A worker (``splitexit worker``) is a gRPC server that runs one exported ONNX partition, exits
+or forwards each sample and records timestamps; the driver deploys a manifest on workers,
+streams samples from the source tier and receives results at the destination; links are
+emulated on the transfer path and slower tiers' compute stretched. Needs grpcio and
+onnxruntime (the ``full`` extra); importing ``splitexit`` does not load this package.
+"""
+
+from splitexit.runtime._cgroup import CpuQuota, confine, quota_for, release
+from splitexit.runtime._driver import COMPUTE_MODES, Chain, PartitionInfo, SampleRecord, Sink
+from splitexit.runtime._links import LinkEmulator, LinkHop, path_links, sleep_until
+from splitexit.runtime._local import READY_PREFIX, TOKEN_ENV, LocalWorkers
+from splitexit.runtime._pixels import PixelCodec
+from splitexit.runtime._testbed import (
+    MEASUREMENT_FORMAT,
+    TestbedOptions,
+    measure,
+    run_testbed,
+    summarize,
+)
+from splitexit.runtime._worker import WorkerOptions, WorkerServer
+
+__all__ = [
+    "COMPUTE_MODES",
+    "MEASUREMENT_FORMAT",
+    "READY_PREFIX",
+    "TOKEN_ENV",
+    "Chain",
+    "CpuQuota",
+    "LinkEmulator",
+    "LinkHop",
+    "LocalWorkers",
+    "PartitionInfo",
+    "PixelCodec",
+    "SampleRecord",
+    "Sink",
+    "TestbedOptions",
+    "WorkerOptions",
+    "WorkerServer",
+    "confine",
+    "measure",
+    "path_links",
+    "quota_for",
+    "release",
+    "run_testbed",
+    "sleep_until",
+    "summarize",
+]

@@ -1,0 +1,226 @@
+"""The emulated testbed: deploy an exported configuration on one worker per tier and measure.
+
+Samples are the first ``samples`` images of the profile's profiling split, so sample ``i``
+is row ``i`` of the profile's trace and the fidelity report can compare exits one by one.
+The result is a ``splitexit.measurement/1`` mapping (see docs/runtime.md).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitexit.errors import InputError
+from splitexit.export import Manifest
+from splitexit.runtime._cgroup import confine, quota_for, release
+from splitexit.runtime._driver import COMPUTE_MODES, Chain, SampleRecord
+from splitexit.runtime._local import LocalWorkers
+from splitexit.runtime._pixels import PixelCodec
+from splitexit.runtime._worker import WorkerOptions
+from splitexit.topology import Topology
+
+__all__ = ["MEASUREMENT_FORMAT", "TestbedOptions", "measure", "run_testbed", "summarize"]
+
+MEASUREMENT_FORMAT = "splitexit.measurement/1"
+
+
+@dataclass(frozen=True)
+class TestbedOptions:
+    """How the testbed runs: how many samples and clients, the compute stretch, the limits."""
+
+    __test__ = False  # not a pytest class
+
+    samples: int = 200
+    clients: int = 1
+    compute_mode: str = "sleep"
+    threads: int = 1  # ONNX Runtime intra-op threads per worker
+    warmup: int = 20  # runs per partition to time its reference (median)
+    warm_samples: int = 3  # streamed first and not recorded (connections, first-call costs)
+    deadline_s: float = 60.0
+    queue: int = 32
+
+    def __post_init__(self) -> None:
+        if self.samples < 1 or self.clients < 1 or self.threads < 1 or self.warmup < 1:
+            raise InputError(
+                "samples, clients, threads and warm-up runs must be >= 1, got "
+                f"{self.samples}, {self.clients}, {self.threads}, {self.warmup}"
+            )
+        if self.compute_mode not in COMPUTE_MODES:
+            raise InputError(
+                f"compute mode must be one of {', '.join(COMPUTE_MODES)}, got {self.compute_mode!r}"
+            )
+        if self.deadline_s <= 0:
+            raise InputError(f"the deadline must be > 0 s, got {self.deadline_s:g}")
+        if self.warm_samples < 0:
+            raise InputError(f"warm samples must be >= 0, got {self.warm_samples}")
+
+
+def measure(
+    chain: Chain,
+    images: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    options: TestbedOptions,
+    *,
+    progress: Callable[[], None] | None = None,
+    after_deploy: Callable[[], None] | None = None,
+) -> list[SampleRecord]:
+    """Deploy on a ready chain, stream the warm samples, then the measured ones."""
+    chain.wait_ready()
+    chain.deploy()
+    if after_deploy is not None:
+        after_deploy()
+    warm = min(options.warm_samples, len(labels))
+    if warm:
+        chain.stream(images[:warm], labels[:warm], list(range(warm)))
+    return chain.stream(
+        images, labels, list(range(len(labels))), clients=options.clients, progress=progress
+    )
+
+
+def run_testbed(
+    manifest: Manifest,
+    folder: Path,
+    topology: Topology,
+    images: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    pixels: PixelCodec | None,
+    options: TestbedOptions,
+    *,
+    profile_name: str,
+    connect: Mapping[str, str] | None = None,
+    token: str | None = None,
+    progress: Callable[[], None] | None = None,
+    worker_options: WorkerOptions | None = None,
+    sink_listen: str = "127.0.0.1:0",
+) -> dict[str, Any]:
+    """Start local workers (or use ``connect``: tier -> address, with ``token``), measure,
+    and return the ``splitexit.measurement/1`` mapping. ``worker_options`` carry the
+    driver's TLS material (its sink serves on ``sink_listen``)."""
+    driver = worker_options or WorkerOptions(queue=options.queue)
+    tiers = [p.tier for p in manifest.partitions]
+    n = min(options.samples, len(labels))
+    images, labels = images[:n], labels[:n]
+    started = time.monotonic()
+
+    def run(
+        addresses: list[str], shared: str, workers: LocalWorkers | None = None
+    ) -> tuple[Chain, list[SampleRecord]]:
+        chain = Chain(
+            manifest, folder, topology, addresses, shared,
+            compute_mode=options.compute_mode, threads=options.threads,
+            warmup=options.warmup, deadline_s=options.deadline_s, pixels=pixels,
+            options=driver, sink_listen=sink_listen,
+        )  # fmt: skip
+        groups: list[Path] = []
+
+        def confine_workers() -> None:  # after deploy: the reference times are unstretched
+            if options.compute_mode != "cpu-quota" or workers is None:
+                return
+            for part in manifest.partitions:
+                ratio = topology.tiers[topology.tier_index(part.tier)].compute_ratio
+                if ratio > 1:
+                    pid = workers.processes[part.tier].pid
+                    groups.append(confine(pid, f"{part.tier}-{pid}", quota_for(ratio)))
+
+        try:
+            records = measure(
+                chain, images, labels, options, progress=progress, after_deploy=confine_workers
+            )
+            return chain, records
+        finally:
+            chain.close()
+            for group in groups:
+                release(group)
+
+    if connect is not None:
+        missing = [t for t in tiers if t not in connect]
+        if missing:
+            raise InputError(f"--connect names no worker for tier(s) {', '.join(missing)}")
+        if not token:
+            raise InputError("connecting to running workers needs their token")
+        if options.compute_mode == "cpu-quota":
+            raise InputError("the cpu-quota stretch confines local workers only")
+        chain, records = run([connect[t] for t in tiers], token)
+    else:
+        with LocalWorkers(tiers, queue=options.queue) as workers:
+            chain, records = run([workers.addresses[t] for t in tiers], workers.token, workers)
+    return _measurement(
+        manifest, topology, chain, records, options, profile_name, time.monotonic() - started
+    )
+
+
+def _measurement(
+    manifest: Manifest,
+    topology: Topology,
+    chain: Chain,
+    records: list[SampleRecord],
+    options: TestbedOptions,
+    profile_name: str,
+    wall_s: float,
+) -> dict[str, Any]:
+    thresholds = [manifest.threshold_of(k) for k in range(len(manifest.partitions) - 1)]
+    uniform = len(set(thresholds)) <= 1
+    return {
+        "format": MEASUREMENT_FORMAT,
+        "profile": profile_name,
+        "topology": topology.name,
+        "config": {
+            "threshold": thresholds[0] if uniform and thresholds else None,
+            "thresholds": None if uniform else thresholds,
+            "partition": [p.last_block for p in manifest.partitions],
+            "placement": [p.tier for p in manifest.partitions],
+        },
+        "source": topology.tiers[topology.source].name,
+        "destination": manifest.destination,
+        "compute_mode": options.compute_mode,
+        "input_bits": chain.input_bits,
+        "partitions": [
+            {
+                "index": p.index,
+                "tier": p.tier,
+                "compute_ratio": p.compute_ratio,
+                "reference_s": p.reference_s,
+                "activation_bits": p.activation_bits,
+                "result_bits": p.result_bits,
+            }
+            for p in chain.partitions
+        ],
+        "run": {
+            "clients": options.clients,
+            "threads": options.threads,
+            "deadline_s": options.deadline_s,
+            "wall_s": wall_s,
+            "machine": f"{platform.machine()}, {platform.python_implementation()} "
+            f"{platform.python_version()}",
+        },
+        "summary": summarize(records),
+        "samples": [r.to_dict() for r in records],
+    }
+
+
+def summarize(records: list[SampleRecord]) -> dict[str, Any]:
+    """Measured mean, p50, p95, p99 latency (s), accuracy, exit rates, failures."""
+    done = [r for r in records if r.status == "delivered" and r.latency_s is not None]
+    latency = np.array([r.latency_s for r in done], dtype=np.float64)
+    exits: dict[str, float] = {}
+    for r in done:
+        exits[str(r.exit)] = exits.get(str(r.exit), 0.0) + 1.0 / max(len(done), 1)
+    stats = {
+        q: float(np.percentile(latency, p)) if latency.size else None
+        for q, p in (("p50_s", 50), ("p95_s", 95), ("p99_s", 99))
+    }
+    return {
+        "samples": len(records),
+        "delivered": len(done),
+        "failed": len(records) - len(done),
+        "mean_s": float(latency.mean()) if latency.size else None,
+        **stats,
+        "accuracy": float(np.mean([r.prediction == r.label for r in done])) if done else None,
+        "exit_rates": dict(sorted(exits.items(), key=lambda kv: int(kv[0]))),
+    }

@@ -1,0 +1,91 @@
+"""`splitexit run` on a tiny experiment: trains a profile, plans, exports, measures, reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from splitexit.cli import app
+from splitexit.experiment import load_experiment
+
+torch.set_num_threads(1)
+runner = CliRunner()
+
+TINY = """
+name: tiny
+profile: tiny-profile.json
+train: {model: resnet8, dataset: digits, epochs: 1, width: 0.25}
+work_dir: work
+topology: iot
+requirement: {min_accuracy: 10%}
+measure: {configurations: 3, samples: 40, compute_mode: sleep, deadline: 20s}
+"""
+
+
+def test_run_goes_from_nothing_to_a_measured_report(tmp_path: Path) -> None:
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["run", str(tmp_path / "tiny.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "tiny-profile.json").is_file()  # profiled, then reused next time
+    for name in ("experiment.json", "plan.json", "pareto.png", "fidelity.json", "fidelity.md",
+                 "fidelity.png", "summary.md"):  # fmt: skip
+        assert (out / name).is_file(), name
+    assert not (tmp_path / "report.partial").exists()
+    measurements = sorted((out / "measurements").glob("*.json"))
+    plan = json.loads((out / "plan.json").read_text())
+    count = min(3, len(plan["pareto"]))
+    assert count >= 2 and [m.name for m in measurements] == [
+        f"0{i}.json" for i in range(1, count + 1)
+    ]
+    assert (tmp_path / "work" / "joint.pt").is_file()  # work_dir is read beside the experiment
+    first = json.loads(measurements[0].read_text())
+    assert first["config"]["partition"] == plan["best"]["partition"]  # 01 is the recommendation
+    fidelity = json.loads((out / "fidelity.json").read_text())
+    for row in fidelity["configurations"]:
+        # the same weights made the trace and the ONNX partitions: exits and accuracy agree
+        assert row["exit_agreement"] == pytest.approx(1.0)
+        assert row["accuracy"]["measured"] == pytest.approx(row["accuracy"]["predicted"])
+    assert "Predicted against measured" in (out / "summary.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("topology: mobile\nbogus: 1\n", "bogus"),
+        ("requirement: {min_accuracy: 90%, max_latency: 50ms}\n", "not both"),
+        ("requirement: {min_accuracy: 190%}\n", "requirement.min_accuracy"),
+        ("measure: {compute_mode: warp}\n", "measure.compute_mode"),
+        ("measure: {deadline: soon}\n", "measure.deadline"),
+    ],
+)
+def test_a_bad_experiment_file_is_one_line_with_exit_status_2(
+    tmp_path: Path, text: str, needle: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert needle in result.output and str(path) in result.output
+    assert result.output.strip().count("\n") == 0
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_bundled_default_experiment_is_valid() -> None:
+    from splitexit.experiment import default_experiment_path
+
+    experiment = load_experiment(default_experiment_path())
+    assert experiment.profile == "resnet20-fashion-mnist" and experiment.train is None
+
+
+def test_the_example_experiments_are_valid() -> None:
+    folder = Path(__file__).resolve().parents[2] / "examples"
+    names = sorted(p.name for p in folder.glob("*.yaml"))
+    assert names == ["fidelity-iot.yaml", "fidelity-mobile.yaml"]
+    for name in names:
+        experiment = load_experiment(folder / name)
+        assert experiment.measure.configurations >= 10 and experiment.calibrate

@@ -1,0 +1,129 @@
+"""The calibrated model recovers known overheads, and is never fitted on what it predicts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from splitexit.fidelity import (
+    Deployment,
+    FidelityCase,
+    calibrate,
+    compare,
+    compare_many,
+    make_case,
+    measurement_from_mapping,
+)
+from splitexit.topology import load_topology
+from tests.fidelity.helpers import Overheads, bundled, measurement_mapping, random_deployments
+
+
+def cases(
+    preset: str, count: int, overheads: Overheads, *, seed: int = 0, rows: int = 300
+) -> list[FidelityCase]:
+    profile, trace = bundled()
+    topology = load_topology(preset)
+    found = []
+    for i, plan in enumerate(random_deployments(topology, count, seed)):
+        data = measurement_mapping(topology, plan, rows=rows, overheads=overheads, seed=seed + i)
+        measurement = measurement_from_mapping(data, source=f"{preset}-{i}.json")
+        found.append(make_case(measurement, profile, trace, topology))
+    return found
+
+
+def test_calibrate_recovers_known_overheads() -> None:
+    truth = Overheads(message_s=3e-3, per_bit_s=4e-9, call_s=7e-4, reference_scale=0.6)
+    fitted = calibrate(cases("mobile", 8, truth), compute="paper")
+    profile, _ = bundled()
+    assert fitted.input_s == pytest.approx(truth.message_s + truth.per_bit_s * profile.input_bits)
+    assert fitted.result_s == pytest.approx(truth.message_s + truth.per_bit_s * profile.result_bits)
+    assert fitted.forward_s + fitted.per_bit_s * 401408 == pytest.approx(
+        truth.message_s + truth.per_bit_s * 401408
+    )
+    assert fitted.call_s == pytest.approx(truth.call_s, rel=1e-6)
+    assert fitted.call_scale == pytest.approx(truth.reference_scale - 1, abs=1e-9)
+    assert abs(fitted.jitter_s).max() < 1e-9  # no noise: nothing left over
+
+
+def test_calibrate_forward_slope_from_two_sizes() -> None:
+    truth = Overheads(message_s=1e-3, per_bit_s=5e-9)
+    profile, trace = bundled()
+    topology = load_topology("iot")
+    found = []
+    # cuts after blocks 3 and 7 (0-based 2 and 6) forward activations of different sizes
+    for i, cut in enumerate((2, 6)):
+        plan = Deployment(partition=(cut, 9), placement=(0, 1), exit_thresholds=(0.05,))
+        data = measurement_mapping(topology, plan, rows=100, overheads=truth, seed=i)
+        measurement = measurement_from_mapping(data, source=f"cut{cut}.json")
+        found.append(make_case(measurement, profile, trace, topology))
+    assert profile.output_bits[2] != profile.output_bits[6]
+    fitted = calibrate(found)
+    assert fitted.per_bit_s == pytest.approx(truth.per_bit_s, rel=1e-6)
+    assert fitted.forward_s == pytest.approx(truth.message_s, rel=1e-6)
+
+
+def test_calibrate_runtime_compute_needs_no_scale() -> None:
+    truth = Overheads(reference_scale=0.6)
+    fitted = calibrate(cases("iot", 4, truth), compute="runtime")
+    assert fitted.call_scale == pytest.approx(0.0, abs=1e-9)
+    assert fitted.call_s == pytest.approx(truth.call_s, rel=1e-6)
+
+
+def test_calibrate_is_robust_to_one_disturbed_run() -> None:
+    quiet = cases("mobile", 4, Overheads())
+    loud = cases("mobile", 5, Overheads(message_s=0.05))[-1]
+    fitted = calibrate([*quiet, loud])
+    assert fitted.result_s == pytest.approx(calibrate(quiet).result_s)
+
+
+def test_compare_many_meets_targets_after_calibration_only() -> None:
+    noisy = Overheads(noise_s=1e-3, reference_scale=0.5)
+    found = cases("mobile", 6, noisy) + cases("iot", 6, noisy, seed=50)
+    summary = compare_many(found, calibrate_model=True)
+    after = summary.errors_of("calibrated")
+    assert after.configurations == 12
+    assert after.mean_ape < 0.05 and after.max_p99_ape < 0.10
+    assert summary.errors_of("paper").mean_ape > after.mean_ape
+    for comparison in summary.comparisons:
+        assert comparison.exit_agreement == 1.0  # the fake runtime deploys the joint model
+        assert comparison.measured_accuracy == pytest.approx(comparison.predicted_accuracy)
+        assert comparison.calibration is not None
+        assert comparison.name not in comparison.calibration.fitted_on
+        assert len(comparison.calibration.fitted_on) == 11
+
+
+def test_compare_many_leaves_the_predicted_configuration_out() -> None:
+    # one configuration pays 20 ms more per message than the rest: fitted on the others,
+    # its prediction must miss by about that much, which it would not if it saw itself
+    found = cases("mobile", 4, Overheads())
+    odd = cases("mobile", 5, Overheads(message_s=0.022))[-1]
+    summary = compare_many([*found, odd], calibrate_model=True)
+    last = summary.comparisons[-1]
+    calibrated = last.model("calibrated")
+    assert calibrated.matched.mean_s < last.measured.mean_s - 0.035  # >= 2 messages x 20 ms
+    for quiet in summary.comparisons[:-1]:  # medians keep the odd one from spoiling the rest
+        assert abs(quiet.model("calibrated").mean_error) < 1e-3
+    alone = compare(odd, calibration=calibrate([odd]))
+    assert alone.model("calibrated").mean_error == pytest.approx(0.0, abs=1e-9)
+
+
+def test_compare_sample_matched_and_full_trace() -> None:
+    case = cases("iot", 1, Overheads(), rows=200)[0]
+    result = compare(case)
+    paper = result.model("paper")
+    assert result.delivered == 200 and result.failed == 0
+    assert paper.matched.p50_s <= paper.matched.p95_s <= paper.matched.p99_s
+    # the fake runtime pays overheads the paper model misses
+    assert paper.matched.mean_s < result.measured.mean_s
+    assert [f.model for f in result.models] == ["paper", "runtime-timed"]
+    assert result.predicted_exit_rates.sum() == pytest.approx(1.0)
+    assert result.predicted_exit_rates_full.sum() == pytest.approx(1.0)
+
+
+def test_compare_many_compute_modes_are_not_mixed() -> None:
+    found = cases("mobile", 3, Overheads())
+    other = replace(found[0], measurement=replace(found[0].measurement, compute_mode="none"))
+    summary = compare_many([*found[1:], other], calibrate_model=True)
+    assert summary.comparisons[-1].calibration is None
+    assert summary.errors_of("calibrated").configurations == 2

@@ -1,0 +1,66 @@
+"""A tiny exported chain (ResNet-8 at quarter width, seeded random weights, digits-sized input)
+and worker processes on loopback. Random weights are enough here: the runtime must reproduce
+whatever the partitions compute, and the exit rule, exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from splitexit.export import ChainRunner, Manifest, export_partitions
+from splitexit.nets import build_network
+from splitexit.topology import Topology, load_topology
+from splitexit.training import DatasetSplits, load_dataset
+
+torch.set_num_threads(1)
+
+PARTITION = (0, 2, 3)  # P = [1, 3, 4]
+PLACEMENT = ("smartphone", "edge", "cloud")
+
+
+@dataclass(frozen=True, eq=False)
+class Deployable:
+    manifest: Manifest
+    folder: Path
+    data: DatasetSplits
+    topology: Topology
+    threshold: float
+
+
+@pytest.fixture(scope="session")
+def deployable(tmp_path_factory: pytest.TempPathFactory) -> Deployable:
+    torch.manual_seed(0)
+    data = load_dataset("digits")
+    net = build_network("resnet8", in_channels=1, num_classes=10, width=0.25).eval()
+    folder = tmp_path_factory.mktemp("runtime-export")
+    # a threshold that splits the samples between exits, away from every entropy
+    probe = export_partitions(
+        net, partition=PARTITION, placement=PLACEMENT, threshold=0.5,
+        destination="smartwatch", model="resnet8", dataset="digits",
+        input_shape=data.train.images.shape[1:], out_dir=folder / "probe",
+    )  # fmt: skip
+    _, entropy = ChainRunner(probe, folder / "probe").outputs(data.profile.images[:64])
+    values = np.sort(entropy[:, 0])
+    gaps = np.diff(values)
+    middle = len(values) // 2
+    i = middle + int(np.argmax(gaps[middle:] > 1e-4))  # the first clear gap above the median
+    threshold = float((values[i] + values[i + 1]) / 2)
+    manifest = export_partitions(
+        net, partition=PARTITION, placement=PLACEMENT, threshold=threshold,
+        destination="smartwatch", model="resnet8", dataset="digits",
+        input_shape=data.train.images.shape[1:], out_dir=folder / "chain",
+    )  # fmt: skip
+    return Deployable(manifest, folder / "chain", data, load_topology("mobile"), threshold)
+
+
+@pytest.fixture
+def workers(deployable: Deployable) -> Iterator[object]:
+    from splitexit.runtime import LocalWorkers
+
+    with LocalWorkers([p.tier for p in deployable.manifest.partitions]) as started:
+        yield started
