@@ -30,6 +30,7 @@ class Overheads:
     call_s: float = 5e-4  # per partition call
     noise_s: float = 0.0  # scale of exponential noise per message
     reference_scale: float = 1.0  # ORT time / the profile's time
+    local_message_s: float | None = None  # an input or result crossing no link (else message_s)
 
 
 def measurement_mapping(
@@ -55,8 +56,11 @@ def measurement_mapping(
     leave = exit_partitions(trace.entropy_joint[index], deployment)
     count = len(deployment.partition)
 
-    def gap(bits: float) -> float:
-        return cost.message_s + cost.per_bit_s * bits + float(rng.exponential(cost.noise_s))
+    def gap(bits: float, local: bool = False) -> float:
+        base = cost.message_s
+        if local and cost.local_message_s is not None:
+            base = cost.local_message_s
+        return base + cost.per_bit_s * bits + float(rng.exponential(cost.noise_s))
 
     samples = []
     for n, (row, exit_k) in enumerate(zip(index.tolist(), leave.tolist(), strict=True)):
@@ -64,7 +68,7 @@ def measurement_mapping(
         right = bool(trace.correct_joint[row, deployment.partition[exit_k]])
         first = deployment.placement[0]
         input_link = float(pl[src, first] + profile.input_bits * ib[src, first])
-        clock = input_link + gap(profile.input_bits)
+        clock = input_link + gap(profile.input_bits, first == src)
         hops = []
         for k in range(exit_k + 1):
             here = deployment.placement[k]
@@ -85,7 +89,7 @@ def measurement_mapping(
                     "link_s": link,
                 }
             )
-            clock += busy + link + gap(bits)
+            clock += busy + link + gap(bits, k == exit_k and here == dst)
         delivered = n >= failed
         samples.append(
             {

@@ -46,6 +46,34 @@ def test_calibrate_recovers_known_overheads() -> None:
     assert abs(fitted.jitter_s).max() < 1e-9  # no noise: nothing left over
 
 
+def test_calibrate_learns_what_messages_crossing_no_link_cost() -> None:
+    truth = Overheads(message_s=1e-3, local_message_s=4e-4, per_bit_s=0.0, call_s=2e-4)
+    profile, trace = bundled()
+    topology = load_topology("iot")  # source and destination: raspberry-pi (tier 0)
+    plans = [
+        Deployment(partition=(9,), placement=(0,), exit_thresholds=()),  # all local
+        Deployment(partition=(9,), placement=(1,), exit_thresholds=()),  # both cross links
+        Deployment(partition=(9,), placement=(2,), exit_thresholds=()),  # both cross links
+        Deployment(partition=(2, 9), placement=(0, 1), exit_thresholds=(0.3,)),  # mixed
+    ]
+    found = []
+    for i, plan in enumerate(plans):
+        data = measurement_mapping(topology, plan, rows=100, overheads=truth, seed=i)
+        found.append(make_case(measurement_from_mapping(data, source=f"{i}.json"), profile,
+                               trace, topology))  # fmt: skip
+    fitted = calibrate(found, compute="paper")
+    assert fitted.input_s == pytest.approx(1e-3) and fitted.result_s == pytest.approx(1e-3)
+    assert fitted.input_local_s == pytest.approx(4e-4)
+    assert fitted.result_local_s == pytest.approx(4e-4)
+    # a kind seen in one fitted file only takes the other kind's value
+    only_links = calibrate(found[1:3], compute="paper")
+    assert only_links.input_local_s == pytest.approx(only_links.input_s) == pytest.approx(1e-3)
+    for case in found:  # the calibrated prediction is exact without noise
+        assert compare(case, calibration=fitted).model("calibrated").mean_error == pytest.approx(
+            0.0, abs=1e-9
+        )
+
+
 def test_calibrate_forward_slope_from_two_sizes() -> None:
     truth = Overheads(message_s=1e-3, per_bit_s=5e-9)
     profile, trace = bundled()

@@ -111,6 +111,8 @@ class PathCosts:
     input_bits: float
     forward_bits: FloatArray  # (L - 1,)
     result_bits: FloatArray  # (L,)
+    input_local: bool = False  # partition 1 runs on the source tier: the input crosses no link
+    result_local: npt.NDArray[np.bool_] | None = None  # (L,): exit tier = destination
 
     @property
     def latency_s(self) -> FloatArray:
@@ -173,6 +175,8 @@ def path_costs(
         input_bits=input_bits,
         forward_bits=forward,
         result_bits=result,
+        input_local=bool(here[0] == src),
+        result_local=here == dst,
     )
 
 

@@ -176,7 +176,9 @@ def fidelity_markdown(info: FidelityInfo) -> str:
             "",
             f"Calibrated model ({c['compute']} compute; fitted on all {len(c['fitted_on'])} "
             "files, for reading: each row's calibrated figures were fitted on the others): "
-            f"input {c['input_s'] * 1e3:.3f} ms, result {c['result_s'] * 1e3:.3f} ms, forward "
+            f"input {c['input_s'] * 1e3:.3f} ms (no link: {c['input_local_s'] * 1e3:.3f} ms), "
+            f"result {c['result_s'] * 1e3:.3f} ms (no link: {c['result_local_s'] * 1e3:.3f} ms), "
+            "forward "
             f"{c['forward_s'] * 1e3:.3f} ms + {c['per_bit_s'] * 1e9:.3f} ns per bit, per call "
             f"{c['call_s'] * 1e3:.3f} ms {c['call_scale']:+.4f} x R t; residual p50 "
             f"{c['jitter_quantiles_s']['p50'] * 1e3:.3f} ms, p99 "
