@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from splitexit.profile import Profile
     from splitexit.topology import Topology
 
-__all__ = ["export_command"]
+__all__ = ["export_command", "retime_command"]
 
 WEIGHT_SOURCES = ("joint", "final")
 
@@ -205,3 +206,54 @@ def _resolve_config(
         partition=best.config.partition,
         placement=tuple(topo.tiers[a].name for a in best.config.placement),
     )
+
+
+def retime_command(
+    out: Annotated[Path, typer.Option(help="Profile to write (JSON); the trace goes beside.")],
+    profile: Annotated[
+        str, typer.Option(help="Profile to re-time (bundled name or file).")
+    ] = "resnet20-fashion-mnist",
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="The profile run's checkpoints (default runs/MODEL-DATASET)."),
+    ] = None,
+    runs: Annotated[int, typer.Option(help="Timed batch-1 runs per block and branch.")] = 300,
+    percentile: Annotated[
+        float, typer.Option(help="Percentile kept (50: what the testbed's stretch uses).")
+    ] = 50.0,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime (and torch) threads.")] = 1,
+) -> None:
+    """Re-time a profile's blocks and branches with ONNX Runtime, as the workers run them."""
+    with _user_errors():
+        check_threads(threads)
+        from splitexit._boundary import atomic_write_bytes
+        from splitexit.export import RetimeSettings, load_joint, retime_profile
+        from splitexit.profile import load_profile, profile_path, save_profile
+
+        settings = RetimeSettings(runs=runs, percentile=percentile, threads=threads)
+        if out.suffix.lower() != ".json":
+            raise InputError(f"--out {out}: the profile is a .json file")
+        loaded = load_profile(profile)
+        folder = work_dir or default_work_dir(loaded.model, loaded.dataset)
+        joint = load_joint(
+            folder / "joint.pt",
+            model=loaded.model,
+            dataset=loaded.dataset,
+            num_classes=loaded.num_classes,
+            profile=profile,
+        )
+        torch_threads(threads)
+        retimed = retime_profile(loaded, joint.net, settings)
+        if loaded.trace is not None:
+            source = profile_path(profile).parent / loaded.trace
+            target = out.with_name(out.stem + ".trace.npz")
+            if source.resolve() != target.resolve():
+                atomic_write_bytes(target, source.read_bytes())
+            retimed = dataclasses.replace(retimed, trace=target.name)
+        save_profile(retimed, out)
+        before = loaded.block_compute_s.sum() + loaded.branch_compute_s[-1]
+        after = retimed.block_compute_s.sum() + retimed.branch_compute_s[-1]
+        print(
+            f"wrote {out}: whole model {before * 1e3:.3f} ms -> {after * 1e3:.3f} ms per sample "
+            f"({retimed.reference_device})"
+        )

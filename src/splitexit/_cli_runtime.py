@@ -89,7 +89,7 @@ testbed_app = typer.Typer(
 def testbed_run_command(
     profile: Annotated[
         str, typer.Option(help="Profile (bundled name or file); its model and dataset.")
-    ] = "resnet20-fashion-mnist",
+    ] = "resnet20-fashion-mnist-ort",
     topology: Annotated[str, typer.Option(help="Topology YAML file or preset name.")] = "mobile",
     config: Annotated[
         str, typer.Option(help="'best' (plan now) or a JSON file, as `splitexit export` takes.")

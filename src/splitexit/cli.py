@@ -14,7 +14,7 @@ from splitexit._boundary import atomic_write_text
 from splitexit._cli_common import check_png
 from splitexit._cli_common import console as _console
 from splitexit._cli_common import user_errors as _user_errors
-from splitexit._cli_export import export_command
+from splitexit._cli_export import export_command, retime_command
 from splitexit._cli_profiling import profile_command, validate_command
 from splitexit._cli_spatial import distredge_app
 from splitexit.errors import InputError
@@ -175,6 +175,7 @@ def presets_command() -> None:
 app.command("profile")(profile_command)
 app.command("validate")(validate_command)
 app.command("export")(export_command)
+app.command("retime")(retime_command)
 app.add_typer(distredge_app, name="distredge")
 _cli_runtime.register(app)
 _cli_fidelity.register(app)

@@ -79,7 +79,7 @@ def test_the_bundled_default_experiment_is_valid() -> None:
     from splitexit.experiment import default_experiment_path
 
     experiment = load_experiment(default_experiment_path())
-    assert experiment.profile == "resnet20-fashion-mnist" and experiment.train is None
+    assert experiment.profile == "resnet20-fashion-mnist-ort" and experiment.train is None
 
 
 def test_the_example_experiments_are_valid() -> None:

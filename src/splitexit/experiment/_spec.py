@@ -2,7 +2,7 @@
 
 ```yaml
 name: default
-profile: resnet20-fashion-mnist   # bundled name or profile file (made by `train` if missing)
+profile: resnet20-fashion-mnist-ort   # bundled name or profile file (made by `train` if missing)
 train: {model: resnet8, dataset: digits, epochs: 2, width: 0.25}   # optional
 topology: mobile                  # preset name or topology file
 requirement: {min_accuracy: 90%}  # or {max_latency: 50ms}; empty: the planner's default
@@ -98,7 +98,7 @@ class Experiment(StrictModel):
     """A whole experiment: what to deploy where, under which requirement, measured how."""
 
     name: str = Field(default="experiment", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    profile: str = "resnet20-fashion-mnist"
+    profile: str = "resnet20-fashion-mnist-ort"
     train: Train | None = None
     topology: str = "mobile"
     requirement: Requirement = Field(default_factory=Requirement)

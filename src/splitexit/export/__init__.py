@@ -35,6 +35,7 @@ from splitexit.export._manifest import (
     load_manifest,
     save_manifest,
 )
+from splitexit.export._retime import RetimeSettings, retime_profile
 from splitexit.export._runner import ChainResult, ChainRunner, exit_partitions
 from splitexit.export._sources import ExportConfig, config_from_file, input_shape_from_bits
 from splitexit.export._weights import (
@@ -61,6 +62,7 @@ __all__ = [
     "JointCheckpoint",
     "Manifest",
     "PartitionEntry",
+    "RetimeSettings",
     "TensorSpec",
     "bundled_checkpoint",
     "config_from_file",
@@ -72,6 +74,7 @@ __all__ = [
     "load_joint_net",
     "load_manifest",
     "partition_file_name",
+    "retime_profile",
     "save_joint_weights",
     "save_manifest",
     "train_final_net",

@@ -38,7 +38,10 @@ __all__ = [
 WEIGHTS_FORMAT = "splitexit.weights/1"
 _FORMATS = ("splitexit.checkpoint/1", WEIGHTS_FORMAT)  # a training checkpoint, or weights only
 # bundled profile name -> its joint weights, beside it in splitexit/profile/data/
-BUNDLED_CHECKPOINTS = {"resnet20-fashion-mnist": "resnet20-fashion-mnist.joint.pt"}
+BUNDLED_CHECKPOINTS = {
+    "resnet20-fashion-mnist": "resnet20-fashion-mnist.joint.pt",
+    "resnet20-fashion-mnist-ort": "resnet20-fashion-mnist.joint.pt",  # re-timed, same weights
+}
 
 _EXTRACTED = ExitStack()  # bundled files stay extracted for the process (no-op when installed)
 

@@ -24,6 +24,9 @@ __all__ = [
 BUNDLED_PROFILES = {
     # measured on this project's machine by `splitexit profile` (docs/profiling.md)
     "resnet20-fashion-mnist": "resnet20_fashion_mnist.json",
+    # the same model and trace, compute re-timed on ONNX Runtime by `splitexit retime`
+    # (what the runtime's workers execute; docs/runtime.md)
+    "resnet20-fashion-mnist-ort": "resnet20_fashion_mnist_ort.json",
     # synthetic, for tests and examples (tools/make_example_profile.py)
     "example": "example_resnet20.json",
 }
