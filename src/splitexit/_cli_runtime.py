@@ -35,6 +35,9 @@ def worker_command(
     tls_ca: Annotated[
         Path | None, typer.Option(help="PEM CA that signs the next tier's and the sink's certs.")
     ] = None,
+    parent: Annotated[
+        int | None, typer.Option(help="Stop when the process with this id has ended.")
+    ] = None,
 ) -> None:
     """Serve one tier: take a partition (token), run it, exit or forward every sample."""
     from splitexit.runtime import READY_PREFIX, TOKEN_ENV, WorkerOptions, WorkerServer
@@ -67,7 +70,19 @@ def worker_command(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    server.stopped.wait()
+    while not server.stopped.wait(1.0):
+        if parent is not None and not _alive(parent):  # the testbed died without closing us
+            server.stop(grace_s=0.5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _read_pem(path: Path | None, option: str) -> bytes | None:

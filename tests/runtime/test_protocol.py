@@ -124,3 +124,22 @@ def test_an_unreachable_worker_is_named(deployable) -> None:  # type: ignore[no-
             chain.wait_ready(timeout_s=0.5)
     finally:
         chain.close()
+
+
+def test_a_worker_stops_when_its_parent_has_ended(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+    import time
+
+    # a parent that is already gone: a finished child process's id
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "splitexit", "worker", "--tier", "edge", "--parent", str(gone.pid)],
+        env={**__import__("os").environ, "SPLITEXIT_TOKEN": "t"},
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    start = time.monotonic()
+    assert worker.wait(timeout=20) == 0
+    assert time.monotonic() - start < 20
+    assert worker.stdout is not None and "ready" in worker.stdout.read()

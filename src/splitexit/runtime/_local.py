@@ -69,7 +69,8 @@ class LocalWorkers:
             command = [
                 sys.executable, "-m", "splitexit", "worker",
                 "--listen", "127.0.0.1:0", "--tier", tier,
-                "--queue", str(self._queue), "--pool", str(self._pool), *self._extra,
+                "--queue", str(self._queue), "--pool", str(self._pool),
+                "--parent", str(os.getpid()), *self._extra,
             ]  # fmt: skip
             self.processes[tier] = subprocess.Popen(
                 command, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
