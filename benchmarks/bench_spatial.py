@@ -2,17 +2,25 @@
 
 Run: ``nice -n 10 .venv/bin/python benchmarks/bench_spatial.py [--episodes 500]``. Prints
 Markdown tables; docs/benchmarks.md records them with the command.
+
+``--sensitivity`` prints instead the diagnostic of docs/spatial.md ("Why the targets are still
+not met"): best/AOFL on DB and DC when every board computes ``k`` times slower, or with another
+per-transfer overhead, against the same network. It is a diagnostic, not a calibration.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections.abc import Callable
 
 from splitexit.spatial import (
+    Cluster,
     OSDSConfig,
     Problem,
+    Provider,
+    SyntheticDevice,
     aofl,
     coedge,
     fast,
@@ -20,6 +28,7 @@ from splitexit.spatial import (
     lcpss,
     load_model,
     make_problem,
+    offload,
     osds,
     simulate,
 )
@@ -62,10 +71,50 @@ def planning(problem: Problem, label: str, episodes: int) -> None:
     )
 
 
+def _slowed(cluster: Cluster, k: float) -> Cluster:
+    """Every (synthetic) board ``k`` times slower: throughputs / k, launch costs x k."""
+    providers = []
+    for p in cluster.providers:
+        assert isinstance(p.device, SyntheticDevice)
+        device = dataclasses.replace(
+            p.device,
+            flops_per_s=p.device.flops_per_s / k,
+            launch_s=p.device.launch_s * k,
+            mem_bytes_per_s=p.device.mem_bytes_per_s / k,
+        )
+        providers.append(Provider(p.name, device, p.bandwidth))
+    return dataclasses.replace(cluster, providers=tuple(providers))
+
+
+def sensitivity() -> None:
+    print("| case | k | overhead | offload | aofl | fast | fast/AOFL | fast/offload |")
+    print("|---|---|---|---|---|---|---|---|")
+    variants = [(1.0, 2e-3), (2.0, 2e-3), (4.0, 2e-3), (1.0, 0.0), (1.0, 5e-3)]
+    for k, overhead in variants:
+        for group, bandwidth in (("DB", 50e6), ("DB", 300e6), ("DC", 50e6), ("DC", 300e6)):
+            cluster = group_cluster(group, bandwidth=bandwidth, overhead_s=overhead)
+            problem = make_problem(load_model("vgg16"), _slowed(cluster, k))
+            alone = simulate(problem, offload(problem)).ips
+            linear = simulate(problem, aofl(problem)).ips
+            ours = simulate(problem, fast(problem)).ips
+            print(
+                f"| {group} {bandwidth / 1e6:.0f}Mbps | {k:g} | {overhead * 1e3:g} ms | "
+                f"{alone:.2f} | {linear:.2f} | {ours:.2f} | {ours / linear:.2f}x | "
+                f"{ours / alone:.2f}x |",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--episodes", type=int, default=500, help="DDPG episodes per case")
+    parser.add_argument(
+        "--sensitivity", action="store_true", help="the diagnostic of docs/spatial.md instead"
+    )
     args = parser.parse_args()
+    if args.sensitivity:
+        sensitivity()
+        return
     simulator_speed()
     print()
     ddpg = f"DDPG {args.episodes} episodes"

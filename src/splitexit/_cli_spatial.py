@@ -23,7 +23,8 @@ distredge_app = typer.Typer(
 )
 
 _ModelOpt = Annotated[
-    str, typer.Option(help="Shipped model (vgg16, resnet50, yolov2, tinycnn) or a .yaml spec.")
+    str,
+    typer.Option(help="Shipped model (vgg16, vgg19, resnet50, yolov2, tinycnn) or a .yaml spec."),
 ]
 _GroupOpt = Annotated[
     str | None, typer.Option(help="A group of the paper: DA-DC, NA-ND (Tables I-II), LA-LD.")

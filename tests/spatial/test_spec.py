@@ -78,7 +78,7 @@ def test_model_spec_file_round_trip(write_yaml: Callable[..., Path]) -> None:
 
 
 def test_model_spec_unknown_name_lists_models() -> None:
-    with pytest.raises(InputError, match="models: resnet50, tinycnn, vgg16, yolov2"):
+    with pytest.raises(InputError, match="models: resnet50, tinycnn, vgg16, vgg19, yolov2"):
         load_model("alexnet")
 
 

@@ -1,6 +1,8 @@
 """The shipped models, written as ``splitexit.cnn/1`` mappings and validated like files.
 
 - ``vgg16``: VGG-16 at 224x224 (Simonyan and Zisserman), 13 convs and 5 max-pools, FC tail.
+- ``vgg19``: VGG-19, the same with 16 convs; the model of the Jetson Nano benchmark page that
+  the device presets are calibrated to (docs/spatial.md, "Calibration").
 - ``resnet50``: ResNet-50 at 224x224 (He et al., the torchvision v1.5 variant with the stride
   on the 3x3 conv); each bottleneck is one block layer, so it stays whole in a layer-volume.
 - ``yolov2``: YOLOv2 at 416x416 (Redmon and Farhadi, ``yolo-voc.cfg``, 125 output channels);
@@ -37,15 +39,16 @@ def _pool(f: int, s: int, p: int = 0, name: str | None = None) -> Mapping:
     return op if name is None else {"name": name, **op}
 
 
-def _vgg16() -> Mapping:
+def _vgg(depth: int) -> Mapping:
+    repeats = {16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}[depth]
     layers: list[Mapping] = []
-    for stage, (width, repeat) in enumerate([(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]):
+    for stage, (width, repeat) in enumerate(zip((64, 128, 256, 512, 512), repeats, strict=True)):
         for j in range(repeat):
             layers.append(_conv(width, 3, name=f"conv{stage + 1}_{j + 1}"))
         layers.append(_pool(2, 2, name=f"pool{stage + 1}"))
     return {
-        "name": "vgg16",
-        "description": "VGG-16, 224x224x3 input",
+        "name": f"vgg{depth}",
+        "description": f"VGG-{depth}, 224x224x3 input",
         "input": {"height": 224, "width": 224, "channels": 3},
         "layers": layers,
         "tail": {"pool": "flatten", "fc": [4096, 4096, 1000]},
@@ -135,7 +138,8 @@ def _tinycnn() -> Mapping:
 
 
 _ZOO: dict[str, Callable[[], Mapping]] = {
-    "vgg16": _vgg16,
+    "vgg16": lambda: _vgg(16),
+    "vgg19": lambda: _vgg(19),
     "resnet50": _resnet50,
     "yolov2": _yolov2,
     "tinycnn": _tinycnn,
