@@ -251,6 +251,7 @@ def render_fidelity_plot(info: FidelityInfo, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.8), dpi=120)
     try:
@@ -282,6 +283,9 @@ def render_fidelity_plot(info: FidelityInfo, path: Path) -> None:
             if hi / max(lo, 1e-12) > 30:
                 ax.set_xscale("log")
                 ax.set_yscale("log")
+                for axis in (ax.xaxis, ax.yaxis):  # decades only: minor labels collide
+                    axis.set_minor_formatter(NullFormatter())
+                    axis.set_major_formatter(ScalarFormatter())
             ax.set_xlabel(f"measured {name} latency (ms)")
             ax.set_ylabel(f"predicted {name} latency (ms)")
             ax.set_title(f"{name} latency, {len(info.rows)} configurations")
