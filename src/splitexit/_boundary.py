@@ -4,6 +4,7 @@ writing outputs atomically. Nothing here knows about topologies or profiles.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -20,6 +21,7 @@ from splitexit.units import format_bandwidth, parse_bandwidth, parse_duration
 __all__ = [
     "StrictModel",
     "atomic_write_bytes",
+    "atomic_write_png",
     "atomic_write_text",
     "bandwidth_field",
     "describe_validation_error",
@@ -128,3 +130,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_png(figure: Any, path: Path, **savefig: Any) -> None:
+    """Render a matplotlib ``figure`` to PNG in memory, then write it atomically."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", **savefig)
+    atomic_write_bytes(path, buffer.getvalue())

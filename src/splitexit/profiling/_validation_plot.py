@@ -4,12 +4,11 @@ estimator, with the y = x line. The info is the :class:`ValidationResult`; this 
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 
-from splitexit._boundary import atomic_write_bytes
+from splitexit._boundary import atomic_write_png
 from splitexit.profiling._validate import ValidationResult
 
 __all__ = ["render_validation_plot"]
@@ -50,8 +49,6 @@ def render_validation_plot(result: ValidationResult, path: Path) -> None:
             ax.grid(alpha=0.3)
         fig.suptitle(f"{len(result.partitions)} final models x {len(result.thresholds)} thresholds")
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_png(fig, path)
     finally:
         plt.close(fig)

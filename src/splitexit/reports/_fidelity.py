@@ -4,14 +4,13 @@ a Markdown table, a JSON dict and a plot of predicted vs measured mean and p99 l
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from splitexit._boundary import atomic_write_bytes
+from splitexit._boundary import atomic_write_png
 from splitexit.fidelity import (
     MEAN_TARGET,
     P99_TARGET,
@@ -292,8 +291,6 @@ def render_fidelity_plot(info: FidelityInfo, path: Path) -> None:
             ax.grid(True, alpha=0.3)
             ax.legend(fontsize=8, loc="upper left")
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
+        atomic_write_png(fig, path)
     finally:
         plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())

@@ -4,14 +4,13 @@ Pareto frontier, the recommendation and the baselines. Info first, pixels second
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from splitexit._boundary import atomic_write_bytes
+from splitexit._boundary import atomic_write_png
 from splitexit.planner import Plan, PlanPoint
 from splitexit.reports._format import partition_text, placement_text, threshold_text
 
@@ -118,8 +117,6 @@ def render_pareto_plot(info: ParetoPlotInfo, path: Path) -> None:
         ax.grid(True, alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
+        atomic_write_png(fig, path)
     finally:
         plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())

@@ -7,13 +7,12 @@ the info objects; the renderers only draw them.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from splitexit._boundary import atomic_write_bytes
+from splitexit._boundary import atomic_write_png
 from splitexit.spatial._compare import Comparison
 
 if TYPE_CHECKING:
@@ -77,9 +76,7 @@ def lines_markdown(info: LinesInfo, first: str, column: str) -> str:
 
 
 def _save(figure: object, path: Path) -> None:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_png(figure, path, dpi=110, bbox_inches="tight")
 
 
 def render_bars(info: BarsInfo, path: Path) -> None:
