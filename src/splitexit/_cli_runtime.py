@@ -103,7 +103,10 @@ testbed_app = typer.Typer(
 @testbed_app.command("run")
 def testbed_run_command(
     profile: Annotated[
-        str, typer.Option(help="Profile (bundled name or file); its model and dataset.")
+        str,
+        typer.Option(
+            "--profile", "--model", help="Profile (bundled name or file): model and dataset."
+        ),
     ] = "resnet20-fashion-mnist-ort",
     topology: Annotated[str, typer.Option(help="Topology YAML file or preset name.")] = "mobile",
     config: Annotated[
