@@ -126,6 +126,9 @@ def testbed_run_command(
     ] = "sleep",
     deadline: Annotated[str, typer.Option(help="Deadline of each sample.")] = "60s",
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads per worker.")] = 1,
+    transport: Annotated[
+        str, typer.Option(help="Samples travel as gRPC calls (grpc) or TCP frames (tcp).")
+    ] = "grpc",
     connect: Annotated[
         list[str] | None,
         typer.Option(help="TIER=HOST:PORT of a running worker (repeat); default: start them."),
@@ -156,7 +159,7 @@ def testbed_run_command(
             profile=profile, topology=topology, config=config, export_dir=export_dir,
             samples=samples, clients=clients, compute_mode=compute_mode, deadline=deadline,
             threads=threads, connect=connect, token_file=token_file, work_dir=work_dir,
-            data_dir=data_dir, sink_listen=sink_listen,
+            data_dir=data_dir, sink_listen=sink_listen, transport=transport,
             tls=(_read_pem(tls_cert, "--tls-cert"), _read_pem(tls_key, "--tls-key"),
                  _read_pem(tls_ca, "--tls-ca")),
         )  # fmt: skip
@@ -187,6 +190,7 @@ def run_one(
     out_dir: Path | None = None,
     sink_listen: str = "127.0.0.1:0",
     tls: tuple[bytes | None, bytes | None, bytes | None] = (None, None, None),
+    transport: str = "grpc",
 ) -> dict[str, object]:
     """Export (unless ``export_dir``), deploy, stream: the measurement mapping."""
     from splitexit.export import load_manifest
@@ -199,7 +203,7 @@ def run_one(
 
     options = TestbedOptions(
         samples=samples, clients=clients, compute_mode=compute_mode, threads=threads,
-        deadline_s=parse_duration(deadline),
+        deadline_s=parse_duration(deadline), transport=transport,
     )  # fmt: skip
     addresses = _parse_connect(connect)
     token = None

@@ -99,3 +99,8 @@ def test_load_measurement_accepts_testbed_notes(tmp_path: Path, valid: dict[str,
     data["run"] = {"clients": 0}
     with pytest.raises(InputError, match=r"run\.clients must be an integer >= 1"):
         load_measurement(_write(tmp_path, data))
+    data["run"] = {"transport": "tcp"}
+    assert load_measurement(_write(tmp_path, data)).setting == ("sleep", "tcp")
+    data["run"] = {"transport": "pigeon"}
+    with pytest.raises(InputError, match=r"run\.transport must be grpc or tcp"):
+        load_measurement(_write(tmp_path, data))

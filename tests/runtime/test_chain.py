@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from splitexit.export import ChainRunner
 from splitexit.runtime import Chain, LocalWorkers, PixelCodec
 
@@ -19,8 +21,9 @@ def _chain(deployable, workers: LocalWorkers, **kwargs) -> Chain:  # type: ignor
     return chain
 
 
-def test_workers_reproduce_the_onnx_chain(deployable, workers) -> None:  # type: ignore[no-untyped-def]
-    chain = _chain(deployable, workers)
+@pytest.mark.parametrize("transport", ["grpc", "tcp"])
+def test_workers_reproduce_the_onnx_chain(deployable, workers, transport: str) -> None:  # type: ignore[no-untyped-def]
+    chain = _chain(deployable, workers, transport=transport)
     try:
         n = 24
         images, labels = deployable.data.profile.images[:n], deployable.data.profile.labels[:n]

@@ -6,6 +6,8 @@ import threading
 import time
 from collections import Counter
 
+import pytest
+
 from splitexit.runtime import Chain, PixelCodec
 from splitexit.topology import Topology
 
@@ -34,8 +36,11 @@ def _chain(deployable, workers, topology, **kwargs) -> Chain:  # type: ignore[no
     return chain
 
 
-def test_eight_clients_lose_and_duplicate_nothing(deployable, workers) -> None:  # type: ignore[no-untyped-def]
-    chain = _chain(deployable, workers, FAST, compute_mode="none", deadline_s=60)
+@pytest.mark.parametrize("transport", ["grpc", "tcp"])
+def test_eight_clients_lose_and_duplicate_nothing(deployable, workers, transport: str) -> None:  # type: ignore[no-untyped-def]
+    chain = _chain(
+        deployable, workers, FAST, compute_mode="none", deadline_s=60, transport=transport
+    )
     try:
         n = 8 * 500
         data = deployable.data.profile
@@ -55,7 +60,10 @@ def test_eight_clients_lose_and_duplicate_nothing(deployable, workers) -> None: 
         assert (r.exit, r.prediction) == alone[r.index % len(data)]
 
 
-def test_killing_a_worker_mid_stream_fails_fast_and_names_the_tier(deployable, workers) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("transport", ["grpc", "tcp"])
+def test_killing_a_worker_mid_stream_fails_fast_and_names_the_tier(  # type: ignore[no-untyped-def]
+    deployable, workers, transport: str
+) -> None:
     # about 15 ms of emulated propagation per sample: the stream is still running when the
     # cloud worker dies
     slow = Topology.from_mapping(
@@ -68,7 +76,9 @@ def test_killing_a_worker_mid_stream_fails_fast_and_names_the_tier(deployable, w
         }
     )
     deadline = 5.0
-    chain = _chain(deployable, workers, slow, compute_mode="none", deadline_s=deadline)
+    chain = _chain(
+        deployable, workers, slow, compute_mode="none", deadline_s=deadline, transport=transport
+    )
     data = deployable.data.profile
     n = 150
     out: list = []  # type: ignore[type-arg]

@@ -31,18 +31,20 @@ def _run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+@pytest.mark.parametrize("transport", ["grpc", "tcp"])
 def test_testbed_run_measures_every_sample_and_matches_the_chain(  # type: ignore[no-untyped-def]
-    deployable, tiny_profile: Path, tmp_path: Path
+    deployable, tiny_profile: Path, tmp_path: Path, transport: str
 ) -> None:
     out = tmp_path / "m.json"
     code, output = _run(
         "--profile", str(tiny_profile), "--export", str(deployable.folder),
-        "--samples", "30", "--json", str(out),
+        "--samples", "30", "--json", str(out), "--transport", transport,
     )  # fmt: skip
     assert code == 0, output
     assert "Measured on the testbed" in output
     measurement = json.loads(out.read_text())
     assert measurement["format"] == "splitexit.measurement/1"
+    assert measurement["run"]["transport"] == transport
     assert measurement["summary"]["delivered"] == 30
     samples = measurement["samples"]
     assert [s["index"] for s in samples] == list(range(30))
@@ -85,6 +87,9 @@ def test_bad_inputs_are_one_line_with_exit_status_2(  # type: ignore[no-untyped-
         "expected TIER=HOST:PORT": [*base, "--export", str(deployable.folder), "--connect", "x"],
         "compute mode must be one of": [
             *base, "--export", str(deployable.folder), "--compute-mode", "warp",
+        ],
+        "transport must be one of": [
+            *base, "--export", str(deployable.folder), "--transport", "pigeon",
         ],
     }  # fmt: skip
     monkeypatch.setenv("SPLITEXIT_TOKEN", "whatever")

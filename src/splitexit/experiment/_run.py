@@ -119,6 +119,7 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
         compute_mode=experiment.measure.compute_mode,
         threads=experiment.measure.threads,
         deadline_s=experiment.measure.deadline_s,
+        transport=experiment.measure.transport,
     )
     spec = _profile_file(experiment, say)
     profile = load_profile(spec)
@@ -250,7 +251,8 @@ def _summary(
             f"{best.estimate.latency_s * 1e3:.2f} ms",
             f"- measured {len(points)} configurations (the recommendation is 01) with "
             f"{experiment.measure.samples} samples each, compute stretch "
-            f"`{experiment.measure.compute_mode}`; the run took {wall_s:.0f} s",
+            f"`{experiment.measure.compute_mode}`, transport `{experiment.measure.transport}`; "
+            f"the run took {wall_s:.0f} s",
             "",
             "## Predicted against measured",
             "",

@@ -85,6 +85,14 @@ class Measure(StrictModel):
         default=60.0, alias="deadline", gt=0
     )
     threads: int = Field(default=1, ge=1)
+    transport: str = "grpc"
+
+    @field_validator("transport")
+    @classmethod
+    def _transport(cls, value: str) -> str:
+        if value not in ("grpc", "tcp"):
+            raise ValueError("must be grpc or tcp")
+        return value
 
     @field_validator("compute_mode")
     @classmethod

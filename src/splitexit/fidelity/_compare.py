@@ -205,12 +205,10 @@ def _errors(model: str, comparisons: Sequence[Comparison]) -> ModelErrors | None
 
 
 def _display_calibration(cases: Sequence[FidelityCase], compute: str) -> Calibration | None:
-    """A fit on every file of the most common compute mode, for reading only."""
-    modes = [case.measurement.compute_mode for case in cases]
+    """A fit on every file of the most common compute mode and transport, for reading only."""
+    modes = [case.measurement.setting for case in cases]
     common = max(set(modes), key=modes.count)
-    chosen = [
-        c for c in cases if c.measurement.compute_mode == common and c.measurement.delivered.any()
-    ]
+    chosen = [c for c in cases if c.measurement.setting == common and c.measurement.delivered.any()]
     return calibrate(chosen, compute=compute) if chosen else None
 
 
@@ -239,7 +237,7 @@ def compare_many(
                 other
                 for j, other in enumerate(cases)
                 if j != i
-                and other.measurement.compute_mode == case.measurement.compute_mode
+                and other.measurement.setting == case.measurement.setting
                 and other.measurement.delivered.any()
             ]
             fitted = calibrate(others, compute=compute) if others else None

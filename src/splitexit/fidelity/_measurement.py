@@ -224,6 +224,12 @@ class Measurement:
     compute_s: FloatArray
     busy_s: FloatArray
     link_s: FloatArray
+    transport: str = "grpc"  # run.transport: how samples travelled (grpc when absent)
+
+    @property
+    def setting(self) -> tuple[str, str]:
+        """(compute mode, transport): measurements calibrated together must share it."""
+        return self.compute_mode, self.transport
 
     @property
     def num_partitions(self) -> int:
@@ -281,6 +287,7 @@ def measurement_from_mapping(data: object, *, source: str = "<measurement>") -> 
         compute_mode=spec.compute_mode,
         input_bits=spec.input_bits,
         clients=_clients(spec.run, source),
+        transport=_transport(spec.run, source),
         partitions=tuple(
             MeasuredPartition(
                 tier=p.tier,
@@ -326,6 +333,13 @@ def _clients(run: dict[str, Any] | None, source: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"{source}: run.clients must be an integer >= 1, got {value!r}")
     return value
+
+
+def _transport(run: dict[str, Any] | None, source: str) -> str:
+    value = "grpc" if run is None else run.get("transport", "grpc")
+    if value not in ("grpc", "tcp"):
+        raise InputError(f"{source}: run.transport must be grpc or tcp, got {value!r}")
+    return str(value)
 
 
 def load_measurement(path: str | Path) -> Measurement:

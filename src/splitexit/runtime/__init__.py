@@ -8,7 +8,14 @@ onnxruntime (the ``full`` extra); importing ``splitexit`` does not load this pac
 """
 
 from splitexit.runtime._cgroup import CpuQuota, confine, quota_for, release
-from splitexit.runtime._driver import COMPUTE_MODES, Chain, PartitionInfo, SampleRecord, Sink
+from splitexit.runtime._driver import (
+    COMPUTE_MODES,
+    TRANSPORTS,
+    Chain,
+    PartitionInfo,
+    SampleRecord,
+    Sink,
+)
 from splitexit.runtime._links import LinkEmulator, LinkHop, path_links, sleep_until
 from splitexit.runtime._local import READY_PREFIX, TOKEN_ENV, LocalWorkers
 from splitexit.runtime._pixels import PixelCodec
@@ -26,6 +33,7 @@ __all__ = [
     "MEASUREMENT_FORMAT",
     "READY_PREFIX",
     "TOKEN_ENV",
+    "TRANSPORTS",
     "Chain",
     "CpuQuota",
     "LinkEmulator",

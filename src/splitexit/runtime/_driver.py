@@ -24,6 +24,7 @@ import numpy.typing as npt
 from splitexit.errors import InputError
 from splitexit.export import Manifest
 from splitexit.runtime import _wire as wire
+from splitexit.runtime._frames import FrameServer, FrameStub, TransportError
 from splitexit.runtime._links import LinkEmulator, path_links
 from splitexit.runtime._pixels import PixelCodec
 from splitexit.runtime._worker import (
@@ -35,12 +36,15 @@ from splitexit.runtime._worker import (
 )
 from splitexit.topology import Topology
 
-__all__ = ["COMPUTE_MODES", "Chain", "PartitionInfo", "SampleRecord", "Sink"]
+__all__ = ["COMPUTE_MODES", "TRANSPORTS", "Chain", "PartitionInfo", "SampleRecord", "Sink"]
 
 # sleep: the worker sleeps to compute_ratio x its reference time; cpu-quota: the testbed
 # confines the worker to 1 / compute_ratio of a core (the worker itself does not sleep);
 # none: this machine's speed everywhere.
 COMPUTE_MODES = ("sleep", "cpu-quota", "none")
+# how samples travel between the driver, the workers and the sink: gRPC calls, or the same
+# messages as frames on persistent TCP connections (runtime/_frames.py)
+TRANSPORTS = ("grpc", "tcp")
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,12 @@ class Sink:
         self.address = f"{host}:{port}"
         server.start()
         self._server = server
+        self._frames = FrameServer(
+            host, lambda result: self._deliver(result, None), max_bytes=options.max_message_bytes
+        )
+        self.data_address = self._frames.address
 
-    def _deliver(self, result: Any, context: grpc.ServicerContext) -> Any:
+    def _deliver(self, result: Any, context: grpc.ServicerContext | None) -> Any:
         arrive = time.monotonic_ns()
         with self._cond:
             self.received += 1
@@ -128,6 +136,7 @@ class Sink:
             return self._results[request_id]
 
     def close(self) -> None:
+        self._frames.close()
         self._server.stop(1.0).wait()
 
 
@@ -154,6 +163,7 @@ class Chain:
         pixels: PixelCodec | None = None,
         options: WorkerOptions | None = None,
         sink_listen: str = "127.0.0.1:0",
+        transport: str = "grpc",
     ) -> None:
         if len(addresses) != len(manifest.partitions):
             raise InputError(
@@ -166,6 +176,11 @@ class Chain:
             )
         if deadline_s <= 0:
             raise InputError(f"the deadline must be > 0 s, got {deadline_s}")
+        if transport not in TRANSPORTS:
+            raise InputError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+        self.transport = transport
+        self._data: list[str] = []  # the workers' frame sockets (tcp transport)
+        self._first: FrameStub | None = None
         self.manifest, self.folder, self.topology = manifest, folder, topology
         self.addresses = list(addresses)
         self.compute_mode, self.threads, self.warmup = compute_mode, threads, warmup
@@ -202,6 +217,10 @@ class Chain:
     def deploy(self) -> list[PartitionInfo]:
         """Send every worker its partition; returns what each measured."""
         count = len(self.manifest.partitions)
+        if self.transport == "tcp":
+            self._data = [self.health(k, timeout_s=10.0).data_address for k in range(count)]
+            limit = self.options.max_message_bytes
+            self._first = FrameStub(self._data[0], max_bytes=limit)
         infos = []
         for k in reversed(range(count)):
             part = self.manifest.partitions[k]
@@ -225,7 +244,11 @@ class Chain:
                 warmup=self.warmup,
                 input_shape=list(part.inputs[0].shape),
                 deadline_s=self.deadline_s,
+                transport=self.transport,
             )
+            if self.transport == "tcp":
+                request.next_data_address = self._data[k + 1] if k + 1 < count else ""
+                request.sink_data_address = self.sink.data_address
             if k + 1 < count:
                 links = path_links(self.topology, self.tiers[k], self.tiers[k + 1])
                 request.forward_links.extend(_link_specs(links))
@@ -285,16 +308,20 @@ class Chain:
             input_link_s=record.input_link_s,
         )
         first = self.manifest.partitions[0]
-        stub = self._stub(0, "Infer", wire.InferRequest, wire.InferReply)
-        left = self.deadline_s - (time.monotonic_ns() - sent_ns) / 1e9
+        stub = self._first or self._stub(0, "Infer", wire.InferRequest, wire.InferReply)
+        left = max(self.deadline_s - (time.monotonic_ns() - sent_ns) / 1e9, 0.001)
+        request.timeout_s = left
         try:
-            reply = stub(request, timeout=max(left, 0.001))
+            reply = stub(request, timeout=left)
         except grpc.RpcError as error:
             code = error.code()
             record.reason = (
                 f"tier {first.tier} at {self.addresses[0]}: {code.name if code else '?'}: "
                 f"{error.details()}"
             )
+            return record
+        except TransportError as error:
+            record.reason = f"tier {first.tier} at {stub.address}: {error}"
             return record
         if not reply.ok:
             record.reason = reply.error
@@ -367,6 +394,8 @@ class Chain:
     def close(self) -> None:
         for channel in self._channels:
             channel.close()
+        if self._first is not None:
+            self._first.close()
         self.sink.close()
 
 

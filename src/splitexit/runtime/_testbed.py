@@ -19,7 +19,7 @@ import numpy as np
 from splitexit.errors import InputError
 from splitexit.export import Manifest
 from splitexit.runtime._cgroup import confine, quota_for, release
-from splitexit.runtime._driver import COMPUTE_MODES, Chain, SampleRecord
+from splitexit.runtime._driver import COMPUTE_MODES, TRANSPORTS, Chain, SampleRecord
 from splitexit.runtime._local import LocalWorkers
 from splitexit.runtime._pixels import PixelCodec
 from splitexit.runtime._worker import WorkerOptions
@@ -44,6 +44,7 @@ class TestbedOptions:
     warm_samples: int = 3  # streamed first and not recorded (connections, first-call costs)
     deadline_s: float = 60.0
     queue: int = 32
+    transport: str = "grpc"  # how samples travel: gRPC calls or TCP frames (runtime/_frames.py)
 
     def __post_init__(self) -> None:
         if self.samples < 1 or self.clients < 1 or self.threads < 1 or self.warmup < 1:
@@ -54,6 +55,10 @@ class TestbedOptions:
         if self.compute_mode not in COMPUTE_MODES:
             raise InputError(
                 f"compute mode must be one of {', '.join(COMPUTE_MODES)}, got {self.compute_mode!r}"
+            )
+        if self.transport not in TRANSPORTS:
+            raise InputError(
+                f"transport must be one of {', '.join(TRANSPORTS)}, got {self.transport!r}"
             )
         if self.deadline_s <= 0:
             raise InputError(f"the deadline must be > 0 s, got {self.deadline_s:g}")
@@ -115,7 +120,7 @@ def run_testbed(
             manifest, folder, topology, addresses, shared,
             compute_mode=options.compute_mode, threads=options.threads,
             warmup=options.warmup, deadline_s=options.deadline_s, pixels=pixels,
-            options=driver, sink_listen=sink_listen,
+            options=driver, sink_listen=sink_listen, transport=options.transport,
         )  # fmt: skip
         groups: list[Path] = []
 
@@ -193,6 +198,7 @@ def _measurement(
         ],
         "run": {
             "clients": options.clients,
+            "transport": options.transport,
             "threads": options.threads,
             "deadline_s": options.deadline_s,
             "wall_s": wall_s,

@@ -95,6 +95,9 @@ _MESSAGES: dict[str, list[tuple[str, str, bool]]] = {
         ("pixel_mean", "float", True),
         ("pixel_std", "float", True),
         ("deadline_s", "double", False),  # of each outgoing call
+        ("transport", "string", False),  # grpc (default) | tcp: how samples travel
+        ("next_data_address", "string", False),  # tcp: the next worker's frame socket
+        ("sink_data_address", "string", False),  # tcp: the sink's frame socket
     ],
     "DeployReply": [
         ("reference_s", "double", False),
@@ -108,6 +111,7 @@ _MESSAGES: dict[str, list[tuple[str, str, bool]]] = {
         ("input", "Tensor", False),
         ("hops", "Hop", True),
         ("input_link_s", "double", False),
+        ("timeout_s", "double", False),  # tcp transport: time left when sent (gRPC has its own)
     ],
     "InferReply": [
         ("ok", "bool", False),
@@ -131,6 +135,7 @@ _MESSAGES: dict[str, list[tuple[str, str, bool]]] = {
         ("partition", "int32", False),
         ("served", "int64", False),
         ("failed", "int64", False),
+        ("data_address", "string", False),  # HOST:PORT of its frame socket (tcp transport)
     ],
     "ShutdownRequest": [("token", "string", False)],
     "Empty": [],

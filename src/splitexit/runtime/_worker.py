@@ -34,6 +34,7 @@ import numpy as np
 
 from splitexit.errors import InputError
 from splitexit.runtime import _wire as wire
+from splitexit.runtime._frames import FrameServer, FrameStub, TransportError
 from splitexit.runtime._links import LinkEmulator, LinkHop, sleep_until
 from splitexit.runtime._pixels import PixelCodec
 
@@ -107,6 +108,7 @@ class _Deployed:
     forward_links: list[LinkHop]
     result_links: list[LinkHop]
     channels: list[grpc.Channel] = field(default_factory=list)
+    stubs: list[FrameStub] = field(default_factory=list)
     next_infer: Any = None
     deliver: Any = None
 
@@ -129,6 +131,7 @@ class WorkerServer:
         self._failed = 0
         self.stopped = threading.Event()
         self._server: grpc.Server | None = None
+        self._frames: FrameServer | None = None
 
     # -- server life -------------------------------------------------------------------
     def start(self) -> int:
@@ -161,16 +164,21 @@ class WorkerServer:
         port = server_port(server, self.listen, self.options)
         server.start()
         self._server = server
+        host = self.listen.rsplit(":", 1)[0]
+        self._frames = FrameServer(
+            host, self._infer_frame, max_bytes=self.options.max_message_bytes
+        )
         return int(port)
 
     def stop(self, grace_s: float = 5.0) -> None:
         """Refuse new calls, let running ones finish for ``grace_s``, close channels."""
+        if self._frames is not None:
+            self._frames.close()
         if self._server is not None:
             self._server.stop(grace_s).wait()
         deployed = self._deployed
         if deployed is not None:
-            for channel in deployed.channels:
-                channel.close()
+            _close(deployed)
         self.stopped.set()
 
     def _check_token(self, token: str, context: grpc.ServicerContext) -> None:
@@ -186,6 +194,7 @@ class WorkerServer:
             partition=0 if deployed is None else deployed.request.partition,
             served=self._served,
             failed=self._failed,
+            data_address="" if self._frames is None else self._frames.address,
         )
 
     def _shutdown(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -202,8 +211,7 @@ class WorkerServer:
         with self._state:
             old, self._deployed = self._deployed, deployed
         if old is not None:
-            for channel in old.channels:
-                channel.close()
+            _close(old)
         return wire.DeployReply(
             reference_s=deployed.reference_s,
             activation_bits=self._bits(deployed, _ACTIVATION),
@@ -258,6 +266,17 @@ class WorkerServer:
             forward_links=[_hop(link) for link in request.forward_links],
             result_links=[_hop(link) for link in request.result_links],
         )
+        if request.transport not in ("", "grpc", "tcp"):
+            raise InputError(f"transport must be grpc or tcp, got {request.transport!r}")
+        if request.transport == "tcp":
+            limit = self.options.max_message_bytes
+            if request.next_data_address:
+                deployed.next_infer = FrameStub(request.next_data_address, max_bytes=limit)
+                deployed.stubs.append(deployed.next_infer)
+            if request.sink_data_address:
+                deployed.deliver = FrameStub(request.sink_data_address, max_bytes=limit)
+                deployed.stubs.append(deployed.deliver)
+            return deployed
         if request.next_address:
             channel = open_channel(request.next_address, self.options)
             deployed.channels.append(channel)
@@ -289,8 +308,29 @@ class WorkerServer:
                 self._failed += 1
         return reply
 
+    def _infer_frame(self, request: Any) -> Any:
+        """``Infer`` on the TCP data plane: errors become an unsuccessful reply."""
+        arrive_ns = time.monotonic_ns()
+        deployed = self._deployed
+        if deployed is None:
+            return wire.InferReply(ok=False, error=f"tier {self.tier}: not deployed")
+        try:
+            reply = self._handle(deployed, request, None, arrive_ns)
+        except InputError as error:
+            reply = wire.InferReply(ok=False, error=f"tier {self.tier}: {error}")
+        with self._state:
+            if reply.ok:
+                self._served += 1
+            else:
+                self._failed += 1
+        return reply
+
     def _handle(
-        self, deployed: _Deployed, request: Any, context: grpc.ServicerContext, arrive_ns: int
+        self,
+        deployed: _Deployed,
+        request: Any,
+        context: grpc.ServicerContext | None,
+        arrive_ns: int,
     ) -> Any:
         spec = deployed.request
         x = wire.from_tensor(request.input)
@@ -320,9 +360,13 @@ class WorkerServer:
             busy_s=busy_s,
         )
         timeout = spec.deadline_s
-        left = context.time_remaining()
+        if context is not None:
+            left = context.time_remaining()
+        else:  # tcp: what the caller had left, less what this worker has used
+            left = request.timeout_s - (time.monotonic_ns() - arrive_ns) / 1e9
         if left is not None:
             timeout = min(timeout, left)
+        until = time.monotonic() + timeout  # the emulated link delay below spends from it
         if leaves:
             probabilities = np.ascontiguousarray(out[_PROBABILITIES].reshape(-1))
             hop.link_s = self._links.send(deployed.result_links, probabilities.nbytes * 8)
@@ -338,7 +382,7 @@ class WorkerServer:
             )
             result.hops.extend(request.hops)
             result.hops.append(hop)
-            return self._call(deployed.deliver, result, timeout, "destination sink", spec)
+            return self._call(deployed.deliver, result, until, "destination sink", spec)
         activation = np.ascontiguousarray(out[_ACTIVATION])
         hop.link_s = self._links.send(deployed.forward_links, activation.nbytes * 8)
         onward = wire.InferRequest(
@@ -350,14 +394,18 @@ class WorkerServer:
         )
         onward.hops.extend(request.hops)
         onward.hops.append(hop)
-        return self._call(deployed.next_infer, onward, timeout, spec.next_tier, spec)
+        return self._call(deployed.next_infer, onward, until, spec.next_tier, spec)
 
-    def _call(self, stub: Any, message: Any, timeout: float, target: str, spec: Any) -> Any:
+    def _call(self, stub: Any, message: Any, until: float, target: str, spec: Any) -> Any:
+        """Send ``message`` onward with what is left before ``until`` (monotonic seconds)."""
         address = spec.next_address if target == spec.next_tier else spec.sink_address
         if stub is None:
             return wire.InferReply(ok=False, error=f"{target}: no address", failed_tier=target)
+        timeout = max(until - time.monotonic() - 0.01, 0.001)
+        if isinstance(message, wire.InferRequest):
+            message.timeout_s = timeout  # the tcp transport carries it; gRPC has its own
         try:
-            reply = stub(message, timeout=max(timeout - 0.01, 0.001))
+            reply = stub(message, timeout=timeout)
         except grpc.RpcError as error:
             code = error.code()
             return wire.InferReply(
@@ -365,9 +413,20 @@ class WorkerServer:
                 error=f"{target} at {address}: {code.name if code else '?'}: {error.details()}",
                 failed_tier=target,
             )
+        except TransportError as error:
+            return wire.InferReply(
+                ok=False, error=f"{target} at {stub.address}: {error}", failed_tier=target
+            )
         if isinstance(reply, wire.Empty):  # the sink accepted the result
             return wire.InferReply(ok=True)
         return reply
+
+
+def _close(deployed: _Deployed) -> None:
+    for channel in deployed.channels:
+        channel.close()
+    for stub in deployed.stubs:
+        stub.close()
 
 
 def server_port(server: grpc.Server, listen: str, options: WorkerOptions) -> int:
