@@ -85,7 +85,12 @@ def test_the_bundled_default_experiment_is_valid() -> None:
 def test_the_example_experiments_are_valid() -> None:
     folder = Path(__file__).resolve().parents[2] / "examples"
     names = sorted(p.name for p in folder.glob("*.yaml"))
-    assert names == ["fidelity-iot.yaml", "fidelity-mobile.yaml"]
+    assert names == [
+        "fidelity-iot-tcp.yaml",
+        "fidelity-iot.yaml",
+        "fidelity-mobile-tcp.yaml",
+        "fidelity-mobile.yaml",
+    ]
     for name in names:
         experiment = load_experiment(folder / name)
         assert experiment.measure.configurations >= 10 and experiment.calibrate
