@@ -301,12 +301,7 @@ class WorkerServer:
             reply = self._handle(deployed, request, context, arrive_ns)
         except InputError as error:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"tier {self.tier}: {error}")
-        with self._state:
-            if reply.ok:
-                self._served += 1
-            else:
-                self._failed += 1
-        return reply
+        return self._count(reply)
 
     def _infer_frame(self, request: Any) -> Any:
         """``Infer`` on the TCP data plane: errors become an unsuccessful reply."""
@@ -318,6 +313,10 @@ class WorkerServer:
             reply = self._handle(deployed, request, None, arrive_ns)
         except InputError as error:
             reply = wire.InferReply(ok=False, error=f"tier {self.tier}: {error}")
+        return self._count(reply)
+
+    def _count(self, reply: Any) -> Any:
+        """Count a finished sample as served or failed (Health reports both)."""
         with self._state:
             if reply.ok:
                 self._served += 1
