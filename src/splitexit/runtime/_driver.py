@@ -29,6 +29,7 @@ from splitexit.runtime._links import LinkEmulator, path_links
 from splitexit.runtime._pixels import PixelCodec
 from splitexit.runtime._worker import (
     WorkerOptions,
+    call_failure,
     channel_options,
     make_stub,
     open_channel,
@@ -36,7 +37,15 @@ from splitexit.runtime._worker import (
 )
 from splitexit.topology import Topology
 
-__all__ = ["COMPUTE_MODES", "TRANSPORTS", "Chain", "PartitionInfo", "SampleRecord", "Sink"]
+__all__ = [
+    "COMPUTE_MODES",
+    "TRANSPORTS",
+    "Chain",
+    "PartitionInfo",
+    "SampleRecord",
+    "Sink",
+    "check_run_settings",
+]
 
 # sleep: the worker sleeps to compute_ratio x its reference time; cpu-quota: the testbed
 # confines the worker to 1 / compute_ratio of a core (the worker itself does not sleep);
@@ -170,17 +179,9 @@ class Chain:
                 f"{len(manifest.partitions)} partitions need as many worker addresses, got "
                 f"{len(addresses)}"
             )
-        if compute_mode not in COMPUTE_MODES:
-            raise InputError(
-                f"compute mode must be one of {', '.join(COMPUTE_MODES)}, got {compute_mode!r}"
-            )
-        if deadline_s <= 0:
-            raise InputError(f"the deadline must be > 0 s, got {deadline_s}")
-        if transport not in TRANSPORTS:
-            raise InputError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+        check_run_settings(compute_mode, transport, deadline_s)
         self.transport = transport
         self._data: list[str] = []  # the workers' frame sockets (tcp transport)
-        self._first: FrameStub | None = None
         self.manifest, self.folder, self.topology = manifest, folder, topology
         self.addresses = list(addresses)
         self.compute_mode, self.threads, self.warmup = compute_mode, threads, warmup
@@ -195,6 +196,8 @@ class Chain:
         self._input_links = path_links(topology, topology.source, self.tiers[0])
         self.sink = Sink(listen=sink_listen, options=self.options)
         self._channels = [open_channel(a, self.options) for a in self.addresses]
+        # the first worker's Infer; a FrameStub once deployed on the tcp transport
+        self._first: Any = self._stub(0, "Infer", wire.InferRequest, wire.InferReply)
         self._ids = iter(range(1, 1 << 62))
         self._id_lock = threading.Lock()
         self.partitions: list[PartitionInfo] = []
@@ -263,10 +266,9 @@ class Chain:
             try:
                 reply = stub(request, timeout=max(60.0, self.deadline_s))
             except grpc.RpcError as error:
-                code = error.code()
                 raise InputError(
                     f"deploying partition {k + 1} ({part.file}) on tier {part.tier} at "
-                    f"{self.addresses[k]}: {code.name if code else '?'}: {error.details()}"
+                    f"{self.addresses[k]}: {call_failure(error)}"
                 ) from None
             infos.append(
                 PartitionInfo(
@@ -308,20 +310,13 @@ class Chain:
             input_link_s=record.input_link_s,
         )
         first = self.manifest.partitions[0]
-        stub = self._first or self._stub(0, "Infer", wire.InferRequest, wire.InferReply)
         left = max(self.deadline_s - (time.monotonic_ns() - sent_ns) / 1e9, 0.001)
         request.timeout_s = left
         try:
-            reply = stub(request, timeout=left)
-        except grpc.RpcError as error:
-            code = error.code()
-            record.reason = (
-                f"tier {first.tier} at {self.addresses[0]}: {code.name if code else '?'}: "
-                f"{error.details()}"
-            )
-            return record
-        except TransportError as error:
-            record.reason = f"tier {first.tier} at {stub.address}: {error}"
+            reply = self._first(request, timeout=left)
+        except (grpc.RpcError, TransportError) as error:
+            where = self._data[0] if self._data else self.addresses[0]
+            record.reason = f"tier {first.tier} at {where}: {call_failure(error)}"
             return record
         if not reply.ok:
             record.reason = reply.error
@@ -394,9 +389,21 @@ class Chain:
     def close(self) -> None:
         for channel in self._channels:
             channel.close()
-        if self._first is not None:
+        if isinstance(self._first, FrameStub):
             self._first.close()
         self.sink.close()
+
+
+def check_run_settings(compute_mode: str, transport: str, deadline_s: float) -> None:
+    """The settings a chain and the testbed share, checked once for both."""
+    if compute_mode not in COMPUTE_MODES:
+        raise InputError(
+            f"compute mode must be one of {', '.join(COMPUTE_MODES)}, got {compute_mode!r}"
+        )
+    if transport not in TRANSPORTS:
+        raise InputError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
+    if deadline_s <= 0:
+        raise InputError(f"the deadline must be > 0 s, got {deadline_s:g}")
 
 
 def _link_specs(links: Sequence[Any]) -> list[Any]:

@@ -19,7 +19,7 @@ import numpy as np
 from splitexit.errors import InputError
 from splitexit.export import Manifest
 from splitexit.runtime._cgroup import confine, quota_for, release
-from splitexit.runtime._driver import COMPUTE_MODES, TRANSPORTS, Chain, SampleRecord
+from splitexit.runtime._driver import Chain, SampleRecord, check_run_settings
 from splitexit.runtime._local import LocalWorkers
 from splitexit.runtime._pixels import PixelCodec
 from splitexit.runtime._worker import WorkerOptions
@@ -52,16 +52,7 @@ class TestbedOptions:
                 "samples, clients, threads and warm-up runs must be >= 1, got "
                 f"{self.samples}, {self.clients}, {self.threads}, {self.warmup}"
             )
-        if self.compute_mode not in COMPUTE_MODES:
-            raise InputError(
-                f"compute mode must be one of {', '.join(COMPUTE_MODES)}, got {self.compute_mode!r}"
-            )
-        if self.transport not in TRANSPORTS:
-            raise InputError(
-                f"transport must be one of {', '.join(TRANSPORTS)}, got {self.transport!r}"
-            )
-        if self.deadline_s <= 0:
-            raise InputError(f"the deadline must be > 0 s, got {self.deadline_s:g}")
+        check_run_settings(self.compute_mode, self.transport, self.deadline_s)
         if self.warm_samples < 0:
             raise InputError(f"warm samples must be >= 0, got {self.warm_samples}")
 

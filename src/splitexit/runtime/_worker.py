@@ -41,6 +41,7 @@ from splitexit.runtime._pixels import PixelCodec
 __all__ = [
     "WorkerOptions",
     "WorkerServer",
+    "call_failure",
     "channel_options",
     "make_stub",
     "open_channel",
@@ -405,20 +406,22 @@ class WorkerServer:
             message.timeout_s = timeout  # the tcp transport carries it; gRPC has its own
         try:
             reply = stub(message, timeout=timeout)
-        except grpc.RpcError as error:
-            code = error.code()
+        except (grpc.RpcError, TransportError) as error:
+            where = stub.address if isinstance(stub, FrameStub) else address
             return wire.InferReply(
-                ok=False,
-                error=f"{target} at {address}: {code.name if code else '?'}: {error.details()}",
-                failed_tier=target,
-            )
-        except TransportError as error:
-            return wire.InferReply(
-                ok=False, error=f"{target} at {stub.address}: {error}", failed_tier=target
+                ok=False, error=f"{target} at {where}: {call_failure(error)}", failed_tier=target
             )
         if isinstance(reply, wire.Empty):  # the sink accepted the result
             return wire.InferReply(ok=True)
         return reply
+
+
+def call_failure(error: Exception) -> str:
+    """Why a call to another process failed: ``CODE: details`` for gRPC, else the reason."""
+    if isinstance(error, grpc.RpcError):
+        code = error.code()
+        return f"{code.name if code else '?'}: {error.details()}"
+    return str(error)
 
 
 def _close(deployed: _Deployed) -> None:
