@@ -99,22 +99,9 @@ def export_command(
             raise InputError(_no_checkpoint(checkpoint, profile, loaded, folder))
         export = _resolve_config(profile, loaded, topo, config, per_exit_thresholds)
         torch_threads(threads)
-        from splitexit.export import export_partitions, input_shape_from_bits, load_joint
+        from splitexit.export import export_partitions, input_shape_from_bits, load_profile_joint
 
-        joint = None
-        if has_joint:
-            joint = load_joint(
-                checkpoint,
-                model=loaded.model,
-                dataset=loaded.dataset,
-                num_classes=loaded.num_classes,
-                profile=profile,
-            )
-            if joint.net.num_blocks != loaded.num_blocks:
-                raise InputError(
-                    f"{joint.path}: the network has {joint.net.num_blocks} blocks, the profile "
-                    f"{loaded.num_blocks}"
-                )
+        joint = load_profile_joint(loaded, profile, folder) if has_joint else None
         if settings is None:
             assert joint is not None  # the joint source needs a checkpoint, checked above
             net, source = joint.net, f"joint ({joint.path})"
@@ -227,7 +214,7 @@ def retime_command(
     with _user_errors():
         check_threads(threads)
         from splitexit._boundary import atomic_write_bytes
-        from splitexit.export import RetimeSettings, load_joint, retime_profile
+        from splitexit.export import RetimeSettings, load_profile_joint, retime_profile
         from splitexit.profile import load_profile, profile_path, save_profile
 
         settings = RetimeSettings(runs=runs, percentile=percentile, threads=threads)
@@ -235,13 +222,7 @@ def retime_command(
             raise InputError(f"--out {out}: the profile is a .json file")
         loaded = load_profile(profile)
         folder = work_dir or default_work_dir(loaded.model, loaded.dataset)
-        joint = load_joint(
-            folder / "joint.pt",
-            model=loaded.model,
-            dataset=loaded.dataset,
-            num_classes=loaded.num_classes,
-            profile=profile,
-        )
+        joint = load_profile_joint(loaded, profile, folder)
         torch_threads(threads)
         retimed = retime_profile(loaded, joint.net, settings)
         if loaded.trace is not None:

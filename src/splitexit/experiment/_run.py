@@ -91,7 +91,7 @@ def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:
 
 def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> ExperimentResult:
     """Run ``experiment`` end to end and write its report folder ``out`` (replaced)."""
-    from splitexit.export import export_partitions, input_shape_from_bits, load_joint
+    from splitexit.export import export_partitions, input_shape_from_bits, load_profile_joint
     from splitexit.fidelity import (
         compare_many,
         configurations_to_measure,
@@ -131,13 +131,7 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     trace = load_profile_trace(profile, profile_path(spec))
     topology = load_topology(experiment.resolve(experiment.topology))
     folder = _work_dir(experiment, profile.model, profile.dataset)
-    joint = load_joint(
-        folder / "joint.pt",
-        model=profile.model,
-        dataset=profile.dataset,
-        num_classes=profile.num_classes,
-        profile=spec,
-    )
+    joint = load_profile_joint(profile, spec, folder)
     data_dir = experiment.path(experiment.data_dir) if experiment.data_dir else None
     data = load_dataset(profile.dataset, data_dir=data_dir)
     pixels = PixelCodec(data.pixel_levels, data.mean, data.std)

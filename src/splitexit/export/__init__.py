@@ -44,7 +44,7 @@ from splitexit.export._weights import (
     JointCheckpoint,
     bundled_checkpoint,
     load_joint,
-    load_joint_net,
+    load_profile_joint,
     save_joint_weights,
 )
 
@@ -71,8 +71,8 @@ __all__ = [
     "final_work_dir",
     "input_shape_from_bits",
     "load_joint",
-    "load_joint_net",
     "load_manifest",
+    "load_profile_joint",
     "partition_file_name",
     "retime_profile",
     "save_joint_weights",

@@ -23,6 +23,7 @@ from splitexit.errors import InputError
 
 if TYPE_CHECKING:
     from splitexit.nets import MultiExitNet
+    from splitexit.profile import Profile
     from splitexit.training import TrainConfig, TrainedNet
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
     "JointCheckpoint",
     "bundled_checkpoint",
     "load_joint",
-    "load_joint_net",
+    "load_profile_joint",
     "save_joint_weights",
 ]
 
@@ -179,22 +180,22 @@ def load_joint(
     )
 
 
-def load_joint_net(
-    path: Path,
-    *,
-    model: str,
-    dataset: str,
-    num_classes: int,
-    profile: str | Path | None = None,
-) -> MultiExitNet:
-    """The network of :func:`load_joint` (same arguments, same bundled fallback).
-
-    >>> net = load_joint_net(Path("runs/none/joint.pt"), model="resnet20",  # doctest: +SKIP
-    ...     dataset="fashion-mnist", num_classes=10, profile="resnet20-fashion-mnist")
-    """
-    return load_joint(
-        path, model=model, dataset=dataset, num_classes=num_classes, profile=profile
-    ).net
+def load_profile_joint(profile: Profile, spec: str | Path, work_dir: Path) -> JointCheckpoint:
+    """The joint checkpoint behind ``profile`` (named ``spec``): ``work_dir/joint.pt``, or the
+    bundled weights of a bundled profile; it must have the profile's number of blocks."""
+    joint = load_joint(
+        work_dir / "joint.pt",
+        model=profile.model,
+        dataset=profile.dataset,
+        num_classes=profile.num_classes,
+        profile=spec,
+    )
+    if joint.net.num_blocks != profile.num_blocks:
+        raise InputError(
+            f"{joint.path}: the network has {joint.net.num_blocks} blocks, the profile "
+            f"{profile.num_blocks}"
+        )
+    return joint
 
 
 def save_joint_weights(source: Path, target: Path) -> int:
