@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from splitexit._cli_common import user_errors
+from splitexit._cli_export import export_command
 from splitexit.errors import InputError
 
 __all__ = ["register"]
@@ -43,13 +45,7 @@ def worker_command(
     from splitexit.runtime import READY_PREFIX, TOKEN_ENV, WorkerOptions, WorkerServer
 
     with user_errors():
-        if token_file is not None:
-            try:
-                token = token_file.read_text().strip()
-            except OSError as error:
-                raise InputError(f"{token_file}: cannot read the token: {error.strerror}") from None
-        else:
-            token = os.environ.get(TOKEN_ENV, "")
+        token = _token(token_file)
         if not token:
             raise InputError(f"a worker needs a token: --token-file FILE or ${TOKEN_ENV}")
         options = WorkerOptions(
@@ -187,7 +183,6 @@ def run_one(
     token_file: Path | None,
     work_dir: Path | None,
     data_dir: Path | None,
-    out_dir: Path | None = None,
     sink_listen: str = "127.0.0.1:0",
     tls: tuple[bytes | None, bytes | None, bytes | None] = (None, None, None),
     transport: str = "grpc",
@@ -195,7 +190,6 @@ def run_one(
     """Export (unless ``export_dir``), deploy, stream: the measurement mapping."""
     from splitexit.export import load_manifest
     from splitexit.profile import load_profile
-    from splitexit.runtime import TOKEN_ENV as token_env
     from splitexit.runtime import PixelCodec, TestbedOptions, WorkerOptions, run_testbed
     from splitexit.topology import load_topology
     from splitexit.training._datasets import load_dataset  # numpy only, no torch
@@ -206,13 +200,21 @@ def run_one(
         deadline_s=parse_duration(deadline), transport=transport,
     )  # fmt: skip
     addresses = _parse_connect(connect)
-    token = None
-    if addresses is not None:
-        token = _read_token(token_file) if token_file else os.environ.get(token_env, "")
+    token = None if addresses is None else _token(token_file)
     loaded = load_profile(profile)
     topo = load_topology(topology)
-    if export_dir is None:
-        export_dir = _export_now(profile, topology, config, work_dir, out_dir)
+    if export_dir is None:  # export the configuration now, into a folder removed afterwards
+        with tempfile.TemporaryDirectory(prefix="splitexit-export-") as folder:
+            export_command(
+                profile=profile, out=Path(folder), config=config, topology=topology,
+                work_dir=work_dir, quiet=True,
+            )  # fmt: skip
+            return run_one(
+                profile=profile, topology=topology, config=config, export_dir=Path(folder),
+                samples=samples, clients=clients, compute_mode=compute_mode, deadline=deadline,
+                threads=threads, connect=connect, token_file=token_file, work_dir=work_dir,
+                data_dir=data_dir, sink_listen=sink_listen, tls=tls, transport=transport,
+            )  # fmt: skip
     manifest = load_manifest(export_dir / "manifest.json")
     if manifest.model != loaded.model or manifest.dataset != loaded.dataset:
         raise InputError(
@@ -228,21 +230,6 @@ def run_one(
     )  # fmt: skip
 
 
-def _export_now(
-    profile: str, topology: str, config: str, work_dir: Path | None, out_dir: Path | None
-) -> Path:
-    import tempfile
-
-    from splitexit._cli_export import export_command
-
-    folder = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="splitexit-export-"))
-    export_command(
-        profile=profile, out=folder, config=config, topology=topology, work_dir=work_dir,
-        quiet=True,
-    )  # fmt: skip
-    return folder
-
-
 def _parse_connect(connect: list[str] | None) -> dict[str, str] | None:
     if not connect:
         return None
@@ -255,7 +242,12 @@ def _parse_connect(connect: list[str] | None) -> dict[str, str] | None:
     return out
 
 
-def _read_token(path: Path) -> str:
+def _token(path: Path | None) -> str:
+    """The shared token: the file's first line, else ``$SPLITEXIT_TOKEN``; may be empty."""
+    from splitexit.runtime import TOKEN_ENV
+
+    if path is None:
+        return os.environ.get(TOKEN_ENV, "")
     try:
         return path.read_text().strip()
     except OSError as error:
