@@ -44,20 +44,12 @@ class ExperimentResult:
 
 
 def _profile_file(experiment: Experiment, say: Say) -> str:
-    """The profile to plan with: as named, or made by training when it does not exist."""
-    from splitexit.profile import load_profile
-
+    """The profile to plan with: as named, or first made by training when its file is
+    missing and the experiment says how (``train``)."""
     spec = experiment.resolve(experiment.profile)
-    try:
-        load_profile(spec)
-        return spec
-    except InputError:
-        if experiment.train is None or not spec.endswith(".json"):
-            raise
-    if Path(spec).exists():  # exists but is broken: the error above is the right one
-        load_profile(spec)
-    say(f"profiling {experiment.train.model} on {experiment.train.dataset} into {spec}")
-    _train_profile(experiment, Path(spec))
+    if experiment.train is not None and spec.endswith(".json") and not Path(spec).exists():
+        say(f"profiling {experiment.train.model} on {experiment.train.dataset} into {spec}")
+        _train_profile(experiment, Path(spec))
     return spec
 
 
