@@ -10,7 +10,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -35,6 +35,15 @@ class StrictModel(BaseModel):
     ignored) and validated values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def parse(cls, data: object, *, source: str) -> Self:
+        """Validate ``data`` read from ``source``; a problem is one ``InputError`` line
+        naming the source and the field."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise InputError(describe_validation_error(source, exc)) from None
 
 
 def bandwidth_field(value: Any) -> float:

@@ -18,11 +18,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from splitexit._boundary import (
     StrictModel,
-    describe_validation_error,
     duration_field,
     read_mapping,
 )
@@ -141,10 +140,7 @@ def default_experiment_path() -> Path:
 def load_experiment(path: Path) -> Experiment:
     """Read and validate an experiment file; one-line errors name the file and field."""
     data = read_mapping(path, kind="experiment")
-    try:
-        experiment = Experiment.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(str(path), exc)) from None
+    experiment = Experiment.parse(data, source=str(path))
     if (
         experiment.requirement.min_accuracy is not None
         and experiment.requirement.max_latency_s is not None

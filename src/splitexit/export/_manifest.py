@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from splitexit._boundary import (
     StrictModel,
     atomic_write_text,
-    describe_validation_error,
     read_mapping,
 )
 from splitexit.errors import InputError
@@ -211,10 +210,7 @@ def load_manifest(path: Path, *, verify_files: bool = True) -> Manifest:
     Any problem is an :class:`InputError` of one line naming the file, the field and what
     is wrong, e.g. ``out/manifest.json: partitions[1].sha256 does not match part-2.onnx``.
     """
-    try:
-        raw = _Manifest.model_validate(read_mapping(path, kind="manifest"))
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(str(path), exc)) from None
+    raw = _Manifest.parse(read_mapping(path, kind="manifest"), source=str(path))
     _check_rule(raw, path)
     manifest = _from_schema(raw)
     _check_chain(manifest, path)

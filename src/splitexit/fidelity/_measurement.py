@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BeforeValidator, ValidationError, model_validator
+from pydantic import BeforeValidator, model_validator
 
-from splitexit._boundary import StrictModel, describe_validation_error, read_mapping
+from splitexit._boundary import StrictModel, read_mapping
 from splitexit.errors import InputError
 
 __all__ = [
@@ -260,10 +260,7 @@ def measurement_from_mapping(data: object, *, source: str = "<measurement>") -> 
         raise InputError(
             f"{source}: format must be {MEASUREMENT_FORMAT!r}, got {data.get('format')!r}"
         )
-    try:
-        spec = _MeasurementSpec.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(source, exc)) from None
+    spec = _MeasurementSpec.parse(data, source=source)
     count = len(spec.config.partition)
     if spec.config.thresholds is not None:
         exit_thresholds = tuple(spec.config.thresholds)

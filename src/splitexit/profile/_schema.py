@@ -6,9 +6,9 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BeforeValidator, ValidationError, model_validator
+from pydantic import BeforeValidator, model_validator
 
-from splitexit._boundary import StrictModel, describe_validation_error
+from splitexit._boundary import StrictModel
 from splitexit.errors import InputError
 from splitexit.profile._model import FORMAT, Profile
 
@@ -124,10 +124,7 @@ def profile_from_mapping(data: object, *, source: str) -> Profile:
     """Validate ``data`` (a parsed profile file) and build a :class:`Profile`."""
     if isinstance(data, dict) and data.get("format") not in (None, FORMAT):
         raise InputError(f"{source}: format must be {FORMAT!r}, got {data.get('format')!r}")
-    try:
-        spec = _ProfileSpec.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(source, exc)) from None
+    spec = _ProfileSpec.parse(data, source=source)
     rates = np.array(spec.exit_rates, dtype=np.float64)
     # Rows are within 1e-6 of 1; rescaling them to exactly 1 keeps E_L and S_L consistent.
     rates /= rates.sum(axis=1, keepdims=True)

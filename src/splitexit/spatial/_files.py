@@ -23,13 +23,12 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, ValidationError, model_validator
+from pydantic import BeforeValidator, model_validator
 
 from splitexit._boundary import (
     StrictModel,
     atomic_write_text,
     bandwidth_field,
-    describe_validation_error,
     duration_field,
     read_mapping,
 )
@@ -72,10 +71,7 @@ class _DeviceFile(StrictModel):
 def load_device_table(path: Path) -> TableDevice:
     """Read a measured table; it is checked against a model when the simulator compiles it."""
     source = str(path)
-    try:
-        spec = _DeviceFile.model_validate(read_mapping(path, kind="device table"))
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(source, exc)) from None
+    spec = _DeviceFile.parse(read_mapping(path, kind="device table"), source=source)
     return TableDevice(
         name=spec.device,
         model_name=spec.model,
@@ -132,10 +128,7 @@ class _ClusterFile(StrictModel):
 def load_cluster(path: Path) -> Cluster:
     """Read a cluster YAML; a provider's device is a preset name or a device-table path."""
     source = str(path)
-    try:
-        spec = _ClusterFile.model_validate(read_mapping(path, kind="cluster"))
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(source, exc)) from None
+    spec = _ClusterFile.parse(read_mapping(path, kind="cluster"), source=source)
     providers = []
     for index, item in enumerate(spec.providers):
         device: DeviceModel

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from splitexit._boundary import StrictModel, describe_validation_error
+from splitexit._boundary import StrictModel
 from splitexit.errors import InputError
 from splitexit.spatial._geometry import Layer, ModelSpec, Op
 
@@ -196,10 +196,7 @@ def _build_layer(spec: _LayerSpec, h: int, w: int, c: int, where: str) -> Layer:
 
 def model_from_mapping(data: object, *, source: str) -> ModelSpec:
     """Validate ``data`` (a parsed model spec) and build a :class:`ModelSpec`."""
-    try:
-        spec = _ModelSpecFile.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(source, exc)) from None
+    spec = _ModelSpecFile.parse(data, source=source)
     h, w, c = spec.input.height, spec.input.width, spec.input.channels
     layers: list[Layer] = []
     for i, layer_spec in enumerate(spec.layers):

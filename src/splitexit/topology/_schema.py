@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ValidationError, model_validator
+from pydantic import BeforeValidator, model_validator
 
 from splitexit._boundary import (
     StrictModel,
     bandwidth_field,
-    describe_validation_error,
     duration_field,
 )
-from splitexit.errors import InputError
 from splitexit.topology._model import Link, Tier, Topology
 
 __all__ = ["topology_from_mapping"]
@@ -72,10 +70,7 @@ class _TopologySpec(StrictModel):
 
 def topology_from_mapping(data: object, *, source: str) -> Topology:
     """Validate ``data`` (a parsed topology file) and build a :class:`Topology`."""
-    try:
-        spec = _TopologySpec.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(describe_validation_error(source, exc)) from None
+    spec = _TopologySpec.parse(data, source=source)
     names = [tier.name for tier in spec.tiers]
     src = names.index(spec.source) if spec.source is not None else 0
     dst = names.index(spec.destination) if spec.destination is not None else src
