@@ -143,3 +143,18 @@ def test_a_worker_stops_when_its_parent_has_ended(tmp_path) -> None:  # type: ig
     assert worker.wait(timeout=20) == 0
     assert time.monotonic() - start < 20
     assert worker.stdout is not None and "ready" in worker.stdout.read()
+
+
+def test_a_worker_without_a_token_refuses_to_start(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from splitexit.cli import app
+
+    monkeypatch.delenv("SPLITEXIT_TOKEN", raising=False)
+    for args, needle in (
+        ([], "a worker needs a token"),
+        (["--token-file", str(tmp_path / "missing")], "cannot read the token"),
+    ):
+        result = CliRunner().invoke(app, ["worker", "--tier", "edge", *args])
+        assert result.exit_code == 2 and needle in result.output
+        assert result.output.strip().count("\n") == 0
