@@ -132,7 +132,7 @@ def write_quota(group: Path, quota: CpuQuota, version: Literal[1, 2]) -> None:
 
 def _enable_cpu_v2(root: Path) -> None:
     control = root / "cgroup.subtree_control"
-    if "cpu" not in control.read_text().split():
+    if not control.exists() or "cpu" not in control.read_text().split():
         control.write_text("+cpu\n")
 
 
