@@ -37,6 +37,7 @@ class QuotaCalibration:
     reference_s: float  # mean CPU time of a free call
     reference_wall_s: float  # mean wall time of a free call
     confined_s: float  # mean wall time of a confined call
+    confined_cpu_s: float  # mean CPU time of a confined call
     confined_p50_s: float
     confined_max_s: float
 
@@ -44,6 +45,12 @@ class QuotaCalibration:
     def slowdown(self) -> float:
         """Mean confined wall time over mean free CPU time."""
         return self.confined_s / self.reference_s
+
+    @property
+    def stretch(self) -> float:
+        """Mean confined wall time over mean confined CPU time: the quota's own effect on the
+        same calls, less sensitive than :attr:`slowdown` to CPU-time noise between phases."""
+        return self.confined_s / self.confined_cpu_s
 
     @property
     def error(self) -> float:
@@ -71,8 +78,8 @@ def _child(
     ref_cpu, ref_wall = _timed(work, calls, gap_s)
     os.write(ready_w, b"r")
     os.read(go_r, 1)  # the parent has moved this process into the group
-    _, wall = _timed(work, calls, gap_s)
-    os.write(out_w, json.dumps([ref_cpu, ref_wall, wall]).encode())
+    cpu, wall = _timed(work, calls, gap_s)
+    os.write(out_w, json.dumps([ref_cpu, ref_wall, cpu, wall]).encode())
 
 
 def calibrate_quota(
@@ -125,7 +132,7 @@ def calibrate_quota(
         _, status = os.waitpid(pid, 0)
     if not chunks or os.waitstatus_to_exitcode(status) != 0:
         raise SplitexitError("calibrate_quota: the work failed in the child under the quota")
-    ref_cpu, ref_wall, wall = json.loads(b"".join(chunks))
+    ref_cpu, ref_wall, cpu, wall = json.loads(b"".join(chunks))
     return QuotaCalibration(
         ratio=ratio,
         quota=quota,
@@ -133,6 +140,7 @@ def calibrate_quota(
         reference_s=statistics.fmean(ref_cpu),
         reference_wall_s=statistics.fmean(ref_wall),
         confined_s=statistics.fmean(wall),
+        confined_cpu_s=statistics.fmean(cpu),
         confined_p50_s=statistics.median(wall),
         confined_max_s=max(wall),
     )
