@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from splitexit import _cli_fidelity, _cli_runtime
+from splitexit import _cli_fidelity, _cli_operators, _cli_runtime
 from splitexit._boundary import atomic_write_text
 from splitexit._cli_common import check_png
 from splitexit._cli_common import console as _console
@@ -179,6 +179,7 @@ app.command("retime")(retime_command)
 app.add_typer(distredge_app, name="distredge")
 _cli_runtime.register(app)
 _cli_fidelity.register(app)
+_cli_operators.register(app)
 
 
 def main() -> None:
