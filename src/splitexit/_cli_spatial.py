@@ -279,7 +279,7 @@ def distredge_profile_device_command(
     with _user_errors():
         passive_openmp()
         from splitexit.spatial import load_model, save_device_table
-        from splitexit.spatial._measure import measure_device
+        from splitexit.spatial.devices._measure import measure_device
 
         spec = load_model(model)
         err = Console(stderr=True, highlight=False)

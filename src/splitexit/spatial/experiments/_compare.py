@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from splitexit.errors import InputError
-from splitexit.spatial import _baselines as baselines
-from splitexit.spatial._fast import fast
-from splitexit.spatial._lcpss import lcpss
-from splitexit.spatial._osds import OSDSConfig, osds
-from splitexit.spatial._problem import Problem, Strategy
-from splitexit.spatial._simulator import simulate
+from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import simulate
+from splitexit.spatial.methods import _baselines as baselines
+from splitexit.spatial.methods._fast import fast
+from splitexit.spatial.methods._lcpss import lcpss
+from splitexit.spatial.methods._osds import OSDSConfig, osds
 
 __all__ = ["METHODS", "Comparison", "MethodResult", "compare"]
 

@@ -27,14 +27,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from splitexit.spatial._baselines import aofl, deeperthings, offload
-from splitexit.spatial._devices import FloatArray
-from splitexit.spatial._equalize import equal_finish_cuts
-from splitexit.spatial._geometry import IntArray, volume_rows
-from splitexit.spatial._lcpss import lcpss
-from splitexit.spatial._polish import polish
-from splitexit.spatial._problem import Problem, Strategy
-from splitexit.spatial._simulator import Run, simulate
+from splitexit.spatial.geometry._geometry import FloatArray, IntArray, volume_rows
+from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import Run, simulate
+from splitexit.spatial.methods._baselines import aofl, deeperthings, offload
+from splitexit.spatial.methods._equalize import equal_finish_cuts
+from splitexit.spatial.methods._lcpss import lcpss
+from splitexit.spatial.methods._polish import polish
 
 __all__ = ["ExactFinish", "fast", "polish", "split_volumes"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from splitexit._boundary import atomic_write_png
-from splitexit.spatial._compare import Comparison
+from splitexit.spatial.experiments._compare import Comparison
 
 if TYPE_CHECKING:
     from rich.console import Console

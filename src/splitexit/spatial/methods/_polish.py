@@ -10,8 +10,8 @@ import itertools
 import time
 from collections.abc import Sequence
 
-from splitexit.spatial._problem import Problem, Strategy
-from splitexit.spatial._simulator import Run, simulate
+from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import Run, simulate
 
 __all__ = ["polish"]
 

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from splitexit.errors import InputError
-from splitexit.spatial._cluster import Cluster, Provider, group_cluster
-from splitexit.spatial._compare import METHODS, compare
-from splitexit.spatial._devices import device_preset
-from splitexit.spatial._fast import polish, split_volumes
-from splitexit.spatial._geometry import ModelSpec
-from splitexit.spatial._lcpss import lcpss
-from splitexit.spatial._osds import OSDSConfig, osds
-from splitexit.spatial._problem import make_problem
-from splitexit.spatial._report import LinesInfo
-from splitexit.spatial._simulator import simulate
+from splitexit.spatial.devices._cluster import Cluster, Provider, group_cluster
+from splitexit.spatial.devices._compile import make_problem
+from splitexit.spatial.devices._devices import device_preset
+from splitexit.spatial.experiments._compare import METHODS, compare
+from splitexit.spatial.experiments._report import LinesInfo
+from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._simulator import simulate
+from splitexit.spatial.methods._fast import polish, split_volumes
+from splitexit.spatial.methods._lcpss import lcpss
+from splitexit.spatial.methods._osds import OSDSConfig, osds
 
 __all__ = [
     "TABLES",

@@ -29,18 +29,19 @@ from typing import Any
 
 import numpy as np
 
-from splitexit.spatial._baselines import aofl, coedge, offload
-from splitexit.spatial._cluster import Cluster, Provider
-from splitexit.spatial._devices import FloatArray, device_preset
-from splitexit.spatial._env import SplitEnv
-from splitexit.spatial._equalize import LinearFinish, equal_finish_cuts
-from splitexit.spatial._fast import fast
-from splitexit.spatial._geometry import ModelSpec
-from splitexit.spatial._lcpss import lcpss
-from splitexit.spatial._osds import OSDSConfig, epsilon_noise, osds, rollout
-from splitexit.spatial._problem import Problem, Strategy, make_problem
-from splitexit.spatial._report import LinesInfo
-from splitexit.spatial._simulator import simulate
+from splitexit.spatial.devices._cluster import Cluster, Provider
+from splitexit.spatial.devices._compile import make_problem
+from splitexit.spatial.devices._devices import FloatArray, device_preset
+from splitexit.spatial.experiments._report import LinesInfo
+from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import simulate
+from splitexit.spatial.methods._baselines import aofl, coedge, offload
+from splitexit.spatial.methods._env import SplitEnv
+from splitexit.spatial.methods._equalize import LinearFinish, equal_finish_cuts
+from splitexit.spatial.methods._fast import fast
+from splitexit.spatial.methods._lcpss import lcpss
+from splitexit.spatial.methods._osds import OSDSConfig, epsilon_noise, osds, rollout
 
 __all__ = ["DynamicResult", "bandwidth_traces", "dynamic_study"]
 
@@ -117,7 +118,7 @@ def _cluster(bandwidths: FloatArray) -> Cluster:
 
 def _relinear(problem: Problem, boundaries: tuple[int, ...]) -> Strategy:
     """AOFL's online step: its linear equal-finish split of fixed volumes, current network."""
-    from splitexit.spatial._baselines import capability
+    from splitexit.spatial.methods._baselines import capability
 
     splits = []
     for start, end in itertools.pairwise(boundaries):

@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from splitexit.errors import InputError
-from splitexit.spatial._cluster import group_cluster
-from splitexit.spatial._fast import polish, split_volumes
-from splitexit.spatial._geometry import ModelSpec
-from splitexit.spatial._lcpss import lcpss
-from splitexit.spatial._problem import make_problem
-from splitexit.spatial._report import LinesInfo
-from splitexit.spatial._simulator import simulate
+from splitexit.spatial.devices._cluster import group_cluster
+from splitexit.spatial.devices._compile import make_problem
+from splitexit.spatial.experiments._report import LinesInfo
+from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._simulator import simulate
+from splitexit.spatial.methods._fast import polish, split_volumes
+from splitexit.spatial.methods._lcpss import lcpss
 
 __all__ = ["SAMPLE_SIZES", "samples_markdown", "samples_sweep"]
 

@@ -25,9 +25,13 @@ import itertools
 
 import numpy as np
 
-from splitexit.spatial._devices import FloatArray
-from splitexit.spatial._geometry import IntArray, cuts_to_intervals, volume_rows
-from splitexit.spatial._problem import Problem
+from splitexit.spatial.geometry._geometry import (
+    FloatArray,
+    IntArray,
+    cuts_to_intervals,
+    volume_rows,
+)
+from splitexit.spatial.geometry._problem import Problem
 
 __all__ = ["PartitionScorer", "lcpss"]
 
