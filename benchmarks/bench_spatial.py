@@ -4,7 +4,7 @@ Run: ``nice -n 10 .venv/bin/python benchmarks/bench_spatial.py [--episodes 500]`
 Markdown tables; docs/benchmarks.md records them with the command.
 
 ``--sensitivity`` prints instead the diagnostic of docs/spatial.md ("Why the targets are still
-not met"): best/AOFL on DB and DC when every board computes ``k`` times slower, or with another
+not met"): fast/AOFL on DB and DC when every board computes ``k`` times slower, or with another
 per-transfer overhead, against the same network. It is a diagnostic, not a calibration.
 """
 

@@ -58,7 +58,9 @@ def distredge_compare_command(
         int, typer.Option(help="DDPG training episodes of DistrEdge (the paper: 4000).")
     ] = 4000,
     alpha: Annotated[float, typer.Option(help="LC-PSS alpha (Eq. 3).")] = 0.75,
-    fast_budget: Annotated[float, typer.Option(help="Seconds for our fast optimizer.")] = 8.0,
+    fast_evaluations: Annotated[
+        int, typer.Option(help="Simulator evaluations for our fast optimizer (deterministic).")
+    ] = 5000,
     seed: Annotated[int, typer.Option(help="Seed of LC-PSS and DDPG.")] = 0,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write results and strategies as JSON here.")
@@ -81,8 +83,8 @@ def distredge_compare_command(
             raise InputError(f"--episodes must be >= 1, got {episodes}")
         if not 0.0 <= alpha <= 1.0:
             raise InputError(f"--alpha must be in [0, 1], got {alpha}")
-        if not fast_budget > 0:
-            raise InputError(f"--fast-budget must be > 0 s, got {fast_budget}")
+        if fast_evaluations < 1:
+            raise InputError(f"--fast-evaluations must be >= 1, got {fast_evaluations}")
         check_png(plot)
         chosen = list(METHODS) if methods == "all" else [m.strip() for m in methods.split(",")]
         problem = problem_from_options(
@@ -99,7 +101,7 @@ def distredge_compare_command(
             methods=chosen,
             osds_config=OSDSConfig(episodes=episodes, seed=seed),
             alpha=alpha,
-            fast_budget_s=fast_budget,
+            fast_evaluations=fast_evaluations,
             seed=seed,
         )
         print_comparison(comparison, _console())
@@ -155,7 +157,9 @@ def distredge_experiment_command(
     out: Annotated[Path, typer.Option(help="Folder for NAME.json, NAME.md and NAME.png.")],
     model: _ModelOpt = "vgg16",
     episodes: Annotated[int, typer.Option(help="DDPG training episodes per case.")] = 4000,
-    fast_budget: Annotated[float, typer.Option(help="Seconds for our optimizer per case.")] = 8.0,
+    fast_evaluations: Annotated[
+        int, typer.Option(help="Simulator evaluations for our optimizer per case.")
+    ] = 5000,
     splitter: Annotated[
         str, typer.Option(help="alpha only: 'fast' (ours on each scheme) or 'ddpg' (OSDS).")
     ] = "fast",
@@ -198,6 +202,8 @@ def distredge_experiment_command(
             raise InputError(f"experiment {name!r} is not one of {', '.join(names)}")
         if episodes < 1:
             raise InputError(f"--episodes must be >= 1, got {episodes}")
+        if fast_evaluations < 1:
+            raise InputError(f"--fast-evaluations must be >= 1, got {fast_evaluations}")
         spec = load_model(model)
         config = OSDSConfig(episodes=episodes, seed=seed)
         err = Console(stderr=True, highlight=False)
@@ -214,7 +220,7 @@ def distredge_experiment_command(
                 name,
                 spec,
                 osds_config=config,
-                fast_budget_s=fast_budget,
+                fast_evaluations=fast_evaluations,
                 cases=selected,
                 methods=[m.strip() for m in chosen],
                 progress=progress,
@@ -279,7 +285,7 @@ def distredge_profile_device_command(
     with _user_errors():
         passive_openmp()
         from splitexit.spatial import load_model, save_device_table
-        from splitexit.spatial._measure import measure_device
+        from splitexit.spatial.devices._measure import measure_device
 
         spec = load_model(model)
         err = Console(stderr=True, highlight=False)

@@ -38,8 +38,8 @@ def test_cli_compare_writes_json_and_plot(tmp_path: Path) -> None:
             *TINY,
             "--methods",
             "offload,aofl,fast",
-            "--fast-budget",
-            "0.3",
+            "--fast-evaluations",
+            "300",
             "--json",
             str(out),
             "--plot",
@@ -109,6 +109,11 @@ def test_cli_bad_strategy_is_one_line_exit_2(
         ),
         (["--model", "alexnet", "--group", "LA"], "model 'alexnet' is neither a file nor shipped"),
         (["--model", "tinycnn", "--group", "LA", "--episodes", "0"], "--episodes must be >= 1"),
+        (
+            ["--model", "tinycnn", "--group", "LA", "--fast-evaluations", "0"],
+            "--fast-evaluations must be >= 1",
+        ),
+        (["--model", "tinycnn", "--group", "LA", "--alpha", "7"], "--alpha must be in [0, 1]"),
         (
             ["--model", "tinycnn", "--group", "LA", "--methods", "offload,magic"],
             "unknown method 'magic'",

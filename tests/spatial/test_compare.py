@@ -17,6 +17,7 @@ from splitexit.spatial import (
     load_model,
     make_problem,
     merge_records,
+    print_comparison,
     render_bars,
     simulate,
     table_markdown,
@@ -28,7 +29,7 @@ TINY_DDPG = OSDSConfig(episodes=30, learning_starts=10, actor_layers=(16,), crit
 @pytest.fixture(scope="module")
 def comparison():  # type: ignore[no-untyped-def]
     problem = make_problem(load_model("tinycnn"), group_cluster("DC", bandwidth=50e6))
-    return problem, compare(problem, osds_config=TINY_DDPG, fast_budget_s=0.5)
+    return problem, compare(problem, osds_config=TINY_DDPG, fast_evaluations=500)
 
 
 def test_compare_runs_all_nine_methods_on_one_simulator(comparison) -> None:  # type: ignore[no-untyped-def]
@@ -60,8 +61,33 @@ def test_report_infos_and_markdown(comparison, tmp_path: Path) -> None:  # type:
     assert (tmp_path / "bars.png").read_bytes()[:4] == b"\x89PNG"
     table = table_markdown([record])
     assert table.count("\n") == 3 and "| DC 50Mbps |" in table
-    ratio = max(result.result("distredge").ips, result.result("fast").ips)
-    assert f"{ratio / result.result('aofl').ips:.2f}x" in table
+    # DistrEdge and fast are reported apart: each has its own ratios, none mixes them.
+    head = table.splitlines()[0]
+    assert "DistrEdge/AOFL" in head and "fast/AOFL" in head and "best/AOFL" not in head
+    cells = dict(zip(head.split(" | "), table.splitlines()[2].split(" | "), strict=True))
+    aofl = result.result("aofl").ips
+    assert cells["DistrEdge/AOFL"] == f"{result.result('distredge').ips / aofl:.2f}x"
+    assert cells["fast/AOFL"] == f"{result.result('fast').ips / aofl:.2f}x"
+
+
+def test_compare_notes_say_fast_starts_and_budget(comparison) -> None:  # type: ignore[no-untyped-def]
+    problem, result = comparison
+    notes = result.to_dict(problem)["notes"]
+    assert notes["fast_evaluations"] == 500
+    assert "offload" in notes["fast_starts"] and "LC-PSS" in notes["fast_starts"]
+
+
+def test_print_comparison_ranks_fast_apart(comparison) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    _, result = comparison
+    console = Console(record=True, width=200)
+    print_comparison(result, console)
+    text = console.export_text()
+    assert "fast (ours, ranked apart)" in text
+    assert "simulator evaluations from these starts" in text
+    fast_row = next(line for line in text.splitlines() if "fast (ours" in line)
+    assert " *" not in fast_row
 
 
 def test_merge_records_updates_cases_in_table_order(comparison) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from torch import nn  # noqa: E402
 
 from splitexit.errors import InputError  # noqa: E402
 from splitexit.spatial import load_model, model_from_mapping, spec_from_torch  # noqa: E402
-from splitexit.spatial._torch import TorchModel, run_strategy  # noqa: E402
+from splitexit.spatial.geometry._torch import TorchModel, run_strategy  # noqa: E402
 
 
 def _net() -> nn.Sequential:

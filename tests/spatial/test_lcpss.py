@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from splitexit.errors import InputError
 from splitexit.spatial import PartitionScorer, group_cluster, lcpss, load_model, make_problem
 
 
@@ -37,3 +38,20 @@ def test_lcpss_stops_where_no_single_location_helps(vgg_db) -> None:  # type: ig
     for j in range(1, vgg_db.num_layers):
         if j not in scheme:
             assert scorer.score(sorted([*scheme, j])) >= base - 1e-12
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"alpha": 7}, "alpha"),
+        ({"alpha": -0.1}, "alpha"),
+        ({"alpha": "0.5"}, "alpha"),
+        ({"samples": 0}, "samples"),
+        ({"seed": 1.5}, "seed"),
+    ],
+)
+def test_lcpss_bad_parameter_raises_input_error_naming_it(
+    vgg_db, kwargs: dict[str, object], name: str
+) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=name):
+        lcpss(vgg_db, **kwargs)  # type: ignore[arg-type]

@@ -74,3 +74,14 @@ def test_osds_trains_sb3_ddpg_and_returns_its_best(problem) -> None:  # type: ig
     actor_lr = agent.actor.optimizer.param_groups[0]["lr"]  # type: ignore[attr-defined]
     critic_lr = agent.critic.optimizer.param_groups[0]["lr"]  # type: ignore[attr-defined]
     assert actor_lr == pytest.approx(1e-4) and critic_lr == pytest.approx(1e-3)
+
+
+def test_osds_same_seed_same_result(problem) -> None:  # type: ignore[no-untyped-def]
+    config = OSDSConfig(
+        episodes=20, learning_starts=8, batch_size=8, actor_layers=(8,), critic_layers=(8,), seed=5
+    )
+    first = osds(problem, (0, 3, 7), config)
+    second = osds(problem, (0, 3, 7), config)
+    assert first.strategy == second.strategy
+    assert first.latency_s == second.latency_s
+    assert first.episodes == second.episodes

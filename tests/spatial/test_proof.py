@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from splitexit.spatial import ModelSpec, load_model  # noqa: E402
-from splitexit.spatial._torch import TorchModel, run_strategy  # noqa: E402
+from splitexit.spatial.geometry._torch import TorchModel, run_strategy  # noqa: E402
 
 # The real geometry (heights) with fewer channels and narrower maps, so that it runs fast.
 MODELS = [

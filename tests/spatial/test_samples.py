@@ -9,7 +9,7 @@ from splitexit.spatial import load_model, samples_markdown, samples_sweep
 
 
 def test_samples_sweep_reports_min_mean_max_over_repeats() -> None:
-    info, raw = samples_sweep(load_model("vgg16"), sizes=(2, 100), repeats=6, polish_s=0.05)
+    info, raw = samples_sweep(load_model("vgg16"), sizes=(2, 100), repeats=6, polish_evaluations=50)
     assert list(raw) == ["(a) DB 50Mbps", "(b) NA Nano"]
     assert info.labels[:3] == ("(a) DB 50Mbps min", "(a) DB 50Mbps mean", "(a) DB 50Mbps max")
     assert info.x[0] == (2.0, 100.0)

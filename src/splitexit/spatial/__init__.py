@@ -8,6 +8,12 @@ plus DDPG (OSDS), seven baselines and our fast optimizer produce strategies.
 Numpy only at import: torch (the geometry proof, ``profile-device``, ``spec_from_torch``),
 gymnasium and stable-baselines3 (OSDS) are imported when used.
 
+Four sub-packages, each importing only those before it: ``geometry`` (layer specs, the
+Vertical-Splitting Law, strategies, the simulator), ``devices`` (device models, clusters,
+files, ``make_problem``), ``methods`` (seven baselines, LC-PSS + OSDS, ``fast``) and
+``experiments`` (comparisons, tables, sweeps, the dynamic study, reports). This package
+re-exports their public names.
+
 >>> from splitexit.spatial import group_cluster, load_model, make_problem, offload, simulate
 >>> problem = make_problem(load_model("vgg16"), group_cluster("DB", bandwidth=50e6))
 >>> round(simulate(problem, offload(problem)).ips, 1) > 0
@@ -18,66 +24,90 @@ from __future__ import annotations
 
 from typing import Any
 
-from splitexit.spatial._baselines import (
+from splitexit.spatial.devices import (
+    DEVICE_PRESETS,
+    Cluster,
+    Provider,
+    SyntheticDevice,
+    TableDevice,
+    device_preset,
+    group_cluster,
+    group_names,
+    load_cluster,
+    load_device_table,
+    make_problem,
+    problem_from_options,
+    save_device_table,
+)
+from splitexit.spatial.experiments import (
+    METHODS,
+    SAMPLE_SIZES,
+    TABLES,
+    BarsInfo,
+    Case,
+    Comparison,
+    LinesInfo,
+    MethodResult,
+    alpha_sweep,
+    bars_info,
+    case_names,
+    compare,
+    lines_markdown,
+    merge_records,
+    print_comparison,
+    render_bars,
+    render_lines,
+    run_table,
+    samples_markdown,
+    samples_sweep,
+    table_markdown,
+)
+from splitexit.spatial.geometry import (
+    Layer,
+    ModelSpec,
+    Op,
+    Problem,
+    Run,
+    SimResult,
+    Strategy,
+    check_strategy,
+    cuts_to_intervals,
+    layer_input_rows,
+    load_model,
+    model_from_mapping,
+    model_names,
+    op_input_rows,
+    simulate,
+    spec_from_torch,
+    strategy_from_mapping,
+    volume_rows,
+    zoo_mapping,
+)
+from splitexit.spatial.methods import (
+    ExactFinish,
+    LinearFinish,
+    OSDSConfig,
+    OSDSResult,
+    PartitionScorer,
     aofl,
     capability,
     coedge,
     deeperthings,
     deepthings,
+    epsilon_noise,
+    equal_finish_cuts,
+    fast,
     layer_capability,
+    lcpss,
     mednn,
     modnn,
     offload,
+    osds,
+    polish,
     proportional_cuts,
+    rollout,
+    split_volumes,
 )
-from splitexit.spatial._cluster import Cluster, Provider, group_cluster, group_names
-from splitexit.spatial._compare import METHODS, Comparison, MethodResult, compare
-from splitexit.spatial._devices import DEVICE_PRESETS, SyntheticDevice, TableDevice, device_preset
-from splitexit.spatial._equalize import LinearFinish, equal_finish_cuts
-from splitexit.spatial._experiments import (
-    TABLES,
-    Case,
-    alpha_sweep,
-    case_names,
-    merge_records,
-    run_table,
-    table_markdown,
-)
-from splitexit.spatial._fast import ExactFinish, fast, polish, split_volumes
-from splitexit.spatial._files import load_cluster, load_device_table, save_device_table
-from splitexit.spatial._from_torch import spec_from_torch
-from splitexit.spatial._geometry import (
-    Layer,
-    ModelSpec,
-    Op,
-    cuts_to_intervals,
-    layer_input_rows,
-    op_input_rows,
-    volume_rows,
-)
-from splitexit.spatial._lcpss import PartitionScorer, lcpss
-from splitexit.spatial._options import problem_from_options
-from splitexit.spatial._osds import OSDSConfig, OSDSResult, epsilon_noise, osds, rollout
-from splitexit.spatial._problem import (
-    Problem,
-    Strategy,
-    check_strategy,
-    make_problem,
-    strategy_from_mapping,
-)
-from splitexit.spatial._report import (
-    BarsInfo,
-    LinesInfo,
-    bars_info,
-    lines_markdown,
-    print_comparison,
-    render_bars,
-    render_lines,
-)
-from splitexit.spatial._samples import SAMPLE_SIZES, samples_markdown, samples_sweep
-from splitexit.spatial._simulator import Run, SimResult, simulate
-from splitexit.spatial._spec import model_from_mapping
-from splitexit.spatial._zoo import load_model, model_names, zoo_mapping
 
 __all__ = [
     "DEVICE_PRESETS",
@@ -165,11 +195,11 @@ __all__ = [
 
 # gymnasium is imported on first use of the environment or the dynamic study.
 _LAZY = {
-    "SplitEnv": "splitexit.spatial._env",
-    "action_to_cuts": "splitexit.spatial._env",
-    "DynamicResult": "splitexit.spatial._dynamic",
-    "bandwidth_traces": "splitexit.spatial._dynamic",
-    "dynamic_study": "splitexit.spatial._dynamic",
+    "SplitEnv": "splitexit.spatial.methods",
+    "action_to_cuts": "splitexit.spatial.methods",
+    "DynamicResult": "splitexit.spatial.experiments",
+    "bandwidth_traces": "splitexit.spatial.experiments",
+    "dynamic_study": "splitexit.spatial.experiments",
 }
 
 

@@ -33,8 +33,13 @@ from splitexit._boundary import (
     read_mapping,
 )
 from splitexit.errors import InputError
-from splitexit.spatial._cluster import REQUESTER_BANDWIDTH, Cluster, Provider
-from splitexit.spatial._devices import DEVICE_PRESETS, DeviceModel, TableDevice, device_preset
+from splitexit.spatial.devices._cluster import REQUESTER_BANDWIDTH, Cluster, Provider
+from splitexit.spatial.devices._devices import (
+    DEVICE_PRESETS,
+    DeviceModel,
+    TableDevice,
+    device_preset,
+)
 
 __all__ = ["load_cluster", "load_device_table", "save_device_table"]
 

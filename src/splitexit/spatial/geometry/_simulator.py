@@ -27,9 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from splitexit.spatial._devices import FloatArray
-from splitexit.spatial._geometry import IntArray, cuts_to_intervals, volume_rows
-from splitexit.spatial._problem import Problem, Strategy
+from splitexit.spatial.geometry._geometry import (
+    FloatArray,
+    IntArray,
+    cuts_to_intervals,
+    volume_rows,
+)
+from splitexit.spatial.geometry._problem import Problem, Strategy
 
 __all__ = ["Run", "SimResult", "simulate"]
 

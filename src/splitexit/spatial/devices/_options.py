@@ -6,10 +6,11 @@ import dataclasses
 from pathlib import Path
 
 from splitexit.errors import InputError
-from splitexit.spatial._cluster import group_cluster
-from splitexit.spatial._files import load_cluster
-from splitexit.spatial._problem import Problem, make_problem
-from splitexit.spatial._zoo import load_model
+from splitexit.spatial.devices._cluster import group_cluster
+from splitexit.spatial.devices._compile import make_problem
+from splitexit.spatial.devices._files import load_cluster
+from splitexit.spatial.geometry._problem import Problem
+from splitexit.spatial.geometry._zoo import load_model
 from splitexit.units import parse_bandwidth, parse_duration
 
 __all__ = ["problem_from_options"]

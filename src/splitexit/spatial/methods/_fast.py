@@ -13,30 +13,40 @@
 3. **Polish** the best starts by coordinate descent with exact line searches on the split
    decisions (:func:`polish`): this finds the lopsided splits where a second provider takes
    only the few rows it can finish and hand back in time.
-4. **Hill-climb** on the partition (add, drop or move one location) with what time is left.
+4. **Hill-climb** on the partition (add, drop or move one location) with what is left.
 
 Offloading (Fig. 1(d)), AOFL's strategy and any given strategies (the previous one, when
-re-planning online) are starts too, so the result never loses to them.
+re-planning online) are starts too, so the result never loses to them (:data:`FAST_STARTS`
+says them in words, for reports). The search is bounded by a number of simulator evaluations
+(:mod:`~splitexit.spatial.methods._budget`), not by seconds: one seed, one result.
 """
 
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Sequence
 
 import numpy as np
 
-from splitexit.spatial._baselines import aofl, deeperthings, offload
-from splitexit.spatial._devices import FloatArray
-from splitexit.spatial._equalize import equal_finish_cuts
-from splitexit.spatial._geometry import IntArray, volume_rows
-from splitexit.spatial._lcpss import lcpss
-from splitexit.spatial._polish import polish
-from splitexit.spatial._problem import Problem, Strategy
-from splitexit.spatial._simulator import Run, simulate
+from splitexit.spatial.geometry._geometry import FloatArray, IntArray, volume_rows
+from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import Run, simulate
+from splitexit.spatial.methods._baselines import aofl, deeperthings, offload
+from splitexit.spatial.methods._budget import SPLIT_VOLUME_COST, Budget
+from splitexit.spatial.methods._equalize import equal_finish_cuts
+from splitexit.spatial.methods._lcpss import check_alpha, lcpss
+from splitexit.spatial.methods._polish import polish, polish_within
 
-__all__ = ["ExactFinish", "fast", "polish", "split_volumes"]
+__all__ = ["FAST_EVALUATIONS", "FAST_STARTS", "ExactFinish", "fast", "polish", "split_volumes"]
+
+FAST_EVALUATIONS = 5000
+FAST_STARTS = (
+    "offload; AOFL's strategy; given starts (re-planning: the previous strategy); the "
+    "partitions of LC-PSS (alpha in 0.25, 0.5, 0.75, 1 and the given alpha, the given seed), "
+    "AOFL, DeeperThings (one volume per downsampling stage) and one volume, each split by "
+    "equal finish on every set of active providers (the k fastest beyond 5) and offloaded "
+    "to the fastest provider"
+)
 
 
 class ExactFinish:
@@ -185,31 +195,43 @@ def _alone_on(problem: Problem, boundaries: tuple[int, ...], k: int) -> Strategy
 def fast(
     problem: Problem,
     *,
-    time_budget_s: float = 8.0,
+    max_evaluations: int = FAST_EVALUATIONS,
     alpha: float = 0.75,
     seed: int = 0,
     starts: Sequence[Strategy] = (),
+    time_limit_s: float | None = None,
 ) -> Strategy:
-    """Our optimizer; returns within about ``time_budget_s`` seconds.
+    """Our optimizer, bounded by ``max_evaluations`` simulator evaluations (deterministic).
 
-    1. Starting grid (up to 30% of the budget): partitions (LC-PSS for alpha in 0.25..1 and
-       the given ``alpha``, AOFL's, one per downsampling stage, one volume) times sets of
-       active providers, each split by equal finish; plus offloading embedded in each
-       partition (all on the fastest provider), which the line search can then open up.
+    1. Starting grid (up to 30% of the evaluations; splitting a volume by equal finish costs
+       ``SPLIT_VOLUME_COST``): partitions (LC-PSS for alpha in 0.25..1 and the given
+       ``alpha``, AOFL's, one per downsampling stage, one volume) times sets of active
+       providers, each split by equal finish; plus offloading embedded in each partition
+       (all on the fastest provider), which the line search can then open up.
     2. Multi-start polish (up to 85%): the best start of every partition, best first.
     3. Partition hill-climb with the rest: add, drop or move one location, re-split, polish.
 
     Offloading, AOFL's strategy and the given ``starts`` (e.g. the previous strategy when
     re-planning online) are starting points too, so the result is never worse than any.
+    The default 5000 evaluations take about 5 s here. ``time_limit_s`` is an optional
+    wall-clock guard, off by default; with it the result may depend on the machine's load.
+
+    >>> from splitexit.spatial import group_cluster, load_model, make_problem
+    >>> problem = make_problem(load_model("vgg16"), group_cluster("DA", bandwidth=50e6))
+    >>> fast(problem, max_evaluations=300) == fast(problem, max_evaluations=300)
+    True
     """
-    started = time.monotonic()
+    budget = Budget(max_evaluations, time_limit_s=time_limit_s)
+    check_alpha(alpha)
     n = problem.num_layers
 
-    def until(fraction: float) -> float:
-        return started + fraction * time_budget_s
-
     def latency(strategy: Strategy) -> float:
+        budget.spend()
         return simulate(problem, strategy).latency_s
+
+    def split(boundaries: Sequence[int], active: Sequence[bool] | None) -> Strategy:
+        budget.spend(SPLIT_VOLUME_COST * (len(boundaries) - 1))
+        return split_volumes(problem, boundaries, active)
 
     baseline = offload(problem)
     fastest = sum(1 for cut in baseline.splits[0] if cut == 0)  # offload: cuts 0..0, H..H
@@ -222,16 +244,12 @@ def fast(
     subsets = _subsets(problem)
     best_subset: dict[tuple[int, ...], tuple[bool, ...]] = {}
     for boundaries in partitions:
-        options = [
-            (
-                latency(_alone_on(problem, boundaries, fastest)),
-                _alone_on(problem, boundaries, fastest),
-            )
-        ]
+        alone = _alone_on(problem, boundaries, fastest)
+        options = [(latency(alone), alone)]
         for active in subsets:
-            if time.monotonic() > until(0.3):
+            if budget.exhausted(0.3):
                 break
-            strategy = split_volumes(problem, boundaries, active)
+            strategy = split(boundaries, active)
             options.append((latency(strategy), strategy))
             if min(options, key=lambda o: o[0])[1] is strategy:
                 best_subset[boundaries] = active
@@ -242,26 +260,30 @@ def fast(
         pool.extend(other[:1])
     pool.sort(key=lambda o: o[0])
     best = pool[0]
+    polish_end = int(0.85 * budget.total)
     for k, (_, start) in enumerate(pool):
-        now = time.monotonic()
-        if now >= until(0.85):
+        if budget.exhausted(0.85):
             break
-        share = (until(0.85) - now) / (len(pool) - k)
-        tuned = polish(problem, start, deadline=now + share)
+        share = (polish_end - budget.used) // (len(pool) - k)
+        inner = budget.sub(share)
+        tuned = polish_within(problem, start, inner)
+        budget.spend(inner.used)
         result = (latency(tuned), tuned)
         if result[0] < best[0]:
             best = result
     seen = set(partitions)
     improved = True
-    while improved and time.monotonic() < until(0.97):
+    while improved and not budget.exhausted(0.97):
         improved = False
         for boundaries in _neighbours(best[1].boundaries, n):
-            if boundaries in seen or time.monotonic() >= until(0.97):
+            if boundaries in seen or budget.exhausted(0.97):
                 continue
             seen.add(boundaries)
             chosen = best_subset.get(best[1].boundaries)
-            trial = split_volumes(problem, boundaries, chosen)
-            trial = polish(problem, trial, deadline=min(until(0.97), time.monotonic() + 0.2))
+            trial = split(boundaries, chosen)
+            inner = budget.sub(min(int(0.97 * budget.total) - budget.used, 200))
+            trial = polish_within(problem, trial, inner)
+            budget.spend(inner.used)
             result = (latency(trial), trial)
             if result[0] < best[0] - 1e-12:
                 best, improved = result, True

@@ -19,7 +19,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from splitexit._boundary import StrictModel
 from splitexit.errors import InputError
-from splitexit.spatial._geometry import Layer, ModelSpec, Op
+from splitexit.spatial.geometry._geometry import Layer, ModelSpec, Op
 
 __all__ = ["model_from_mapping"]
 

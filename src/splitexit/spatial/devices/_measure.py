@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from splitexit.errors import InputError
-from splitexit.spatial._devices import TableDevice
-from splitexit.spatial._geometry import ModelSpec, layer_input_rows
-from splitexit.spatial._torch import TorchModel, run_split_part
+from splitexit.spatial.devices._devices import TableDevice
+from splitexit.spatial.geometry._geometry import ModelSpec, layer_input_rows
+from splitexit.spatial.geometry._torch import TorchModel, run_split_part
 
 __all__ = ["measure_device"]
 

@@ -25,11 +25,23 @@ import itertools
 
 import numpy as np
 
-from splitexit.spatial._devices import FloatArray
-from splitexit.spatial._geometry import IntArray, cuts_to_intervals, volume_rows
-from splitexit.spatial._problem import Problem
+from splitexit.errors import InputError
+from splitexit.spatial.geometry._geometry import (
+    FloatArray,
+    IntArray,
+    cuts_to_intervals,
+    volume_rows,
+)
+from splitexit.spatial.geometry._problem import Problem
 
-__all__ = ["PartitionScorer", "lcpss"]
+__all__ = ["PartitionScorer", "check_alpha", "lcpss"]
+
+
+def check_alpha(alpha: object) -> float:
+    """``alpha`` of Eq. 3 if it is a number in [0, 1], else :class:`InputError` naming it."""
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 <= alpha <= 1:
+        raise InputError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    return float(alpha)
 
 
 def _overlap(lo: IntArray, hi: IntArray, held_lo: IntArray, held_hi: IntArray) -> IntArray:
@@ -47,6 +59,11 @@ class PartitionScorer:
     """``C_p`` of Eq. 3 for any partition, averaged over fixed random split decisions."""
 
     def __init__(self, problem: Problem, *, alpha: float, samples: int, seed: int):
+        check_alpha(alpha)
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise InputError(f"samples must be an integer >= 1, got {samples!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise InputError(f"seed must be an integer, got {seed!r}")
         self.problem = problem
         self.alpha = alpha
         rng = np.random.default_rng(seed)

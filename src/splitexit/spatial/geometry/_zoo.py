@@ -21,8 +21,8 @@ from typing import Any
 
 from splitexit._boundary import read_mapping
 from splitexit.errors import InputError
-from splitexit.spatial._geometry import ModelSpec
-from splitexit.spatial._spec import model_from_mapping
+from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._spec import model_from_mapping
 
 __all__ = ["load_model", "model_names", "zoo_mapping"]
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as fn
 from torch import nn
 
-from splitexit.spatial._geometry import (
+from splitexit.spatial.geometry._geometry import (
     Layer,
     ModelSpec,
     Op,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from splitexit._boundary import atomic_write_png
-from splitexit.spatial._compare import Comparison
+from splitexit.spatial.experiments._compare import Comparison
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -123,7 +123,11 @@ def render_lines(info: LinesInfo, path: Path) -> None:
 
 
 def print_comparison(comparison: Comparison, console: Console) -> None:
-    """The comparison as a rich table: one row per method, the best marked with ``*``."""
+    """The comparison as a rich table: one row per method.
+
+    ``*`` marks the best of the paper's methods (the baselines and DistrEdge); ``fast`` is
+    ours and ranked apart, with its starting points and evaluation budget said below.
+    """
     from rich.table import Table
 
     from splitexit.units import format_duration
@@ -137,10 +141,12 @@ def print_comparison(comparison: Comparison, console: Console) -> None:
                "max send", "planning")  # fmt: skip
     for column in columns:
         table.add_column(column, justify="left" if column == "method" else "right")
-    best = max(r.ips for r in comparison.results)
+    paper = [r.ips for r in comparison.results if r.method != "fast"]
+    best = max(paper) if paper else None
     for r in comparison.results:
+        mark = " (ours, ranked apart)" if r.method == "fast" else (" *" if r.ips == best else "")
         table.add_row(
-            r.method + (" *" if r.ips == best else ""),
+            r.method + mark,
             f"{r.ips:.2f}",
             format_duration(r.latency_s),
             str(r.strategy.num_volumes),
@@ -154,4 +160,9 @@ def print_comparison(comparison: Comparison, console: Console) -> None:
         console.print(
             f"DistrEdge: DDPG trained {comparison.notes['distredge_episodes']} episodes in "
             f"{comparison.notes['distredge_train_s']:.1f} s (included in its planning time)."
+        )
+    if "fast_starts" in comparison.notes:
+        console.print(
+            f"fast: {comparison.notes['fast_evaluations']} simulator evaluations from these "
+            f"starts: {comparison.notes['fast_starts']}."
         )

@@ -1,4 +1,4 @@
-"""A model on a cluster, compiled to arrays once; and the distribution strategy.
+"""A model on a cluster, compiled to arrays (by ``devices.make_problem``); and the strategy.
 
 A :class:`Strategy` is a partition scheme (``boundaries``: layer-volume ``l`` holds layers
 ``boundaries[l] .. boundaries[l+1] - 1``) and split decisions (``splits[l]``: the
@@ -14,16 +14,36 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from splitexit.errors import InputError
-from splitexit.spatial._cluster import Cluster
-from splitexit.spatial._devices import FloatArray
-from splitexit.spatial._geometry import ModelSpec
+from splitexit.spatial.geometry._geometry import FloatArray, ModelSpec
 
-__all__ = ["Problem", "Strategy", "make_problem", "strategy_from_mapping"]
+__all__ = ["Network", "Problem", "Strategy", "check_strategy", "strategy_from_mapping"]
+
+
+class Network(Protocol):
+    """What a problem keeps of its cluster (``devices.Cluster`` is one).
+
+    Declared here so that the geometry layer never imports the devices layer.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def names(self) -> tuple[str, ...]: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def requester_bandwidth(self) -> float: ...
+
+    @property
+    def overhead_s(self) -> float: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,7 +51,7 @@ class Problem:
     """Everything the simulator reads, as arrays: latency tables, bits per row, bandwidths."""
 
     model: ModelSpec
-    cluster: Cluster
+    cluster: Network
     tables: tuple[FloatArray, ...]  # per layer, shape (D, H_i + 1), seconds
     tail_s: FloatArray  # (D,) seconds of the FC tail on each provider
     bandwidth: FloatArray  # (D,) bit/s
@@ -53,25 +73,6 @@ class Problem:
     def input_row_bits(self, layer: int) -> float:
         """Bits of one row of layer ``layer``'s input."""
         return self.in_row_bits if layer == 0 else float(self.out_row_bits[layer - 1])
-
-
-def make_problem(model: ModelSpec, cluster: Cluster) -> Problem:
-    """Compile ``model`` on ``cluster`` (latency tables of every provider)."""
-    per_device = [p.device.latency_tables(model) for p in cluster.providers]
-    tables = tuple(
-        np.stack([tables[i] for tables, _ in per_device]) for i in range(model.num_layers)
-    )
-    bits = cluster.feature_bits
-    return Problem(
-        model=model,
-        cluster=cluster,
-        tables=tables,
-        tail_s=np.array([tail for _, tail in per_device]),
-        bandwidth=np.array([p.bandwidth for p in cluster.providers]),
-        out_row_bits=np.array([float(ly.w_out * ly.c_out * bits) for ly in model.layers]),
-        in_row_bits=float(model.w_in * model.c_in * cluster.input_bits),
-        result_bits=float(model.result_elements * bits),
-    )
 
 
 @dataclass(frozen=True)

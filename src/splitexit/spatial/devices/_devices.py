@@ -26,10 +26,9 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from splitexit.errors import InputError
-from splitexit.spatial._geometry import Layer, ModelSpec, Op
+from splitexit.spatial.geometry._geometry import FloatArray, Layer, ModelSpec, Op
 
 __all__ = [
     "DEVICE_PRESETS",
@@ -39,8 +38,6 @@ __all__ = [
     "TableDevice",
     "device_preset",
 ]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 class DeviceModel(Protocol):

@@ -23,8 +23,8 @@ import gymnasium as gym
 import numpy as np
 import numpy.typing as npt
 
-from splitexit.spatial._problem import Problem, Strategy
-from splitexit.spatial._simulator import Run
+from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import Run
 
 __all__ = ["SplitEnv", "action_to_cuts"]
 

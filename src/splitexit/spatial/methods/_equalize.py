@@ -19,8 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from splitexit.spatial._devices import FloatArray
-from splitexit.spatial._geometry import IntArray, Layer, volume_rows
+from splitexit.spatial.geometry._geometry import FloatArray, IntArray, Layer, volume_rows
 
 __all__ = ["FinishModel", "LinearFinish", "equal_finish_cuts"]
 

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "FloatArray",
     "IntArray",
     "Layer",
     "ModelSpec",
@@ -35,6 +36,7 @@ __all__ = [
     "volume_rows",
 ]
 
+FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 OpKind = Literal["conv", "maxpool", "reorg"]
 Activation = Literal["relu", "leaky", "none"]

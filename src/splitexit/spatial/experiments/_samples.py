@@ -9,18 +9,17 @@ A scheme that comes back is timed once.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from splitexit.errors import InputError
-from splitexit.spatial._cluster import group_cluster
-from splitexit.spatial._fast import polish, split_volumes
-from splitexit.spatial._geometry import ModelSpec
-from splitexit.spatial._lcpss import lcpss
-from splitexit.spatial._problem import make_problem
-from splitexit.spatial._report import LinesInfo
-from splitexit.spatial._simulator import simulate
+from splitexit.spatial.devices._cluster import group_cluster
+from splitexit.spatial.devices._compile import make_problem
+from splitexit.spatial.experiments._report import LinesInfo
+from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._simulator import simulate
+from splitexit.spatial.methods._fast import polish, split_volumes
+from splitexit.spatial.methods._lcpss import lcpss
 
 __all__ = ["SAMPLE_SIZES", "samples_markdown", "samples_sweep"]
 
@@ -33,7 +32,7 @@ def samples_sweep(
     sizes: Sequence[int] = SAMPLE_SIZES,
     repeats: int = 50,
     seed: int = 0,
-    polish_s: float = 2.0,
+    polish_evaluations: int = 2000,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[LinesInfo, dict[str, Any]]:
     """Fig. 5: min, mean and max IPS over ``repeats`` LC-PSS runs for each ``|R_s^r|``.
@@ -62,7 +61,7 @@ def samples_sweep(
                 scheme = lcpss(problem, samples=size, seed=seed + r)
                 if scheme not in timed:
                     start = split_volumes(problem, scheme)
-                    tuned = polish(problem, start, deadline=time.monotonic() + polish_s)
+                    tuned = polish(problem, start, max_evaluations=polish_evaluations)
                     timed[scheme] = simulate(problem, tuned).ips
                 ips.append(timed[scheme])
                 picked.add(scheme)

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from splitexit.spatial._problem import Problem, Strategy
-from splitexit.spatial._simulator import simulate
+from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import simulate
 
 if TYPE_CHECKING:
-    from splitexit.spatial._env import SplitEnv
+    from splitexit.spatial.methods._env import SplitEnv
 
 __all__ = ["OSDSConfig", "OSDSResult", "epsilon_noise", "osds", "rollout"]
 
@@ -142,11 +142,11 @@ def osds(
     """Train DDPG on the split MDP of ``boundaries``; return the best split decisions."""
     import torch
 
-    from splitexit.spatial._env import SplitEnv
+    from splitexit.spatial.methods._env import SplitEnv
 
     torch.set_num_threads(config.threads)
     if time_scale_s is None:
-        from splitexit.spatial._baselines import offload
+        from splitexit.spatial.methods._baselines import offload
 
         time_scale_s = simulate(problem, offload(problem)).latency_s
     env = SplitEnv(problem, boundaries, time_scale_s=time_scale_s)

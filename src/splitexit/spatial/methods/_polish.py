@@ -2,25 +2,33 @@
 
 Changing the split of volume ``v`` leaves the simulation of volumes ``0..v-1`` unchanged, so
 the states after each prefix are kept (:class:`_Prefixes`) and only the rest is re-simulated.
+The search is bounded by a number of evaluations (:class:`Budget`), so it is deterministic.
 """
 
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Sequence
 
-from splitexit.spatial._problem import Problem, Strategy
-from splitexit.spatial._simulator import Run, simulate
+from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import Run, simulate
+from splitexit.spatial.methods._budget import Budget
 
-__all__ = ["polish"]
+__all__ = ["polish", "polish_within"]
 
 
 class _Prefixes:
     """Latency of a strategy whose volumes change one at a time, reusing simulated prefixes."""
 
-    def __init__(self, problem: Problem, boundaries: tuple[int, ...], splits: list[list[int]]):
+    def __init__(
+        self,
+        problem: Problem,
+        boundaries: tuple[int, ...],
+        splits: list[list[int]],
+        budget: Budget,
+    ):
         self.problem, self.boundaries, self.splits = problem, boundaries, splits
+        self.budget = budget
         self._states: list[Run] = []
         self.rebuild(0)
 
@@ -35,7 +43,8 @@ class _Prefixes:
             self._states.append(run.copy())
 
     def latency(self, volume: int, cuts: Sequence[int]) -> float:
-        """End-to-end latency with volume ``volume`` split at ``cuts`` instead."""
+        """End-to-end latency with volume ``volume`` split at ``cuts`` instead (one evaluation)."""
+        self.budget.spend()
         run = self._states[volume].copy()
         run.step(cuts)
         for later in self.splits[volume + 1 :]:
@@ -54,7 +63,13 @@ def _valid(cuts: list[int], height: int) -> bool:
     return all(0 <= x <= height for x in cuts) and all(a <= b for a, b in itertools.pairwise(cuts))
 
 
-def polish(problem: Problem, strategy: Strategy, *, deadline: float) -> Strategy:
+def polish(
+    problem: Problem,
+    strategy: Strategy,
+    *,
+    max_evaluations: int = 2000,
+    time_limit_s: float | None = None,
+) -> Strategy:
     """Coordinate descent on the split decisions, with exact line searches and pair moves.
 
     Single moves: each split decision in turn is set to its best value between its
@@ -62,17 +77,31 @@ def polish(problem: Problem, strategy: Strategy, *, deadline: float) -> Strategy
     the current value); this can empty a part or hand a whole volume to one provider. When no
     single move helps, pair moves shift the same split point of two consecutive volumes by up
     to two rows each (a provider's share often has to change in both at once). Repeats until
-    nothing improves or the deadline passes.
+    nothing improves or ``max_evaluations`` simulations are spent (about 1 ms each here);
+    ``time_limit_s`` is an optional wall-clock guard, off by default (with it, the result can
+    depend on the machine's load).
+
+    >>> from splitexit.spatial import group_cluster, load_model, make_problem, offload
+    >>> problem = make_problem(load_model("vgg16"), group_cluster("DA", bandwidth=50e6))
+    >>> start = offload(problem)
+    >>> polish(problem, start, max_evaluations=50) == polish(problem, start, max_evaluations=50)
+    True
     """
+    budget = Budget(max_evaluations, time_limit_s=time_limit_s)
+    return polish_within(problem, strategy, budget)
+
+
+def polish_within(problem: Problem, strategy: Strategy, budget: Budget) -> Strategy:
+    """:func:`polish` spending evaluations of ``budget`` (shared with a caller's search)."""
     splits = [list(cuts) for cuts in strategy.splits]
     heights = [problem.height(e - 1) for e in strategy.boundaries[1:]]
-    prefixes = _Prefixes(problem, strategy.boundaries, splits)
+    prefixes = _Prefixes(problem, strategy.boundaries, splits, budget)
     best = prefixes.latency(0, splits[0]) if splits else simulate(problem, strategy).latency_s
 
     def result() -> Strategy:
         return Strategy(strategy.boundaries, tuple(tuple(c) for c in splits))
 
-    while time.monotonic() < deadline:
+    while not budget.exhausted():
         improved = False
         for v, cuts in enumerate(splits):
             for i in range(len(cuts)):
@@ -86,7 +115,7 @@ def polish(problem: Problem, strategy: Strategy, *, deadline: float) -> Strategy
                     if latency < best - 1e-12:
                         best, cuts[i], improved = latency, value, True
                 prefixes.rebuild(v)
-                if time.monotonic() >= deadline:
+                if budget.exhausted():
                     return result()
         if improved:
             continue
@@ -112,7 +141,7 @@ def polish(problem: Problem, strategy: Strategy, *, deadline: float) -> Strategy
                         else:
                             splits[v + 1] = old
                             prefixes.rebuild(v + 1)
-            if time.monotonic() >= deadline:
+            if budget.exhausted():
                 return result()
         if not improved:
             break

@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from splitexit.errors import InputError
-from splitexit.spatial._geometry import ModelSpec
-from splitexit.spatial._spec import model_from_mapping
+from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._spec import model_from_mapping
 
 if TYPE_CHECKING:
     from torch import nn

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from splitexit.errors import InputError
-from splitexit.spatial._devices import DeviceModel, device_preset
+from splitexit.spatial.devices._devices import DeviceModel, device_preset
 
 __all__ = ["Cluster", "Provider", "group_cluster", "group_names"]
 

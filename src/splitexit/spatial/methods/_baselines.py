@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from splitexit.spatial._devices import FloatArray
-from splitexit.spatial._equalize import LinearFinish, equal_finish_cuts
-from splitexit.spatial._problem import Problem, Strategy
-from splitexit.spatial._simulator import simulate
+from splitexit.spatial.geometry._geometry import FloatArray
+from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import simulate
+from splitexit.spatial.methods._equalize import LinearFinish, equal_finish_cuts
 
 __all__ = [
     "aofl",

@@ -1,0 +1,36 @@
+"""Compile a model on a cluster into the arrays the simulator reads.
+
+>>> from splitexit.spatial.devices import group_cluster, make_problem
+>>> from splitexit.spatial.geometry import load_model
+>>> make_problem(load_model("vgg16"), group_cluster("DA", bandwidth=50e6)).num_devices
+4
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from splitexit.spatial.devices._cluster import Cluster
+from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._problem import Problem
+
+__all__ = ["make_problem"]
+
+
+def make_problem(model: ModelSpec, cluster: Cluster) -> Problem:
+    """Compile ``model`` on ``cluster`` (latency tables of every provider)."""
+    per_device = [p.device.latency_tables(model) for p in cluster.providers]
+    tables = tuple(
+        np.stack([tables[i] for tables, _ in per_device]) for i in range(model.num_layers)
+    )
+    bits = cluster.feature_bits
+    return Problem(
+        model=model,
+        cluster=cluster,
+        tables=tables,
+        tail_s=np.array([tail for _, tail in per_device]),
+        bandwidth=np.array([p.bandwidth for p in cluster.providers]),
+        out_row_bits=np.array([float(ly.w_out * ly.c_out * bits) for ly in model.layers]),
+        in_row_bits=float(model.w_in * model.c_in * cluster.input_bits),
+        result_bits=float(model.result_elements * bits),
+    )
