@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from splitexit.errors import InputError
-from splitexit.runtime import Chain, LinkEmulator, LinkHop, LocalWorkers, PixelCodec, path_links
+from splitexit.runtime import Chain, LinkEmulator, LinkHop, PixelCodec, path_links
 from splitexit.runtime import _wire as wire
 from splitexit.topology import load_topology
+
+from .conftest import in_process_workers
 
 
 @pytest.mark.parametrize("dtype", ["float32", "uint8", "int64", "float16"])
@@ -77,7 +79,7 @@ def _deploy_request(deployable, **changes):  # type: ignore[no-untyped-def]
 
 
 def test_a_worker_refuses_a_wrong_token_a_bad_hash_and_a_bad_model(deployable) -> None:  # type: ignore[no-untyped-def]
-    with LocalWorkers(["cloud"]) as workers:
+    with in_process_workers(["cloud"]) as workers:
         channel = grpc.insecure_channel(workers.addresses["cloud"])
         deploy = channel.unary_unary(
             wire.method(wire.WORKER_SERVICE, "Deploy"),
@@ -117,13 +119,10 @@ def test_a_worker_refuses_a_wrong_token_a_bad_hash_and_a_bad_model(deployable) -
 def test_an_unreachable_worker_is_named(deployable) -> None:  # type: ignore[no-untyped-def]
     chain = Chain(
         deployable.manifest, deployable.folder, deployable.topology,
-        ["127.0.0.1:9", "127.0.0.1:9", "127.0.0.1:9"], "token",
+        ["127.0.0.1:9", "127.0.0.1:9", "127.0.0.1:9"], "token", ready_timeout_s=0.5,
     )  # fmt: skip
-    try:
-        with pytest.raises(InputError, match=r"tier smartphone at 127.0.0.1:9 is unreachable"):
-            chain.wait_ready(timeout_s=0.5)
-    finally:
-        chain.close()
+    with chain, pytest.raises(InputError, match=r"tier smartphone at 127.0.0.1:9 is unreachable"):
+        chain.wait_ready()
 
 
 def test_a_worker_stops_when_its_parent_has_ended(tmp_path) -> None:  # type: ignore[no-untyped-def]
