@@ -12,7 +12,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,6 +27,14 @@ from splitexit.runtime._frames import FrameStub, TransportError
 from splitexit.runtime._links import LinkEmulator, LinkHop, path_links
 from splitexit.runtime._pixels import PixelCodec
 from splitexit.runtime._plan import ChainPlan, plan_of
+from splitexit.runtime._records import (
+    COMPUTE_MODES,
+    TRANSPORTS,
+    PartitionInfo,
+    SampleRecord,
+    check_run_settings,
+    run_clients,
+)
 from splitexit.runtime._sink import Sink
 from splitexit.runtime._transport import WorkerOptions, call_failure, make_stub, open_channel
 from splitexit.topology import Topology
@@ -41,48 +48,6 @@ __all__ = [
     "Sink",
     "check_run_settings",
 ]
-
-# sleep: the worker sleeps to compute_ratio x its reference time; cpu-quota: the testbed
-# confines the worker to 1 / compute_ratio of a core (the worker itself does not sleep);
-# none: this machine's speed everywhere.
-COMPUTE_MODES = ("sleep", "cpu-quota", "none")
-# how samples travel between the driver, the workers and the sink: gRPC calls, or the same
-# messages as frames on persistent TCP connections (runtime/_frames.py)
-TRANSPORTS = ("grpc", "tcp")
-
-
-@dataclass(frozen=True)
-class PartitionInfo:
-    """What a worker reported when it took its partition."""
-
-    index: int  # 1-based
-    tier: str
-    address: str
-    compute_ratio: float
-    reference_s: float
-    activation_bits: float | None
-    result_bits: float
-
-
-@dataclass
-class SampleRecord:
-    """One sample's fate: delivered with its exit and timings, or failed with the reason."""
-
-    index: int
-    label: int
-    status: str  # delivered | failed
-    reason: str | None = None
-    prediction: int | None = None
-    exit: int | None = None  # 1-based partition
-    latency_s: float | None = None
-    input_link_s: float = 0.0
-    hops: list[dict[str, Any]] = field(default_factory=list)
-    request_id: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("request_id")
-        return out
 
 
 class Chain:
@@ -356,71 +321,15 @@ class Chain:
         """Samples one at a time per client; clients run concurrently on disjoint samples.
 
         Never drops a sample: one record per sample, in order, delivered or failed with the
-        reason, also when a sample raises (``infer`` or ``progress``) or a client thread
-        stops."""
-        if clients < 1:
-            raise InputError(f"clients must be >= 1, got {clients}")
-        order = list(range(len(indices)))
-        shares = [order[c::clients] for c in range(clients)]
-        records: list[SampleRecord | None] = [None] * len(order)
-        stopped: list[str] = [""] * clients
+        reason, also when ``infer`` raises or a client thread stops (``run_clients``)."""
 
         def one(i: int) -> SampleRecord:
-            try:
-                return self.infer(int(indices[i]), images[i], int(labels[i]))
-            except Exception as error:  # a bug or a broken input: this sample fails, not all
-                return _failed(int(indices[i]), int(labels[i]), f"client error: {_why(error)}")
+            return self.infer(int(indices[i]), images[i], int(labels[i]))
 
-        def client(c: int) -> None:
-            try:
-                for i in shares[c]:
-                    records[i] = one(i)
-                    if progress is not None:
-                        progress()
-            except BaseException as error:  # the thread stops; its samples left are failed
-                stopped[c] = _why(error)
+        def failed(i: int, reason: str) -> SampleRecord:
+            return SampleRecord(int(indices[i]), int(labels[i]), "failed", reason=reason)
 
-        threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        out = []
-        for c, share in enumerate(shares):
-            for i in share:
-                if records[i] is None:
-                    why = stopped[c] or "the client thread ended early"
-                    records[i] = _failed(
-                        int(indices[i]), int(labels[i]), f"client {c + 1} stopped: {why}"
-                    )
-        for record in records:
-            assert record is not None
-            out.append(record)
-        return out
-
-
-def _failed(index: int, label: int, reason: str) -> SampleRecord:
-    return SampleRecord(index=index, label=label, status="failed", reason=reason)
-
-
-def _why(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-
-
-def check_run_settings(
-    compute_mode: str, transport: str, deadline_s: float, ready_timeout_s: float = 30.0
-) -> None:
-    """The settings a chain and the testbed share, checked once for both."""
-    if compute_mode not in COMPUTE_MODES:
-        raise InputError(
-            f"compute mode must be one of {', '.join(COMPUTE_MODES)}, got {compute_mode!r}"
-        )
-    if transport not in TRANSPORTS:
-        raise InputError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
-    if deadline_s <= 0:
-        raise InputError(f"the deadline must be > 0 s, got {deadline_s:g}")
-    if not ready_timeout_s > 0:
-        raise InputError(f"the readiness timeout must be > 0 s, got {ready_timeout_s:g}")
+        return run_clients(len(indices), clients, one, failed, progress)
 
 
 def _link_specs(links: Sequence[LinkHop]) -> list[wire.LinkSpec]:

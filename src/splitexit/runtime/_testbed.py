@@ -19,10 +19,11 @@ import numpy as np
 from splitexit.errors import InputError
 from splitexit.export import Manifest
 from splitexit.runtime._cgroup import confine, quota_for, release
-from splitexit.runtime._driver import Chain, SampleRecord, check_run_settings
+from splitexit.runtime._driver import Chain
 from splitexit.runtime._local import LocalWorkers
 from splitexit.runtime._pixels import PixelCodec
 from splitexit.runtime._plan import ChainPlan, plan_of
+from splitexit.runtime._records import SampleRecord, check_run_settings
 from splitexit.runtime._transport import WorkerOptions
 from splitexit.topology import Topology
 
