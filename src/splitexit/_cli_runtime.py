@@ -121,6 +121,9 @@ def testbed_run_command(
         ),
     ] = "sleep",
     deadline: Annotated[str, typer.Option(help="Deadline of each sample.")] = "60s",
+    ready_timeout: Annotated[
+        str, typer.Option(help="How long to wait for each worker to answer before deploying.")
+    ] = "30s",
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads per worker.")] = 1,
     transport: Annotated[
         str, typer.Option(help="Samples travel as gRPC calls (grpc) or TCP frames (tcp).")
@@ -157,7 +160,7 @@ def testbed_run_command(
             threads=threads, connect=connect, token_file=token_file, work_dir=work_dir,
             data_dir=data_dir, sink_listen=sink_listen, transport=transport,
             tls=(_read_pem(tls_cert, "--tls-cert"), _read_pem(tls_key, "--tls-key"),
-                 _read_pem(tls_ca, "--tls-ca")),
+                 _read_pem(tls_ca, "--tls-ca")), ready_timeout=ready_timeout,
         )  # fmt: skip
         if json_out is not None:
             from splitexit._boundary import atomic_write_text
@@ -186,6 +189,7 @@ def run_one(
     sink_listen: str = "127.0.0.1:0",
     tls: tuple[bytes | None, bytes | None, bytes | None] = (None, None, None),
     transport: str = "grpc",
+    ready_timeout: str = "30s",
 ) -> dict[str, object]:
     """Export (unless ``export_dir``), deploy, stream: the measurement mapping."""
     from splitexit.export import load_manifest
@@ -198,6 +202,7 @@ def run_one(
     options = TestbedOptions(
         samples=samples, clients=clients, compute_mode=compute_mode, threads=threads,
         deadline_s=parse_duration(deadline), transport=transport,
+        ready_timeout_s=parse_duration(ready_timeout),
     )  # fmt: skip
     addresses = _parse_connect(connect)
     token = None if addresses is None else _token(token_file)
@@ -214,6 +219,7 @@ def run_one(
                 samples=samples, clients=clients, compute_mode=compute_mode, deadline=deadline,
                 threads=threads, connect=connect, token_file=token_file, work_dir=work_dir,
                 data_dir=data_dir, sink_listen=sink_listen, tls=tls, transport=transport,
+                ready_timeout=ready_timeout,
             )  # fmt: skip
     manifest = load_manifest(export_dir / "manifest.json")
     if manifest.model != loaded.model or manifest.dataset != loaded.dataset:

@@ -19,10 +19,12 @@ import numpy as np
 from splitexit.errors import InputError
 from splitexit.export import Manifest
 from splitexit.runtime._cgroup import confine, quota_for, release
-from splitexit.runtime._driver import Chain, SampleRecord, check_run_settings
+from splitexit.runtime._driver import Chain
 from splitexit.runtime._local import LocalWorkers
 from splitexit.runtime._pixels import PixelCodec
-from splitexit.runtime._worker import WorkerOptions
+from splitexit.runtime._plan import ChainPlan, plan_of
+from splitexit.runtime._records import SampleRecord, check_run_settings
+from splitexit.runtime._transport import WorkerOptions
 from splitexit.topology import Topology
 
 __all__ = ["MEASUREMENT_FORMAT", "TestbedOptions", "measure", "run_testbed", "summarize"]
@@ -45,6 +47,7 @@ class TestbedOptions:
     deadline_s: float = 60.0
     queue: int = 32
     transport: str = "grpc"  # how samples travel: gRPC calls or TCP frames (runtime/_frames.py)
+    ready_timeout_s: float = 30.0  # wait for each worker to answer, and for local ones to start
 
     def __post_init__(self) -> None:
         if self.samples < 1 or self.clients < 1 or self.threads < 1 or self.warmup < 1:
@@ -52,7 +55,7 @@ class TestbedOptions:
                 "samples, clients, threads and warm-up runs must be >= 1, got "
                 f"{self.samples}, {self.clients}, {self.threads}, {self.warmup}"
             )
-        check_run_settings(self.compute_mode, self.transport, self.deadline_s)
+        check_run_settings(self.compute_mode, self.transport, self.deadline_s, self.ready_timeout_s)
         if self.warm_samples < 0:
             raise InputError(f"warm samples must be >= 0, got {self.warm_samples}")
 
@@ -99,7 +102,8 @@ def run_testbed(
     and return the ``splitexit.measurement/1`` mapping. ``worker_options`` carry the
     driver's TLS material (its sink serves on ``sink_listen``)."""
     driver = worker_options or WorkerOptions(queue=options.queue)
-    tiers = [p.tier for p in manifest.partitions]
+    plan = plan_of(manifest)
+    tiers = plan.tiers
     n = min(options.samples, len(labels))
     images, labels = images[:n], labels[:n]
     started = time.monotonic()
@@ -108,29 +112,31 @@ def run_testbed(
         addresses: list[str], shared: str, workers: LocalWorkers | None = None
     ) -> tuple[Chain, list[SampleRecord]]:
         chain = Chain(
-            manifest, folder, topology, addresses, shared,
+            plan, folder, topology, addresses, shared,
             compute_mode=options.compute_mode, threads=options.threads,
             warmup=options.warmup, deadline_s=options.deadline_s, pixels=pixels,
             options=driver, sink_listen=sink_listen, transport=options.transport,
+            ready_timeout_s=options.ready_timeout_s,
         )  # fmt: skip
         groups: list[Path] = []
 
         def confine_workers() -> None:  # after deploy: the reference times are unstretched
             if options.compute_mode != "cpu-quota" or workers is None:
                 return
-            for part in manifest.partitions:
+            for part in plan.partitions:
                 ratio = topology.tiers[topology.tier_index(part.tier)].compute_ratio
                 if ratio > 1:
                     pid = workers.processes[part.tier].pid
                     groups.append(confine(pid, f"{part.tier}-{pid}", quota_for(ratio)))
 
         try:
-            records = measure(
-                chain, images, labels, options, progress=progress, after_deploy=confine_workers
-            )
+            with chain:
+                records = measure(
+                    chain, images, labels, options, progress=progress,
+                    after_deploy=confine_workers,
+                )  # fmt: skip
             return chain, records
         finally:
-            chain.close()
             for group in groups:
                 release(group)
 
@@ -144,15 +150,16 @@ def run_testbed(
             raise InputError("the cpu-quota stretch confines local workers only")
         chain, records = run([connect[t] for t in tiers], token)
     else:
-        with LocalWorkers(tiers, queue=options.queue) as workers:
+        start_s = max(60.0, options.ready_timeout_s)
+        with LocalWorkers(tiers, queue=options.queue, start_timeout_s=start_s) as workers:
             chain, records = run([workers.addresses[t] for t in tiers], workers.token, workers)
     return _measurement(
-        manifest, topology, chain, records, options, profile_name, time.monotonic() - started
+        plan, topology, chain, records, options, profile_name, time.monotonic() - started
     )
 
 
 def _measurement(
-    manifest: Manifest,
+    plan: ChainPlan,
     topology: Topology,
     chain: Chain,
     records: list[SampleRecord],
@@ -160,7 +167,7 @@ def _measurement(
     profile_name: str,
     wall_s: float,
 ) -> dict[str, Any]:
-    thresholds = [manifest.threshold_of(k) for k in range(len(manifest.partitions) - 1)]
+    thresholds = list(plan.thresholds[:-1])
     uniform = len(set(thresholds)) <= 1
     return {
         "format": MEASUREMENT_FORMAT,
@@ -169,11 +176,11 @@ def _measurement(
         "config": {
             "threshold": thresholds[0] if uniform and thresholds else None,
             "thresholds": None if uniform else thresholds,
-            "partition": [p.last_block for p in manifest.partitions],
-            "placement": [p.tier for p in manifest.partitions],
+            "partition": [p.last_block for p in plan.partitions],
+            "placement": plan.tiers,
         },
         "source": topology.tiers[topology.source].name,
-        "destination": manifest.destination,
+        "destination": plan.destination,
         "compute_mode": options.compute_mode,
         "input_bits": chain.input_bits,
         "partitions": [
