@@ -1,4 +1,7 @@
-"""Datasets, joint and separate training, checkpoints (torch; not imported by ``splitexit``).
+"""Joint, separate and final trainings, checkpoints (torch; not imported by ``splitexit``).
+
+The datasets live in the numpy-only :mod:`splitexit.datasets`; their names are re-exported
+here for the callers that train.
 
 >>> from splitexit.training import TrainConfig, load_dataset
 >>> data = load_dataset("digits")
@@ -6,17 +9,18 @@
 2
 """
 
-from splitexit.training._checkpoint import load_checkpoint, save_checkpoint
-from splitexit.training._datasets import (
+from splitexit.datasets import (
     DATASET_NAMES,
     DEFAULT_FASHION_MNIST_DIR,
     FASHION_MNIST_ENV,
     DatasetSplits,
     Split,
     load_dataset,
+    read_idx,
+    write_idx,
 )
+from splitexit.training._checkpoint import load_checkpoint, save_checkpoint
 from splitexit.training._evaluate import accuracies, predict_logits
-from splitexit.training._idx import read_idx, write_idx
 from splitexit.training._runs import (
     TrainedNet,
     checkpoint_name,
