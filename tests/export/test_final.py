@@ -8,15 +8,8 @@ import pytest
 import torch
 
 from splitexit.errors import InputError
-from splitexit.export import (
-    ChainRunner,
-    FinalSettings,
-    JointCheckpoint,
-    exit_partitions,
-    final_work_dir,
-    load_joint,
-    train_final_net,
-)
+from splitexit.export import ChainRunner, JointCheckpoint, exit_partitions, load_joint
+from splitexit.training import FinalSettings, final_work_dir, train_final_net
 from tests.export.conftest import (
     ATOL,
     FINAL_SETTINGS,

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from splitexit.cli import app
 from splitexit.errors import InputError
-from splitexit.export import RetimeSettings, retime_profile
 from splitexit.profile import load_profile, random_profile, save_profile
+from splitexit.profiling import RetimeSettings, retime_profile
 from tests.export.conftest import Exported
 
 runner = CliRunner()

@@ -21,6 +21,13 @@ from splitexit.datasets import (
 )
 from splitexit.training._checkpoint import load_checkpoint, save_checkpoint
 from splitexit.training._evaluate import accuracies, predict_logits
+from splitexit.training._final import (
+    FINAL_INITS,
+    FinalSettings,
+    JointStart,
+    final_work_dir,
+    train_final_net,
+)
 from splitexit.training._runs import (
     TrainedNet,
     checkpoint_name,
@@ -40,21 +47,26 @@ __all__ = [
     "DATASET_NAMES",
     "DEFAULT_FASHION_MNIST_DIR",
     "FASHION_MNIST_ENV",
+    "FINAL_INITS",
     "PRECISIONS",
     "DatasetSplits",
     "EpochRecord",
+    "FinalSettings",
+    "JointStart",
     "Split",
     "TrainConfig",
     "TrainedNet",
     "accuracies",
     "checkpoint_name",
     "default_precision",
+    "final_work_dir",
     "load_checkpoint",
     "load_dataset",
     "predict_logits",
     "read_idx",
     "save_checkpoint",
     "train_final",
+    "train_final_net",
     "train_joint",
     "train_network",
     "train_separate",
