@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -202,3 +204,29 @@ def _imports_of_text(source: str, as_path: Path) -> list[tuple[int, str]]:
 
     with unittest.mock.patch.object(Path, "read_text", return_value=source):
         return imported_modules(as_path)
+
+
+def _pyproject() -> dict[str, Any]:
+    with (SRC.parents[1] / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)
+
+
+def test_packaging_version_has_one_source() -> None:
+    import splitexit
+
+    version = _pyproject()["project"]["version"]
+    assert splitexit.__version__ == version
+    assert f'"{version}"' not in (SRC / "__init__.py").read_text(encoding="utf-8")
+
+
+def test_packaging_ships_py_typed() -> None:
+    assert (SRC / "py.typed").is_file()
+    assert "py.typed" in _pyproject()["tool"]["setuptools"]["package-data"]["splitexit"]
+
+
+def test_packaging_runtime_extra_has_no_torch_and_all_has_every_extra() -> None:
+    extras = _pyproject()["project"]["optional-dependencies"]
+    assert not [r for r in extras["runtime"] if r.lower().startswith("torch")]
+    assert {"runtime", "train", "spatial", "all", "full", "dev"} <= set(extras)
+    assert extras["all"] == ["splitexit[runtime,train,spatial]"]
+    assert extras["full"] == ["splitexit[all]"]

@@ -91,6 +91,7 @@ def test_predict_gives_every_estimator_for_every_partitioning(
     assert np.allclose(paper[:, 0], predicted["trace/joint"][0].exit_rates[:, 0])
 
 
+@pytest.mark.slow
 def test_validate_end_to_end_writes_scores_and_plot(
     tiny_profile: tuple[Profile, Trace, Path], tmp_path: Path
 ) -> None:

@@ -21,6 +21,7 @@ def _chain(deployable, workers: LocalWorkers, **kwargs) -> Chain:  # type: ignor
     return chain
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["grpc", "tcp"])
 def test_workers_reproduce_the_onnx_chain(deployable, workers, transport: str) -> None:  # type: ignore[no-untyped-def]
     chain = _chain(deployable, workers, transport=transport)

@@ -15,6 +15,8 @@ from splitexit.export import ChainRunner
 from splitexit.profile import random_profile, save_profile
 from splitexit.runtime import LocalWorkers
 
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 
 
