@@ -60,6 +60,7 @@ def test_fit_scores_perfect_and_shifted_predictions() -> None:
     assert math.isnan(Fit.of(np.ones(3), x).slope)  # constant predictions have no line
 
 
+@pytest.mark.slow
 def test_measure_final_of_the_full_configuration_replays_its_trace(
     tiny_profile: tuple[Profile, Trace, Path],
 ) -> None:
@@ -74,6 +75,7 @@ def test_measure_final_of_the_full_configuration_replays_its_trace(
     assert np.allclose(measured.accuracy, accuracy[0])
 
 
+@pytest.mark.slow
 def test_predict_gives_every_estimator_for_every_partitioning(
     tiny_profile: tuple[Profile, Trace, Path],
 ) -> None:
@@ -130,6 +132,7 @@ def test_cli_validate_profile_without_trace_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
