@@ -14,10 +14,11 @@ from splitexit._cli_common import user_errors as _user_errors
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
-    from splitexit.export import ExportConfig, FinalSettings, JointCheckpoint
+    from splitexit.export import ExportConfig, JointCheckpoint
     from splitexit.nets import MultiExitNet
     from splitexit.profile import Profile
     from splitexit.topology import Topology
+    from splitexit.training import FinalSettings
 
 __all__ = ["export_command", "retime_command"]
 
@@ -81,7 +82,7 @@ def export_command(
         check_threads(threads)
         if weights not in WEIGHT_SOURCES:
             raise InputError(f"--weights must be 'joint' or 'final', got {weights!r}")
-        from splitexit.export import FinalSettings, bundled_checkpoint
+        from splitexit.export import bundled_checkpoint
         from splitexit.profile import load_profile
         from splitexit.topology import load_topology
 
@@ -91,6 +92,8 @@ def export_command(
         checkpoint = folder / "joint.pt"
         settings: FinalSettings | None = None
         if weights == "final":
+            from splitexit.training import FinalSettings
+
             if precision not in ("auto", "fp32", "bf16"):
                 raise InputError(f"--precision must be auto, fp32 or bf16, got {precision!r}")
             settings = FinalSettings(init=init, epochs=final_epochs, lr=final_lr, width=width)
@@ -155,8 +158,7 @@ def _final_net(
     """Train (or load the cached) final model of the configuration's partitioning."""
     import dataclasses
 
-    from splitexit.export import train_final_net
-    from splitexit.training import default_precision
+    from splitexit.training import default_precision, train_final_net
 
     if precision == "auto":
         precision = default_precision(device)
@@ -214,8 +216,9 @@ def retime_command(
     with _user_errors():
         check_threads(threads)
         from splitexit._boundary import atomic_write_bytes
-        from splitexit.export import RetimeSettings, load_profile_joint, retime_profile
+        from splitexit.export import load_profile_joint
         from splitexit.profile import load_profile, profile_path, save_profile
+        from splitexit.profiling import RetimeSettings, retime_profile
 
         settings = RetimeSettings(runs=runs, percentile=percentile, threads=threads)
         if out.suffix.lower() != ".json":

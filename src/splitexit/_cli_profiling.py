@@ -54,8 +54,8 @@ def profile_command(
     """Train (joint and separate), profile, and write a splitexit.profile/1 file and trace."""
     with _user_errors():
         check_threads(threads)
+        from splitexit.datasets import DATASET_NAMES
         from splitexit.nets import model_spec
-        from splitexit.training import DATASET_NAMES
 
         model_spec(model)  # unknown names fail before any import of the data
         if dataset not in DATASET_NAMES:

@@ -192,11 +192,11 @@ def run_one(
     ready_timeout: str = "30s",
 ) -> dict[str, object]:
     """Export (unless ``export_dir``), deploy, stream: the measurement mapping."""
+    from splitexit.datasets import load_dataset  # numpy only, no torch
     from splitexit.export import load_manifest
     from splitexit.profile import load_profile
     from splitexit.runtime import PixelCodec, TestbedOptions, WorkerOptions, run_testbed
     from splitexit.topology import load_topology
-    from splitexit.training._datasets import load_dataset  # numpy only, no torch
     from splitexit.units import parse_duration
 
     options = TestbedOptions(

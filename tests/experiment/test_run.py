@@ -26,6 +26,7 @@ measure: {configurations: 3, samples: 40, compute_mode: sleep, deadline: 20s}
 """
 
 
+@pytest.mark.slow
 def test_run_goes_from_nothing_to_a_measured_report(tmp_path: Path) -> None:
     (tmp_path / "tiny.yaml").write_text(TINY)
     out = tmp_path / "report"

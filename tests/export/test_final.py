@@ -8,15 +8,8 @@ import pytest
 import torch
 
 from splitexit.errors import InputError
-from splitexit.export import (
-    ChainRunner,
-    FinalSettings,
-    JointCheckpoint,
-    exit_partitions,
-    final_work_dir,
-    load_joint,
-    train_final_net,
-)
+from splitexit.export import ChainRunner, JointCheckpoint, exit_partitions, load_joint
+from splitexit.training import FinalSettings, final_work_dir, train_final_net
 from tests.export.conftest import (
     ATOL,
     FINAL_SETTINGS,
@@ -33,6 +26,7 @@ def _joint(exported: Exported) -> JointCheckpoint:
     return load_joint(path, model="resnet8", dataset="digits", num_classes=10)
 
 
+@pytest.mark.slow
 def test_final_model_has_only_the_selected_exits(
     exported: Exported, final_exported: FinalExported
 ) -> None:
@@ -50,6 +44,7 @@ def test_final_model_has_only_the_selected_exits(
     )
 
 
+@pytest.mark.slow
 def test_final_chain_reproduces_final_torch_outputs_and_decisions(
     exported: Exported, final_exported: FinalExported
 ) -> None:
@@ -74,6 +69,7 @@ def test_final_chain_reproduces_final_torch_outputs_and_decisions(
     np.testing.assert_array_equal(result.predictions, probabilities[rows, expected].argmax(axis=1))
 
 
+@pytest.mark.slow
 def test_final_second_call_reuses_the_cached_checkpoint(
     exported: Exported, final_exported: FinalExported
 ) -> None:
@@ -93,6 +89,7 @@ def test_final_second_call_reuses_the_cached_checkpoint(
         assert torch.equal(again.net.state_dict()[name], weight), name
 
 
+@pytest.mark.slow
 def test_final_from_scratch_without_joint(exported: Exported, tmp_path: Path) -> None:
     work = tmp_path
     settings = FinalSettings(init="scratch", epochs=1, lr=0.05, width=0.25)

@@ -20,6 +20,7 @@ def _chain(deployable, workers, **kwargs) -> Chain:  # type: ignore[no-untyped-d
     return chain
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["grpc", "tcp"])
 def test_workers_reproduce_the_onnx_chain(deployable, served, transport: str) -> None:  # type: ignore[no-untyped-def]
     n = 24

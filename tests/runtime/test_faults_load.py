@@ -12,6 +12,8 @@ import pytest
 from splitexit.runtime import Chain, PixelCodec
 from splitexit.topology import Topology
 
+pytestmark = pytest.mark.slow
+
 FAST = Topology.from_mapping(
     {
         "name": "loopback",

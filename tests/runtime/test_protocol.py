@@ -78,6 +78,7 @@ def _deploy_request(deployable, **changes):  # type: ignore[no-untyped-def]
     return wire.DeployRequest(**fields)
 
 
+@pytest.mark.slow
 def test_a_worker_refuses_a_wrong_token_a_bad_hash_and_a_bad_model(deployable) -> None:  # type: ignore[no-untyped-def]
     with in_process_workers(["cloud"]) as workers:
         channel = grpc.insecure_channel(workers.addresses["cloud"])
@@ -125,6 +126,7 @@ def test_an_unreachable_worker_is_named(deployable) -> None:  # type: ignore[no-
         chain.wait_ready()
 
 
+@pytest.mark.slow
 def test_a_worker_stops_when_its_parent_has_ended(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import subprocess
     import sys

@@ -16,6 +16,8 @@ from splitexit.profile import random_profile, save_profile
 
 from .conftest import in_process_workers
 
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 
 

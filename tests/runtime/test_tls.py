@@ -28,6 +28,7 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+@pytest.mark.slow
 def test_a_chain_runs_over_tls_and_plaintext_is_refused(deployable, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cert, key = _certificate(tmp_path)
     tls = ["--tls-cert", str(cert), "--tls-key", str(key), "--tls-ca", str(cert)]

@@ -83,6 +83,7 @@ def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:
 
 def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> ExperimentResult:
     """Run ``experiment`` end to end and write its report folder ``out`` (replaced)."""
+    from splitexit.datasets import load_dataset  # numpy only
     from splitexit.export import export_partitions, input_shape_from_bits, load_profile_joint
     from splitexit.fidelity import (
         compare_many,
@@ -102,7 +103,6 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     )
     from splitexit.runtime import PixelCodec, TestbedOptions, run_testbed
     from splitexit.topology import load_topology
-    from splitexit.training._datasets import load_dataset  # numpy only
 
     started = time.monotonic()
     options = TestbedOptions(

@@ -32,7 +32,7 @@ def count_configurations(
     """Number of (T, P, A) triples: N*M + sum_{L>=2} C(N, L) * M!/(M-L)! * |T|.
 
     >>> count_configurations(10, 4, 20)
-    1181960
+    169240
     """
     return sum(
         count_for_length(num_blocks, num_tiers, num_thresholds, num_parts, per_exit=per_exit)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from splitexit.datasets._idx import read_idx
 from splitexit.errors import InputError
-from splitexit.training._idx import read_idx
 
 __all__ = [
     "DATASET_NAMES",
@@ -29,6 +29,7 @@ __all__ = [
     "DatasetSplits",
     "Split",
     "load_dataset",
+    "split_images",
 ]
 
 DATASET_NAMES = ("fashion-mnist", "digits")
@@ -149,12 +150,52 @@ def _digits(split_seed: int) -> DatasetSplits:
 
     bunch = load_digits()
     pixels = (np.asarray(bunch.images, dtype=np.float32) / 16.0)[:, None]
-    labels = np.asarray(bunch.target)
+    return split_images(
+        "digits",
+        pixels,
+        np.asarray(bunch.target),
+        split_seed=split_seed,
+        num_classes=10,
+        pixel_levels=16,
+    )
+
+
+def split_images(
+    name: str,
+    pixels: npt.NDArray[np.float32],
+    labels: npt.NDArray[np.integer],
+    *,
+    split_seed: int = 0,
+    num_classes: int | None = None,
+    flip: bool = False,
+    pixel_levels: int = 255,
+) -> DatasetSplits:
+    """Seeded 60 / 20 / 20 % train / profiling / test splits of images (n, C, H, W) in [0, 1].
+
+    ``num_classes`` defaults to the largest label + 1; images are standardized with the
+    train split's mean and deviation, as every dataset here.
+
+    >>> import numpy as np
+    >>> pixels = np.random.default_rng(0).random((10, 1, 4, 4), dtype=np.float32)
+    >>> data = split_images("tiny", pixels, np.arange(10) % 2)
+    >>> len(data.train), len(data.profile), len(data.test), data.num_classes
+    (6, 2, 2, 2)
+    """
+    if pixels.ndim != 4 or labels.shape != (pixels.shape[0],):
+        raise InputError(
+            f"{name}: images must be (n, C, H, W) with one label each, got images "
+            f"{tuple(pixels.shape)} and labels {tuple(labels.shape)}"
+        )
     order = np.random.default_rng(split_seed).permutation(labels.shape[0])
     n_train, n_profile = round(0.6 * len(order)), round(0.2 * len(order))
+    if n_train < 1 or n_profile < 1 or len(order) - n_train - n_profile < 1:
+        raise InputError(
+            f"{name}: too few images to split into train / profiling / test, got {len(order)}"
+        )
+    classes = int(labels.max()) + 1 if num_classes is None else num_classes
     parts = np.split(order, [n_train, n_train + n_profile])
     train, profile, test = ((pixels[p], labels[p]) for p in parts)
-    return _standardized("digits", 10, train, profile, test, flip=False, pixel_levels=16)
+    return _standardized(name, classes, train, profile, test, flip=flip, pixel_levels=pixel_levels)
 
 
 def _standardized(

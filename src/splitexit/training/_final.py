@@ -1,9 +1,11 @@
-"""The second weight source: a final model trained with only the configuration's exits.
+"""The final model of one configuration: trained with only its exits, for ``splitexit export``.
 
 Seed 000, 3.2 measures deployments on such a "final model" (only the selected exits, the sum
-of their losses). It is trained by the training room's ``train_final``, as ``splitexit
-validate`` trains its final models, and cached the same way: a fingerprinted checkpoint
+of their losses). It is trained by ``train_final``, as ``splitexit validate`` trains its final
+models, and cached the same way: a fingerprinted checkpoint
 ``WORK_DIR/final-<init>/final-<P_1>-...-<P_L>.pt`` that makes a second export instant.
+The joint run it starts from is anything shaped like export's ``JointCheckpoint``
+(:class:`JointStart`), so that training never imports export.
 """
 
 from __future__ import annotations
@@ -12,17 +14,33 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from splitexit.export._weights import JointCheckpoint
-    from splitexit.training import DatasetSplits, TrainedNet
+    from splitexit.datasets import DatasetSplits
+    from splitexit.training._runs import TrainedNet
+    from splitexit.training._train import TrainConfig
 
-__all__ = ["FINAL_INITS", "FinalSettings", "final_work_dir", "train_final_net"]
+__all__ = ["FINAL_INITS", "FinalSettings", "JointStart", "final_work_dir", "train_final_net"]
+
+
+class JointStart(Protocol):
+    """The joint run a final model starts from (export's ``JointCheckpoint`` is one)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def width(self) -> float: ...
+
+    def train_config(self) -> TrainConfig: ...
+
+    def as_trained(self) -> TrainedNet: ...
+
 
 FINAL_INITS = ("joint", "scratch")
 
@@ -63,7 +81,7 @@ def train_final_net(
     dataset: str,
     partition: Sequence[int],
     work_dir: Path,
-    joint: JointCheckpoint | None,
+    joint: JointStart | None,
     settings: FinalSettings,
     console: Console | None = None,
     data: DatasetSplits | None = None,
@@ -80,7 +98,9 @@ def train_final_net(
     >>> final.net.exits  # doctest: +SKIP
     (0, 3)
     """
-    from splitexit.training import TrainConfig, load_dataset, train_final
+    from splitexit.datasets import load_dataset
+    from splitexit.training._runs import train_final
+    from splitexit.training._train import TrainConfig
 
     if settings.init == "joint" and joint is None:
         raise InputError("a final model fine-tuned from the joint weights needs joint.pt")

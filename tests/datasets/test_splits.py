@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from splitexit import InputError
-from splitexit.training import FASHION_MNIST_ENV, load_dataset, read_idx, write_idx
+from splitexit.datasets import FASHION_MNIST_ENV, load_dataset, read_idx, write_idx
 
 
 def fake_fashion_mnist(folder: Path, *, train: int = 60, test: int = 12, gz: bool = True) -> Path:

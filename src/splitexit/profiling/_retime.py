@@ -1,5 +1,8 @@
 """Re-time a profile's blocks and branches with ONNX Runtime, the engine the workers run.
 
+(Moved here from ``export``: it times pieces and writes a profile; it borrows export's ONNX
+writer for the pieces.)
+
 `splitexit profile` times every block (CK_i) and branch (CB_i) with PyTorch at batch 1; the
 runtime runs ONNX Runtime, whose per-call cost on small CNNs can be several times lower. A
 profile whose times come from the engine that will run the partitions lets the planner, and
