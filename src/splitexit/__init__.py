@@ -8,8 +8,9 @@ The planner needs numpy only; nothing imported here pulls in torch.
 True
 """
 
+from splitexit.configuration import Configuration
 from splitexit.errors import InfeasibleError, InputError, SplitexitError, UnitError
-from splitexit.perfmodel import Config, Estimate
+from splitexit.perfmodel import Estimate
 from splitexit.planner import Plan, PlanPoint, plan
 from splitexit.profile import Profile, load_profile, random_profile, save_profile
 from splitexit.topology import Link, Tier, Topology, load_topology, preset_names
@@ -17,7 +18,7 @@ from splitexit.topology import Link, Tier, Topology, load_topology, preset_names
 __version__ = "0.1.0"
 
 __all__ = [
-    "Config",
+    "Configuration",
     "Estimate",
     "InfeasibleError",
     "InputError",

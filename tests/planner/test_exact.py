@@ -67,7 +67,7 @@ def test_exact_constrained_answers_equal_enumeration(seed: int) -> None:
             assert got.config.partition == config.partition, kwargs
             assert got.config.placement == config.placement, kwargs
             if config.num_partitions > 1:
-                assert got.config.threshold_index == config.threshold_index, kwargs
+                assert got.config.thresholds == config.thresholds, kwargs
 
 
 def test_exact_box_keeps_only_plans_inside() -> None:

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from splitexit.errors import InputError
 
-__all__ = ["check_exit_thresholds", "exit_partitions", "leaves_here"]
+__all__ = ["below_threshold", "check_exit_thresholds", "exit_partitions", "leaves_here"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -28,6 +28,19 @@ def leaves_here(entropy: float, threshold: float | None) -> bool:
     (True, False, True)
     """
     return threshold is None or entropy < threshold
+
+
+def below_threshold(
+    entropy: npt.NDArray[np.floating], threshold: npt.ArrayLike
+) -> npt.NDArray[np.bool_]:
+    """Where a sample would leave if the exit were selected: entropy strictly below T,
+    elementwise (broadcast), compared in float64. The vectorized form of :func:`leaves_here`
+    for an exit that is not the last.
+
+    >>> below_threshold(np.array([0.2, 0.5, 0.9]), 0.5).tolist()
+    [True, False, False]
+    """
+    return np.asarray(entropy, dtype=np.float64) < np.asarray(threshold, dtype=np.float64)
 
 
 def check_exit_thresholds(
@@ -77,6 +90,6 @@ def exit_partitions(
             f"thresholds must hold one threshold per partition but the last ({count - 1}), "
             f"got {limits.shape[0]}"
         )
-    below = values[:, :-1] < limits
+    below = below_threshold(values[:, :-1], limits)
     first: IntArray = np.where(below.any(axis=1), below.argmax(axis=1), count - 1).astype(np.int64)
     return first

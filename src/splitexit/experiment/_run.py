@@ -155,7 +155,7 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     cases = []
     for n, point in enumerate(points, start=1):
         name = f"{n:02d}"
-        threshold = None if point.threshold == () else point.threshold
+        threshold = point.threshold
         placement = tuple(topology.tiers[a].name for a in point.config.placement)
         export_dir = partial / "exports" / name
         manifest = export_partitions(

@@ -9,10 +9,9 @@ bundled profile's shipped copy as fallback) or from a final model trained with o
 configuration's exits (:func:`train_final_net`). Importing this package loads neither torch
 nor onnxruntime; the functions that need them load them when called.
 
->>> from splitexit.export import exit_partitions
->>> import numpy as np
->>> exit_partitions(np.array([[0.9, 0.3, 0.8]]), 0.5).tolist()
-[1]
+>>> from splitexit.export import MANIFEST_FORMAT
+>>> MANIFEST_FORMAT
+'splitexit.manifest/1'
 """
 
 from splitexit.export._export import (
@@ -36,8 +35,8 @@ from splitexit.export._manifest import (
     save_manifest,
 )
 from splitexit.export._retime import RetimeSettings, retime_profile
-from splitexit.export._runner import ChainResult, ChainRunner, exit_partitions
-from splitexit.export._sources import ExportConfig, config_from_file, input_shape_from_bits
+from splitexit.export._runner import ChainResult, ChainRunner
+from splitexit.export._sources import config_from_file, input_shape_from_bits
 from splitexit.export._weights import (
     BUNDLED_CHECKPOINTS,
     WEIGHTS_FORMAT,
@@ -57,7 +56,6 @@ __all__ = [
     "WEIGHTS_FORMAT",
     "ChainResult",
     "ChainRunner",
-    "ExportConfig",
     "FinalSettings",
     "JointCheckpoint",
     "Manifest",
@@ -66,7 +64,6 @@ __all__ = [
     "TensorSpec",
     "bundled_checkpoint",
     "config_from_file",
-    "exit_partitions",
     "export_partitions",
     "final_work_dir",
     "input_shape_from_bits",

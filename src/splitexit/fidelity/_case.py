@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from splitexit.configuration import Configuration
 from splitexit.errors import InputError
 from splitexit.fidelity._measurement import Measurement, load_measurement
-from splitexit.fidelity._predict import Deployment, PathCosts, path_costs
+from splitexit.fidelity._predict import PathCosts, path_costs
 from splitexit.profile import Profile, Trace, load_profile, load_profile_trace, profile_path
 from splitexit.topology import Topology, load_topology
 
@@ -28,7 +29,7 @@ class FidelityCase:
     profile: Profile
     trace: Trace
     topology: Topology  # with the measurement's source and destination
-    deployment: Deployment
+    deployment: Configuration
 
     @property
     def name(self) -> str:
@@ -68,7 +69,7 @@ def make_case(
         source=names.index(measurement.source),
         destination=names.index(measurement.destination),
     )
-    deployment = Deployment.from_measurement(measurement, topo)
+    deployment = measurement.configuration(topo)
     if measurement.partition[-1] >= profile.num_blocks:
         raise InputError(
             f"{where}: config.partition {[p + 1 for p in measurement.partition]} goes beyond "

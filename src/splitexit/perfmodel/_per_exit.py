@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit.configuration import leaves_here
+
 __all__ = ["PerExitTable", "decode_thresholds", "reference_per_exit_estimate"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -54,6 +56,7 @@ class PerExitTable:
         correct: npt.NDArray[np.bool_],
         thresholds: npt.NDArray[np.floating],
     ) -> PerExitTable:
+        # the exit rule (configuration.leaves_here) as levels: entropy < T_t iff level <= t
         levels = np.searchsorted(np.asarray(thresholds, dtype=np.float64), entropy, side="right")
         return cls(levels.astype(np.int64), np.asarray(correct, dtype=bool), len(thresholds))
 
@@ -124,7 +127,7 @@ def reference_per_exit_estimate(
     for s in range(entropy.shape[0]):
         for k, branch in enumerate(partition):
             last = k == len(partition) - 1
-            if last or float(entropy[s, branch]) < thresholds[k]:
+            if leaves_here(float(entropy[s, branch]), None if last else thresholds[k]):
                 leaving[k] += 1
                 right += int(bool(correct[s, branch]))
                 break

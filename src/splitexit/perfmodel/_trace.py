@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit.configuration import below_threshold, leaves_here
 from splitexit.profile import Trace
 
 __all__ = ["CascadeTable", "reference_trace_estimate"]
@@ -81,7 +82,7 @@ class CascadeTable:
         hits = np.asarray(correct, dtype=np.float64)
         belows, counts, corrects, starts = [], [], [], [0]
         for threshold in np.asarray(thresholds, dtype=np.float64):
-            below = values < threshold
+            below = below_threshold(values, threshold)
             _, first, inverse, count = np.unique(
                 _pack(below), axis=0, return_index=True, return_inverse=True, return_counts=True
             )
@@ -198,7 +199,8 @@ def reference_trace_estimate(
     right = 0
     for s in range(samples):
         for k, branch in enumerate(partition):
-            if k == len(partition) - 1 or float(entropy[s, branch]) < threshold:
+            last = k == len(partition) - 1
+            if leaves_here(float(entropy[s, branch]), None if last else threshold):
                 leaving[k] += 1
                 right += int(bool(correct[s, branch]))
                 break

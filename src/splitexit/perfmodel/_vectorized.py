@@ -24,7 +24,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from splitexit.perfmodel._types import Config, Estimate, ModelInputs
+from splitexit.configuration import Configuration
+from splitexit.perfmodel._types import Estimate, ModelInputs
 
 __all__ = [
     "Component",
@@ -140,11 +141,12 @@ def coefficients(
     return coef
 
 
-def estimate(inputs: ModelInputs, config: Config) -> Estimate:
-    """Accuracy, latency breakdown and exit rates of one configuration."""
+def estimate(inputs: ModelInputs, config: Configuration) -> Estimate:
+    """Accuracy, latency breakdown and exit rates of one configuration (its thresholds must
+    be among the profile's; a configuration without early exit is not estimated here)."""
     partitions = np.array([config.partition])
     placements = np.array([config.placement])
-    t_idx = np.array([config.threshold_index or 0])
+    t_idx = np.array([inputs.threshold_code(config)])
     terms = partition_terms(inputs, partitions, t_idx)
     parts = [
         float((terms.features @ coefficients(inputs, placements, component))[0, 0])

@@ -7,10 +7,10 @@ import time
 
 import numpy as np
 
+from splitexit.configuration import Configuration
 from splitexit.errors import InfeasibleError, InputError
 from splitexit.perfmodel import (
     CascadeTable,
-    Config,
     ExitModel,
     ModelInputs,
     PerExitTable,
@@ -279,15 +279,18 @@ def _infeasible_message(requirement: Requirement, frontier: Candidates) -> str:
 def _point(inputs: ModelInputs, profile: Profile, cands: Candidates, i: int) -> PlanPoint:
     num_parts = int(cands.num_parts[i])
     t = int(cands.threshold[i])
-    config = Config(
-        threshold_index=None if t < 0 else t,
-        partition=tuple(int(p) for p in cands.partition[i, :num_parts]),
-        placement=tuple(int(a) for a in cands.placement[i, :num_parts]),
+    exits = num_parts - 1
+    if t < 0 or exits == 0:
+        vector: list[int] = []
+    elif inputs.per_exit_thresholds:
+        vector = decode_thresholds(np.array([t]), exits, inputs.num_thresholds)[0].tolist()
+    else:
+        vector = [t] * exits
+    config = Configuration.from_indices(
+        cands.partition[i, :num_parts].tolist(),
+        cands.placement[i, :num_parts].tolist(),
+        vector,
+        profile.thresholds.tolist(),
     )
-    threshold: float | tuple[float, ...] | None = None
-    if t >= 0 and inputs.per_exit_thresholds:
-        vector = decode_thresholds(np.array([t]), num_parts - 1, inputs.num_thresholds)[0]
-        threshold = tuple(float(profile.thresholds[j]) for j in vector)
-    elif t >= 0:
-        threshold = float(profile.thresholds[t])
-    return PlanPoint(config=config, threshold=threshold, estimate=estimate(inputs, config))
+    per_exit = inputs.per_exit_thresholds
+    return PlanPoint(config=config, estimate=estimate(inputs, config), per_exit=per_exit)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from splitexit.perfmodel import Config, Estimate
+from splitexit.configuration import Configuration
+from splitexit.perfmodel import Estimate
 from splitexit.planner._sweep import SampledPoints
 from splitexit.profile import Profile
 from splitexit.topology import Topology
@@ -17,12 +18,20 @@ RequirementKind = Literal["min_accuracy", "max_latency", "near_best_accuracy"]
 
 @dataclass(frozen=True)
 class PlanPoint:
-    """One configuration with its estimate; ``threshold`` is T (``None`` when L = 1), or one
-    T per selected exit but the last with per-exit thresholds."""
+    """One configuration with its estimate; ``per_exit`` when the planner gave every exit
+    its own threshold (the JSON form then lists them)."""
 
-    config: Config
-    threshold: float | tuple[float, ...] | None
+    config: Configuration
     estimate: Estimate
+    per_exit: bool = False
+
+    @property
+    def threshold(self) -> float | tuple[float, ...] | None:
+        """T (``None`` when no exit is selected: L = 1 or no early exit), or one T per
+        selected exit but the last with per-exit thresholds."""
+        if not self.config.thresholds:
+            return None
+        return self.config.thresholds if self.per_exit else self.config.thresholds[0]
 
     @property
     def latency_s(self) -> float:

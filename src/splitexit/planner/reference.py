@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from splitexit.perfmodel import Config, reference_estimate
+from splitexit.configuration import Configuration
+from splitexit.perfmodel import reference_estimate
 from splitexit.planner._pareto import ACCURACY_DECIMALS, LATENCY_DECIMALS
 from splitexit.profile import Profile
 from splitexit.topology import Topology
@@ -20,25 +21,31 @@ from splitexit.topology import Topology
 __all__ = ["Evaluated", "reference_configurations", "reference_frontier", "reference_optimum"]
 
 # (config, rounded latency, rounded accuracy, rank in enumeration order within its L)
-Evaluated = tuple[Config, float, float, int]
+Evaluated = tuple[Configuration, float, float, int]
 # config -> (E_k per partition, accuracy), replacing the paper's estimator
-Replay = Callable[[Config], tuple[tuple[float, ...], float]]
+Replay = Callable[[Configuration], tuple[tuple[float, ...], float]]
 
 
 def reference_configurations(
     profile: Profile, topology: Topology, *, per_exit: bool = False
-) -> Iterator[Config]:
+) -> Iterator[Configuration]:
     """Every configuration, in enumeration order: L, then P, then T, then A. With
-    ``per_exit``, T runs over the codes of threshold vectors (one per exit but the last)."""
+    ``per_exit``, T runs over threshold vectors (one per exit but the last), exit 1 the
+    slowest-changing."""
     n, m = profile.num_blocks, topology.num_tiers
-    nt = profile.num_thresholds
+    grid = [float(t) for t in profile.thresholds]
+    nt = len(grid)
     for num_parts in range(1, min(n, m) + 1):
-        choices = nt ** (num_parts - 1) if per_exit else nt
-        thresholds: list[int | None] = [None] if num_parts == 1 else list(range(choices))
+        exits = num_parts - 1
+        vectors: list[tuple[int, ...]] = (
+            list(itertools.product(range(nt), repeat=exits))
+            if per_exit
+            else [(t,) * exits for t in range(nt if exits else 1)]
+        )
         for partition in itertools.combinations(range(n), num_parts):
-            for t in thresholds:
+            for vector in vectors:
                 for placement in itertools.permutations(range(m), num_parts):
-                    yield Config(t, partition, placement)
+                    yield Configuration.from_indices(partition, placement, vector, grid)
 
 
 def _evaluate_all(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from splitexit.configuration import exit_partitions
 from splitexit.profile._model import Profile
 
 __all__ = ["exit_rates_from_entropy", "random_profile"]
@@ -24,8 +25,7 @@ def exit_rates_from_entropy(entropy: np.ndarray, thresholds: np.ndarray) -> np.n
     samples, n = entropy.shape
     rates = np.zeros((len(thresholds), n))
     for t, threshold in enumerate(thresholds):
-        below = entropy < threshold
-        first = np.where(below.any(axis=1), below.argmax(axis=1), n - 1)
+        first = exit_partitions(entropy, float(threshold))  # every branch selected
         rates[t] = np.bincount(first, minlength=n) / samples
     return rates
 
