@@ -25,6 +25,7 @@ __all__ = [
     "format_duration",
     "parse_bandwidth",
     "parse_duration",
+    "parse_fraction",
 ]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -82,6 +83,27 @@ def parse_duration(value: object) -> float:
     if factor is None:
         raise UnitError(f"unknown time unit {unit!r} in {value!r}; expected s, ms, us or ns")
     return number * factor
+
+
+def parse_fraction(value: object) -> float:
+    """Return a fraction from ``"92%"``, ``"0.92"`` or a number (``0.92``).
+
+    >>> parse_fraction("92%"), parse_fraction(0.5)
+    (0.92, 0.5)
+    """
+    text = value.strip() if isinstance(value, str) else value
+    percent = isinstance(text, str) and text.endswith("%")
+    body = text[:-1] if isinstance(text, str) and percent else text
+    if isinstance(body, str):
+        try:
+            number = float(body)
+        except ValueError:
+            raise UnitError(f"cannot read {value!r} as a fraction like 0.92 or 92%") from None
+    elif isinstance(body, int | float) and not isinstance(body, bool):
+        number = float(body)
+    else:
+        raise UnitError(f"fraction must be a number or a percentage, got {value!r}")
+    return _finite(number / 100 if percent else number, value, "fraction")
 
 
 def _finite(number: float, original: object, what: str) -> float:

@@ -119,7 +119,7 @@ def test_trace_estimator_refuses_exact_solver_and_missing_trace() -> None:
         plan(profile, topology, estimator="trace", trace=trace, solver="exact")
     with pytest.raises(InputError, match="estimator 'trace' needs the per-sample trace"):
         plan(profile, topology, estimator="trace")
-    with pytest.raises(InputError, match="estimator must be one of auto, paper, trace"):
+    with pytest.raises(InputError, match="`estimator` must be one of 'auto', 'paper', 'trace'"):
         plan(profile, topology, estimator="oracle")
 
 

@@ -116,6 +116,18 @@ def test_planner_default_is_fastest_within_one_point_of_best() -> None:
     assert "1 percentage point" in result.requirement.describe()
 
 
+def test_planner_reads_requirements_written_with_units() -> None:
+    profile, topology = load_profile("example"), load_topology("mobile")
+    assert (
+        plan(profile, topology, min_accuracy="85%").best
+        == plan(profile, topology, min_accuracy=0.85).best
+    )
+    assert (
+        plan(profile, topology, max_latency_s="80ms").best
+        == plan(profile, topology, max_latency_s=0.08).best
+    )
+
+
 def test_planner_infeasible_requirements_raise() -> None:
     profile, topology = load_profile("example"), load_topology("mobile")
     with pytest.raises(InfeasibleError, match=r"accuracy >= 99.00%; the best achievable is 91.70%"):
@@ -127,11 +139,14 @@ def test_planner_infeasible_requirements_raise() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"min_accuracy": 1.5}, "minimum accuracy must be in [0, 1]"),
-        ({"max_latency_s": -1.0}, "maximum latency must be a finite duration > 0"),
+        ({"min_accuracy": 1.5}, "`min_accuracy` must be a fraction"),
+        ({"max_latency_s": -1.0}, "`max_latency_s` must be a duration"),
+        ({"sample_size": -3}, "plan: `sample_size` must be an int >= 1, got -3"),
+        ({"min_accuracy": "0.9x"}, "`min_accuracy` must be a fraction"),
+        ({"min_accuracy": [0.9]}, "`min_accuracy` must be a fraction"),
         ({"min_accuracy": 0.5, "max_latency_s": 1.0}, "not both"),
         ({"destination": "moon"}, "destination 'moon' is not a tier"),
-        ({"accuracy": "vibes"}, "accuracy must be 'separate' or 'joint'"),
+        ({"accuracy": "vibes"}, "`accuracy` must be one of 'separate', 'joint'"),
     ],
 )
 def test_planner_rejects_bad_arguments(kwargs: dict[str, object], message: str) -> None:
