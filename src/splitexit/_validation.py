@@ -21,6 +21,7 @@ splitexit.errors.InputError: grow: `size` must be an int >= 1, got -3
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import math
 import numbers
@@ -29,7 +30,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from splitexit.errors import InputError, UnitError
-from splitexit.units import parse_bandwidth, parse_duration, parse_fraction
 
 __all__ = [
     "CONSTRAINTS_ATTRIBUTE",
@@ -40,10 +40,13 @@ __all__ = [
     "Options",
     "Unit",
     "constraints_of",
+    "is_returned_type",
+    "returned_type",
     "validate_params",
 ]
 
 CONSTRAINTS_ATTRIBUTE = "__splitexit_constraints__"
+RETURNED_ATTRIBUTE = "__splitexit_returned__"
 _T = TypeVar("_T")
 _MISSING = object()
 
@@ -65,11 +68,21 @@ class Constraint(ABC):
 
 
 class InstanceOf(Constraint):
-    """An instance of one of ``types`` (``bool`` is not an int here)."""
+    """An instance of one of ``types`` (``bool`` is not an int here). A type may be named
+    ``"package.module:Name"``, imported at the first check, where importing it at
+    declaration would be circular or heavy.
+    """
 
-    def __init__(self, *types: type, name: str | None = None) -> None:
-        self.types = types
-        self.name = name or " or ".join(_article(t.__name__) for t in types)
+    def __init__(self, *types: type | str, name: str | None = None) -> None:
+        self._given = types
+        self._types: tuple[type, ...] | None = None
+        self.name = name or " or ".join(_article(_type_name(t)) for t in types)
+
+    @property
+    def types(self) -> tuple[type, ...]:
+        if self._types is None:
+            self._types = tuple(_resolve(t) for t in self._given)
+        return self._types
 
     def check(self, value: Any) -> Any:
         if isinstance(value, bool) and bool not in self.types:
@@ -80,6 +93,18 @@ class InstanceOf(Constraint):
 
     def describe(self) -> str:
         return self.name
+
+
+def _type_name(kind: type | str) -> str:
+    return kind.rsplit(":", 1)[-1] if isinstance(kind, str) else kind.__name__
+
+
+def _resolve(kind: type | str) -> type:
+    if not isinstance(kind, str):
+        return kind
+    module, _, name = kind.partition(":")
+    found: type = getattr(importlib.import_module(module), name)
+    return found
 
 
 class Callable_(Constraint):
@@ -178,11 +203,6 @@ class Options(Constraint):
         return "not-an-option"
 
 
-_PARSERS: dict[str, Callable[[object], float]] = {
-    "duration": parse_duration,
-    "bandwidth": parse_bandwidth,
-    "fraction": parse_fraction,
-}
 _UNIT_TEXT = {
     "duration": 'a duration ("80ms" or seconds)',
     "bandwidth": 'a bandwidth ("10Mbps" or bit/s)',
@@ -202,8 +222,15 @@ class Unit(Constraint):
     def check(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, str | numbers.Real):
             raise ValueError
+        from splitexit import units  # units validates its own parameters with this module
+
+        parse = {
+            "duration": units.parse_duration,
+            "bandwidth": units.parse_bandwidth,
+            "fraction": units.parse_fraction,
+        }[self.kind]
         try:
-            number = _PARSERS[self.kind](value if isinstance(value, str) else float(value))
+            number = parse(value if isinstance(value, str) else float(value))
         except UnitError:
             raise ValueError from None
         return number if self.within is None else self.within.check(number)
@@ -220,7 +247,13 @@ def _article(name: str) -> str:
     return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
 
 
-def _check(where: str, name: str, value: Any, accepted: Sequence[Constraint | None]) -> Any:
+def _check(
+    where: str,
+    name: str,
+    value: Any,
+    accepted: Sequence[Constraint | None],
+    error: type[InputError] = InputError,
+) -> Any:
     for constraint in accepted:
         if constraint is None:
             if value is None:
@@ -231,15 +264,18 @@ def _check(where: str, name: str, value: Any, accepted: Sequence[Constraint | No
         except ValueError:
             continue
     texts = [c.describe() if c is not None else "None" for c in accepted]
-    raise InputError(f"{where}: `{name}` must be {' or '.join(texts)}, got {value!r}")
+    raise error(f"{where}: `{name}` must be {' or '.join(texts)}, got {value!r}")
 
 
 def validate_params(
-    constraints: Mapping[str, Sequence[Constraint | None]], *, name: str | None = None
+    constraints: Mapping[str, Sequence[Constraint | None]],
+    *,
+    name: str | None = None,
+    error: type[InputError] = InputError,
 ) -> Callable[[_T], _T]:
     """Check the named parameters at every call of a function, or of a class's ``__init__``,
-    before the body runs; ``None`` in a list accepts ``None``. Parameters not named are not
-    checked (say why in the function's docstring when that matters)."""
+    before the body runs; ``None`` in a list accepts ``None``. A refused value raises
+    ``error`` (an :class:`InputError` subclass, e.g. ``UnitError`` for the unit parsers)."""
 
     def decorate(target: _T) -> _T:
         function: Any = target.__init__ if isinstance(target, type) else target  # type: ignore[misc]
@@ -254,7 +290,8 @@ def validate_params(
             bound = signature.bind(*args, **kwargs)
             for param, accepted in constraints.items():
                 if param in bound.arguments:
-                    bound.arguments[param] = _check(label, param, bound.arguments[param], accepted)
+                    value = bound.arguments[param]
+                    bound.arguments[param] = _check(label, param, value, accepted, error)
             return function(*bound.args, **bound.kwargs)
 
         setattr(checked, CONSTRAINTS_ATTRIBUTE, dict(constraints))
@@ -272,3 +309,16 @@ def constraints_of(target: object) -> dict[str, Sequence[Constraint | None]] | N
     """The constraints declared on a function or a class, ``None`` when none were."""
     found = getattr(target, CONSTRAINTS_ATTRIBUTE, None)
     return None if found is None else dict(found)
+
+
+def returned_type(cls: _T) -> _T:
+    """Mark a class whose instances the library builds and returns (results, info objects,
+    validated file contents): users read them and never construct them, so the constructor
+    trusts its arguments, which were checked where they were computed or loaded."""
+    setattr(cls, RETURNED_ATTRIBUTE, True)
+    return cls
+
+
+def is_returned_type(target: object) -> bool:
+    """Whether ``target`` was marked with :func:`returned_type` (itself, not a base)."""
+    return isinstance(target, type) and RETURNED_ATTRIBUTE in vars(target)

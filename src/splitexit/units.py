@@ -17,6 +17,11 @@ from __future__ import annotations
 import math
 import re
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    validate_params,
+)
 from splitexit.errors import UnitError
 
 __all__ = [
@@ -43,6 +48,7 @@ _RATE_FACTORS = {
     "gbps": 1e9,
     "gbit/s": 1e9,
 }
+_QUANTITY = InstanceOf(str, int, float, name="a number or a string with a unit")
 _TIME_FACTORS = {"": 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
 
@@ -58,6 +64,7 @@ def _split(value: object, pattern: re.Pattern[str], what: str) -> tuple[float, s
     return _finite(float(match.group(1)), value, what), match.group(2)
 
 
+@validate_params({"value": [_QUANTITY]}, error=UnitError)
 def parse_bandwidth(value: object) -> float:
     """Return a bandwidth in bit/s from ``"500kbps"``, ``"10Mbps"``, ``"1Gbps"`` or a number.
 
@@ -76,6 +83,7 @@ def parse_bandwidth(value: object) -> float:
     return number * factor
 
 
+@validate_params({"value": [_QUANTITY]}, error=UnitError)
 def parse_duration(value: object) -> float:
     """Return seconds from ``"40ms"``, ``"50us"``, ``"1.5s"`` or a number (seconds)."""
     number, unit = _split(value, _DURATION, "duration")
@@ -85,6 +93,7 @@ def parse_duration(value: object) -> float:
     return number * factor
 
 
+@validate_params({"value": [_QUANTITY]}, error=UnitError)
 def parse_fraction(value: object) -> float:
     """Return a fraction from ``"92%"``, ``"0.92"`` or a number (``0.92``).
 
@@ -112,6 +121,11 @@ def _finite(number: float, original: object, what: str) -> float:
     return number
 
 
+@validate_params(
+    {
+        "seconds": [Interval(float, None, None)],
+    }
+)
 def format_duration(seconds: float) -> str:
     """Format seconds for people: ``'299.9 ms'``, ``'3.31 s'``, ``'850 us'``."""
     magnitude = abs(seconds)
@@ -124,6 +138,11 @@ def format_duration(seconds: float) -> str:
     return f"{seconds * 1e6:.4g} us"
 
 
+@validate_params(
+    {
+        "bits_per_second": [Interval(float, None, None)],
+    }
+)
 def format_bandwidth(bits_per_second: float) -> str:
     """Format a rate for people: ``'10 Mbps'``, ``'500 kbps'``."""
     for factor, unit in ((1e9, "Gbps"), (1e6, "Mbps"), (1e3, "kbps")):
@@ -132,6 +151,11 @@ def format_bandwidth(bits_per_second: float) -> str:
     return f"{bits_per_second:.4g} bps"
 
 
+@validate_params(
+    {
+        "bits": [Interval(float, None, None)],
+    }
+)
 def format_bits(bits: float) -> str:
     """Format a data size for people: ``'512 kbit'``, ``'1.05 Mbit'``."""
     for factor, unit in ((1e9, "Gbit"), (1e6, "Mbit"), (1e3, "kbit")):

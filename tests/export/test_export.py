@@ -94,7 +94,7 @@ def test_exit_partitions_first_below_threshold_else_last(
     [
         ({"placement": ("edge",)}, "placement names 1 tiers, but the partition has 3"),
         ({"threshold": None}, "a threshold is needed with more than one partition"),
-        ({"threshold": 1.5}, r"threshold\[0\] must be in \(0, 1\], got 1.5"),
+        ({"threshold": 1.5}, r"`threshold` must be a finite number in \(0, 1\]"),
         ({"threshold": (0.4, 0.0)}, r"threshold\[1\] must be in \(0, 1\], got 0.0"),
         ({"threshold": (0.4,)}, r"one threshold per partition but the last \(2\), got 1"),
         ({"partition": (2, 1, 3)}, "partition must hold increasing 0-based blocks"),

@@ -6,6 +6,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from splitexit._validation import (
+    InstanceOf,
+    validate_params,
+)
 from splitexit.configuration._exit_rule import check_exit_thresholds
 from splitexit.errors import InputError
 
@@ -15,6 +19,14 @@ __all__ = ["Configuration"]
 _GRID_TOLERANCE = 1e-9
 
 
+@validate_params(
+    {
+        "partition": [InstanceOf(list, tuple)],
+        "placement": [InstanceOf(list, tuple)],
+        "thresholds": [InstanceOf(list, tuple)],
+        "early_exit": [InstanceOf(bool)],
+    }
+)
 @dataclass(frozen=True)
 class Configuration:
     """A deployment of a multi-exit DNN: where it is cut, where each piece runs, and when a

@@ -13,6 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    validate_params,
+)
 from splitexit.errors import InputError
 
 __all__ = ["below_threshold", "check_exit_thresholds", "exit_partitions", "leaves_here"]
@@ -30,6 +35,12 @@ def leaves_here(entropy: float, threshold: float | None) -> bool:
     return threshold is None or entropy < threshold
 
 
+@validate_params(
+    {
+        "entropy": [InstanceOf(np.ndarray)],
+        "threshold": [Interval(float, None, None), InstanceOf(np.ndarray)],
+    }
+)
 def below_threshold(
     entropy: npt.NDArray[np.floating], threshold: npt.ArrayLike
 ) -> npt.NDArray[np.bool_]:
@@ -43,6 +54,13 @@ def below_threshold(
     return np.asarray(entropy, dtype=np.float64) < np.asarray(threshold, dtype=np.float64)
 
 
+@validate_params(
+    {
+        "thresholds": [InstanceOf(list, tuple), InstanceOf(np.ndarray)],
+        "num_partitions": [Interval(int, 1, None)],
+        "where": [InstanceOf(str)],
+    }
+)
 def check_exit_thresholds(
     thresholds: Sequence[float], num_partitions: int, *, where: str = "thresholds"
 ) -> tuple[float, ...]:
@@ -63,6 +81,17 @@ def check_exit_thresholds(
     return values
 
 
+@validate_params(
+    {
+        "entropy": [InstanceOf(np.ndarray)],
+        "thresholds": [
+            Interval(float, 0, 1, closed="right"),
+            InstanceOf(list, tuple),
+            InstanceOf(np.ndarray),
+            None,
+        ],
+    }
+)
 def exit_partitions(
     entropy: npt.NDArray[np.floating], thresholds: Sequence[float] | float | None
 ) -> IntArray:

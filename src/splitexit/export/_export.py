@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from splitexit._boundary import atomic_write_bytes
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    validate_params,
+)
 from splitexit.configuration import check_exit_thresholds
 from splitexit.errors import InputError
 from splitexit.export._manifest import (
@@ -36,11 +41,29 @@ MANIFEST_NAME = "manifest.json"
 OPSET = 18  # the opset torch's exporter targets natively; onnxruntime >= 1.14 runs it
 
 
+@validate_params(
+    {
+        "k": [Interval(int, 1, None)],
+    }
+)
 def partition_file_name(k: int) -> str:
     """File of partition ``k`` (1-based): ``partition-1.onnx``."""
     return f"partition-{k}.onnx"
 
 
+@validate_params(
+    {
+        "net": [InstanceOf("splitexit.nets:MultiExitNet")],
+        "partition": [InstanceOf(list, tuple)],
+        "placement": [InstanceOf(list, tuple)],
+        "threshold": [Interval(float, 0, 1, closed="right"), InstanceOf(list, tuple), None],
+        "destination": [InstanceOf(str)],
+        "model": [InstanceOf(str)],
+        "dataset": [InstanceOf(str)],
+        "input_shape": [InstanceOf(list, tuple)],
+        "out_dir": [InstanceOf(str, Path)],
+    }
+)
 def export_partitions(
     net: MultiExitNet,
     *,

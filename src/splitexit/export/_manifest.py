@@ -27,6 +27,11 @@ from splitexit._boundary import (
     atomic_write_text,
     read_mapping,
 )
+from splitexit._validation import (
+    InstanceOf,
+    returned_type,
+    validate_params,
+)
 from splitexit.configuration import Configuration, check_exit_thresholds
 from splitexit.errors import InputError
 
@@ -55,6 +60,7 @@ PROBABILITIES = "probabilities"  # softmax of the exit head's logits, (C,)
 ENTROPY = "entropy"  # H(p) / log C, a scalar per sample
 
 
+@returned_type
 @dataclass(frozen=True)
 class TensorSpec:
     """A named tensor and its shape per sample (the batch dimension is left out)."""
@@ -66,6 +72,7 @@ class TensorSpec:
         return {"name": self.name, "shape": list(self.shape)}
 
 
+@returned_type
 @dataclass(frozen=True)
 class PartitionEntry:
     """One exported partition: blocks ``first_block..last_block`` (1-based) plus its exit."""
@@ -92,6 +99,7 @@ class PartitionEntry:
         }
 
 
+@returned_type
 @dataclass(frozen=True)
 class Manifest:
     """What ``export_partitions`` wrote: the deployment of one configuration (T, P, A).
@@ -201,6 +209,12 @@ class _Manifest(StrictModel):
     partitions: list[_Partition] = Field(min_length=1)
 
 
+@validate_params(
+    {
+        "manifest": [InstanceOf(Manifest)],
+        "path": [InstanceOf(str, Path)],
+    }
+)
 def save_manifest(manifest: Manifest, path: Path) -> None:
     """Write ``manifest`` as JSON, atomically."""
     atomic_write_text(path, json.dumps(manifest.to_mapping(), indent=1) + "\n")
@@ -211,6 +225,12 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@validate_params(
+    {
+        "path": [InstanceOf(str, Path)],
+        "verify_files": [InstanceOf(bool)],
+    }
+)
 def load_manifest(path: Path, *, verify_files: bool = True) -> Manifest:
     """Read, validate and (with ``verify_files``) check the hash of every partition file.
 

@@ -13,6 +13,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    returned_type,
+    validate_params,
+)
 from splitexit.configuration import below_threshold
 from splitexit.errors import InputError
 from splitexit.export._manifest import ACTIVATION, ENTROPY, INPUT, PROBABILITIES, Manifest
@@ -23,6 +29,7 @@ FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class ChainResult:
     """Per sample: predicted class, 0-based exit partition, and p and H(p)/log C there."""
@@ -33,6 +40,13 @@ class ChainResult:
     entropy: FloatArray  # (n,)
 
 
+@validate_params(
+    {
+        "manifest": [InstanceOf(Manifest)],
+        "directory": [InstanceOf(str, Path)],
+        "threads": [Interval(int, 1, None)],
+    }
+)
 class ChainRunner:
     """One ONNX Runtime session per partition of a loaded manifest.
 

@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from splitexit._boundary import read_mapping
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    validate_params,
+)
 from splitexit.configuration import Configuration, check_exit_thresholds
 from splitexit.errors import InputError
 
@@ -18,6 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["config_from_file", "input_shape_from_bits"]
 
 
+@validate_params(
+    {
+        "path": [InstanceOf(str, Path)],
+        "topology": [InstanceOf("splitexit.topology:Topology")],
+        "num_blocks": [Interval(int, 1, None)],
+    }
+)
 def config_from_file(path: Path, topology: Topology, *, num_blocks: int) -> Configuration:
     """Read a configuration: ``splitexit plan --json`` output (its ``best``) or one point
     ``{"threshold": 0.4, "partition": [2, 10], "placement": ["edge", "cloud"]}`` (1-based).
@@ -96,6 +108,12 @@ def _thresholds(value: Any, count: int, where: str) -> tuple[float, ...]:
         ) from None
 
 
+@validate_params(
+    {
+        "input_bits": [Interval(float, 0, None, closed="neither")],
+        "in_channels": [Interval(int, 1, None)],
+    }
+)
 def input_shape_from_bits(input_bits: float, in_channels: int) -> tuple[int, int, int]:
     """(C, H, W) of a square image of 8-bit pixels from the profile's O_0 (bits)."""
     pixels = input_bits / 8 / in_channels

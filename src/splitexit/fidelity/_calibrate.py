@@ -41,6 +41,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Options,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.fidelity._case import FidelityCase
 from splitexit.fidelity._predict import COMPUTE_SOURCES, PathCosts
@@ -51,6 +57,7 @@ FloatArray = npt.NDArray[np.float64]
 _JITTER_LEVELS = 100  # residual quantiles kept for the predicted distribution
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Calibration:
     """Fitted overheads (seconds) of the runtime, on top of the paper's path cost."""
@@ -159,6 +166,12 @@ def _observe(
     obs["call"].add(file, costs.work_s[part], m.busy_s - costs.work_s[part])
 
 
+@validate_params(
+    {
+        "cases": [InstanceOf(list, tuple)],
+        "compute": [Options(COMPUTE_SOURCES)],
+    }
+)
 def calibrate(cases: Sequence[FidelityCase], *, compute: str = "runtime") -> Calibration:
     """Fit the runtime's overheads on ``cases`` (never include the one to predict).
 

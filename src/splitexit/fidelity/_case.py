@@ -9,6 +9,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    returned_type,
+    validate_params,
+)
 from splitexit.configuration import Configuration
 from splitexit.errors import InputError
 from splitexit.fidelity._measurement import Measurement, load_measurement
@@ -21,6 +26,7 @@ __all__ = ["FidelityCase", "load_cases", "make_case"]
 _RATIO_MATCH = 1e-9  # relative: the runtime's R_j must be the topology's
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class FidelityCase:
     """One measured configuration and the inputs of its prediction."""
@@ -50,6 +56,14 @@ class FidelityCase:
         )
 
 
+@validate_params(
+    {
+        "measurement": [InstanceOf(Measurement)],
+        "profile": [InstanceOf(Profile)],
+        "trace": [InstanceOf(Trace)],
+        "topology": [InstanceOf(Topology)],
+    }
+)
 def make_case(
     measurement: Measurement, profile: Profile, trace: Trace, topology: Topology
 ) -> FidelityCase:
@@ -96,6 +110,13 @@ def make_case(
     return FidelityCase(measurement, profile, trace, topo, deployment)
 
 
+@validate_params(
+    {
+        "paths": [InstanceOf(list, tuple)],
+        "profile": [InstanceOf(str), None],
+        "topology": [InstanceOf(str), None],
+    }
+)
 def load_cases(
     paths: Sequence[str | Path], *, profile: str | None = None, topology: str | None = None
 ) -> list[FidelityCase]:

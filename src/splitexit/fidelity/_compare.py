@@ -10,10 +10,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Options,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.fidelity._calibrate import Calibration, calibrate
 from splitexit.fidelity._case import FidelityCase
 from splitexit.fidelity._predict import COMPUTE_SOURCES, SamplePrediction, predict_samples
+from splitexit.profile import ACCURACY_SOURCES
 
 __all__ = [
     "MEAN_TARGET",
@@ -32,6 +39,7 @@ MEAN_TARGET = 0.05  # issue 5: mean latency within 5 % (MAPE)
 P99_TARGET = 0.10  # and p99 within 10 %
 
 
+@returned_type
 @dataclass(frozen=True)
 class LatencyStats:
     """Mean and percentiles of a latency distribution, seconds."""
@@ -47,6 +55,7 @@ class LatencyStats:
         return cls(float(np.mean(values)), float(p50), float(p95), float(p99))
 
 
+@returned_type
 @dataclass(frozen=True)
 class ModelFigures:
     """One latency model's prediction of one measured configuration."""
@@ -58,6 +67,7 @@ class ModelFigures:
     p99_error: float
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Comparison:
     """Predicted and measured figures of one measurement."""
@@ -99,6 +109,13 @@ def _figures(
     )
 
 
+@validate_params(
+    {
+        "case": [InstanceOf(FidelityCase)],
+        "calibration": [InstanceOf(Calibration), None],
+        "trace_source": [Options(ACCURACY_SOURCES)],
+    }
+)
 def compare(
     case: FidelityCase,
     *,
@@ -155,6 +172,7 @@ def compare(
     )
 
 
+@returned_type
 @dataclass(frozen=True)
 class ModelErrors:
     """A model's errors over several configurations (relative, sample-matched)."""
@@ -171,6 +189,7 @@ class ModelErrors:
         return self.mean_ape <= MEAN_TARGET and self.max_p99_ape <= P99_TARGET
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class FidelitySummary:
     """Comparisons of several measurements and each model's errors over them."""
@@ -212,6 +231,14 @@ def _display_calibration(cases: Sequence[FidelityCase], compute: str) -> Calibra
     return calibrate(chosen, compute=compute) if chosen else None
 
 
+@validate_params(
+    {
+        "cases": [InstanceOf(list, tuple)],
+        "calibrate_model": [InstanceOf(bool)],
+        "compute": [Options(COMPUTE_SOURCES)],
+        "trace_source": [Options(ACCURACY_SOURCES)],
+    }
+)
 def compare_many(
     cases: Sequence[FidelityCase],
     *,

@@ -16,6 +16,11 @@ import numpy.typing as npt
 from pydantic import BeforeValidator, Field, model_validator
 
 from splitexit._boundary import StrictModel, read_mapping
+from splitexit._validation import (
+    InstanceOf,
+    returned_type,
+    validate_params,
+)
 from splitexit.configuration import Configuration, check_exit_thresholds
 from splitexit.errors import InputError
 
@@ -176,6 +181,7 @@ def _check_sample(s: int, sample: _SampleSpec, placement: list[str], seen: set[i
             )
 
 
+@returned_type
 @dataclass(frozen=True)
 class MeasuredPartition:
     """One deployed partition: tier, R, measured reference time and the sizes it sends."""
@@ -187,6 +193,7 @@ class MeasuredPartition:
     result_bits: float
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Measurement:
     """A validated measurement file; 0-based partitions and exits inside.
@@ -262,6 +269,12 @@ class Measurement:
         return text
 
 
+@validate_params(
+    {
+        "data": [InstanceOf(dict)],
+        "source": [InstanceOf(str)],
+    }
+)
 def measurement_from_mapping(data: object, *, source: str = "<measurement>") -> Measurement:
     """Validate a parsed measurement file and build a :class:`Measurement`."""
     if isinstance(data, dict) and data.get("format") not in (None, MEASUREMENT_FORMAT):
@@ -348,6 +361,11 @@ def _transport(run: dict[str, Any] | None, source: str) -> str:
     return str(value)
 
 
+@validate_params(
+    {
+        "path": [InstanceOf(str, Path)],
+    }
+)
 def load_measurement(path: str | Path) -> Measurement:
     """Read and validate a ``splitexit.measurement/1`` JSON file.
 

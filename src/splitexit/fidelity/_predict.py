@@ -23,9 +23,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Options,
+    returned_type,
+    validate_params,
+)
 from splitexit.configuration import Configuration, exit_partitions
 from splitexit.errors import InputError
-from splitexit.profile import Profile, Trace
+from splitexit.profile import ACCURACY_SOURCES, Profile, Trace
 from splitexit.topology import Topology
 
 if TYPE_CHECKING:
@@ -45,6 +51,7 @@ IntArray = npt.NDArray[np.int64]
 COMPUTE_SOURCES = ("paper", "runtime")
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class PathCosts:
     """Cost of the path of a sample leaving at partition e, for every e: arrays (L,).
@@ -68,6 +75,15 @@ class PathCosts:
         return self.compute_s + self.transmission_s + self.propagation_s
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "topology": [InstanceOf(Topology)],
+        "deployment": [InstanceOf(Configuration)],
+        "compute": [Options(COMPUTE_SOURCES)],
+        "measurement": [InstanceOf("splitexit.fidelity._measurement:Measurement"), None],
+    }
+)
 def path_costs(
     profile: Profile,
     topology: Topology,
@@ -144,6 +160,7 @@ def _check_fits(profile: Profile, topology: Topology, config: Configuration) -> 
         )
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class SamplePrediction:
     """Predicted exit, correctness and latency of every trace row (S,).
@@ -181,6 +198,18 @@ class SamplePrediction:
         return np.asarray((base[:, None] + self.jitter_s[None, :]).ravel(), dtype=np.float64)
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "trace": [InstanceOf(Trace)],
+        "topology": [InstanceOf(Topology)],
+        "deployment": [InstanceOf(Configuration)],
+        "compute": [Options(COMPUTE_SOURCES)],
+        "measurement": [InstanceOf("splitexit.fidelity._measurement:Measurement"), None],
+        "calibration": [InstanceOf("splitexit.fidelity._calibrate:Calibration"), None],
+        "trace_source": [Options(ACCURACY_SOURCES)],
+    }
+)
 def predict_samples(
     profile: Profile,
     trace: Trace,

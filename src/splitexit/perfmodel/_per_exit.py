@@ -22,6 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    returned_type,
+    validate_params,
+)
 from splitexit.configuration import leaves_here
 
 __all__ = ["PerExitTable", "decode_thresholds", "reference_per_exit_estimate"]
@@ -31,6 +37,13 @@ IntArray = npt.NDArray[np.integer]
 _CELLS = 1 << 22  # partitionings x cells (or x samples) handled at once
 
 
+@validate_params(
+    {
+        "codes": [InstanceOf(np.ndarray)],
+        "num_exits": [Interval(int, 0, None)],
+        "num_thresholds": [Interval(int, 1, None)],
+    }
+)
 def decode_thresholds(codes: IntArray, num_exits: int, num_thresholds: int) -> IntArray:
     """Threshold indices (Q, num_exits) of vector codes (Q,); exit 1 is the leading digit."""
     digits = np.empty((len(codes), num_exits), dtype=np.int64)
@@ -41,6 +54,7 @@ def decode_thresholds(codes: IntArray, num_exits: int, num_thresholds: int) -> I
     return digits
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class PerExitTable:
     """A trace reduced to threshold levels; evaluates threshold vectors exactly."""
@@ -114,6 +128,14 @@ def _region(hist: FloatArray, k: int, tau: IntArray) -> FloatArray:
     return np.asarray(grid[tuple(index)], dtype=np.float64)
 
 
+@validate_params(
+    {
+        "entropy": [InstanceOf(np.ndarray)],
+        "correct": [InstanceOf(np.ndarray)],
+        "thresholds": [InstanceOf(list, tuple)],
+        "partition": [InstanceOf(list, tuple)],
+    }
+)
 def reference_per_exit_estimate(
     entropy: npt.NDArray[np.floating],
     correct: npt.NDArray[np.bool_],

@@ -26,6 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    returned_type,
+    validate_params,
+)
 from splitexit.configuration import below_threshold, leaves_here
 from splitexit.profile import Trace
 
@@ -48,6 +54,7 @@ def _pack(below: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint64]:
     return words
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class CascadeTable:
     """A trace reduced, per threshold, to distinct below-threshold patterns (build once).
@@ -187,6 +194,14 @@ def _prefix_levels(block: IntArray, num_blocks: int) -> list[_Level]:
     return levels
 
 
+@validate_params(
+    {
+        "entropy": [InstanceOf(np.ndarray)],
+        "correct": [InstanceOf(np.ndarray)],
+        "threshold": [Interval(float, 0, 1, closed="right")],
+        "partition": [InstanceOf(list, tuple)],
+    }
+)
 def reference_trace_estimate(
     entropy: npt.NDArray[np.floating],
     correct: npt.NDArray[np.bool_],

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    returned_type,
+)
 from splitexit.configuration import Configuration
 from splitexit.errors import InputError
 from splitexit.profile import Profile
@@ -26,6 +29,7 @@ ExitModel = Callable[[IntArray, IntArray], tuple[FloatArray, FloatArray]]
 _SNAP = 1e-12
 
 
+@returned_type
 @dataclass(frozen=True)
 class Estimate:
     """Estimated accuracy and expected end-to-end latency (seconds) of one configuration."""
@@ -41,6 +45,7 @@ class Estimate:
         return self.compute_s + self.transmission_s + self.propagation_s
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class ModelInputs:
     """The arrays the model works on, derived once from a profile and a topology.

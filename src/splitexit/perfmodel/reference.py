@@ -8,10 +8,15 @@ follows the formulas of seed 000, section 2.3, term by term and shares no code w
 
 from __future__ import annotations
 
+from splitexit._validation import (
+    InstanceOf,
+    Options,
+    validate_params,
+)
 from splitexit.configuration import Configuration
 from splitexit.errors import InputError
 from splitexit.perfmodel._types import Estimate
-from splitexit.profile import Profile
+from splitexit.profile import ACCURACY_SOURCES, Profile
 from splitexit.topology import Topology
 
 __all__ = ["reference_estimate"]
@@ -45,6 +50,15 @@ def _paper_exits(
     return exit_rates, weighted
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "topology": [InstanceOf(Topology)],
+        "config": [InstanceOf(Configuration)],
+        "accuracy": [Options(ACCURACY_SOURCES)],
+        "replayed": [InstanceOf(list, tuple), None],
+    }
+)
 def reference_estimate(
     profile: Profile,
     topology: Topology,

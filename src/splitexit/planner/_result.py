@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from splitexit._validation import (
+    returned_type,
+)
 from splitexit.configuration import Configuration
 from splitexit.perfmodel import Estimate
 from splitexit.planner._sweep import SampledPoints
@@ -16,6 +19,7 @@ __all__ = ["Baseline", "Plan", "PlanPoint", "Requirement"]
 RequirementKind = Literal["min_accuracy", "max_latency", "near_best_accuracy"]
 
 
+@returned_type
 @dataclass(frozen=True)
 class PlanPoint:
     """One configuration with its estimate; ``per_exit`` when the planner gave every exit
@@ -59,6 +63,7 @@ class PlanPoint:
         }
 
 
+@returned_type
 @dataclass(frozen=True)
 class Baseline:
     """A reference deployment computed on the same model, and how much faster ``best`` is."""
@@ -77,6 +82,7 @@ class Baseline:
         }
 
 
+@returned_type
 @dataclass(frozen=True)
 class Requirement:
     """The problem solved: P_lat (``min_accuracy``) or P_acc (``max_latency``) of section 2.4.
@@ -103,6 +109,7 @@ class Requirement:
         return {"kind": self.kind, "value": self.value, "description": self.describe()}
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Plan:
     """The planner's answer: the recommendation, the Pareto frontier and the baselines."""

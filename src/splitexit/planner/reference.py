@@ -12,10 +12,17 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from splitexit._validation import (
+    Callable_,
+    InstanceOf,
+    Interval,
+    Options,
+    validate_params,
+)
 from splitexit.configuration import Configuration
 from splitexit.perfmodel import reference_estimate
 from splitexit.planner._pareto import ACCURACY_DECIMALS, LATENCY_DECIMALS
-from splitexit.profile import Profile
+from splitexit.profile import ACCURACY_SOURCES, Profile
 from splitexit.topology import Topology
 
 __all__ = ["Evaluated", "reference_configurations", "reference_frontier", "reference_optimum"]
@@ -75,6 +82,15 @@ def _evaluate_all(
     return out
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "topology": [InstanceOf(Topology)],
+        "accuracy": [Options(ACCURACY_SOURCES)],
+        "replay": [Callable_(), None],
+        "per_exit": [InstanceOf(bool)],
+    }
+)
 def reference_frontier(
     profile: Profile,
     topology: Topology,
@@ -94,6 +110,15 @@ def reference_frontier(
     return frontier
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "topology": [InstanceOf(Topology)],
+        "min_accuracy": [Interval(float, 0, 1), None],
+        "max_latency_s": [Interval(float, 0, None, closed="neither"), None],
+        "accuracy": [Options(ACCURACY_SOURCES)],
+    }
+)
 def reference_optimum(
     profile: Profile,
     topology: Topology,

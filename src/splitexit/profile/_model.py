@@ -8,6 +8,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    returned_type,
+)
 from splitexit.errors import InputError
 
 __all__ = ["ACCURACY_SOURCES", "FORMAT", "AccuracySource", "Profile"]
@@ -20,6 +23,7 @@ ACCURACY_SOURCES: tuple[AccuracySource, ...] = ("separate", "joint")
 FloatArray = npt.NDArray[np.float64]
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Profile:
     """What the profiling phase measured once for a backbone and a dataset.
