@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,43 +152,3 @@ class Configuration:
             "partition": [p + 1 for p in self.partition],
             "placement": [tier_names[a] for a in self.placement],
         }
-
-    @classmethod
-    def from_json(
-        cls, point: Mapping[str, Any], tier_names: Sequence[str], *, where: str = "config"
-    ) -> Configuration:
-        """The inverse of :meth:`to_json` (also ``thresholds`` for a list); the errors name
-        ``where`` and the field.
-
-        >>> Configuration.from_json({"threshold": 0.4, "partition": [3, 10],
-        ...     "placement": ["phone", "edge"]}, ["phone", "edge"]).partition
-        (2, 9)
-        """
-        partition, placement = point.get("partition"), point.get("placement")
-        if not isinstance(partition, list) or not all(
-            isinstance(p, int) and not isinstance(p, bool) for p in partition
-        ):
-            raise InputError(
-                f"{where}.partition must be a list of 1-based blocks, got {partition!r}"
-            )
-        names = list(tier_names)
-        if not isinstance(placement, list) or any(a not in names for a in placement):
-            raise InputError(f"{where}.placement must be tier names of {names}, got {placement!r}")
-        raw = point.get("thresholds", point.get("threshold"))
-        count = len(partition)
-        if raw is None:
-            values: list[Any] = []
-        elif isinstance(raw, list):
-            values = raw
-        else:
-            values = [raw] * max(count - 1, 0)
-        if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in values):
-            raise InputError(f"{where}.threshold must be numbers in (0, 1], got {raw!r}")
-        if raw is None and count > 1:
-            raise InputError(f"{where}.threshold is needed with {count} partitions")
-        check_exit_thresholds(values, count, where=f"{where}.threshold")
-        return cls(
-            partition=tuple(p - 1 for p in partition),
-            placement=tuple(names.index(a) for a in placement),
-            thresholds=tuple(float(t) for t in values),
-        )

@@ -48,12 +48,9 @@ class PlanPoint:
     def to_dict(self, topology: Topology) -> dict[str, Any]:
         """The JSON form: 1-based block indices P_k, tier names A_k, SI seconds."""
         est = self.estimate
+        names = [tier.name for tier in topology.tiers]
         return {
-            "threshold": list(self.threshold)
-            if isinstance(self.threshold, tuple)
-            else self.threshold,
-            "partition": [p + 1 for p in self.config.partition],
-            "placement": [topology.tiers[a].name for a in self.config.placement],
+            **self.config.to_json(names, per_exit=self.per_exit),
             "accuracy": est.accuracy,
             "latency_s": est.latency_s,
             "compute_s": est.compute_s,
