@@ -17,7 +17,7 @@ from splitexit._validation import (
 from splitexit.configuration import Configuration
 from splitexit.errors import InputError
 from splitexit.fidelity._measurement import Measurement, load_measurement
-from splitexit.fidelity._predict import PathCosts, path_costs
+from splitexit.fidelity._predict import ComputeSource, PathCosts, path_costs
 from splitexit.profile import Profile, Trace, load_profile, load_profile_trace, profile_path
 from splitexit.topology import Topology, load_topology
 
@@ -46,7 +46,7 @@ class FidelityCase:
         """Trace rows of the delivered samples."""
         return self.measurement.index[self.measurement.delivered]
 
-    def costs(self, compute: str) -> PathCosts:
+    def costs(self, compute: ComputeSource) -> PathCosts:
         return path_costs(
             self.profile,
             self.topology,

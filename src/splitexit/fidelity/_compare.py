@@ -19,8 +19,13 @@ from splitexit._validation import (
 from splitexit.errors import InputError
 from splitexit.fidelity._calibrate import Calibration, calibrate
 from splitexit.fidelity._case import FidelityCase
-from splitexit.fidelity._predict import COMPUTE_SOURCES, SamplePrediction, predict_samples
-from splitexit.profile import ACCURACY_SOURCES
+from splitexit.fidelity._predict import (
+    COMPUTE_SOURCES,
+    ComputeSource,
+    SamplePrediction,
+    predict_samples,
+)
+from splitexit.profile import ACCURACY_SOURCES, AccuracySource
 
 __all__ = [
     "MEAN_TARGET",
@@ -120,7 +125,7 @@ def compare(
     case: FidelityCase,
     *,
     calibration: Calibration | None = None,
-    trace_source: str = "joint",
+    trace_source: AccuracySource = "joint",
 ) -> Comparison:
     """Compare one measurement with the paper model ("paper": the profile's compute times),
     the same formulas on the partitions' measured ONNX Runtime times ("runtime-timed") and,
@@ -223,7 +228,9 @@ def _errors(model: str, comparisons: Sequence[Comparison]) -> ModelErrors | None
     )
 
 
-def _display_calibration(cases: Sequence[FidelityCase], compute: str) -> Calibration | None:
+def _display_calibration(
+    cases: Sequence[FidelityCase], compute: ComputeSource
+) -> Calibration | None:
     """A fit on every file of the most common compute mode and transport, for reading only."""
     modes = [case.measurement.setting for case in cases]
     common = max(set(modes), key=modes.count)
@@ -243,8 +250,8 @@ def compare_many(
     cases: Sequence[FidelityCase],
     *,
     calibrate_model: bool = False,
-    compute: str = "runtime",
-    trace_source: str = "joint",
+    compute: ComputeSource = "runtime",
+    trace_source: AccuracySource = "joint",
 ) -> FidelitySummary:
     """Compare every measurement; with ``calibrate_model``, each one's calibrated prediction
     is fitted on the *other* measurements of the same compute mode (leave one configuration
@@ -252,8 +259,6 @@ def compare_many(
 
     A measurement with no other of its compute mode gets no calibrated figures.
     """
-    if compute not in COMPUTE_SOURCES:
-        raise InputError(f"compute must be one of {', '.join(COMPUTE_SOURCES)}, got {compute!r}")
     if not cases:
         raise InputError("give at least one measurement")
     comparisons = []

@@ -18,7 +18,7 @@ planner's view) or the partition's ONNX Runtime time measured by its worker ("ru
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +31,7 @@ from splitexit._validation import (
 )
 from splitexit.configuration import Configuration, exit_partitions
 from splitexit.errors import InputError
-from splitexit.profile import ACCURACY_SOURCES, Profile, Trace
+from splitexit.profile import ACCURACY_SOURCES, AccuracySource, Profile, Trace
 from splitexit.topology import Topology
 
 if TYPE_CHECKING:
@@ -48,7 +48,8 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-COMPUTE_SOURCES = ("paper", "runtime")
+ComputeSource = Literal["paper", "runtime"]
+COMPUTE_SOURCES: tuple[ComputeSource, ...] = ("paper", "runtime")
 
 
 @returned_type
@@ -89,7 +90,7 @@ def path_costs(
     topology: Topology,
     deployment: Configuration,
     *,
-    compute: str = "paper",
+    compute: ComputeSource = "paper",
     measurement: Measurement | None = None,
 ) -> PathCosts:
     """Path costs per exit, as the paper's model charges them.
@@ -114,7 +115,7 @@ def path_costs(
         input_bits = float(profile.input_bits)
         forward = profile.output_bits[list(parts[:-1])].astype(np.float64)
         result = np.full(count, float(profile.result_bits))
-    elif compute == "runtime":
+    else:  # "runtime" (the options are checked at the entry)
         if measurement is None:
             raise InputError("compute 'runtime' needs the measurement's reference_s")
         base = np.array([p.reference_s for p in measurement.partitions])
@@ -122,8 +123,6 @@ def path_costs(
         forward = np.array([float(p.activation_bits or 0.0) for p in measurement.partitions[:-1]])
         result = np.array([p.result_bits for p in measurement.partitions])
         ratio = np.maximum(ratio, 1.0) if measurement.compute_mode == "sleep" else np.ones(count)
-    else:
-        raise InputError(f"compute must be one of {', '.join(COMPUTE_SOURCES)}, got {compute!r}")
     pl, ib = topology.path_latency, topology.path_inverse_bandwidth
     src, dst, here = topology.source, topology.destination, np.array(tiers)
     work = ratio * base
@@ -216,10 +215,10 @@ def predict_samples(
     topology: Topology,
     deployment: Configuration,
     *,
-    compute: str = "paper",
+    compute: ComputeSource = "paper",
     measurement: Measurement | None = None,
     calibration: Calibration | None = None,
-    trace_source: str = "joint",
+    trace_source: AccuracySource = "joint",
 ) -> SamplePrediction:
     """Replay ``trace`` (its ``"joint"`` model, the one the runtime deploys, or the
     ``"separate"`` models) through ``deployment`` and charge each row its path cost.

@@ -16,7 +16,7 @@ from splitexit._validation import (
 from splitexit.configuration import Configuration
 from splitexit.errors import InputError
 from splitexit.perfmodel._types import Estimate
-from splitexit.profile import ACCURACY_SOURCES, Profile
+from splitexit.profile import ACCURACY_SOURCES, AccuracySource, Profile
 from splitexit.topology import Topology
 
 __all__ = ["reference_estimate"]
@@ -64,7 +64,7 @@ def reference_estimate(
     topology: Topology,
     config: Configuration,
     *,
-    accuracy: str = "separate",
+    accuracy: AccuracySource = "separate",
     replayed: tuple[tuple[float, ...], float] | None = None,
 ) -> Estimate:
     """Estimate one configuration with plain Python arithmetic.

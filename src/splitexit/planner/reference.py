@@ -22,7 +22,7 @@ from splitexit._validation import (
 from splitexit.configuration import Configuration
 from splitexit.perfmodel import reference_estimate
 from splitexit.planner._pareto import ACCURACY_DECIMALS, LATENCY_DECIMALS
-from splitexit.profile import ACCURACY_SOURCES, Profile
+from splitexit.profile import ACCURACY_SOURCES, AccuracySource, Profile
 from splitexit.topology import Topology
 
 __all__ = ["Evaluated", "reference_configurations", "reference_frontier", "reference_optimum"]
@@ -58,7 +58,7 @@ def reference_configurations(
 def _evaluate_all(
     profile: Profile,
     topology: Topology,
-    accuracy: str,
+    accuracy: AccuracySource,
     replay: Replay | None = None,
     per_exit: bool = False,
 ) -> list[Evaluated]:
@@ -95,7 +95,7 @@ def reference_frontier(
     profile: Profile,
     topology: Topology,
     *,
-    accuracy: str = "separate",
+    accuracy: AccuracySource = "separate",
     replay: Replay | None = None,
     per_exit: bool = False,
 ) -> list[Evaluated]:
@@ -125,7 +125,7 @@ def reference_optimum(
     *,
     min_accuracy: float | None = None,
     max_latency_s: float | None = None,
-    accuracy: str = "separate",
+    accuracy: AccuracySource = "separate",
 ) -> Evaluated | None:
     """P_lat or P_acc by scanning every configuration (ties: fewer partitions, then latency)."""
     best: Evaluated | None = None
