@@ -15,11 +15,11 @@ second are refused rather than guessed.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 
 from splitexit._validation import (
     InstanceOf,
-    Interval,
     validate_params,
 )
 from splitexit.errors import UnitError
@@ -48,6 +48,7 @@ _RATE_FACTORS = {
     "gbps": 1e9,
     "gbit/s": 1e9,
 }
+_NUMBER_ANY = InstanceOf(numbers.Real, name="a number")  # inf and nan format too
 _QUANTITY = InstanceOf(str, int, float, name="a number or a string with a unit")
 _TIME_FACTORS = {"": 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
@@ -123,7 +124,7 @@ def _finite(number: float, original: object, what: str) -> float:
 
 @validate_params(
     {
-        "seconds": [Interval(float, None, None)],
+        "seconds": [_NUMBER_ANY],
     }
 )
 def format_duration(seconds: float) -> str:
@@ -140,7 +141,7 @@ def format_duration(seconds: float) -> str:
 
 @validate_params(
     {
-        "bits_per_second": [Interval(float, None, None)],
+        "bits_per_second": [_NUMBER_ANY],
     }
 )
 def format_bandwidth(bits_per_second: float) -> str:
@@ -153,7 +154,7 @@ def format_bandwidth(bits_per_second: float) -> str:
 
 @validate_params(
     {
-        "bits": [Interval(float, None, None)],
+        "bits": [_NUMBER_ANY],
     }
 )
 def format_bits(bits: float) -> str:
