@@ -10,8 +10,9 @@ True
 
 from importlib.metadata import PackageNotFoundError, version
 
+from splitexit.configuration import Configuration
 from splitexit.errors import InfeasibleError, InputError, SplitexitError, UnitError
-from splitexit.perfmodel import Config, Estimate
+from splitexit.perfmodel import Estimate
 from splitexit.planner import Plan, PlanPoint, plan
 from splitexit.profile import Profile, load_profile, random_profile, save_profile
 from splitexit.topology import Link, Tier, Topology, load_topology, preset_names
@@ -22,7 +23,7 @@ except PackageNotFoundError:  # sources on sys.path without an install
     __version__ = "0+unknown"
 
 __all__ = [
-    "Config",
+    "Configuration",
     "Estimate",
     "InfeasibleError",
     "InputError",

@@ -14,7 +14,8 @@ from splitexit._cli_common import user_errors as _user_errors
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
-    from splitexit.export import ExportConfig, JointCheckpoint
+    from splitexit.configuration import Configuration
+    from splitexit.export import JointCheckpoint
     from splitexit.nets import MultiExitNet
     from splitexit.profile import Profile
     from splitexit.topology import Topology
@@ -116,8 +117,8 @@ def export_command(
         manifest = export_partitions(
             net,
             partition=export.partition,
-            placement=export.placement,
-            threshold=export.threshold,
+            placement=[topo.tiers[a].name for a in export.placement],
+            threshold=export.thresholds,
             destination=topo.tiers[topo.destination].name,
             model=loaded.model,
             dataset=loaded.dataset,
@@ -125,7 +126,8 @@ def export_command(
             out_dir=out,
         )
         shown = ",".join(str(p.last_block) for p in manifest.partitions)
-        rule = manifest.threshold if manifest.thresholds is None else list(manifest.thresholds)
+        single = len(set(manifest.thresholds)) <= 1
+        rule = manifest.threshold if single else list(manifest.thresholds)
         print(
             f"exported P=[{shown}] on {', '.join(manifest.tiers)} with T={rule}: "
             f"{len(manifest.partitions)} ONNX files and {out / 'manifest.json'}; "
@@ -146,7 +148,7 @@ def _no_checkpoint(checkpoint: Path, spec: str, loaded: Profile, folder: Path) -
 
 def _final_net(
     loaded: Profile,
-    export: ExportConfig,
+    export: Configuration,
     folder: Path,
     joint: JointCheckpoint | None,
     settings: FinalSettings,
@@ -177,9 +179,9 @@ def _final_net(
 
 def _resolve_config(
     spec: str, loaded: Profile, topo: Topology, config: str, per_exit: bool
-) -> ExportConfig:
+) -> Configuration:
     """``best`` runs the planner as `splitexit plan` does by default; else read the file."""
-    from splitexit.export import ExportConfig, config_from_file
+    from splitexit.export import config_from_file
 
     if config != "best":
         if per_exit:
@@ -189,12 +191,7 @@ def _resolve_config(
     from splitexit.profile import load_profile_trace, profile_path
 
     trace = None if loaded.trace is None else load_profile_trace(loaded, profile_path(spec))
-    best = plan(loaded, topo, trace=trace, per_exit_thresholds=per_exit).best
-    return ExportConfig(
-        threshold=None if best.threshold == () else best.threshold,
-        partition=best.config.partition,
-        placement=tuple(topo.tiers[a].name for a in best.config.placement),
-    )
+    return plan(loaded, topo, trace=trace, per_exit_thresholds=per_exit).best.config
 
 
 def retime_command(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -75,7 +75,10 @@ def fidelity_command(
         if calibrate and len(cases) < 2:
             raise InputError("--calibrate fits on the other measurements; give at least two files")
         summary = compare_many(
-            cases, calibrate_model=calibrate, compute=compute, trace_source=trace_source
+            cases,
+            calibrate_model=calibrate,
+            compute=cast(Any, compute),  # compare_many checks the options and names them
+            trace_source=cast(Any, trace_source),
         )
         info = fidelity_info(summary)
         text = fidelity_markdown(info)

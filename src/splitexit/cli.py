@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -128,9 +128,9 @@ def plan_command(
             min_accuracy=None if min_accuracy is None else _min_accuracy(min_accuracy),
             max_latency_s=None if max_latency is None else _max_latency(max_latency),
             destination=destination,
-            accuracy=accuracy,
-            solver=solver,
-            estimator=estimator,
+            accuracy=cast(Any, accuracy),  # plan checks the options and names them
+            solver=cast(Any, solver),
+            estimator=cast(Any, estimator),
             trace=trace,
             per_exit_thresholds=per_exit_thresholds,
         )

@@ -110,7 +110,8 @@ def _config(tmp_path: Path, point: Mapping[str, object]) -> Path:
 def test_cli_export_per_exit_thresholds_from_a_config_file(
     exported: Exported, profile_file: Path, tmp_path: Path
 ) -> None:
-    point = {"threshold": [0.3, 0.6], "partition": [1, 3, 4], "placement": ["edge"] * 3}
+    tiers = ["smartphone", "edge", "cloud"]
+    point = {"threshold": [0.3, 0.6], "partition": [1, 3, 4], "placement": tiers}
     out = tmp_path / "per-exit"
     args = [*_args(profile_file, exported.work_dir, out), "--config", str(_config(tmp_path, point))]
     result = runner.invoke(app, args)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from splitexit.configuration import exit_partitions
 from splitexit.errors import InputError
-from splitexit.export import ChainRunner, JointCheckpoint, exit_partitions, load_joint
+from splitexit.export import ChainRunner, JointCheckpoint, load_joint
 from splitexit.training import FinalSettings, final_work_dir, train_final_net
 from tests.export.conftest import (
     ATOL,
@@ -60,9 +61,7 @@ def test_final_chain_reproduces_final_torch_outputs_and_decisions(
     thresholds = (clear_threshold(entropy[:, 0]), clear_threshold(entropy[:, 1], 0.5, 0.9))
     expected = exit_partitions(entropy, thresholds)
     assert 0 < (expected == 1).sum() < len(images)
-    runner.manifest = dataclasses.replace(
-        final_exported.manifest, threshold=None, thresholds=thresholds
-    )
+    runner.manifest = dataclasses.replace(final_exported.manifest, thresholds=thresholds)
     result = runner.run(images)
     np.testing.assert_array_equal(result.exit_partition, expected)
     rows = np.arange(len(images))

@@ -25,6 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from splitexit._boundary import atomic_write_text
+from splitexit._validation import (
+    Callable_,
+    InstanceOf,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.experiment._spec import Experiment
 
@@ -33,6 +39,7 @@ __all__ = ["ExperimentResult", "run_experiment"]
 Say = Callable[[str], None]
 
 
+@returned_type
 @dataclass(frozen=True)
 class ExperimentResult:
     """Where the report is and the figures a caller prints."""
@@ -81,6 +88,13 @@ def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:
     return Path("runs") / f"{model}-{dataset}"
 
 
+@validate_params(
+    {
+        "experiment": [InstanceOf(Experiment)],
+        "out": [InstanceOf(str, Path)],
+        "say": [Callable_()],
+    }
+)
 def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> ExperimentResult:
     """Run ``experiment`` end to end and write its report folder ``out`` (replaced)."""
     from splitexit.datasets import load_dataset  # numpy only
@@ -155,7 +169,7 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     cases = []
     for n, point in enumerate(points, start=1):
         name = f"{n:02d}"
-        threshold = None if point.threshold == () else point.threshold
+        threshold = point.threshold
         placement = tuple(topology.tiers[a].name for a in point.config.placement)
         export_dir = partial / "exports" / name
         manifest = export_partitions(

@@ -25,6 +25,11 @@ from splitexit._boundary import (
     duration_field,
     read_mapping,
 )
+from splitexit._validation import (
+    InstanceOf,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 
 __all__ = [
@@ -41,6 +46,7 @@ def _duration(value: Any) -> Any:
     return None if value is None else duration_field(value)
 
 
+@returned_type
 class Train(StrictModel):
     """How to make the profile when its file does not exist yet (`splitexit profile`)."""
 
@@ -52,6 +58,7 @@ class Train(StrictModel):
     seed: int = 0
 
 
+@returned_type
 class Requirement(StrictModel):
     """P_lat (``min_accuracy``) or P_acc (``max_latency``), or neither (the default rule)."""
 
@@ -73,6 +80,7 @@ class Requirement(StrictModel):
         return value
 
 
+@returned_type
 class Measure(StrictModel):
     """What the testbed measures: the recommendation plus frontier points, how many samples."""
 
@@ -101,6 +109,7 @@ class Measure(StrictModel):
         return value
 
 
+@returned_type
 class Experiment(StrictModel):
     """A whole experiment: what to deploy where, under which requirement, measured how."""
 
@@ -137,6 +146,11 @@ def default_experiment_path() -> Path:
     return Path(__file__).parent / "data" / "default.yaml"
 
 
+@validate_params(
+    {
+        "path": [InstanceOf(str, Path)],
+    }
+)
 def load_experiment(path: Path) -> Experiment:
     """Read and validate an experiment file; one-line errors name the file and field."""
     data = read_mapping(path, kind="experiment")

@@ -9,10 +9,9 @@ bundled profile's shipped copy as fallback) or from a final model trained with o
 configuration's exits (:func:`splitexit.training.train_final_net`). Importing this package
 loads neither torch nor onnxruntime; the functions that need them load them when called.
 
->>> from splitexit.export import exit_partitions
->>> import numpy as np
->>> exit_partitions(np.array([[0.9, 0.3, 0.8]]), 0.5).tolist()
-[1]
+>>> from splitexit.export import MANIFEST_FORMAT
+>>> MANIFEST_FORMAT
+'splitexit.manifest/1'
 """
 
 from splitexit.export._export import (
@@ -29,8 +28,8 @@ from splitexit.export._manifest import (
     load_manifest,
     save_manifest,
 )
-from splitexit.export._runner import ChainResult, ChainRunner, exit_partitions
-from splitexit.export._sources import ExportConfig, config_from_file, input_shape_from_bits
+from splitexit.export._runner import ChainResult, ChainRunner
+from splitexit.export._sources import config_from_file, input_shape_from_bits
 from splitexit.export._weights import (
     BUNDLED_CHECKPOINTS,
     WEIGHTS_FORMAT,
@@ -49,14 +48,12 @@ __all__ = [
     "WEIGHTS_FORMAT",
     "ChainResult",
     "ChainRunner",
-    "ExportConfig",
     "JointCheckpoint",
     "Manifest",
     "PartitionEntry",
     "TensorSpec",
     "bundled_checkpoint",
     "config_from_file",
-    "exit_partitions",
     "export_partitions",
     "input_shape_from_bits",
     "load_joint",

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    returned_type,
+)
 from splitexit.errors import InputError
 
-__all__ = ["FORMAT", "Profile"]
+__all__ = ["ACCURACY_SOURCES", "FORMAT", "AccuracySource", "Profile"]
 
 FORMAT = "splitexit.profile/1"
+# where branch accuracies come from: separate training (the paper's) or the joint model
+AccuracySource = Literal["separate", "joint"]
+ACCURACY_SOURCES: tuple[AccuracySource, ...] = ("separate", "joint")
 
 FloatArray = npt.NDArray[np.float64]
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Profile:
     """What the profiling phase measured once for a backbone and a dataset.
