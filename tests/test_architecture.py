@@ -23,23 +23,32 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 
 PACKAGE = "__init__"  # the package itself: `import splitexit`
 CLI = "cli"  # cli.py, _cli_*.py, __main__.py now; a cli/ package later
-_BASE = {"errors", "units", "_boundary", "configuration"}
+_BASE = {"errors", "units", "_boundary", "_validation", "configuration"}
 _MODEL_ROOMS = {
-    "errors", "units", "_boundary", "configuration", "topology", "profile", "perfmodel",
-    "planner", "nets", "datasets", "training", "profiling", "spatial", "export", "operators",
+    "errors", "units", "_boundary", "_validation", "configuration", "topology", "profile",
+    "perfmodel", "planner", "nets", "datasets", "training", "profiling", "spatial", "export", "operators",
     "runtime", "fidelity",
 }  # fmt: skip
 
 # room -> the rooms it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "units": {"errors"},
+    "_validation": {"errors"},
+    "units": {"errors", "_validation"},
     "_boundary": {"errors", "units"},
-    "configuration": {"errors"},
-    "topology": {"units", "errors", "_boundary"},
-    "profile": {"errors", "_boundary", "configuration"},
-    "perfmodel": {"topology", "profile", "configuration", "errors"},
-    "planner": {"perfmodel", "topology", "profile", "configuration", "units", "errors"},
+    "configuration": {"errors", "_validation"},
+    "topology": {"units", "errors", "_boundary", "_validation"},
+    "profile": {"errors", "_boundary", "_validation", "configuration"},
+    "perfmodel": {"topology", "profile", "configuration", "errors", "_validation"},
+    "planner": {
+        "perfmodel",
+        "topology",
+        "profile",
+        "configuration",
+        "units",
+        "errors",
+        "_validation",
+    },
     "nets": {"errors"},
     "datasets": {"errors"},
     "training": {"nets", "datasets", "errors", "_boundary"},
@@ -56,7 +65,16 @@ ALLOWED: dict[str, set[str]] = {
         "_boundary",
     },
     "spatial": {"errors", "units", "_boundary"},
-    "export": {"nets", "training", "profile", "topology", "configuration", "errors", "_boundary"},
+    "export": {
+        "nets",
+        "training",
+        "profile",
+        "topology",
+        "configuration",
+        "errors",
+        "_boundary",
+        "_validation",
+    },
     "operators": {"profile", "configuration", "errors", "_boundary", "units"},
     "runtime": {"export", "operators", "topology", "datasets"} | _BASE,
     "fidelity": {"perfmodel", "planner", "profile", "topology"} | _BASE,
@@ -69,7 +87,7 @@ ALLOWED: dict[str, set[str]] = {
 
 # rooms that never import torch, not even inside a function: the planner and a tier worker
 TORCH_FREE = {
-    "errors", "units", "_boundary", "configuration", "topology", "profile", "perfmodel",
+    "errors", "units", "_boundary", "_validation", "configuration", "topology", "profile", "perfmodel",
     "planner", "datasets", "fidelity", "runtime", "operators", "reports", PACKAGE,
 }  # fmt: skip
 _TORCH = {"torch", "torchvision", "stable_baselines3"}

@@ -51,18 +51,12 @@ ROOMS = [
     "splitexit.experiment",
 ]
 
-_MOVING = "export/_final.py and _retime.py move out of export (issue 10 item 4); constraints follow"
 # qualified name -> why it declares no constraints
 EXEMPT: dict[str, str] = {
     "splitexit.preset_names": "takes no parameters",
     "splitexit.experiment.default_experiment_path": "takes no parameters",
     "splitexit.configuration.leaves_here": "the per-sample hot path (tier worker, oracles); "
     "its threshold comes from a validated Configuration",
-    "splitexit.export.FinalSettings": _MOVING,
-    "splitexit.export.final_work_dir": _MOVING,
-    "splitexit.export.train_final_net": _MOVING,
-    "splitexit.export.RetimeSettings": _MOVING,
-    "splitexit.export.retime_profile": _MOVING,
 }
 
 

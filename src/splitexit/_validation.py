@@ -215,22 +215,20 @@ class Unit(Constraint):
     bare number in SI units; normalized to that number, then held to ``within``."""
 
     def __init__(
-        self, kind: Literal["duration", "bandwidth", "fraction"], within: Interval | None = None
+        self,
+        parse: Callable[[str | float], float],
+        kind: Literal["duration", "bandwidth", "fraction"],
+        within: Interval | None = None,
     ) -> None:
-        self.kind, self.within = kind, within
+        # the parser comes from the caller (``units.parse_duration``...): this module sits
+        # below ``units``, which validates its own parameters with it
+        self.parse, self.kind, self.within = parse, kind, within
 
     def check(self, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, str | numbers.Real):
             raise ValueError
-        from splitexit import units  # units validates its own parameters with this module
-
-        parse = {
-            "duration": units.parse_duration,
-            "bandwidth": units.parse_bandwidth,
-            "fraction": units.parse_fraction,
-        }[self.kind]
         try:
-            number = parse(value if isinstance(value, str) else float(value))
+            number = self.parse(value if isinstance(value, str) else float(value))
         except UnitError:
             raise ValueError from None
         return number if self.within is None else self.within.check(number)

@@ -27,7 +27,7 @@ from splitexit.planner._space import count_configurations
 from splitexit.planner._sweep import Candidates, SampledPoints, sweep
 from splitexit.profile import ACCURACY_SOURCES, AccuracySource, Profile, Trace
 from splitexit.topology import Topology
-from splitexit.units import format_duration
+from splitexit.units import format_duration, parse_duration, parse_fraction
 
 __all__ = [
     "AUTO_EXACT_ABOVE",
@@ -49,8 +49,11 @@ ENUMERATE_AT_MOST = 5_000_000_000  # beyond this, enumeration would take minutes
     {
         "profile": [InstanceOf(Profile)],
         "topology": [InstanceOf(Topology)],
-        "min_accuracy": [Unit("fraction", Interval(float, 0, 1)), None],
-        "max_latency_s": [Unit("duration", Interval(float, 0, None, closed="neither")), None],
+        "min_accuracy": [Unit(parse_fraction, "fraction", Interval(float, 0, 1)), None],
+        "max_latency_s": [
+            Unit(parse_duration, "duration", Interval(float, 0, None, closed="neither")),
+            None,
+        ],
         "destination": [InstanceOf(str), None],
         "accuracy": [Options(ACCURACY_SOURCES)],
         "solver": [Options(SOLVERS)],

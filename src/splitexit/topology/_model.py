@@ -14,6 +14,7 @@ from splitexit._validation import (
     validate_params,
 )
 from splitexit.errors import InputError
+from splitexit.units import parse_bandwidth, parse_duration
 
 __all__ = ["Link", "Tier", "Topology"]
 
@@ -36,8 +37,10 @@ class Tier:
 
 @validate_params(
     {
-        "bandwidth": [Unit("bandwidth", Interval(float, 0, None, closed="neither"))],
-        "latency": [Unit("duration", Interval(float, 0, None))],
+        "bandwidth": [
+            Unit(parse_bandwidth, "bandwidth", Interval(float, 0, None, closed="neither"))
+        ],
+        "latency": [Unit(parse_duration, "duration", Interval(float, 0, None))],
     }
 )
 @dataclass(frozen=True)
