@@ -4,8 +4,10 @@ quantization, early exit by skipping identical sub-graphs, and the hybrids QE an
 numpy, onnx, onnxruntime and networkx; never torch. ``import splitexit`` does not import
 this package: the CLI imports it inside its commands.
 
->>> from splitexit.operators import analyse, find_cuts, load_model  # doctest: +SKIP
->>> cuts = find_cuts(analyse(load_model(Path("model.onnx"), {"data": (1, 3, 224, 224)})))
+>>> from pathlib import Path
+>>> from splitexit.operators import analyse, find_cuts, load_model
+>>> model = load_model(Path("model.onnx"), {"data": (1, 3, 224, 224)})  # doctest: +SKIP
+>>> cuts = find_cuts(analyse(model))  # doctest: +SKIP
 """
 
 from __future__ import annotations

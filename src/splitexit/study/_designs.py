@@ -58,7 +58,10 @@ def study_designs(strategies: Iterable[Strategy]) -> list[Design]:
             designs += _keep(f"{op} across tiers", "tier", subject, wanted, have)
         for whole, split in (("I", "P"), ("QE", "QEP")):
             wanted = [Strategy(subject, whole, t) for t in _SINGLE]
-            wanted += [Strategy(subject, split, t) for t in _PAIRS]
+            splits = [Strategy(subject, split, t) for t in _PAIRS]
+            if not have.intersection(splits):  # without P, this is the design above again
+                continue
+            wanted += splits
             designs += _keep(f"{whole} and {split} across tiers", "tier", subject, wanted, have)
     for subject in subjects:
         for tier in _SINGLE:
