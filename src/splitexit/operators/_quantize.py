@@ -18,7 +18,7 @@ import onnx
 
 from splitexit.errors import InputError
 from splitexit.operators._data import Samples
-from splitexit.operators._measure import Agreement, agreement, latency, outputs_of
+from splitexit.operators._measure import Agreement, agreement, outputs_of, paired_latency
 from splitexit.operators._model import LoadedModel
 
 __all__ = ["QuantReport", "compare", "quantize_bytes", "quantize_loaded"]
@@ -132,17 +132,22 @@ def compare(
     *,
     source: str,
     runs: int = 20,
+    threads: int = 1,
     notes: tuple[str, ...] = (),
 ) -> QuantReport:
-    """Size, latency on the first held-out run, and agreement over all held-out runs."""
+    """Size, latency on the first held-out run (float and variant interleaved, ``threads``
+    intra-op threads), and agreement over all held-out runs."""
     ref = outputs_of(float_model, held_out.feeds, source=source)
     got = outputs_of(variant, held_out.feeds, source=f"{source} (variant)")
     float_bytes = len(float_model) if isinstance(float_model, bytes) else float_model.ByteSize()
+    float_s, variant_s = paired_latency(
+        float_model, variant, held_out.feeds[0], runs=runs, threads=threads, source=source
+    )
     return QuantReport(
         float_bytes=float_bytes,
         variant_bytes=len(variant),
-        float_seconds=latency(float_model, held_out.feeds[0], runs=runs, source=source),
-        variant_seconds=latency(variant, held_out.feeds[0], runs=runs, source=source),
+        float_seconds=float_s,
+        variant_seconds=variant_s,
         agreement=agreement(ref, got, held_out.labels),
         notes=notes,
     )
