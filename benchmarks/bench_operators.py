@@ -4,6 +4,7 @@ early-exit runs. Prints one line per model (figures recorded in docs/operators.m
 
     PYTHONPATH=src python benchmarks/bench_operators.py [--no-quantize] [--skip-equivalence]
     PYTHONPATH=src python benchmarks/bench_operators.py --resnet20 [--runs 400]
+    PYTHONPATH=src python benchmarks/bench_operators.py --balance [resnet50 inception_v1 ...]
 
 ``--resnet20`` is the quantization target: the bundled ResNet-20 / Fashion-MNIST joint weights
 exported whole (one partition, final exit) as ONNX, quantized by ``splitexit onnx quantize``'s
@@ -35,8 +36,10 @@ from splitexit.operators import (
     analyse,
     build_pieces,
     chain_outputs,
+    choose_cuts,
     find_cuts,
     find_runs,
+    latency,
     load_model,
     quantize,
     quantize_bytes,
@@ -199,6 +202,28 @@ def resnet20(runs: int) -> None:
                 )
 
 
+def balance(names: list[str], pieces: int) -> None:
+    """``--pieces K`` by size, estimated FLOPs and measured compute: the ORT time of each
+    resulting piece (median of 20 single-thread runs), max/min as the imbalance."""
+    data = Path(onnx.__file__).parent / "backend/test/data/light"
+    for name in names:
+        info = analyse(load_model(data / f"light_{name}.onnx"))
+        for criterion in ("size", "flops", "compute"):
+            chosen = choose_cuts(info, pieces, criterion)  # type: ignore[arg-type]
+            built = build_pieces(info, chosen)
+            tensors = dict(random_inputs(info.loaded.inputs))
+            times = []
+            for piece in built:
+                times.append(latency(piece.model, tensors, runs=20, source=name))
+                tensors.update(run_model(piece.model, tensors, source=name))
+            print(
+                f"{name} {pieces} pieces by {criterion:7s}: "
+                f"{' | '.join(f'{t * 1e3:.1f}' for t in times)} ms, "
+                f"max/min {max(times) / min(times):.2f}",
+                flush=True,
+            )
+
+
 def _cpu() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -213,7 +238,11 @@ def main() -> None:
     parser.add_argument("--skip-equivalence", action="store_true")
     parser.add_argument("--resnet20", action="store_true", help="the quantization target")
     parser.add_argument("--runs", type=int, default=400, help="timed runs per model (--resnet20)")
+    parser.add_argument("--balance", nargs="*", metavar="MODEL", help="compare --criterion")
     args = parser.parse_args()
+    if args.balance is not None:
+        balance(args.balance or ["resnet50", "inception_v1", "vgg19"], 3)
+        return
     if args.resnet20:
         resnet20(args.runs)
         return
