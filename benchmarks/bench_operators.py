@@ -248,12 +248,15 @@ def main() -> None:
         return
     tmp = Path(tempfile.mkdtemp())
     path = big_chain(1000, tmp)
-    start = time.perf_counter()
-    info = analyse(load_model(path))
-    cuts = find_cuts(info)
+    times = []
+    for _ in range(3):  # the first call also pays one-time imports and caches
+        start = time.perf_counter()
+        cuts = find_cuts(analyse(load_model(path)))
+        times.append(time.perf_counter() - start)
     print(
-        f"1000-node graph: analyse + find_cuts {time.perf_counter() - start:.3f} s, "
-        f"{len(cuts)} cuts"
+        f"1000-node graph: load + analyse + find_cuts {times[0]:.3f} s first call, "
+        f"{min(times):.3f} s best of 3, {len(cuts)} cuts",
+        flush=True,
     )
     data = Path(onnx.__file__).parent / "backend/test/data/light"
     for model in sorted(glob.glob(str(data / "*.onnx"))):
@@ -272,11 +275,14 @@ def main() -> None:
             f"{check}runs {[r.count for r in runs[:3]]}"
         )
         if not args.no_quantize:
-            rep = quantize(p, tmp / "q.onnx", count=16, runs=10)
-            line += (
-                f", int8 {rep.float_bytes / 1e6:.1f}->{rep.variant_bytes / 1e6:.1f} MB "
-                f"{rep.speedup:.2f}x top1 {rep.agreement.top1_agreement}"
-            )
+            try:
+                rep = quantize(p, tmp / "q.onnx", count=16, runs=10)
+                line += (
+                    f", int8 {rep.float_bytes / 1e6:.1f}->{rep.variant_bytes / 1e6:.1f} MB "
+                    f"{rep.speedup:.2f}x top1 {rep.agreement.top1_agreement}"
+                )
+            except Exception as exc:  # reported, and the next model still runs
+                line += f", QUANTIZE FAILED {type(exc).__name__}: {exc}"
         print(line, flush=True)
 
 

@@ -135,3 +135,20 @@ def test_graph_unread_dropout_mask_needs_no_probe_run(monkeypatch: pytest.Monkey
     monkeypatch.setattr(_graph, "_probe", no_probe)
     info = analyse(load_model(light))
     assert find_cuts(info)
+
+
+def test_data_image_folder_grey_for_one_channel_inputs(tmp_path: Path) -> None:
+    model = graphs.chain()
+    model.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 1
+    weight = next(t for t in model.graph.initializer if t.name == "c0.w")
+    weight.CopyFrom(onnx.numpy_helper.from_array(np.ones((4, 1, 3, 3), np.float32) * 0.1, "c0.w"))
+    loaded = load_model(graphs.save(model, tmp_path))
+    folder = tmp_path / "grey"
+    folder.mkdir()
+    rgb = np.zeros((5, 7, 3), np.uint8)
+    rgb[..., 1] = 255  # pure green: luminance L = 255 * 587 / 1000 = 149.685 -> 150
+    plt.imsave(folder / "g.png", rgb)
+    samples = load_samples(folder, loaded.inputs)
+    grey = samples.feeds[0]["x"]
+    assert grey.shape == (1, 1, 8, 8)
+    np.testing.assert_allclose(grey, 150 / 255, atol=1e-6)

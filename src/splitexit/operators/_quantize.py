@@ -67,6 +67,22 @@ def _opset(model: onnx.ModelProto) -> int:
     return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
 
 
+def _without_initializer_inputs(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy whose graph inputs are only the real ones: old models (IR < 4) list every
+    initializer as an input too, and once the pre-processing optimizer merges equal
+    initializers those inputs dangle and ONNX Runtime asks the caller to feed them."""
+    constant = {t.name for t in model.graph.initializer}
+    if not any(v.name in constant for v in model.graph.input):
+        return model
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    real = [v for v in copy.graph.input if v.name not in constant]
+    del copy.graph.input[:]
+    copy.graph.input.extend(real)
+    copy.ir_version = max(copy.ir_version, 4)  # from IR 4 initializers need not be inputs
+    return copy
+
+
 def quantize_bytes(
     model: onnx.ModelProto,
     calibration: list[dict[str, np.ndarray]],
@@ -85,6 +101,7 @@ def quantize_bytes(
     if not calibration:
         raise InputError(f"{source}: quantization needs at least one calibration sample")
     notes: list[str] = []
+    model = _without_initializer_inputs(model)
     if per_channel and _opset(model) < _PER_CHANNEL_OPSET:
         try:
             model = onnx.version_converter.convert_version(model, _PER_CHANNEL_OPSET)
