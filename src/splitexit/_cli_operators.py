@@ -90,7 +90,10 @@ def partition_command(
         int | None, typer.Option(help="Number of pieces, chosen by --criterion.")
     ] = None,
     criterion: Annotated[
-        str, typer.Option(help="size (equal MB) or compute (equal FLOPs).")
+        str,
+        typer.Option(
+            help="size (equal MB), compute (equal measured ORT time) or flops (equal FLOPs)."
+        ),
     ] = "size",
     input_shape: _Shapes = None,
     samples: Annotated[int, typer.Option(help="Random inputs for the equivalence proof.")] = 3,
@@ -99,9 +102,10 @@ def partition_command(
     with _user_errors():
         from splitexit.errors import InputError
         from splitexit.operators import partition
+        from splitexit.operators._partition import CRITERIA
 
-        if criterion not in ("size", "compute"):
-            raise InputError(f"--criterion must be size or compute, got {criterion!r}")
+        if criterion not in CRITERIA:
+            raise InputError(f"--criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
         cuts = None if cut is None else [tuple(c.split(",")) for c in cut]
         result = partition(
             model,
@@ -141,6 +145,14 @@ def quantize_command(
     per_channel: Annotated[bool, typer.Option(help="Per-channel weight scales.")] = True,
     mean: _Mean = 0.0,
     std: _Std = 1.0,
+    held_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Held-out .npz or image folder; then all --count runs of --data calibrate."
+        ),
+    ] = None,
+    runs: Annotated[int, typer.Option(help="Timed runs, float and int8 interleaved.")] = 20,
+    threads: Annotated[int, typer.Option(help="ONNX Runtime intra-op threads when timing.")] = 1,
 ) -> None:
     """Static PTQ (ONNX Runtime, QDQ); report size, latency and agreement."""
     with _user_errors():
@@ -162,6 +174,9 @@ def quantize_command(
             per_channel=per_channel,
             mean=mean,
             std=std,
+            held_out=held_out,
+            runs=runs,
+            threads=threads,
         )
         _report(f"{out}: quantized", report.to_mapping())
 

@@ -17,7 +17,7 @@ from splitexit.operators._data import Samples, load_samples
 from splitexit.operators._early_exit import Run, find_runs, skip_blocks
 from splitexit.operators._graph import GraphInfo, analyse, random_inputs
 from splitexit.operators._manifest import PIECES_FORMAT, PieceEntry, PiecesManifest, load_pieces
-from splitexit.operators._measure import Agreement, agreement, latency
+from splitexit.operators._measure import Agreement, agreement, latency, paired_latency
 from splitexit.operators._model import LoadedModel, TensorInfo, load_model, parse_input_shapes
 from splitexit.operators._partition import (
     EquivalenceError,
@@ -67,6 +67,7 @@ __all__ = [
     "load_model",
     "load_pieces",
     "load_samples",
+    "paired_latency",
     "parse_input_shapes",
     "partition",
     "quantize",
