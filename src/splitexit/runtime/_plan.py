@@ -10,11 +10,20 @@ manifest's configuration type changes, only ``plan_of`` changes.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from splitexit.export import Manifest
+from splitexit.export import Manifest, PartitionEntry, TensorSpec
 
-__all__ = ["ChainPlan", "PartitionPlan", "plan_of"]
+if TYPE_CHECKING:
+    from splitexit.configuration import Configuration
+    from splitexit.operators import TensorInfo
+    from splitexit.profile import Profile
+    from splitexit.topology import Topology
+
+__all__ = ["ChainPlan", "PartitionPlan", "export_pieces", "plan_of"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +67,53 @@ def plan_of(manifest: Manifest) -> ChainPlan:
         thresholds=tuple(manifest.threshold_of(k) for k in range(count)),
         destination=manifest.destination,
     )
+
+
+def export_pieces(
+    profile: Profile, profile_file: Path, config: Configuration, topology: Topology, out: Path
+) -> Manifest:
+    """Export a configuration of a profile of a user's ONNX model (``splitexit profile
+    --onnx``): its pieces (``splitexit.operators``), their ``pieces.json`` and the runtime's
+    ``manifest.json`` of kind ``pieces``, written into ``out`` whole or not at all.
+
+    >>> export_pieces(profile, Path("p.json"), config, topology, Path("out"))  # doctest: +SKIP
+    """
+    from splitexit.operators import export_onnx_profile, write_folder
+
+    export = export_onnx_profile(profile, profile_file, config.partition)
+
+    def specs(items: tuple[TensorInfo, ...]) -> tuple[TensorSpec, ...]:
+        return tuple(TensorSpec(name=t.name, shape=tuple(t.shape[1:])) for t in items)
+
+    first = 0
+    entries = []
+    for k, (piece, last) in enumerate(zip(export.manifest.pieces, config.partition, strict=True)):
+        entries.append(
+            PartitionEntry(
+                index=k + 1,
+                tier=topology.tiers[config.placement[k]].name,
+                file=piece.file,
+                sha256=piece.sha256,
+                first_block=first + 1,
+                last_block=last + 1,
+                inputs=specs(piece.inputs),
+                outputs=specs(piece.outputs),
+            )
+        )
+        first = last + 1
+    manifest = Manifest(
+        model=profile.model,
+        dataset=profile.dataset,
+        num_classes=profile.num_classes,
+        destination=topology.tiers[topology.destination].name,
+        input_shape=tuple(export.input.shape[1:]),
+        input_dtype="float32",
+        opset=export.opset,
+        partitions=tuple(entries),
+        thresholds=config.thresholds,
+        kind="pieces",
+    )
+    files = dict(export.files)
+    files["manifest.json"] = (json.dumps(manifest.to_mapping(), indent=1) + "\n").encode()
+    write_folder(out, files)
+    return manifest
