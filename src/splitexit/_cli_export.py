@@ -141,11 +141,13 @@ def export_command(
 def _export_onnx(
     spec: str, loaded: Profile, topo: Topology, config: str, per_exit: bool, out: Path
 ) -> None:
+    from splitexit.operators import export_onnx_profile
     from splitexit.profile import profile_path
     from splitexit.runtime import export_pieces
 
     chosen = _resolve_config(spec, loaded, topo, config, per_exit)
-    manifest = export_pieces(loaded, profile_path(spec), chosen, topo, out)
+    pieces = export_onnx_profile(loaded, profile_path(spec), chosen.partition)
+    manifest = export_pieces(pieces, chosen, topo, out)
     shown = ",".join(str(p.last_block) for p in manifest.partitions)
     print(
         f"exported P=[{shown}] on {', '.join(manifest.tiers)}: {len(manifest.partitions)} "

@@ -58,6 +58,10 @@ class PiecesExport:
     manifest: PiecesManifest
     input: TensorInfo
     opset: int
+    model: str  # the profile's model, dataset and classes, for the runtime's manifest
+    dataset: str
+    num_classes: int
+    partition: tuple[int, ...]  # 0-based last blocks, as given
 
 
 def export_onnx_profile(
@@ -94,7 +98,10 @@ def export_onnx_profile(
     files = {f"piece-{k + 1}.onnx": p.model.SerializeToString() for k, p in enumerate(built)}
     files["pieces.json"] = manifest.to_json().encode()
     opset = max(o.version for o in loaded.model.opset_import if o.domain in ("", "ai.onnx"))
-    return PiecesExport(files, manifest, loaded.inputs[0], opset)
+    return PiecesExport(
+        files, manifest, loaded.inputs[0], opset, profile.model, profile.dataset,
+        profile.num_classes, tuple(partition),
+    )  # fmt: skip
 
 
 def onnx_profile_samples(

@@ -19,8 +19,7 @@ from splitexit.export import Manifest, PartitionEntry, TensorSpec
 
 if TYPE_CHECKING:
     from splitexit.configuration import Configuration
-    from splitexit.operators import TensorInfo
-    from splitexit.profile import Profile
+    from splitexit.operators import PiecesExport, TensorInfo
     from splitexit.topology import Topology
 
 __all__ = ["ChainPlan", "PartitionPlan", "export_pieces", "plan_of"]
@@ -70,17 +69,19 @@ def plan_of(manifest: Manifest) -> ChainPlan:
 
 
 def export_pieces(
-    profile: Profile, profile_file: Path, config: Configuration, topology: Topology, out: Path
+    export: PiecesExport, config: Configuration, topology: Topology, out: Path
 ) -> Manifest:
-    """Export a configuration of a profile of a user's ONNX model (``splitexit profile
-    --onnx``): its pieces (``splitexit.operators``), their ``pieces.json`` and the runtime's
-    ``manifest.json`` of kind ``pieces``, written into ``out`` whole or not at all.
+    """Write a configuration of a user's ONNX model: the pieces ``export_onnx_profile`` made
+    for ``config.partition`` (``splitexit.operators``), their ``pieces.json`` and the
+    runtime's ``manifest.json`` of kind ``pieces``, into ``out`` whole or not at all.
 
-    >>> export_pieces(profile, Path("p.json"), config, topology, Path("out"))  # doctest: +SKIP
+    >>> export = export_onnx_profile(profile, Path("p.json"), config.partition)  # doctest: +SKIP
+    >>> export_pieces(export, config, topology, Path("out"))  # doctest: +SKIP
     """
-    from splitexit.operators import export_onnx_profile, write_folder
+    from splitexit.operators import write_folder
 
-    export = export_onnx_profile(profile, profile_file, config.partition)
+    if export.partition != config.partition:
+        raise ValueError(f"pieces of {export.partition} cannot deploy {config.partition}")
 
     def specs(items: tuple[TensorInfo, ...]) -> tuple[TensorSpec, ...]:
         return tuple(TensorSpec(name=t.name, shape=tuple(t.shape[1:])) for t in items)
@@ -102,9 +103,9 @@ def export_pieces(
         )
         first = last + 1
     manifest = Manifest(
-        model=profile.model,
-        dataset=profile.dataset,
-        num_classes=profile.num_classes,
+        model=export.model,
+        dataset=export.dataset,
+        num_classes=export.num_classes,
         destination=topology.tiers[topology.destination].name,
         input_shape=tuple(export.input.shape[1:]),
         input_dtype="float32",
