@@ -80,6 +80,12 @@ def export_onnx_profile(
             f"{profile_file}: the runtime streams one float32 input tensor, the model has "
             f"{[(t.name, t.dtype) for t in loaded.inputs]}"
         )
+    last = profile.num_blocks - 1
+    if not partition or partition[-1] != last or list(partition) != sorted(set(partition)):
+        raise InputError(
+            f"{profile_file}: the model has one exit, after block {last + 1}; a partitioning "
+            f"must be increasing and end there, got P={[b + 1 for b in partition]}"
+        )
     info = analyse(loaded)
     cuts = [profile.onnx.cuts[b] for b in partition[:-1]]
     built = build_pieces(info, cuts)
