@@ -89,6 +89,9 @@ def export_command(
 
         loaded = load_profile(profile)
         topo = load_topology(topology)
+        if loaded.onnx is not None:  # a user's ONNX model: pieces by the operators, no torch
+            _export_onnx(profile, loaded, topo, config, per_exit_thresholds, out)
+            return
         folder = work_dir or default_work_dir(loaded.model, loaded.dataset)
         checkpoint = folder / "joint.pt"
         settings: FinalSettings | None = None
@@ -133,6 +136,24 @@ def export_command(
             f"{len(manifest.partitions)} ONNX files and {out / 'manifest.json'}; "
             f"weights: {source}"
         )
+
+
+def _export_onnx(
+    spec: str, loaded: Profile, topo: Topology, config: str, per_exit: bool, out: Path
+) -> None:
+    from splitexit.operators import export_onnx_profile
+    from splitexit.profile import profile_path
+    from splitexit.runtime import export_pieces
+
+    chosen = _resolve_config(spec, loaded, topo, config, per_exit)
+    pieces = export_onnx_profile(loaded, profile_path(spec), chosen.partition)
+    manifest = export_pieces(pieces, chosen, topo, out)
+    shown = ",".join(str(p.last_block) for p in manifest.partitions)
+    print(
+        f"exported P=[{shown}] on {', '.join(manifest.tiers)}: {len(manifest.partitions)} "
+        f"pieces of {loaded.onnx.path if loaded.onnx else loaded.model}, pieces.json and "
+        f"{out / 'manifest.json'} (no exit heads)"
+    )
 
 
 def _no_checkpoint(checkpoint: Path, spec: str, loaded: Profile, folder: Path) -> str:

@@ -19,9 +19,28 @@ __all__ = ["profile_command", "validate_command"]
 
 
 def profile_command(
-    model: Annotated[str, typer.Option(help="Backbone: resnet8, resnet20, resnet56, ...")],
-    dataset: Annotated[str, typer.Option(help="Dataset: fashion-mnist or digits.")],
     out: Annotated[Path, typer.Option(help="Profile to write (JSON); the trace goes beside.")],
+    model: Annotated[
+        str | None, typer.Option(help="Backbone: resnet8, resnet20, resnet56, ...")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option(help="Dataset: fashion-mnist or digits.")] = None,
+    onnx: Annotated[
+        Path | None,
+        typer.Option(help="Profile a user's ONNX model instead (no torch; needs --data)."),
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="--onnx: samples, an .npz of input arrays (+ labels).")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="--onnx: labels (.npy, or .npz with 'labels').")
+    ] = None,
+    input_shape: Annotated[
+        list[str] | None, typer.Option(help="--onnx: NAME=1x3x32x32 for a dynamic input.")
+    ] = None,
+    cuts: Annotated[
+        str, typer.Option(help="--onnx: blocks between 'single'-tensor cuts or 'all' cuts.")
+    ] = "single",
+    runs: Annotated[int, typer.Option(help="--onnx: timed batch-1 runs per block.")] = 50,
     work_dir: Annotated[
         Path | None,
         typer.Option(help="Checkpoints (default runs/MODEL-DATASET); existing ones are reused."),
@@ -51,8 +70,14 @@ def profile_command(
     timing_samples: Annotated[int, typer.Option(help="Training samples timed.")] = 500,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
 ) -> None:
-    """Train (joint and separate), profile, and write a splitexit.profile/1 file and trace."""
+    """Train (joint and separate), profile, and write a splitexit.profile/1 file and trace;
+    or, with --onnx, profile a user's ONNX model on ONNX Runtime (blocks between its cuts)."""
     with _user_errors():
+        if onnx is not None:
+            _profile_onnx(onnx, data, out, labels, input_shape, cuts, runs, percentile)
+            return
+        if model is None or dataset is None:
+            raise InputError("give --model and --dataset (our backbones), or --onnx MODEL.onnx")
         check_threads(threads)
         from splitexit.datasets import DATASET_NAMES
         from splitexit.nets import model_spec
@@ -94,6 +119,36 @@ def profile_command(
         if profile.accuracy_joint is not None:
             shown = " ".join(f"{a:.4f}" for a in profile.accuracy_joint)
             print(f"branch accuracy (joint):    {shown}")
+
+
+def _profile_onnx(
+    model: Path,
+    data: Path | None,
+    out: Path,
+    labels: Path | None,
+    input_shape: list[str] | None,
+    cuts: str,
+    runs: int,
+    percentile: float,
+) -> None:
+    if data is None:
+        raise InputError("--onnx needs --data SAMPLES.npz (timing inputs and accuracy)")
+    if out.suffix.lower() != ".json":
+        raise InputError(f"--out {out}: the profile is a .json file")
+    from splitexit.operators import OnnxProfileSettings, parse_input_shapes, profile_onnx
+    from splitexit.profile import save_profile
+
+    settings = OnnxProfileSettings(cuts=cuts, runs=runs, percentile=percentile)  # type: ignore[arg-type]
+    profile = profile_onnx(
+        model, data, out=out, labels=labels, input_shapes=parse_input_shapes(input_shape),
+        settings=settings,
+    )  # fmt: skip
+    save_profile(profile, out)
+    total = profile.block_compute_s.sum()
+    print(
+        f"wrote {out}: {profile.num_blocks} blocks, whole model {total * 1e3:.3f} ms "
+        f"({profile.reference_device}), accuracy {profile.accuracy[-1]:.4f}"
+    )
 
 
 def validate_command(

@@ -227,10 +227,18 @@ def run_one(
             f"{export_dir / 'manifest.json'}: exports {manifest.model} on {manifest.dataset}, "
             f"the profile is {loaded.model} on {loaded.dataset}"
         )
-    data = load_dataset(loaded.dataset, data_dir=data_dir)
-    pixels = PixelCodec(data.pixel_levels, data.mean, data.std)
+    if loaded.onnx is not None:  # a user's ONNX model: its own samples, float32 on the wire
+        from splitexit.operators import onnx_profile_samples
+        from splitexit.profile import profile_path
+
+        images, labels = onnx_profile_samples(loaded, profile_path(profile))
+        pixels = None
+    else:
+        data = load_dataset(loaded.dataset, data_dir=data_dir)
+        images, labels = data.profile.images, data.profile.labels
+        pixels = PixelCodec(data.pixel_levels, data.mean, data.std)
     return run_testbed(
-        manifest, export_dir, topo, data.profile.images, data.profile.labels, pixels, options,
+        manifest, export_dir, topo, images, labels, pixels, options,
         profile_name=profile, connect=addresses, token=token, sink_listen=sink_listen,
         worker_options=WorkerOptions(tls_cert=tls[0], tls_key=tls[1], tls_ca=tls[2]),
     )  # fmt: skip

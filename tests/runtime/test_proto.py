@@ -30,13 +30,15 @@ FIELDS = {
     "DeployReply": "reference_s=1:1 activation_bits=2:1 result_bits=3:1",
     "InferRequest": (
         "request_id=1:3 sent_ns=2:3 label=3:3 input=4:11/Tensor hops=5:11*/Hop "
-        "input_link_s=6:1 timeout_s=7:1"
+        "input_link_s=6:1 timeout_s=7:1 tensors=8:11*/NamedTensor"
     ),
     "InferReply": "ok=1:8 error=2:9 failed_tier=3:9",
     "Result": (
         "request_id=1:3 sent_ns=2:3 label=3:3 exit=4:5 prediction=5:3 entropy=6:2 "
-        "probabilities=7:11/Tensor hops=8:11*/Hop input_link_s=9:1"
+        "probabilities=7:11/Tensor hops=8:11*/Hop input_link_s=9:1 "
+        "outputs=10:11*/NamedTensor"
     ),
+    "NamedTensor": "name=1:9 tensor=2:11/Tensor",  # added with pieces (fields only appended)
     "HealthReply": "tier=1:9 deployed=2:8 partition=3:5 served=4:3 failed=5:3 data_address=6:9",
     "ShutdownRequest": "token=1:9",
     "Empty": "",

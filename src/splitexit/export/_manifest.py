@@ -10,6 +10,10 @@ The exit rule's thresholds are either one ``threshold`` T for every exit (the pa
 A file names one or the other (``threshold`` when every exit has the same T); files written
 before per-exit thresholds existed always name ``threshold`` and still load unchanged.
 Inside, a :class:`Manifest` holds one ``thresholds`` tuple, as a ``Configuration`` does.
+
+``kind`` is ``exits`` (our models: blocks plus an exit head, the names above) or ``pieces``
+(a user's ONNX model cut by ``splitexit.operators``: any named inputs and outputs, no exit
+head, so the thresholds are never applied). Files without ``kind`` are ``exits``.
 """
 
 from __future__ import annotations
@@ -117,6 +121,7 @@ class Manifest:
     opset: int
     partitions: tuple[PartitionEntry, ...]
     thresholds: tuple[float, ...] = ()
+    kind: Literal["exits", "pieces"] = "exits"
 
     @property
     def tiers(self) -> tuple[str, ...]:
@@ -168,6 +173,7 @@ class Manifest:
             "input": {"shape": list(self.input_shape), "dtype": self.input_dtype},
             "opset": self.opset,
             "partitions": [p.to_mapping() for p in self.partitions],
+            **({"kind": self.kind} if self.kind != "exits" else {}),
         }
 
 
@@ -207,6 +213,7 @@ class _Manifest(StrictModel):
     input: _Input
     opset: int = Field(ge=1)
     partitions: list[_Partition] = Field(min_length=1)
+    kind: Literal["exits", "pieces"] = "exits"
 
 
 @validate_params(
@@ -260,6 +267,7 @@ def _from_schema(raw: _Manifest) -> Manifest:
         input_shape=tuple(raw.input.shape),
         input_dtype=raw.input.dtype,
         opset=raw.opset,
+        kind=raw.kind,
         partitions=tuple(
             PartitionEntry(
                 index=p.index,
@@ -316,6 +324,10 @@ def _check_chain(manifest: Manifest, path: Path) -> None:
                 f"{where}: blocks {part.first_block}..{part.last_block} do not follow block "
                 f"{previous_block}; expected first_block {previous_block + 1}"
             )
+        if manifest.kind == "pieces":
+            _check_piece(manifest, part, where, i)
+            previous_block = part.last_block
+            continue
         if [t.name for t in part.inputs] != [INPUT]:
             raise InputError(f"{where}.inputs must be one tensor named {INPUT!r}")
         if part.inputs[0].shape != previous_shape:
@@ -335,6 +347,17 @@ def _check_chain(manifest: Manifest, path: Path) -> None:
         previous_block = part.last_block
         previous_shape = outputs.get(ACTIVATION, ())
         source = f"partitions[{i}].outputs[0].shape"
+
+
+def _check_piece(manifest: Manifest, part: PartitionEntry, where: str, i: int) -> None:
+    """A piece reads and writes any named tensors; the first reads the one model input."""
+    if not part.inputs or not part.outputs:
+        raise InputError(f"{where}: a piece needs at least one input and one output")
+    if i == 0 and (len(part.inputs) != 1 or part.inputs[0].shape != manifest.input_shape):
+        raise InputError(
+            f"{where}.inputs must be one tensor of the manifest's input.shape "
+            f"{list(manifest.input_shape)}"
+        )
 
 
 def _check_file(path: Path, i: int, part: PartitionEntry) -> None:

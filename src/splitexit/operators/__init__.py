@@ -19,6 +19,7 @@ from splitexit.operators._graph import GraphInfo, analyse, random_inputs
 from splitexit.operators._manifest import PIECES_FORMAT, PieceEntry, PiecesManifest, load_pieces
 from splitexit.operators._measure import Agreement, agreement, latency, paired_latency
 from splitexit.operators._model import LoadedModel, TensorInfo, load_model, parse_input_shapes
+from splitexit.operators._output import write_folder
 from splitexit.operators._partition import (
     EquivalenceError,
     PartitionResult,
@@ -33,6 +34,13 @@ from splitexit.operators._pipelines import (
     quantize,
     quantize_pieces,
 )
+from splitexit.operators._profile import OnnxProfileSettings, profile_onnx
+from splitexit.operators._profile_export import (
+    PiecesExport,
+    export_onnx_profile,
+    onnx_profile_samples,
+    source_model,
+)
 from splitexit.operators._quantize import QuantReport, quantize_bytes
 from splitexit.operators._timing import time_cuts
 
@@ -45,9 +53,11 @@ __all__ = [
     "EquivalenceError",
     "GraphInfo",
     "LoadedModel",
+    "OnnxProfileSettings",
     "PartitionResult",
     "Piece",
     "PieceEntry",
+    "PiecesExport",
     "PiecesManifest",
     "QuantReport",
     "Run",
@@ -60,6 +70,7 @@ __all__ = [
     "choose_cuts",
     "cuts_to_mapping",
     "early_exit",
+    "export_onnx_profile",
     "find_cuts",
     "find_runs",
     "hybrid",
@@ -67,14 +78,18 @@ __all__ = [
     "load_model",
     "load_pieces",
     "load_samples",
+    "onnx_profile_samples",
     "paired_latency",
     "parse_input_shapes",
     "partition",
+    "profile_onnx",
     "quantize",
     "quantize_bytes",
     "quantize_pieces",
     "random_inputs",
     "skip_blocks",
+    "source_model",
     "split_at",
     "time_cuts",
+    "write_folder",
 ]

@@ -8,7 +8,13 @@ from splitexit.profile._io import (
     profile_path,
     save_profile,
 )
-from splitexit.profile._model import ACCURACY_SOURCES, FORMAT, AccuracySource, Profile
+from splitexit.profile._model import (
+    ACCURACY_SOURCES,
+    FORMAT,
+    AccuracySource,
+    OnnxSource,
+    Profile,
+)
 from splitexit.profile._synthetic import exit_rates_from_entropy, random_profile
 from splitexit.profile._trace import (
     TRACE_FORMAT,
@@ -26,6 +32,7 @@ __all__ = [
     "FORMAT",
     "TRACE_FORMAT",
     "AccuracySource",
+    "OnnxSource",
     "Profile",
     "Trace",
     "exit_rates_from_entropy",

@@ -17,7 +17,7 @@ from splitexit.runtime._driver import COMPUTE_MODES, TRANSPORTS, Chain, Partitio
 from splitexit.runtime._links import LinkEmulator, LinkHop, path_links, sleep_until
 from splitexit.runtime._local import READY_PREFIX, TOKEN_ENV, LocalWorkers
 from splitexit.runtime._pixels import PixelCodec
-from splitexit.runtime._plan import ChainPlan, plan_of
+from splitexit.runtime._plan import ChainPlan, export_pieces, plan_of
 from splitexit.runtime._sink import Sink
 from splitexit.runtime._testbed import (
     MEASUREMENT_FORMAT,
@@ -48,6 +48,7 @@ __all__ = [
     "WorkerOptions",
     "WorkerServer",
     "confine",
+    "export_pieces",
     "measure",
     "path_links",
     "plan_of",

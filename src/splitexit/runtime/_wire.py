@@ -28,6 +28,7 @@ from splitexit.runtime.proto.splitexit_runtime_pb2 import (
     InferReply,
     InferRequest,
     LinkSpec,
+    NamedTensor,
     Result,
     ShutdownRequest,
     Tensor,
@@ -45,11 +46,14 @@ __all__ = [
     "InferReply",
     "InferRequest",
     "LinkSpec",
+    "NamedTensor",
     "Result",
     "ShutdownRequest",
     "Tensor",
+    "from_named",
     "from_tensor",
     "method",
+    "to_named",
     "to_tensor",
 ]
 
@@ -90,3 +94,22 @@ def from_tensor(message: Tensor) -> npt.NDArray[Any]:
             f"got {len(message.data)}"
         )
     return np.frombuffer(message.data, dtype=dtype).reshape(shape)
+
+
+def to_named(arrays: dict[str, npt.NDArray[Any]]) -> list[NamedTensor]:
+    """``NamedTensor`` messages of ``arrays``, in the mapping's order.
+
+    >>> sorted(from_named(to_named({"a": np.zeros(2, np.float32)})))
+    ['a']
+    """
+    return [NamedTensor(name=name, tensor=to_tensor(a)) for name, a in arrays.items()]
+
+
+def from_named(messages: Any) -> dict[str, npt.NDArray[Any]]:
+    """The arrays of repeated ``NamedTensor`` messages by name; a repeated name is refused."""
+    out: dict[str, npt.NDArray[Any]] = {}
+    for message in messages:
+        if not message.name or message.name in out:
+            raise InputError(f"named tensors need distinct non-empty names, got {message.name!r}")
+        out[message.name] = from_tensor(message.tensor)
+    return out

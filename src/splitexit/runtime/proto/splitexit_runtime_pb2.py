@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/splitexit/runtime/proto/splitexit_runtime.proto\x12\x14splitexit.runtime.v1\"4\n\x06Tensor\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"B\n\x08LinkSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rbandwidth_bps\x18\x02 \x01(\x01\x12\x11\n\tlatency_s\x18\x03 \x01(\x01\"k\n\x03Hop\x12\x11\n\tpartition\x18\x01 \x01(\x05\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12\x10\n\x08\x61rrive_s\x18\x03 \x01(\x01\x12\x11\n\tcompute_s\x18\x04 \x01(\x01\x12\x0e\n\x06\x62usy_s\x18\x05 \x01(\x01\x12\x0e\n\x06link_s\x18\x06 \x01(\x01\"\xc7\x04\n\rDeployRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x11\n\tpartition\x18\x02 \x01(\x05\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\x12\r\n\x05model\x18\x04 \x01(\x0c\x12\x0e\n\x06sha256\x18\x05 \x01(\t\x12\x15\n\rhas_threshold\x18\x06 \x01(\x08\x12\x11\n\tthreshold\x18\x07 \x01(\x01\x12\x14\n\x0cnext_address\x18\x08 \x01(\t\x12\x11\n\tnext_tier\x18\t \x01(\t\x12\x14\n\x0csink_address\x18\n \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x0b \x01(\t\x12\x35\n\rforward_links\x18\x0c \x03(\x0b\x32\x1e.splitexit.runtime.v1.LinkSpec\x12\x34\n\x0cresult_links\x18\r \x03(\x0b\x32\x1e.splitexit.runtime.v1.LinkSpec\x12\x15\n\rcompute_ratio\x18\x0e \x01(\x01\x12\x14\n\x0c\x63ompute_mode\x18\x0f \x01(\t\x12\x0f\n\x07threads\x18\x10 \x01(\x05\x12\x0e\n\x06warmup\x18\x11 \x01(\x05\x12\x13\n\x0binput_shape\x18\x12 \x03(\x03\x12\x14\n\x0cpixel_levels\x18\x13 \x01(\x05\x12\x12\n\npixel_mean\x18\x14 \x03(\x02\x12\x11\n\tpixel_std\x18\x15 \x03(\x02\x12\x12\n\ndeadline_s\x18\x16 \x01(\x01\x12\x11\n\ttransport\x18\x17 \x01(\t\x12\x19\n\x11next_data_address\x18\x18 \x01(\t\x12\x19\n\x11sink_data_address\x18\x19 \x01(\t\"P\n\x0b\x44\x65ployReply\x12\x13\n\x0breference_s\x18\x01 \x01(\x01\x12\x17\n\x0f\x61\x63tivation_bits\x18\x02 \x01(\x01\x12\x13\n\x0bresult_bits\x18\x03 \x01(\x01\"\xc1\x01\n\x0cInferRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\x03\x12\x0f\n\x07sent_ns\x18\x02 \x01(\x03\x12\r\n\x05label\x18\x03 \x01(\x03\x12+\n\x05input\x18\x04 \x01(\x0b\x32\x1c.splitexit.runtime.v1.Tensor\x12\'\n\x04hops\x18\x05 \x03(\x0b\x32\x19.splitexit.runtime.v1.Hop\x12\x14\n\x0cinput_link_s\x18\x06 \x01(\x01\x12\x11\n\ttimeout_s\x18\x07 \x01(\x01\"<\n\nInferReply\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12\x13\n\x0b\x66\x61iled_tier\x18\x03 \x01(\t\"\xe3\x01\n\x06Result\x12\x12\n\nrequest_id\x18\x01 \x01(\x03\x12\x0f\n\x07sent_ns\x18\x02 \x01(\x03\x12\r\n\x05label\x18\x03 \x01(\x03\x12\x0c\n\x04\x65xit\x18\x04 \x01(\x05\x12\x12\n\nprediction\x18\x05 \x01(\x03\x12\x0f\n\x07\x65ntropy\x18\x06 \x01(\x02\x12\x33\n\rprobabilities\x18\x07 \x01(\x0b\x32\x1c.splitexit.runtime.v1.Tensor\x12\'\n\x04hops\x18\x08 \x03(\x0b\x32\x19.splitexit.runtime.v1.Hop\x12\x14\n\x0cinput_link_s\x18\t \x01(\x01\"v\n\x0bHealthReply\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65ployed\x18\x02 \x01(\x08\x12\x11\n\tpartition\x18\x03 \x01(\x05\x12\x0e\n\x06served\x18\x04 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x05 \x01(\x03\x12\x14\n\x0c\x64\x61ta_address\x18\x06 \x01(\t\" \n\x0fShutdownRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x07\n\x05\x45mpty2\xc3\x02\n\x06Worker\x12P\n\x06\x44\x65ploy\x12#.splitexit.runtime.v1.DeployRequest\x1a!.splitexit.runtime.v1.DeployReply\x12M\n\x05Infer\x12\".splitexit.runtime.v1.InferRequest\x1a .splitexit.runtime.v1.InferReply\x12H\n\x06Health\x12\x1b.splitexit.runtime.v1.Empty\x1a!.splitexit.runtime.v1.HealthReply\x12N\n\x08Shutdown\x12%.splitexit.runtime.v1.ShutdownRequest\x1a\x1b.splitexit.runtime.v1.Empty2L\n\x04Sink\x12\x44\n\x07\x44\x65liver\x12\x1c.splitexit.runtime.v1.Result\x1a\x1b.splitexit.runtime.v1.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/splitexit/runtime/proto/splitexit_runtime.proto\x12\x14splitexit.runtime.v1\"4\n\x06Tensor\x12\r\n\x05\x64type\x18\x01 \x01(\t\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"I\n\x0bNamedTensor\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x06tensor\x18\x02 \x01(\x0b\x32\x1c.splitexit.runtime.v1.Tensor\"B\n\x08LinkSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rbandwidth_bps\x18\x02 \x01(\x01\x12\x11\n\tlatency_s\x18\x03 \x01(\x01\"k\n\x03Hop\x12\x11\n\tpartition\x18\x01 \x01(\x05\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12\x10\n\x08\x61rrive_s\x18\x03 \x01(\x01\x12\x11\n\tcompute_s\x18\x04 \x01(\x01\x12\x0e\n\x06\x62usy_s\x18\x05 \x01(\x01\x12\x0e\n\x06link_s\x18\x06 \x01(\x01\"\xc7\x04\n\rDeployRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x11\n\tpartition\x18\x02 \x01(\x05\x12\r\n\x05\x63ount\x18\x03 \x01(\x05\x12\r\n\x05model\x18\x04 \x01(\x0c\x12\x0e\n\x06sha256\x18\x05 \x01(\t\x12\x15\n\rhas_threshold\x18\x06 \x01(\x08\x12\x11\n\tthreshold\x18\x07 \x01(\x01\x12\x14\n\x0cnext_address\x18\x08 \x01(\t\x12\x11\n\tnext_tier\x18\t \x01(\t\x12\x14\n\x0csink_address\x18\n \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x0b \x01(\t\x12\x35\n\rforward_links\x18\x0c \x03(\x0b\x32\x1e.splitexit.runtime.v1.LinkSpec\x12\x34\n\x0cresult_links\x18\r \x03(\x0b\x32\x1e.splitexit.runtime.v1.LinkSpec\x12\x15\n\rcompute_ratio\x18\x0e \x01(\x01\x12\x14\n\x0c\x63ompute_mode\x18\x0f \x01(\t\x12\x0f\n\x07threads\x18\x10 \x01(\x05\x12\x0e\n\x06warmup\x18\x11 \x01(\x05\x12\x13\n\x0binput_shape\x18\x12 \x03(\x03\x12\x14\n\x0cpixel_levels\x18\x13 \x01(\x05\x12\x12\n\npixel_mean\x18\x14 \x03(\x02\x12\x11\n\tpixel_std\x18\x15 \x03(\x02\x12\x12\n\ndeadline_s\x18\x16 \x01(\x01\x12\x11\n\ttransport\x18\x17 \x01(\t\x12\x19\n\x11next_data_address\x18\x18 \x01(\t\x12\x19\n\x11sink_data_address\x18\x19 \x01(\t\"P\n\x0b\x44\x65ployReply\x12\x13\n\x0breference_s\x18\x01 \x01(\x01\x12\x17\n\x0f\x61\x63tivation_bits\x18\x02 \x01(\x01\x12\x13\n\x0bresult_bits\x18\x03 \x01(\x01\"\xf5\x01\n\x0cInferRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\x03\x12\x0f\n\x07sent_ns\x18\x02 \x01(\x03\x12\r\n\x05label\x18\x03 \x01(\x03\x12+\n\x05input\x18\x04 \x01(\x0b\x32\x1c.splitexit.runtime.v1.Tensor\x12\'\n\x04hops\x18\x05 \x03(\x0b\x32\x19.splitexit.runtime.v1.Hop\x12\x14\n\x0cinput_link_s\x18\x06 \x01(\x01\x12\x11\n\ttimeout_s\x18\x07 \x01(\x01\x12\x32\n\x07tensors\x18\x08 \x03(\x0b\x32!.splitexit.runtime.v1.NamedTensor\"<\n\nInferReply\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\x12\x13\n\x0b\x66\x61iled_tier\x18\x03 \x01(\t\"\x97\x02\n\x06Result\x12\x12\n\nrequest_id\x18\x01 \x01(\x03\x12\x0f\n\x07sent_ns\x18\x02 \x01(\x03\x12\r\n\x05label\x18\x03 \x01(\x03\x12\x0c\n\x04\x65xit\x18\x04 \x01(\x05\x12\x12\n\nprediction\x18\x05 \x01(\x03\x12\x0f\n\x07\x65ntropy\x18\x06 \x01(\x02\x12\x33\n\rprobabilities\x18\x07 \x01(\x0b\x32\x1c.splitexit.runtime.v1.Tensor\x12\'\n\x04hops\x18\x08 \x03(\x0b\x32\x19.splitexit.runtime.v1.Hop\x12\x14\n\x0cinput_link_s\x18\t \x01(\x01\x12\x32\n\x07outputs\x18\n \x03(\x0b\x32!.splitexit.runtime.v1.NamedTensor\"v\n\x0bHealthReply\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65ployed\x18\x02 \x01(\x08\x12\x11\n\tpartition\x18\x03 \x01(\x05\x12\x0e\n\x06served\x18\x04 \x01(\x03\x12\x0e\n\x06\x66\x61iled\x18\x05 \x01(\x03\x12\x14\n\x0c\x64\x61ta_address\x18\x06 \x01(\t\" \n\x0fShutdownRequest\x12\r\n\x05token\x18\x01 \x01(\t\"\x07\n\x05\x45mpty2\xc3\x02\n\x06Worker\x12P\n\x06\x44\x65ploy\x12#.splitexit.runtime.v1.DeployRequest\x1a!.splitexit.runtime.v1.DeployReply\x12M\n\x05Infer\x12\".splitexit.runtime.v1.InferRequest\x1a .splitexit.runtime.v1.InferReply\x12H\n\x06Health\x12\x1b.splitexit.runtime.v1.Empty\x1a!.splitexit.runtime.v1.HealthReply\x12N\n\x08Shutdown\x12%.splitexit.runtime.v1.ShutdownRequest\x1a\x1b.splitexit.runtime.v1.Empty2L\n\x04Sink\x12\x44\n\x07\x44\x65liver\x12\x1c.splitexit.runtime.v1.Result\x1a\x1b.splitexit.runtime.v1.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,28 +33,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TENSOR']._serialized_start=73
   _globals['_TENSOR']._serialized_end=125
-  _globals['_LINKSPEC']._serialized_start=127
-  _globals['_LINKSPEC']._serialized_end=193
-  _globals['_HOP']._serialized_start=195
-  _globals['_HOP']._serialized_end=302
-  _globals['_DEPLOYREQUEST']._serialized_start=305
-  _globals['_DEPLOYREQUEST']._serialized_end=888
-  _globals['_DEPLOYREPLY']._serialized_start=890
-  _globals['_DEPLOYREPLY']._serialized_end=970
-  _globals['_INFERREQUEST']._serialized_start=973
-  _globals['_INFERREQUEST']._serialized_end=1166
-  _globals['_INFERREPLY']._serialized_start=1168
-  _globals['_INFERREPLY']._serialized_end=1228
-  _globals['_RESULT']._serialized_start=1231
-  _globals['_RESULT']._serialized_end=1458
-  _globals['_HEALTHREPLY']._serialized_start=1460
-  _globals['_HEALTHREPLY']._serialized_end=1578
-  _globals['_SHUTDOWNREQUEST']._serialized_start=1580
-  _globals['_SHUTDOWNREQUEST']._serialized_end=1612
-  _globals['_EMPTY']._serialized_start=1614
-  _globals['_EMPTY']._serialized_end=1621
-  _globals['_WORKER']._serialized_start=1624
-  _globals['_WORKER']._serialized_end=1947
-  _globals['_SINK']._serialized_start=1949
-  _globals['_SINK']._serialized_end=2025
+  _globals['_NAMEDTENSOR']._serialized_start=127
+  _globals['_NAMEDTENSOR']._serialized_end=200
+  _globals['_LINKSPEC']._serialized_start=202
+  _globals['_LINKSPEC']._serialized_end=268
+  _globals['_HOP']._serialized_start=270
+  _globals['_HOP']._serialized_end=377
+  _globals['_DEPLOYREQUEST']._serialized_start=380
+  _globals['_DEPLOYREQUEST']._serialized_end=963
+  _globals['_DEPLOYREPLY']._serialized_start=965
+  _globals['_DEPLOYREPLY']._serialized_end=1045
+  _globals['_INFERREQUEST']._serialized_start=1048
+  _globals['_INFERREQUEST']._serialized_end=1293
+  _globals['_INFERREPLY']._serialized_start=1295
+  _globals['_INFERREPLY']._serialized_end=1355
+  _globals['_RESULT']._serialized_start=1358
+  _globals['_RESULT']._serialized_end=1637
+  _globals['_HEALTHREPLY']._serialized_start=1639
+  _globals['_HEALTHREPLY']._serialized_end=1757
+  _globals['_SHUTDOWNREQUEST']._serialized_start=1759
+  _globals['_SHUTDOWNREQUEST']._serialized_end=1791
+  _globals['_EMPTY']._serialized_start=1793
+  _globals['_EMPTY']._serialized_end=1800
+  _globals['_WORKER']._serialized_start=1803
+  _globals['_WORKER']._serialized_end=2126
+  _globals['_SINK']._serialized_start=2128
+  _globals['_SINK']._serialized_end=2204
 # @@protoc_insertion_point(module_scope)

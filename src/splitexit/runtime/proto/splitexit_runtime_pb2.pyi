@@ -16,6 +16,14 @@ class Tensor(_message.Message):
     data: bytes
     def __init__(self, dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
+class NamedTensor(_message.Message):
+    __slots__ = ("name", "tensor")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TENSOR_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    tensor: Tensor
+    def __init__(self, name: _Optional[str] = ..., tensor: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+
 class LinkSpec(_message.Message):
     __slots__ = ("name", "bandwidth_bps", "latency_s")
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -107,7 +115,7 @@ class DeployReply(_message.Message):
     def __init__(self, reference_s: _Optional[float] = ..., activation_bits: _Optional[float] = ..., result_bits: _Optional[float] = ...) -> None: ...
 
 class InferRequest(_message.Message):
-    __slots__ = ("request_id", "sent_ns", "label", "input", "hops", "input_link_s", "timeout_s")
+    __slots__ = ("request_id", "sent_ns", "label", "input", "hops", "input_link_s", "timeout_s", "tensors")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SENT_NS_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +123,7 @@ class InferRequest(_message.Message):
     HOPS_FIELD_NUMBER: _ClassVar[int]
     INPUT_LINK_S_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_S_FIELD_NUMBER: _ClassVar[int]
+    TENSORS_FIELD_NUMBER: _ClassVar[int]
     request_id: int
     sent_ns: int
     label: int
@@ -122,7 +131,8 @@ class InferRequest(_message.Message):
     hops: _containers.RepeatedCompositeFieldContainer[Hop]
     input_link_s: float
     timeout_s: float
-    def __init__(self, request_id: _Optional[int] = ..., sent_ns: _Optional[int] = ..., label: _Optional[int] = ..., input: _Optional[_Union[Tensor, _Mapping]] = ..., hops: _Optional[_Iterable[_Union[Hop, _Mapping]]] = ..., input_link_s: _Optional[float] = ..., timeout_s: _Optional[float] = ...) -> None: ...
+    tensors: _containers.RepeatedCompositeFieldContainer[NamedTensor]
+    def __init__(self, request_id: _Optional[int] = ..., sent_ns: _Optional[int] = ..., label: _Optional[int] = ..., input: _Optional[_Union[Tensor, _Mapping]] = ..., hops: _Optional[_Iterable[_Union[Hop, _Mapping]]] = ..., input_link_s: _Optional[float] = ..., timeout_s: _Optional[float] = ..., tensors: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ...) -> None: ...
 
 class InferReply(_message.Message):
     __slots__ = ("ok", "error", "failed_tier")
@@ -135,7 +145,7 @@ class InferReply(_message.Message):
     def __init__(self, ok: _Optional[bool] = ..., error: _Optional[str] = ..., failed_tier: _Optional[str] = ...) -> None: ...
 
 class Result(_message.Message):
-    __slots__ = ("request_id", "sent_ns", "label", "exit", "prediction", "entropy", "probabilities", "hops", "input_link_s")
+    __slots__ = ("request_id", "sent_ns", "label", "exit", "prediction", "entropy", "probabilities", "hops", "input_link_s", "outputs")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SENT_NS_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +155,7 @@ class Result(_message.Message):
     PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
     HOPS_FIELD_NUMBER: _ClassVar[int]
     INPUT_LINK_S_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     request_id: int
     sent_ns: int
     label: int
@@ -154,7 +165,8 @@ class Result(_message.Message):
     probabilities: Tensor
     hops: _containers.RepeatedCompositeFieldContainer[Hop]
     input_link_s: float
-    def __init__(self, request_id: _Optional[int] = ..., sent_ns: _Optional[int] = ..., label: _Optional[int] = ..., exit: _Optional[int] = ..., prediction: _Optional[int] = ..., entropy: _Optional[float] = ..., probabilities: _Optional[_Union[Tensor, _Mapping]] = ..., hops: _Optional[_Iterable[_Union[Hop, _Mapping]]] = ..., input_link_s: _Optional[float] = ...) -> None: ...
+    outputs: _containers.RepeatedCompositeFieldContainer[NamedTensor]
+    def __init__(self, request_id: _Optional[int] = ..., sent_ns: _Optional[int] = ..., label: _Optional[int] = ..., exit: _Optional[int] = ..., prediction: _Optional[int] = ..., entropy: _Optional[float] = ..., probabilities: _Optional[_Union[Tensor, _Mapping]] = ..., hops: _Optional[_Iterable[_Union[Hop, _Mapping]]] = ..., input_link_s: _Optional[float] = ..., outputs: _Optional[_Iterable[_Union[NamedTensor, _Mapping]]] = ...) -> None: ...
 
 class HealthReply(_message.Message):
     __slots__ = ("tier", "deployed", "partition", "served", "failed", "data_address")
