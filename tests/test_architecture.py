@@ -26,8 +26,8 @@ CLI = "cli"  # cli.py, _cli_*.py, __main__.py now; a cli/ package later
 _BASE = {"errors", "units", "_boundary", "_validation", "configuration"}
 _MODEL_ROOMS = {
     "errors", "units", "_boundary", "_validation", "configuration", "topology", "profile",
-    "perfmodel", "planner", "nets", "datasets", "training", "profiling", "spatial", "export", "operators",
-    "runtime", "fidelity",
+    "perfmodel", "planner", "nets", "datasets", "training", "profiling", "spatial", "export",
+    "operators", "runtime", "fidelity",
 }  # fmt: skip
 
 # room -> the rooms it may import (besides itself)
@@ -87,8 +87,8 @@ ALLOWED: dict[str, set[str]] = {
 
 # rooms that never import torch, not even inside a function: the planner and a tier worker
 TORCH_FREE = {
-    "errors", "units", "_boundary", "_validation", "configuration", "topology", "profile", "perfmodel",
-    "planner", "datasets", "fidelity", "runtime", "operators", "reports", PACKAGE,
+    "errors", "units", "_boundary", "_validation", "configuration", "topology", "profile",
+    "perfmodel", "planner", "datasets", "fidelity", "runtime", "operators", "reports", PACKAGE,
 }  # fmt: skip
 _TORCH = {"torch", "torchvision", "stable_baselines3"}
 
