@@ -130,7 +130,9 @@ def test_configurations_to_measure_recommendation_first(count: int) -> None:
     assert len({p.config for p in points}) == len(points)
 
 
-@pytest.mark.parametrize(("mode", "stretched"), [("sleep", True), ("none", False)])
+@pytest.mark.parametrize(
+    ("mode", "stretched"), [("sleep", True), ("cpu-quota", True), ("none", False)]
+)
 def test_path_costs_runtime_stretches_as_the_workers_do(mode: str, stretched: bool) -> None:
     from splitexit.fidelity import measurement_from_mapping
     from tests.fidelity.helpers import measurement_mapping
@@ -142,6 +144,6 @@ def test_path_costs_runtime_stretches_as_the_workers_do(mode: str, stretched: bo
     measurement = measurement_from_mapping(data)
     costs = path_costs(profile, topology, plan, compute="runtime", measurement=measurement)
     reference = np.array([p.reference_s for p in measurement.partitions])
-    # the cloud (R = 1) is never stretched; the smartwatch (R = 500) only in sleep mode
+    # the cloud (R = 1) is never stretched; the smartwatch (R = 500) in sleep and cpu-quota
     ratio = np.array([500.0 if stretched else 1.0, 1.0])
     np.testing.assert_allclose(costs.work_s, ratio * reference)

@@ -126,6 +126,7 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
         threads=experiment.measure.threads,
         deadline_s=experiment.measure.deadline_s,
         transport=experiment.measure.transport,
+        network=experiment.measure.network,
     )
     spec = _profile_file(experiment, say)
     profile = load_profile(spec)

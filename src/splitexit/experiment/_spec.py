@@ -93,6 +93,14 @@ class Measure(StrictModel):
     )
     threads: int = Field(default=1, ge=1)
     transport: str = "grpc"
+    network: str = "emulated"  # or netns: tiers in namespaces, kernel-shaped links (root)
+
+    @field_validator("network")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        if value not in ("emulated", "netns"):
+            raise ValueError("must be emulated or netns")
+        return value
 
     @field_validator("transport")
     @classmethod

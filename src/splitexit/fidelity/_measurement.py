@@ -124,7 +124,7 @@ class _MeasurementSpec(StrictModel):
     config: _ConfigSpec
     source: str
     destination: str
-    compute_mode: Literal["sleep", "none"]
+    compute_mode: Literal["sleep", "cpu-quota", "none"]
     input_bits: Positive
     partitions: list[_PartitionSpec]
     samples: list[_SampleSpec]

@@ -97,8 +97,8 @@ def path_costs(
 
     ``compute="paper"``: R_j times the profile's CK and CB, and the profile's sizes.
     ``"runtime"``: what the emulation charges for compute, R_j times the measurement's
-    ``reference_s`` where the workers stretch it (``compute_mode`` sleep and R_j > 1), the
-    bare ``reference_s`` elsewhere, and the sizes the workers sent.
+    ``reference_s`` where the workers stretch it (``compute_mode`` sleep or cpu-quota and
+    R_j > 1), the bare ``reference_s`` elsewhere, and the sizes the workers sent.
     """
     _check_fits(profile, topology, deployment)
     parts, tiers = deployment.partition, deployment.placement
@@ -122,7 +122,8 @@ def path_costs(
         input_bits = measurement.input_bits
         forward = np.array([float(p.activation_bits or 0.0) for p in measurement.partitions[:-1]])
         result = np.array([p.result_bits for p in measurement.partitions])
-        ratio = np.maximum(ratio, 1.0) if measurement.compute_mode == "sleep" else np.ones(count)
+        stretched = measurement.compute_mode in ("sleep", "cpu-quota")  # both slow R_j x t
+        ratio = np.maximum(ratio, 1.0) if stretched else np.ones(count)
     pl, ib = topology.path_latency, topology.path_inverse_bandwidth
     src, dst, here = topology.source, topology.destination, np.array(tiers)
     work = ratio * base

@@ -207,7 +207,7 @@ class _Installed:
 class Tier:
     """One tier's state: the installed partition, the compute lock, the served counts."""
 
-    def __init__(self, name: str, token: str) -> None:
+    def __init__(self, name: str, token: str, *, receive_delay_s: float = 0.0) -> None:
         if not token:
             raise InputError("a worker needs a non-empty shared token")
         self.name = name
@@ -216,6 +216,9 @@ class Tier:
         self._compute = threading.Lock()  # a tier is one processor
         self._state = threading.Lock()
         self._links = LinkEmulator()
+        # propagation of the links a sample crossed to get here (netns testbed): waited from
+        # its arrival, before compute, outside the compute lock (samples overlap in flight)
+        self.receive_delay_s = receive_delay_s
         self.served = 0
         self.failed = 0
 
@@ -271,6 +274,8 @@ class Tier:
         installed = self._installed
         if installed is None:
             raise NotDeployed(f"tier {self.name}: not deployed")
+        if self.receive_delay_s > 0:
+            sleep_until(arrive_ns / 1e9 + self.receive_delay_s)
         try:
             reply = self._infer(installed, request, time_left_s, arrive_ns)
         except InputError as error:

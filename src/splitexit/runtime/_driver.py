@@ -78,6 +78,7 @@ class Chain:
         sink_listen: str = "127.0.0.1:0",
         transport: str = "grpc",
         ready_timeout_s: float = 30.0,
+        emulate_links: bool = True,  # False: the kernel shapes the links (netns testbed)
     ) -> None:
         self.plan = manifest if isinstance(manifest, ChainPlan) else plan_of(manifest)
         if len(addresses) != len(self.plan.partitions):
@@ -98,7 +99,8 @@ class Chain:
         self.tiers = [topology.tier_index(t, field_name="placement") for t in self.plan.tiers]
         self.destination = topology.tier_index(self.plan.destination, field_name="destination")
         self._links = LinkEmulator()
-        self._input_links = path_links(topology, topology.source, self.tiers[0])
+        self.emulate_links = emulate_links
+        self._input_links = self._path(topology.source, self.tiers[0])
         self.sink = Sink(listen=sink_listen, options=self.options)
         self._channels: list[grpc.Channel] = []
         self._first: Any = None  # the first worker's Infer; a FrameStub on the tcp transport
@@ -222,17 +224,16 @@ class Chain:
             request.next_data_address = self._data[k + 1] if nxt else ""
             request.sink_data_address = self.sink.data_address
         if nxt:
-            request.forward_links.extend(
-                _link_specs(path_links(self.topology, self.tiers[k], self.tiers[k + 1]))
-            )
-        request.result_links.extend(
-            _link_specs(path_links(self.topology, self.tiers[k], self.destination))
-        )
+            request.forward_links.extend(_link_specs(self._path(self.tiers[k], self.tiers[k + 1])))
+        request.result_links.extend(_link_specs(self._path(self.tiers[k], self.destination)))
         if k == 0 and self.pixels is not None:
             request.pixel_levels = self.pixels.levels
             request.pixel_mean.extend(self.pixels.mean.reshape(-1).tolist())
             request.pixel_std.extend(self.pixels.std.reshape(-1).tolist())
         return request
+
+    def _path(self, a: int, b: int) -> list[LinkHop]:
+        return path_links(self.topology, a, b) if self.emulate_links else []
 
     def health(self, k: int, timeout_s: float = 2.0) -> wire.HealthReply:
         stub = self._stub(k, "Health", wire.Empty, wire.HealthReply)

@@ -24,10 +24,12 @@ them together and adds the frame socket (``_frames``).
 
 from __future__ import annotations
 
+import os
 import threading
 
 import grpc
 
+from splitexit.errors import InputError
 from splitexit.runtime._domain import Tier
 from splitexit.runtime._frames import FrameServer
 from splitexit.runtime._servicer import WorkerServicer
@@ -43,14 +45,36 @@ from splitexit.runtime._transport import (
 from splitexit.runtime.proto import splitexit_runtime_pb2_grpc as rpc
 
 __all__ = [
+    "RECEIVE_DELAY_ENV",
     "WorkerOptions",
     "WorkerServer",
     "call_failure",
     "channel_options",
     "make_stub",
     "open_channel",
+    "receive_delay_from_env",
     "server_port",
 ]
+
+# propagation delay (s) the worker adds to every sample it receives: the netns testbed sets it
+# to the latency of the links between the previous partition's tier and this one
+RECEIVE_DELAY_ENV = "SPLITEXIT_RECEIVE_DELAY_S"
+
+
+def receive_delay_from_env() -> float:
+    """``SPLITEXIT_RECEIVE_DELAY_S`` in seconds (0 when unset).
+
+    >>> receive_delay_from_env() >= 0
+    True
+    """
+    raw = os.environ.get(RECEIVE_DELAY_ENV, "").strip()
+    try:
+        delay = float(raw) if raw else 0.0
+    except ValueError:
+        delay = -1.0
+    if not delay >= 0:
+        raise InputError(f"{RECEIVE_DELAY_ENV} must be a number of seconds >= 0, got {raw!r}")
+    return delay
 
 
 class WorkerServer:
@@ -61,7 +85,7 @@ class WorkerServer:
     def __init__(
         self, tier: str, token: str, *, listen: str = "127.0.0.1:0", options: WorkerOptions
     ) -> None:
-        self.tier = Tier(tier, token)
+        self.tier = Tier(tier, token, receive_delay_s=receive_delay_from_env())
         self.listen, self.options = listen, options
         self.stopped = threading.Event()
         self.servicer = self.make_servicer()
