@@ -25,8 +25,10 @@ import importlib
 import inspect
 import math
 import numbers
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from splitexit.errors import InputError, UnitError
@@ -38,6 +40,7 @@ __all__ = [
     "InstanceOf",
     "Interval",
     "Options",
+    "PathLike",
     "Unit",
     "constraints_of",
     "is_returned_type",
@@ -93,6 +96,17 @@ class InstanceOf(Constraint):
 
     def describe(self) -> str:
         return self.name
+
+
+class PathLike(InstanceOf):
+    """A file-system path given as ``str`` or ``os.PathLike``; the function receives a
+    :class:`~pathlib.Path`, so its body may use ``Path`` methods whatever the caller gave."""
+
+    def __init__(self) -> None:
+        super().__init__(str, os.PathLike, name="a path (str or Path)")
+
+    def check(self, value: Any) -> Any:
+        return Path(super().check(value))
 
 
 def _type_name(kind: type | str) -> str:

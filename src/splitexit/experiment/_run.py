@@ -28,6 +28,7 @@ from splitexit._boundary import atomic_write_text
 from splitexit._validation import (
     Callable_,
     InstanceOf,
+    PathLike,
     returned_type,
     validate_params,
 )
@@ -91,7 +92,7 @@ def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:
 @validate_params(
     {
         "experiment": [InstanceOf(Experiment)],
-        "out": [InstanceOf(str, Path)],
+        "out": [PathLike()],
         "say": [Callable_()],
     }
 )

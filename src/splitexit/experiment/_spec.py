@@ -26,7 +26,7 @@ from splitexit._boundary import (
     read_mapping,
 )
 from splitexit._validation import (
-    InstanceOf,
+    PathLike,
     returned_type,
     validate_params,
 )
@@ -156,7 +156,7 @@ def default_experiment_path() -> Path:
 
 @validate_params(
     {
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
     }
 )
 def load_experiment(path: Path) -> Experiment:

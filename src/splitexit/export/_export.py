@@ -16,6 +16,7 @@ from splitexit._boundary import atomic_write_bytes
 from splitexit._validation import (
     InstanceOf,
     Interval,
+    PathLike,
     validate_params,
 )
 from splitexit.configuration import check_exit_thresholds
@@ -61,7 +62,7 @@ def partition_file_name(k: int) -> str:
         "model": [InstanceOf(str)],
         "dataset": [InstanceOf(str)],
         "input_shape": [InstanceOf(list, tuple)],
-        "out_dir": [InstanceOf(str, Path)],
+        "out_dir": [PathLike()],
     }
 )
 def export_partitions(

@@ -33,6 +33,7 @@ from splitexit._boundary import (
 )
 from splitexit._validation import (
     InstanceOf,
+    PathLike,
     returned_type,
     validate_params,
 )
@@ -219,7 +220,7 @@ class _Manifest(StrictModel):
 @validate_params(
     {
         "manifest": [InstanceOf(Manifest)],
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
     }
 )
 def save_manifest(manifest: Manifest, path: Path) -> None:
@@ -234,7 +235,7 @@ def sha256_of(data: bytes) -> str:
 
 @validate_params(
     {
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
         "verify_files": [InstanceOf(bool)],
     }
 )

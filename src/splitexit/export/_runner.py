@@ -16,6 +16,7 @@ import numpy.typing as npt
 from splitexit._validation import (
     InstanceOf,
     Interval,
+    PathLike,
     returned_type,
     validate_params,
 )
@@ -43,7 +44,7 @@ class ChainResult:
 @validate_params(
     {
         "manifest": [InstanceOf(Manifest)],
-        "directory": [InstanceOf(str, Path)],
+        "directory": [PathLike()],
         "threads": [Interval(int, 1, None)],
     }
 )

@@ -12,6 +12,7 @@ from splitexit._boundary import read_mapping
 from splitexit._validation import (
     InstanceOf,
     Interval,
+    PathLike,
     validate_params,
 )
 from splitexit.configuration import Configuration, check_exit_thresholds
@@ -25,7 +26,7 @@ __all__ = ["config_from_file", "input_shape_from_bits"]
 
 @validate_params(
     {
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
         "topology": [InstanceOf("splitexit.topology:Topology")],
         "num_blocks": [Interval(int, 1, None)],
     }

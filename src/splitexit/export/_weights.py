@@ -22,6 +22,7 @@ from splitexit._boundary import atomic_write_bytes
 from splitexit._validation import (
     InstanceOf,
     Interval,
+    PathLike,
     returned_type,
     validate_params,
 )
@@ -93,7 +94,7 @@ class JointCheckpoint:
 
 @validate_params(
     {
-        "profile": [InstanceOf(str, Path)],
+        "profile": [PathLike()],
     }
 )
 def bundled_checkpoint(profile: str | Path) -> Path | None:
@@ -137,11 +138,11 @@ def _read_state(path: Path) -> dict[str, Any]:
 
 @validate_params(
     {
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
         "model": [InstanceOf(str)],
         "dataset": [InstanceOf(str)],
         "num_classes": [Interval(int, 2, None)],
-        "profile": [InstanceOf(str, Path), None],
+        "profile": [PathLike(), None],
     }
 )
 def load_joint(
@@ -204,8 +205,8 @@ def load_joint(
 @validate_params(
     {
         "profile": [InstanceOf("splitexit.profile:Profile")],
-        "spec": [InstanceOf(str, Path)],
-        "work_dir": [InstanceOf(str, Path)],
+        "spec": [PathLike()],
+        "work_dir": [PathLike()],
     }
 )
 def load_profile_joint(profile: Profile, spec: str | Path, work_dir: Path) -> JointCheckpoint:
@@ -228,8 +229,8 @@ def load_profile_joint(profile: Profile, spec: str | Path, work_dir: Path) -> Jo
 
 @validate_params(
     {
-        "source": [InstanceOf(str, Path)],
-        "target": [InstanceOf(str, Path)],
+        "source": [PathLike()],
+        "target": [PathLike()],
     }
 )
 def save_joint_weights(source: Path, target: Path) -> int:

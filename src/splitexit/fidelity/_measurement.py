@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from splitexit._boundary import StrictModel, read_mapping
 from splitexit._validation import (
     InstanceOf,
+    PathLike,
     returned_type,
     validate_params,
 )
@@ -363,7 +364,7 @@ def _transport(run: dict[str, Any] | None, source: str) -> str:
 
 @validate_params(
     {
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
     }
 )
 def load_measurement(path: str | Path) -> Measurement:

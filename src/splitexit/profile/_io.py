@@ -10,6 +10,7 @@ from pathlib import Path
 from splitexit._boundary import atomic_write_text, read_mapping
 from splitexit._validation import (
     InstanceOf,
+    PathLike,
     validate_params,
 )
 from splitexit.profile._model import Profile
@@ -43,7 +44,7 @@ _EXTRACTED = ExitStack()
 
 @validate_params(
     {
-        "spec": [InstanceOf(str, Path)],
+        "spec": [PathLike()],
     }
 )
 def profile_path(spec: str | Path) -> Path:
@@ -57,7 +58,7 @@ def profile_path(spec: str | Path) -> Path:
 
 @validate_params(
     {
-        "spec": [InstanceOf(str, Path)],
+        "spec": [PathLike()],
     }
 )
 def load_profile(spec: str | Path) -> Profile:
@@ -77,7 +78,7 @@ def load_profile(spec: str | Path) -> Profile:
 @validate_params(
     {
         "profile": [InstanceOf(Profile)],
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
     }
 )
 def save_profile(profile: Profile, path: str | Path) -> None:

@@ -26,6 +26,7 @@ import numpy.typing as npt
 from splitexit._boundary import atomic_write_bytes
 from splitexit._validation import (
     InstanceOf,
+    PathLike,
     returned_type,
     validate_params,
 )
@@ -74,7 +75,7 @@ class Trace:
 @validate_params(
     {
         "trace": [InstanceOf(Trace)],
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
     }
 )
 def save_trace(trace: Trace, path: str | Path) -> None:
@@ -96,7 +97,7 @@ def save_trace(trace: Trace, path: str | Path) -> None:
 
 @validate_params(
     {
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
     }
 )
 def load_trace(path: str | Path) -> Trace:
@@ -161,7 +162,7 @@ def _meta(file: Path, raw: npt.NDArray[Any]) -> dict[str, Any]:
 @validate_params(
     {
         "profile": [InstanceOf(Profile)],
-        "profile_path": [InstanceOf(str, Path)],
+        "profile_path": [PathLike()],
     }
 )
 def load_profile_trace(profile: Profile, profile_path: str | Path) -> Trace:

@@ -13,6 +13,7 @@ import numpy as np
 from splitexit._boundary import atomic_write_png
 from splitexit._validation import (
     InstanceOf,
+    PathLike,
     returned_type,
     validate_params,
 )
@@ -269,7 +270,7 @@ def fidelity_json(info: FidelityInfo) -> dict[str, Any]:
 @validate_params(
     {
         "info": [InstanceOf(FidelityInfo)],
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
     }
 )
 def render_fidelity_plot(info: FidelityInfo, path: Path) -> None:

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from splitexit._boundary import atomic_write_png
 from splitexit._validation import (
     InstanceOf,
+    PathLike,
     returned_type,
     validate_params,
 )
@@ -87,7 +88,7 @@ def pareto_plot_info(plan: Plan) -> ParetoPlotInfo:
 @validate_params(
     {
         "info": [InstanceOf(ParetoPlotInfo)],
-        "path": [InstanceOf(str, Path)],
+        "path": [PathLike()],
     }
 )
 def render_pareto_plot(info: ParetoPlotInfo, path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from splitexit._boundary import read_mapping
 from splitexit._validation import (
-    InstanceOf,
+    PathLike,
     validate_params,
 )
 from splitexit.errors import InputError
@@ -28,7 +28,7 @@ def preset_names() -> list[str]:
 
 @validate_params(
     {
-        "spec": [InstanceOf(str, Path)],
+        "spec": [PathLike()],
     }
 )
 def load_topology(spec: str | Path) -> Topology:
