@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from splitexit._cli_common import check_threads, default_work_dir, torch_threads
-from splitexit._cli_common import user_errors as _user_errors
+from splitexit.cli._common import check_threads, default_work_dir, torch_threads
+from splitexit.cli._common import user_errors as _user_errors
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from splitexit.topology import Topology
     from splitexit.training import FinalSettings
 
-__all__ = ["export_command", "retime_command"]
+__all__ = ["export_command", "register", "retime_command"]
 
 WEIGHT_SOURCES = ("joint", "final")
 
@@ -238,3 +238,9 @@ def retime_command(
             f"wrote {out}: whole model {before * 1e3:.3f} ms -> {after * 1e3:.3f} ms per sample "
             f"({retimed.reference_device})"
         )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `export` and `retime` to ``app``."""
+    app.command("export")(export_command)
+    app.command("retime")(retime_command)

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from splitexit._cli_common import user_errors
-from splitexit._cli_export import export_command
+from splitexit.cli._common import user_errors
+from splitexit.cli.export import export_command
 from splitexit.errors import InputError
 
 __all__ = ["register"]
@@ -151,7 +151,7 @@ def testbed_run_command(
     data_dir: Annotated[Path | None, typer.Option(help="Folder of the dataset files.")] = None,
 ) -> None:
     """Deploy a configuration on local workers, stream samples, measure latency and exits."""
-    from splitexit._cli_common import console
+    from splitexit.cli._common import console
 
     with user_errors():
         measurement = run_one(
