@@ -50,7 +50,7 @@ ALLOWED: dict[str, set[str]] = {
         "_validation",
     },
     "nets": {"errors"},
-    "datasets": {"errors"},
+    "datasets": {"errors", "_validation"},
     "training": {"nets", "datasets", "errors", "_boundary"},
     "profiling": {
         "nets",
