@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 
 __all__ = ["read_idx", "write_idx"]
@@ -16,6 +17,7 @@ __all__ = ["read_idx", "write_idx"]
 _UBYTE = 0x08  # the only element type Fashion-MNIST uses
 
 
+@validate_params({"path": [InstanceOf(Path)], "ndim": [Interval(int, 1, None, closed="left")]})
 def read_idx(path: Path, *, ndim: int) -> npt.NDArray[np.uint8]:
     """The unsigned-byte array stored in IDX file ``path``, which must have ``ndim`` dims."""
     try:
@@ -41,6 +43,7 @@ def read_idx(path: Path, *, ndim: int) -> npt.NDArray[np.uint8]:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
+@validate_params({"path": [InstanceOf(Path)], "array": [InstanceOf(np.ndarray)]})
 def write_idx(path: Path, array: npt.NDArray[np.uint8]) -> None:
     """Write ``array`` (uint8) as an IDX file, gzip-compressed when ``path`` ends in .gz."""
     data = np.ascontiguousarray(array, dtype=np.uint8)

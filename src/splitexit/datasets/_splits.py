@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.datasets._idx import read_idx
 from splitexit.errors import InputError
 
@@ -42,6 +43,7 @@ FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Split:
     """Standardized images (n, C, H, W) float32 and labels (n,) int64."""
@@ -53,6 +55,7 @@ class Split:
         return int(self.labels.shape[0])
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class DatasetSplits:
     """A dataset's three splits and what a model and a profile need to know about it."""
@@ -77,6 +80,13 @@ class DatasetSplits:
         return int(self.train.images.shape[2]), int(self.train.images.shape[3])
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "data_dir": [InstanceOf(str, Path), None],
+        "split_seed": [Interval(int, 0, None, closed="left")],
+    }
+)
 def load_dataset(
     name: str, *, data_dir: str | Path | None = None, split_seed: int = 0
 ) -> DatasetSplits:
@@ -160,6 +170,17 @@ def _digits(split_seed: int) -> DatasetSplits:
     )
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "pixels": [InstanceOf(np.ndarray)],
+        "labels": [InstanceOf(np.ndarray)],
+        "split_seed": [Interval(int, 0, None, closed="left")],
+        "num_classes": [Interval(int, 1, None, closed="left"), None],
+        "flip": [InstanceOf(bool)],
+        "pixel_levels": [Interval(int, 1, None, closed="left")],
+    }
+)
 def split_images(
     name: str,
     pixels: npt.NDArray[np.float32],

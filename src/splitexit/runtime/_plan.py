@@ -50,8 +50,8 @@ class ChainPlan:
 
 
 def plan_of(manifest: Manifest) -> ChainPlan:
-    """The runtime's view of an exported manifest."""
-    count = len(manifest.partitions)
+    """The runtime's view of an exported manifest: the configuration's ``thresholds`` (one per
+    partition but the last, checked when the manifest was built), then None for the last."""
     return ChainPlan(
         partitions=tuple(
             PartitionPlan(
@@ -63,7 +63,7 @@ def plan_of(manifest: Manifest) -> ChainPlan:
             )
             for p in manifest.partitions
         ),
-        thresholds=tuple(manifest.threshold_of(k) for k in range(count)),
+        thresholds=(*manifest.thresholds, None),
         destination=manifest.destination,
     )
 

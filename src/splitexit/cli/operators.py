@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 import typer
 
 from splitexit._boundary import atomic_write_text
-from splitexit._cli_common import console as _console
-from splitexit._cli_common import user_errors as _user_errors
+from splitexit.cli._common import console as _console
+from splitexit.cli._common import user_errors as _user_errors
 
 __all__ = ["onnx_app", "register"]
 

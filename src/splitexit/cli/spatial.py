@@ -10,12 +10,12 @@ import typer
 from rich.console import Console
 
 from splitexit._boundary import atomic_write_text
-from splitexit._cli_common import check_png, passive_openmp
-from splitexit._cli_common import console as _console
-from splitexit._cli_common import user_errors as _user_errors
+from splitexit.cli._common import check_png, passive_openmp
+from splitexit.cli._common import console as _console
+from splitexit.cli._common import user_errors as _user_errors
 from splitexit.errors import InputError
 
-__all__ = ["distredge_app"]
+__all__ = ["distredge_app", "register"]
 
 distredge_app = typer.Typer(
     help="Spread one CNN over several edge devices (DistrEdge, seed 003): simulate and compare.",
@@ -301,3 +301,8 @@ def distredge_profile_device_command(
 
         save_device_table(out, table, measured_with=f"torch {torch.__version__}, {threads} threads")
         print(f"wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `distredge` sub-app to ``app``."""
+    app.add_typer(distredge_app, name="distredge")

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from splitexit.errors import InputError, SplitexitError
+from splitexit.experiment import default_work_dir
 
 __all__ = [
     "USER_ERROR",
@@ -46,11 +47,6 @@ def check_png(plot: Path | None) -> None:
     """Refuse a ``--plot`` that is not a .png file before any work starts."""
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"--plot {plot}: the plot is a PNG file; give a name ending in .png")
-
-
-def default_work_dir(model: str, dataset: str) -> Path:
-    """Where `splitexit profile` keeps its checkpoints, and later commands look for them."""
-    return Path("runs") / f"{model}-{dataset}"
 
 
 def passive_openmp() -> None:

@@ -1,32 +1,21 @@
-"""The command line: parse, call the library, render, and turn user errors into exit status 2."""
+"""`splitexit plan` (the planner's recommendation and frontier) and `splitexit presets`."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 import typer
 
-from splitexit import _cli_fidelity, _cli_operators, _cli_runtime
 from splitexit._boundary import atomic_write_text
-from splitexit._cli_common import check_png
-from splitexit._cli_common import console as _console
-from splitexit._cli_common import user_errors as _user_errors
-from splitexit._cli_export import export_command, retime_command
-from splitexit._cli_profiling import profile_command, validate_command
-from splitexit._cli_spatial import distredge_app
+from splitexit.cli._common import check_png
+from splitexit.cli._common import console as _console
+from splitexit.cli._common import user_errors as _user_errors
 from splitexit.errors import InputError
 from splitexit.units import parse_duration
 
-app = typer.Typer(
-    name="splitexit",
-    help="Plan DNN deployments that combine partitioning, early exit and placement.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+__all__ = ["plan_command", "presets_command", "register"]
 
 
 def _min_accuracy(text: str) -> float:
@@ -53,7 +42,6 @@ def _max_latency(text: str) -> float:
     return value
 
 
-@app.command("plan")
 def plan_command(
     profile: Annotated[
         str,
@@ -143,7 +131,6 @@ def plan_command(
             print(f"wrote {plot}")
 
 
-@app.command("presets")
 def presets_command() -> None:
     """List the bundled topologies with their tiers and links."""
     from rich.table import Table
@@ -172,20 +159,7 @@ def presets_command() -> None:
         console.print(table)
 
 
-app.command("profile")(profile_command)
-app.command("validate")(validate_command)
-app.command("export")(export_command)
-app.command("retime")(retime_command)
-app.add_typer(distredge_app, name="distredge")
-_cli_runtime.register(app)
-_cli_fidelity.register(app)
-_cli_operators.register(app)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    sys.exit(app())
-
-
-if __name__ == "__main__":
-    main()
+def register(app: typer.Typer) -> None:
+    """Add `plan` and `presets` to ``app``."""
+    app.command("plan")(plan_command)
+    app.command("presets")(presets_command)

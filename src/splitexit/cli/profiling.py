@@ -10,12 +10,12 @@ import typer
 from rich.console import Console
 
 from splitexit._boundary import atomic_write_text
-from splitexit._cli_common import check_png, check_threads, default_work_dir, torch_threads
-from splitexit._cli_common import console as _console
-from splitexit._cli_common import user_errors as _user_errors
+from splitexit.cli._common import check_png, check_threads, default_work_dir, torch_threads
+from splitexit.cli._common import console as _console
+from splitexit.cli._common import user_errors as _user_errors
 from splitexit.errors import InputError
 
-__all__ = ["profile_command", "validate_command"]
+__all__ = ["profile_command", "register", "validate_command"]
 
 
 def profile_command(
@@ -236,3 +236,9 @@ def validate_command(
         if plot is not None:
             render_validation_plot(result, plot)
             print(f"wrote {plot}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `profile` and `validate` to ``app``."""
+    app.command("profile")(profile_command)
+    app.command("validate")(validate_command)

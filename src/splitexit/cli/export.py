@@ -9,19 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from splitexit._cli_common import check_threads, default_work_dir, torch_threads
-from splitexit._cli_common import user_errors as _user_errors
+from splitexit.cli._common import check_threads, default_work_dir, torch_threads
+from splitexit.cli._common import user_errors as _user_errors
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
-    from splitexit.configuration import Configuration
-    from splitexit.export import JointCheckpoint
-    from splitexit.nets import MultiExitNet
-    from splitexit.profile import Profile
-    from splitexit.topology import Topology
     from splitexit.training import FinalSettings
 
-__all__ = ["export_command", "retime_command"]
+__all__ = ["export_command", "register", "retime_command"]
 
 WEIGHT_SOURCES = ("joint", "final")
 
@@ -83,136 +78,38 @@ def export_command(
         check_threads(threads)
         if weights not in WEIGHT_SOURCES:
             raise InputError(f"--weights must be 'joint' or 'final', got {weights!r}")
-        from splitexit.export import bundled_checkpoint
+        from splitexit.experiment import export_configuration, resolve_configuration
         from splitexit.profile import load_profile
         from splitexit.topology import load_topology
 
-        loaded = load_profile(profile)
-        topo = load_topology(topology)
-        if loaded.onnx is not None:  # a user's ONNX model: pieces by the operators, no torch
-            _export_onnx(profile, loaded, topo, config, per_exit_thresholds, out)
-            return
-        folder = work_dir or default_work_dir(loaded.model, loaded.dataset)
-        checkpoint = folder / "joint.pt"
-        settings: FinalSettings | None = None
+        final: FinalSettings | None = None
         if weights == "final":
             from splitexit.training import FinalSettings
 
             if precision not in ("auto", "fp32", "bf16"):
                 raise InputError(f"--precision must be auto, fp32 or bf16, got {precision!r}")
-            settings = FinalSettings(init=init, epochs=final_epochs, lr=final_lr, width=width)
-        has_joint = checkpoint.exists() or bundled_checkpoint(profile) is not None
-        if not has_joint and (settings is None or settings.init == "joint"):
-            raise InputError(_no_checkpoint(checkpoint, profile, loaded, folder))
-        export = _resolve_config(profile, loaded, topo, config, per_exit_thresholds)
-        torch_threads(threads)
-        from splitexit.export import export_partitions, input_shape_from_bits, load_profile_joint
-
-        joint = load_profile_joint(loaded, profile, folder) if has_joint else None
-        if settings is None:
-            assert joint is not None  # the joint source needs a checkpoint, checked above
-            net, source = joint.net, f"joint ({joint.path})"
-        else:
-            net, source = _final_net(
-                loaded, export, folder, joint, settings, precision, data_dir, device, quiet
-            )
-        in_channels = int(next(net.parameters()).shape[1])
-        manifest = export_partitions(
-            net,
-            partition=export.partition,
-            placement=[topo.tiers[a].name for a in export.placement],
-            threshold=export.thresholds,
-            destination=topo.tiers[topo.destination].name,
-            model=loaded.model,
-            dataset=loaded.dataset,
-            input_shape=input_shape_from_bits(loaded.input_bits, in_channels),
-            out_dir=out,
+            final = FinalSettings(
+                init=init, epochs=final_epochs, lr=final_lr, precision=precision, width=width,
+                data_dir=data_dir, device=device,
+            )  # fmt: skip
+        topo = load_topology(topology)
+        configuration = resolve_configuration(
+            profile, load_profile(profile), topo, config, per_exit_thresholds=per_exit_thresholds
         )
+        torch_threads(threads)
+        result = export_configuration(
+            profile, configuration, topo, out, weights=weights, work_dir=work_dir, final=final,
+            console=None if quiet else Console(stderr=True, highlight=False),
+        )  # fmt: skip
+        manifest = result.manifest
         shown = ",".join(str(p.last_block) for p in manifest.partitions)
         single = len(set(manifest.thresholds)) <= 1
         rule = manifest.threshold if single else list(manifest.thresholds)
         print(
             f"exported P=[{shown}] on {', '.join(manifest.tiers)} with T={rule}: "
             f"{len(manifest.partitions)} ONNX files and {out / 'manifest.json'}; "
-            f"weights: {source}"
+            f"weights: {result.weights}"
         )
-
-
-def _export_onnx(
-    spec: str, loaded: Profile, topo: Topology, config: str, per_exit: bool, out: Path
-) -> None:
-    from splitexit.operators import export_onnx_profile
-    from splitexit.profile import profile_path
-    from splitexit.runtime import export_pieces
-
-    chosen = _resolve_config(spec, loaded, topo, config, per_exit)
-    pieces = export_onnx_profile(loaded, profile_path(spec), chosen.partition)
-    manifest = export_pieces(pieces, chosen, topo, out)
-    shown = ",".join(str(p.last_block) for p in manifest.partitions)
-    print(
-        f"exported P=[{shown}] on {', '.join(manifest.tiers)}: {len(manifest.partitions)} "
-        f"pieces of {loaded.onnx.path if loaded.onnx else loaded.model}, pieces.json and "
-        f"{out / 'manifest.json'} (no exit heads)"
-    )
-
-
-def _no_checkpoint(checkpoint: Path, spec: str, loaded: Profile, folder: Path) -> str:
-    from splitexit.profile import profile_path
-
-    source = profile_path(spec)
-    target = source if source.exists() and source == Path(spec) else "PROFILE.json"
-    return (
-        f"{checkpoint}: no joint checkpoint; `splitexit profile --model {loaded.model} "
-        f"--dataset {loaded.dataset} --out {target} --work-dir {folder}` trains one"
-    )
-
-
-def _final_net(
-    loaded: Profile,
-    export: Configuration,
-    folder: Path,
-    joint: JointCheckpoint | None,
-    settings: FinalSettings,
-    precision: str,
-    data_dir: Path | None,
-    device: str,
-    quiet: bool,
-) -> tuple[MultiExitNet, str]:
-    """Train (or load the cached) final model of the configuration's partitioning."""
-    import dataclasses
-
-    from splitexit.training import default_precision, train_final_net
-
-    if precision == "auto":
-        precision = default_precision(device)
-    settings = dataclasses.replace(settings, precision=precision, data_dir=data_dir, device=device)
-    final = train_final_net(
-        model=loaded.model,
-        dataset=loaded.dataset,
-        partition=export.partition,
-        work_dir=folder,
-        joint=joint,
-        settings=settings,
-        console=None if quiet else Console(stderr=True, highlight=False),
-    )
-    return final.net, f"final ({final.checkpoint})"
-
-
-def _resolve_config(
-    spec: str, loaded: Profile, topo: Topology, config: str, per_exit: bool
-) -> Configuration:
-    """``best`` runs the planner as `splitexit plan` does by default; else read the file."""
-    from splitexit.export import config_from_file
-
-    if config != "best":
-        if per_exit:
-            raise InputError("--per-exit-thresholds applies to --config best only")
-        return config_from_file(Path(config), topo, num_blocks=loaded.num_blocks)
-    from splitexit.planner import plan
-    from splitexit.profile import load_profile_trace, profile_path
-
-    trace = None if loaded.trace is None else load_profile_trace(loaded, profile_path(spec))
-    return plan(loaded, topo, trace=trace, per_exit_thresholds=per_exit).best.config
 
 
 def retime_command(
@@ -259,3 +156,9 @@ def retime_command(
             f"wrote {out}: whole model {before * 1e3:.3f} ms -> {after * 1e3:.3f} ms per sample "
             f"({retimed.reference_device})"
         )
+
+
+def register(app: typer.Typer) -> None:
+    """Add `export` and `retime` to ``app``."""
+    app.command("export")(export_command)
+    app.command("retime")(retime_command)

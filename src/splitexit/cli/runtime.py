@@ -11,8 +11,7 @@ from typing import Annotated
 
 import typer
 
-from splitexit._cli_common import user_errors
-from splitexit._cli_export import export_command
+from splitexit.cli._common import torch_threads, user_errors
 from splitexit.errors import InputError
 
 __all__ = ["register"]
@@ -151,7 +150,7 @@ def testbed_run_command(
     data_dir: Annotated[Path | None, typer.Option(help="Folder of the dataset files.")] = None,
 ) -> None:
     """Deploy a configuration on local workers, stream samples, measure latency and exits."""
-    from splitexit._cli_common import console
+    from splitexit.cli._common import console
 
     with user_errors():
         measurement = run_one(
@@ -191,11 +190,12 @@ def run_one(
     transport: str = "grpc",
     ready_timeout: str = "30s",
 ) -> dict[str, object]:
-    """Export (unless ``export_dir``), deploy, stream: the measurement mapping."""
-    from splitexit.datasets import load_dataset  # numpy only, no torch
-    from splitexit.export import load_manifest
+    """Parse the options, export (unless ``export_dir``), deploy and measure through the
+    library pipelines: the measurement mapping."""
+    from splitexit.experiment import deploy_and_measure, export_configuration
+    from splitexit.experiment import resolve_configuration as resolve
     from splitexit.profile import load_profile
-    from splitexit.runtime import PixelCodec, TestbedOptions, WorkerOptions, run_testbed
+    from splitexit.runtime import TestbedOptions, WorkerOptions
     from splitexit.topology import load_topology
     from splitexit.units import parse_duration
 
@@ -208,40 +208,22 @@ def run_one(
     token = None if addresses is None else _token(token_file)
     loaded = load_profile(profile)
     topo = load_topology(topology)
-    if export_dir is None:  # export the configuration now, into a folder removed afterwards
-        with tempfile.TemporaryDirectory(prefix="splitexit-export-") as folder:
-            export_command(
-                profile=profile, out=Path(folder), config=config, topology=topology,
-                work_dir=work_dir, quiet=True,
-            )  # fmt: skip
-            return run_one(
-                profile=profile, topology=topology, config=config, export_dir=Path(folder),
-                samples=samples, clients=clients, compute_mode=compute_mode, deadline=deadline,
-                threads=threads, connect=connect, token_file=token_file, work_dir=work_dir,
-                data_dir=data_dir, sink_listen=sink_listen, tls=tls, transport=transport,
-                ready_timeout=ready_timeout,
-            )  # fmt: skip
-    manifest = load_manifest(export_dir / "manifest.json")
-    if manifest.model != loaded.model or manifest.dataset != loaded.dataset:
-        raise InputError(
-            f"{export_dir / 'manifest.json'}: exports {manifest.model} on {manifest.dataset}, "
-            f"the profile is {loaded.model} on {loaded.dataset}"
-        )
-    if loaded.onnx is not None:  # a user's ONNX model: its own samples, float32 on the wire
-        from splitexit.operators import onnx_profile_samples
-        from splitexit.profile import profile_path
 
-        images, labels = onnx_profile_samples(loaded, profile_path(profile))
-        pixels = None
-    else:
-        data = load_dataset(loaded.dataset, data_dir=data_dir)
-        images, labels = data.profile.images, data.profile.labels
-        pixels = PixelCodec(data.pixel_levels, data.mean, data.std)
-    return run_testbed(
-        manifest, export_dir, topo, images, labels, pixels, options,
-        profile_name=profile, connect=addresses, token=token, sink_listen=sink_listen,
-        worker_options=WorkerOptions(tls_cert=tls[0], tls_key=tls[1], tls_ca=tls[2]),
-    )  # fmt: skip
+    def measure(folder: Path) -> dict[str, object]:
+        return deploy_and_measure(
+            folder, topo, loaded, options, profile_name=profile, data_dir=data_dir,
+            connect=addresses, token=token, sink_listen=sink_listen,
+            worker_options=WorkerOptions(tls_cert=tls[0], tls_key=tls[1], tls_ca=tls[2]),
+        )  # fmt: skip
+
+    if export_dir is not None:
+        return measure(export_dir)
+    # export the configuration now, into a folder removed afterwards
+    configuration = resolve(profile, loaded, topo, config)
+    torch_threads(1)
+    with tempfile.TemporaryDirectory(prefix="splitexit-export-") as folder:
+        export_configuration(profile, configuration, topo, Path(folder), work_dir=work_dir)
+        return measure(Path(folder))
 
 
 def _parse_connect(connect: list[str] | None) -> dict[str, str] | None:

@@ -9,8 +9,8 @@ from typing import Annotated, Any, cast
 import typer
 
 from splitexit._boundary import atomic_write_text
-from splitexit._cli_common import check_png
-from splitexit._cli_common import user_errors as _user_errors
+from splitexit.cli._common import check_png
+from splitexit.cli._common import user_errors as _user_errors
 from splitexit.errors import InputError
 
 __all__ = ["fidelity_command", "register"]
