@@ -87,6 +87,9 @@ def test_the_example_experiments_are_valid() -> None:
     folder = Path(__file__).resolve().parents[2] / "examples"
     names = sorted(p.name for p in folder.glob("*.yaml"))
     assert names == [
+        "fidelity-iot-netns-10.yaml",
+        "fidelity-iot-netns-quota.yaml",
+        "fidelity-iot-netns.yaml",
         "fidelity-iot-tcp.yaml",
         "fidelity-iot.yaml",
         "fidelity-mobile-tcp.yaml",
