@@ -22,7 +22,7 @@ import hmac
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,8 +92,13 @@ class Partition:
         return 0.0
 
 
-def load_partition(spec: wire.DeployRequest) -> Partition:
-    """Check the model (SHA-256, then ``onnx.checker``), load it and time it (median)."""
+def load_partition(
+    spec: wire.DeployRequest, providers: Sequence[str] = ("CPUExecutionProvider",)
+) -> Partition:
+    """Check the model (SHA-256, then ``onnx.checker``), load it and time it (median).
+
+    ``providers``: ONNX Runtime execution providers in order of preference, already checked
+    against this machine (``_providers.choose_providers``)."""
     import onnx
     import onnxruntime as ort  # type: ignore[import-untyped]
 
@@ -120,7 +125,7 @@ def load_partition(spec: wire.DeployRequest) -> Partition:
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, spec.threads)
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(spec.model, options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(spec.model, options, providers=list(providers))
     outputs = [o.name for o in session.get_outputs()]
     pixels = None
     if spec.pixel_levels > 0:
