@@ -118,17 +118,17 @@ class KServeServicer(kserve_rpc.GRPCInferenceServiceServicer):
                 return _infer(partition, request, self.tier.name)
             except InputError as error:
                 call.fail("invalid_argument")
-                log.warning("kserve request refused", extra=_why(self.tier, error))
+                log.warning("ModelInfer refused: %s", error, extra=_why(self.tier))
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
             except _Refused as refused:
                 call.fail(refused.reason)
-                log.warning("kserve request refused", extra=_why(self.tier, refused))
+                log.warning("ModelInfer refused: %s", refused, extra=_why(self.tier))
                 context.abort(refused.code, str(refused))
         raise AssertionError("abort raises")  # pragma: no cover
 
 
-def _why(tier: Tier, error: Exception) -> dict[str, object]:
-    return {"tier": tier.name, "api": "kserve", "reason": str(error)}
+def _why(tier: Tier) -> dict[str, object]:
+    return {"tier": tier.name, "api": "kserve"}
 
 
 def _inputs(partition: Partition, request: Any) -> dict[str, npt.NDArray[Any]]:
