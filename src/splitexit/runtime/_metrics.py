@@ -74,6 +74,7 @@ class WorkerMetrics:
             "splitexit_worker_in_flight", "Samples in this worker now.", ["tier"],
             registry=self.registry,
         )  # fmt: skip
+        self.in_flight.labels(tier).set(0)  # scraped as 0 from the start, not absent
         self._http: object | None = None
         self._lock = threading.Lock()
 
