@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A tier worker needs no torch: install `.[runtime]` into a fresh virtual environment (no
 # system site-packages), check that torch is not importable there, start `splitexit worker` on
-# a free loopback port with a token, ask it for its health over gRPC, stop it. Everything
-# lives in one temporary folder, removed at the end whatever happens.
+# a free loopback port with a token and a metrics port, ask the standard gRPC health service
+# (grpc.health.v1.Health: live, not yet ready) as a Kubernetes probe would, list its services
+# by reflection, scrape /metrics as Prometheus would, stop it. Everything lives in one
+# temporary folder, removed at the end whatever happens.
 #
 #   tools/check_runtime_extra.sh            # PYTHON=python3.12 picks the interpreter
 #
@@ -42,8 +44,10 @@ fi
 "$VPY" -c "import splitexit.runtime" || fail "import splitexit.runtime failed without torch"
 
 echo "check-token-$$" >"$WORK/token"
+METRICS_PORT=$("$VPY" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 "$WORK/venv/bin/splitexit" worker --tier edge --listen 127.0.0.1:0 \
-    --token-file "$WORK/token" >"$WORK/worker.log" 2>&1 &
+    --token-file "$WORK/token" --metrics-port "$METRICS_PORT" --log-format json \
+    >"$WORK/worker.log" 2>&1 &
 WORKER_PID=$!
 
 ADDRESS=""
@@ -55,22 +59,37 @@ for _ in $(seq 1 300); do  # up to 60 s for the first line: "splitexit worker re
 done
 [ -n "$ADDRESS" ] || fail "the worker did not start: $(cat "$WORK/worker.log")"
 
-# Health takes an empty message and answers the tier's name; raw bytes keep this check
-# independent of the Python wire classes.
-"$VPY" - "$ADDRESS" <<'EOF' || fail "the worker at $ADDRESS did not answer health"
+# The standard health service, as a probe asks it: the server is live (""), the Worker
+# service not ready before a deploy; reflection names the services; /metrics answers.
+"$VPY" - "$ADDRESS" "$METRICS_PORT" <<'EOF' || fail "the worker at $ADDRESS did not answer health, reflection or metrics"
 import sys
+import urllib.request
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
 
+SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 with grpc.insecure_channel(sys.argv[1]) as channel:
-    health = channel.unary_unary("/splitexit.runtime.v1.Worker/Health")
-    reply = health(b"", timeout=10)
-assert b"edge" in reply, reply
+    check = health_pb2_grpc.HealthStub(channel).Check
+    live = check(health_pb2.HealthCheckRequest(service=""), timeout=10).status
+    ready = check(health_pb2.HealthCheckRequest(service="splitexit.runtime.v1.Worker"), timeout=10)
+    assert (live, ready.status) == (SERVING, NOT_SERVING), (live, ready)
+    services = set(ProtoReflectionDescriptorDatabase(channel).get_services())
+    expected = {"splitexit.runtime.v1.Worker", "grpc.health.v1.Health", "inference.GRPCInferenceService"}
+    assert expected <= services, services
+url = f"http://127.0.0.1:{sys.argv[2]}/metrics"
+with urllib.request.urlopen(url, timeout=10) as reply:
+    assert b'splitexit_worker_in_flight{tier="edge"} 0.0' in reply.read()
 EOF
 
 kill -TERM "$WORKER_PID"
 wait "$WORKER_PID" || fail "the worker did not stop cleanly on SIGTERM"
 WORKER_PID=""
+grep -q '"message": "worker edge serving on' "$WORK/worker.log" ||
+    fail "the worker logged no JSON start line: $(cat "$WORK/worker.log")"
 if grep -q "torch" "$WORK/worker.log"; then
     fail "the worker's log mentions torch: $(cat "$WORK/worker.log")"
 fi

@@ -39,11 +39,26 @@ def worker_command(
     parent: Annotated[
         int | None, typer.Option(help="Stop when the process with this id has ended.")
     ] = None,
+    providers: Annotated[
+        str,
+        typer.Option(
+            help="ONNX Runtime execution providers, comma-separated, in order of preference; "
+            "those not installed are skipped, CPU is always last."
+        ),
+    ] = "CPUExecutionProvider",
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus /metrics on this port (0: any free).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address of /metrics.")] = "127.0.0.1",
+    log_format: Annotated[str, typer.Option(help="Logs on stderr as text or json lines.")] = "text",
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Serve one tier: take a partition (token), run it, exit or forward every sample."""
     from splitexit.runtime import READY_PREFIX, TOKEN_ENV, WorkerOptions, WorkerServer
+    from splitexit.runtime._logs import configure_logging
 
     with user_errors():
+        configure_logging(log_level, log_format)
         token = _token(token_file)
         if not token:
             raise InputError(f"a worker needs a token: --token-file FILE or ${TOKEN_ENV}")
@@ -54,6 +69,9 @@ def worker_command(
             tls_cert=_read_pem(tls_cert, "--tls-cert"),
             tls_key=_read_pem(tls_key, "--tls-key"),
             tls_ca=_read_pem(tls_ca, "--tls-ca"),
+            providers=tuple(name.strip() for name in providers.split(",") if name.strip()),
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
         )
         server = WorkerServer(tier, token, listen=listen, options=options)
         port = server.start()

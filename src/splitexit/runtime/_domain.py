@@ -29,7 +29,7 @@ import hmac
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,8 +135,13 @@ def _nbytes(shape: Any, ort_type: str) -> int:
     return int(np.prod(_static(shape), dtype=np.int64)) * dtype.itemsize
 
 
-def load_partition(spec: wire.DeployRequest) -> Partition:
-    """Check the model (SHA-256, then ``onnx.checker``), load it and time it (median)."""
+def load_partition(
+    spec: wire.DeployRequest, providers: Sequence[str] = ("CPUExecutionProvider",)
+) -> Partition:
+    """Check the model (SHA-256, then ``onnx.checker``), load it and time it (median).
+
+    ``providers``: ONNX Runtime execution providers in order of preference, already checked
+    against this machine (``_providers.choose_providers``)."""
     import onnx
     import onnxruntime as ort  # type: ignore[import-untyped]
 
@@ -158,7 +163,7 @@ def load_partition(spec: wire.DeployRequest) -> Partition:
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, spec.threads)
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(spec.model, options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(spec.model, options, providers=list(providers))
     outputs = [o.name for o in session.get_outputs()]
     inputs = tuple(
         (i.name, _static(i.shape), _ORT_TYPES.get(i.type, "")) for i in session.get_inputs()

@@ -44,7 +44,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    """How a worker serves: thread pool, bound on concurrent calls, message size, TLS."""
+    """How a worker serves: thread pool, bound on concurrent calls, message size, TLS; the
+    ONNX Runtime execution providers in order of preference (those this machine lacks are
+    skipped, CPU is always last; an unknown name is refused); ``metrics_port``: serve
+    Prometheus ``/metrics`` there (0: any free port; None: not at all) on ``metrics_host``."""
 
     pool: int = 8  # server threads
     queue: int = 32  # maximum concurrent RPCs; more are refused with RESOURCE_EXHAUSTED
@@ -52,6 +55,9 @@ class WorkerOptions:
     tls_cert: bytes | None = None  # PEM; with tls_key: serve TLS
     tls_key: bytes | None = None
     tls_ca: bytes | None = None  # PEM; verify the next worker / sink over TLS
+    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         if self.pool < 1 or self.queue < 1 or self.max_message_bytes < 1024:
@@ -61,6 +67,13 @@ class WorkerOptions:
             )
         if (self.tls_cert is None) != (self.tls_key is None):
             raise InputError("TLS needs both a certificate and its key")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise InputError(f"metrics port must be in 0..65535, got {self.metrics_port}")
+        object.__setattr__(self, "providers", tuple(self.providers))  # a list given: hashable
+        if self.providers != ("CPUExecutionProvider",):
+            from splitexit.runtime._providers import check_provider_names
+
+            check_provider_names(self.providers)
 
 
 def channel_options(max_message_bytes: int) -> list[tuple[str, int]]:

@@ -13,6 +13,12 @@ Protocol (service ``splitexit.runtime.v1.Worker``, ``runtime/proto/splitexit_run
   it (an unreachable tier, a deadline) comes back to the caller with the failing tier's name.
 - ``Health(Empty) -> HealthReply`` and ``Shutdown(ShutdownRequest) -> Empty`` (token).
 
+Beside it on the same port: the standard health service ``grpc.health.v1.Health`` (``_health``:
+liveness from start, readiness once deployed, NOT_SERVING on shutdown), server reflection,
+and the Open Inference Protocol's ``inference.GRPCInferenceService`` (``_kserve``). Optional:
+Prometheus ``/metrics`` over HTTP (``WorkerOptions.metrics_port``, ``_metrics``); logs through
+``logging`` (``_logs``).
+
 Layers: ``_domain`` (the tier's work, no gRPC), ``_servicer`` (calls adapted, errors mapped to
 status codes), ``_transport`` (the server factory, channels, TLS, routes); this module wires
 them together and adds the frame socket (``_frames``).
@@ -32,6 +38,11 @@ import grpc
 from splitexit.errors import InputError
 from splitexit.runtime._domain import Tier
 from splitexit.runtime._frames import FrameServer
+from splitexit.runtime._health import HEALTH, KSERVE, WORKER, enable_reflection
+from splitexit.runtime._kserve import KServeServicer
+from splitexit.runtime._logs import log
+from splitexit.runtime._metrics import WorkerMetrics
+from splitexit.runtime._providers import ProviderChoice
 from splitexit.runtime._servicer import WorkerServicer
 from splitexit.runtime._transport import (
     WorkerOptions,
@@ -42,6 +53,7 @@ from splitexit.runtime._transport import (
     open_channel,
     server_port,
 )
+from splitexit.runtime.proto import kserve_predict_v2_pb2_grpc as kserve_rpc
 from splitexit.runtime.proto import splitexit_runtime_pb2_grpc as rpc
 
 __all__ = [
@@ -92,6 +104,8 @@ class WorkerServer:
         self._server: grpc.Server | None = None
         self._frames: FrameServer | None = None
         self.port = 0
+        self.metrics_port = 0  # where /metrics is served (after ``start``; 0: not served)
+        self._stop_lock = threading.Lock()
 
     def make_servicer(self) -> WorkerServicer:
         return WorkerServicer(self.tier, self.options, on_shutdown=self.stop)
@@ -101,13 +115,30 @@ class WorkerServer:
         """HOST:PORT where the worker serves gRPC (after ``start``)."""
         return f"{self.listen.rsplit(':', 1)[0]}:{self.port}"
 
+    @property
+    def metrics(self) -> WorkerMetrics:
+        """The worker's Prometheus metrics (served when ``options.metrics_port`` is set)."""
+        return self.servicer.metrics
+
+    @property
+    def providers(self) -> ProviderChoice:
+        """The ONNX Runtime execution providers partitions run on, and what was skipped."""
+        return self.servicer.providers
+
+    def _add_servicers(self, server: grpc.Server) -> None:
+        rpc.add_WorkerServicer_to_server(self.servicer, server)  # type: ignore[no-untyped-call]
+        kserve = KServeServicer(self.tier, self.servicer.metrics)
+        kserve_rpc.add_GRPCInferenceServiceServicer_to_server(kserve, server)  # type: ignore[no-untyped-call]
+        self.servicer.health.add_to(server)
+        enable_reflection(server, [WORKER, KSERVE, HEALTH])
+
     def start(self) -> int:
-        """Bind and serve gRPC and the frame socket; the bound gRPC port."""
-        server, port = make_server(
-            self.listen,
-            self.options,
-            lambda s: rpc.add_WorkerServicer_to_server(self.servicer, s),  # type: ignore[no-untyped-call]
-        )
+        """Bind and serve gRPC and the frame socket (and ``/metrics``); the bound gRPC port."""
+        server, port = make_server(self.listen, self.options, self._add_servicers)
+        if self.options.metrics_port is not None:
+            self.metrics_port = self.metrics.serve(
+                self.options.metrics_port, self.options.metrics_host
+            )
         server.start()
         self._server = server
         host = self.listen.rsplit(":", 1)[0]
@@ -116,13 +147,36 @@ class WorkerServer:
         )
         self.servicer.data_address = self._frames.address
         self.port = port
+        choice = self.providers
+        log.info(
+            "worker %s serving on %s",
+            self.tier.name,
+            self.address,
+            extra={
+                "tier": self.tier.name,
+                "address": self.address,
+                "data_address": self._frames.address,
+                "metrics_port": self.metrics_port,
+                "providers": ",".join(choice.used),
+            },
+        )
+        if choice.note:
+            log.warning(choice.note, extra={"tier": self.tier.name})
         return port
 
     def stop(self, grace_s: float = 5.0) -> None:
-        """Refuse new calls, let running ones finish for ``grace_s``, close channels."""
-        if self._frames is not None:
-            self._frames.close()
-        if self._server is not None:
-            self._server.stop(grace_s).wait()
-        self.tier.close()
-        self.stopped.set()
+        """Health NOT_SERVING, refuse new calls, let running ones finish for ``grace_s``,
+        close channels and ``/metrics``."""
+        with self._stop_lock:
+            if self.stopped.is_set():
+                return
+            self.servicer.health.shutting_down()
+            if self._server is not None:
+                log.info("worker %s shutting down", self.tier.name, extra={"tier": self.tier.name})
+            if self._frames is not None:
+                self._frames.close()
+            if self._server is not None:
+                self._server.stop(grace_s).wait()
+            self.tier.close()
+            self.metrics.close()
+            self.stopped.set()
