@@ -5,6 +5,8 @@ and the exit rule, exactly."""
 
 from __future__ import annotations
 
+import io
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,7 +88,13 @@ class InProcessWorkers:
 def in_process_workers(tiers: list[str], **options: object) -> Iterator[InProcessWorkers]:
     """Start a worker server per tier in this process; stop them all on the way out."""
     from splitexit.runtime import WorkerOptions, WorkerServer
+    from splitexit.runtime._logs import LOGGER, configure_logging
 
+    # the workers' log lines go to a buffer, as a separate process's would stay out of the
+    # output of the command under test; the logger is restored afterwards
+    logger = logging.getLogger(LOGGER)
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    configure_logging("info", "text", stream=io.StringIO())
     token = secrets.token_hex(8)
     servers = {t: WorkerServer(t, token, options=WorkerOptions(**options)) for t in tiers}  # type: ignore[arg-type]
     try:
@@ -95,6 +103,7 @@ def in_process_workers(tiers: list[str], **options: object) -> Iterator[InProces
     finally:
         for server in servers.values():
             server.stop(0)
+        logger.handlers[:], logger.level, logger.propagate = saved
 
 
 @pytest.fixture

@@ -82,7 +82,9 @@ class LocalWorkers:
                 *self._prefixes.get(tier, []), sys.executable, "-m", "splitexit", "worker",
                 "--listen", f"{self._hosts.get(tier, '127.0.0.1')}:0", "--tier", tier,
                 "--queue", str(self._queue), "--pool", str(self._pool),
-                "--parent", str(os.getpid()), *self._extra,
+                "--parent", str(os.getpid()),
+                # the testbed reports failures itself; a worker's info lines would interleave
+                "--log-level", "warning", *self._extra,
             ]  # fmt: skip
             self.processes[tier] = subprocess.Popen(
                 command,

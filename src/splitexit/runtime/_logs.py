@@ -58,6 +58,19 @@ class JsonFormatter(logging.Formatter):
 _TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at each record, not the one at configuration:
+    a program (or a test runner) that swaps stderr keeps receiving the worker's lines."""
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: IO[str]) -> None:  # the base class assigns it once
+        pass
+
+
 def configure_logging(level: str, fmt: str, *, stream: IO[str] | None = None) -> None:
     """Log ``splitexit.runtime`` at ``level`` (debug..error) as ``fmt`` (text, json)."""
     if level.lower() not in LOG_LEVELS:
@@ -67,7 +80,7 @@ def configure_logging(level: str, fmt: str, *, stream: IO[str] | None = None) ->
     logger = logging.getLogger(LOGGER)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT))
     logger.addHandler(handler)
     logger.setLevel(level.upper())
