@@ -116,8 +116,8 @@ def load_dataset(
     if is_user_dataset(name):
         return _user(name, split_seed, preprocessing or Preprocessing())
     raise InputError(
-        f"dataset must be one of {', '.join(DATASET_NAMES)}, an .npz file or an image folder, "
-        f"got {name!r}"
+        f"dataset must be one of {', '.join(DATASET_NAMES)}, got {name!r} (or give the path "
+        "of an .npz file or of an image folder)"
     )
 
 

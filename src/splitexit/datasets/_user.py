@@ -65,6 +65,28 @@ class Preprocessing:
         }
 
     @classmethod
+    def from_cli(cls, *, resize: str | None, mean: str | None, std: str | None) -> Preprocessing:
+        """From ``--resize 32x32 --mean 0.5 --std 0.25`` (comma-separated per channel)."""
+
+        def numbers(text: str | None, what: str) -> tuple[float, ...] | None:
+            if text is None:
+                return None
+            try:
+                return tuple(float(v) for v in text.split(","))
+            except ValueError:
+                raise InputError(
+                    f"--{what} must be numbers separated by commas, got {text!r}"
+                ) from None
+
+        size = None
+        if resize is not None:
+            parts = resize.lower().split("x")
+            if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+                raise InputError(f"--resize must be HxW, e.g. 32x32, got {resize!r}")
+            size = (int(parts[0]), int(parts[1]))
+        return cls(resize=size, mean=numbers(mean, "mean"), std=numbers(std, "std"))
+
+    @classmethod
     def from_record(cls, record: Mapping[str, Any] | None) -> Preprocessing:
         """Back from :meth:`to_record` (a profile's field); ``None`` is the default."""
         if not record:

@@ -62,11 +62,18 @@ class Profile:
     def timing_warning(self, engine: str = "onnxruntime") -> str | None:
         """A line saying the compute times are not from ``engine``, or ``None`` when they are.
 
+        Profiles that predate the field are judged by their reference device: one timed by
+        PyTorch (``torch`` in it) draws the warning, re-timed or assumed devices do not.
+
         >>> from splitexit import load_profile
-        >>> load_profile("example").timing_warning() is not None
+        >>> load_profile("example").timing_warning() is None
         True
         """
         if self.timing_engine == engine:
+            return None
+        if self.timing_engine is None and (
+            "torch" not in self.reference_device or self.reference_device.startswith("ONNX")
+        ):
             return None
         known = self.timing_engine or "an unrecorded engine"
         return (
