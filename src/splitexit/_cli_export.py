@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -89,7 +89,7 @@ def export_command(
 
         loaded = load_profile(profile)
         topo = load_topology(topology)
-        folder = work_dir or default_work_dir(loaded.model, loaded.dataset)
+        folder = work_dir or _cache_dir(loaded) or default_work_dir(loaded.model, loaded.dataset)
         checkpoint = folder / "joint.pt"
         settings: FinalSettings | None = None
         if weights == "final":
@@ -221,7 +221,7 @@ def retime_command(
         if out.suffix.lower() != ".json":
             raise InputError(f"--out {out}: the profile is a .json file")
         loaded = load_profile(profile)
-        folder = work_dir or default_work_dir(loaded.model, loaded.dataset)
+        folder = work_dir or _cache_dir(loaded) or default_work_dir(loaded.model, loaded.dataset)
         joint = load_profile_joint(loaded, profile, folder)
         torch_threads(threads)
         retimed = retime_profile(loaded, joint.net, settings)
@@ -238,3 +238,11 @@ def retime_command(
             f"wrote {out}: whole model {before * 1e3:.3f} ms -> {after * 1e3:.3f} ms per sample "
             f"({retimed.reference_device})"
         )
+
+
+def _cache_dir(profile: Any) -> Path | None:
+    """The checkpoint cache folder the profile's run used ($SPLITEXIT_CACHE or the default)."""
+    from splitexit.training import profile_run_dir
+
+    found: Path | None = profile_run_dir(profile)
+    return found

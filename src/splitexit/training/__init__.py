@@ -23,6 +23,7 @@ from splitexit.training._cache import (
     CACHE_ENV,
     cache_key,
     cache_root,
+    profile_run_dir,
     run_dir,
     training_record,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "load_checkpoint",
     "load_dataset",
     "predict_logits",
+    "profile_run_dir",
     "read_idx",
     "run_dir",
     "run_tasks",

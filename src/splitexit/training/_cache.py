@@ -17,7 +17,14 @@ from typing import Any
 from splitexit.datasets import data_fingerprint
 from splitexit.nets import model_source_hash
 
-__all__ = ["CACHE_ENV", "cache_key", "cache_root", "run_dir", "training_record"]
+__all__ = [
+    "CACHE_ENV",
+    "cache_key",
+    "cache_root",
+    "profile_run_dir",
+    "run_dir",
+    "training_record",
+]
 
 CACHE_ENV = "SPLITEXIT_CACHE"
 
@@ -66,3 +73,12 @@ def _slug(text: str) -> str:
 def run_dir(root: Path, model: str, dataset: str, key: str) -> Path:
     """``ROOT/<model>-<dataset>-<key[:16]>``: readable, and unique per key."""
     return root / f"{_slug(model)}-{_slug(dataset)}-{key[:16]}"
+
+
+def profile_run_dir(profile: Any, cache: str | Path | None = None) -> Path | None:
+    """The cache folder of the run that made ``profile`` (its recorded ``cache_key``), or
+    ``None`` for a profile that predates training records."""
+    key = (getattr(profile, "training", None) or {}).get("cache_key")
+    if not key:
+        return None
+    return run_dir(cache_root(cache), profile.model, profile.dataset, str(key))
