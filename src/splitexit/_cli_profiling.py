@@ -98,8 +98,8 @@ def profile_command(
         check_model(model)  # unknown names fail before any import of the data
         if dataset not in DATASET_NAMES and not is_user_dataset(dataset):
             raise InputError(
-                f"--dataset must be one of {', '.join(DATASET_NAMES)}, an .npz file or an "
-                f"image folder, got {dataset!r}"
+                f"--dataset must be one of {', '.join(DATASET_NAMES)}, got {dataset!r} (or "
+                "the path of an .npz file or of an image folder)"
             )
         preprocessing = Preprocessing.from_cli(resize=resize, mean=mean, std=std)
         torch_threads(threads)

@@ -62,8 +62,8 @@ class Profile:
     def timing_warning(self, engine: str = "onnxruntime") -> str | None:
         """A line saying the compute times are not from ``engine``, or ``None`` when they are.
 
-        Profiles that predate the field are judged by their reference device: one timed by
-        PyTorch (``torch`` in it) draws the warning, re-timed or assumed devices do not.
+        Only profiles that record their engine are judged (older ones, such as the bundled
+        ones, name it in ``reference_device`` and stay quiet, as before).
 
         >>> from splitexit import load_profile
         >>> load_profile("example").timing_warning() is None
@@ -71,9 +71,7 @@ class Profile:
         """
         if self.timing_engine == engine:
             return None
-        if self.timing_engine is None and (
-            "torch" not in self.reference_device or self.reference_device.startswith("ONNX")
-        ):
+        if self.timing_engine is None:
             return None
         known = self.timing_engine or "an unrecorded engine"
         return (
