@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -139,7 +139,7 @@ def retime_command(
         if out.suffix.lower() != ".json":
             raise InputError(f"--out {out}: the profile is a .json file")
         loaded = load_profile(profile)
-        folder = work_dir or default_work_dir(loaded.model, loaded.dataset)
+        folder = work_dir or _cache_dir(loaded) or default_work_dir(loaded.model, loaded.dataset)
         joint = load_profile_joint(loaded, profile, folder)
         torch_threads(threads)
         retimed = retime_profile(loaded, joint.net, settings)
@@ -156,6 +156,14 @@ def retime_command(
             f"wrote {out}: whole model {before * 1e3:.3f} ms -> {after * 1e3:.3f} ms per sample "
             f"({retimed.reference_device})"
         )
+
+
+def _cache_dir(profile: Any) -> Path | None:
+    """The checkpoint cache folder the profile's run used ($SPLITEXIT_CACHE or the default)."""
+    from splitexit.training import profile_run_dir
+
+    found: Path | None = profile_run_dir(profile)
+    return found
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -96,20 +97,16 @@ def plan_command(
 ) -> None:
     """Recommend (threshold, partitioning, placement) and show the latency/accuracy frontier."""
     with _user_errors():
-        from splitexit.planner import plan
-        from splitexit.profile import load_profile
+        from splitexit.planner import load_plan_inputs, plan
         from splitexit.reports import pareto_plot_info, print_plan, render_pareto_plot
         from splitexit.topology import load_topology
 
         if accuracy not in ("separate", "joint"):
             raise InputError(f"--accuracy must be 'separate' or 'joint', got {accuracy!r}")
         check_png(plot)
-        loaded = load_profile(profile)
-        trace = None
-        if estimator == "trace" or (estimator == "auto" and loaded.trace is not None):
-            from splitexit.profile import load_profile_trace, profile_path
-
-            trace = load_profile_trace(loaded, profile_path(profile))
+        loaded, trace = load_plan_inputs(profile, estimator)  # as splitexit.plan() loads it
+        if (warning := loaded.timing_warning()) is not None:
+            print(f"warning: {warning}", file=sys.stderr)
         result = plan(
             loaded,
             load_topology(topology),

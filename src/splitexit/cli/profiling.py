@@ -21,9 +21,18 @@ __all__ = ["profile_command", "register", "validate_command"]
 def profile_command(
     out: Annotated[Path, typer.Option(help="Profile to write (JSON); the trace goes beside.")],
     model: Annotated[
-        str | None, typer.Option(help="Backbone: resnet8, resnet20, resnet56, ...")
+        str | None,
+        typer.Option(
+            help="Backbone: resnet8, resnet20, resnet56, ..., or your own FILE.py:FACTORY or "
+            "MODULE:FACTORY (factory(num_classes=, in_channels=) -> blocks or (blocks, heads))."
+        ),
     ] = None,
-    dataset: Annotated[str | None, typer.Option(help="Dataset: fashion-mnist or digits.")] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="Dataset: fashion-mnist, digits, an .npz (x, y) or a folder of class folders."
+        ),
+    ] = None,
     onnx: Annotated[
         Path | None,
         typer.Option(help="Profile a user's ONNX model instead (no torch; needs --data)."),
@@ -43,7 +52,10 @@ def profile_command(
     runs: Annotated[int, typer.Option(help="--onnx: timed batch-1 runs per block.")] = 50,
     work_dir: Annotated[
         Path | None,
-        typer.Option(help="Checkpoints (default runs/MODEL-DATASET); existing ones are reused."),
+        typer.Option(
+            help="Checkpoints (default: the cache folder of these inputs); existing ones are "
+            "reused."
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None,
@@ -69,6 +81,30 @@ def profile_command(
     percentile: Annotated[float, typer.Option(help="Percentile of batch-1 timings.")] = 99.0,
     timing_samples: Annotated[int, typer.Option(help="Training samples timed.")] = 500,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Checkpoint cache (or $SPLITEXIT_CACHE; default ~/.cache/splitexit)."),
+    ] = None,
+    executor: Annotated[
+        str, typer.Option(help="Where separate models train: local (processes) or ray.")
+    ] = "local",
+    workers: Annotated[int, typer.Option(help="Local worker processes (1: in process).")] = 1,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster ('auto' or host:port; default: start one).")
+    ] = None,
+    gpus_per_task: Annotated[float, typer.Option(help="GPUs per Ray task (untested).")] = 0.0,
+    resize: Annotated[
+        str | None, typer.Option(help="Resize your images to HxW first (e.g. 32x32).")
+    ] = None,
+    mean: Annotated[
+        str | None, typer.Option(help="Per-channel mean after scaling to [0, 1] (0.5 or a,b,c).")
+    ] = None,
+    std: Annotated[str | None, typer.Option(help="Per-channel deviation (default: train's).")] = (
+        None
+    ),
+    onnx_timing: Annotated[
+        bool, typer.Option(help="Also time on ONNX Runtime (the workers' engine) and use it.")
+    ] = True,
 ) -> None:
     """Train (joint and separate), profile, and write a splitexit.profile/1 file and trace;
     or, with --onnx, profile a user's ONNX model on ONNX Runtime (blocks between its cuts)."""
@@ -79,19 +115,26 @@ def profile_command(
         if model is None or dataset is None:
             raise InputError("give --model and --dataset (our backbones), or --onnx MODEL.onnx")
         check_threads(threads)
-        from splitexit.datasets import DATASET_NAMES
-        from splitexit.nets import model_spec
+        from splitexit.datasets import DATASET_NAMES, Preprocessing, is_user_dataset
+        from splitexit.nets import check_model
 
-        model_spec(model)  # unknown names fail before any import of the data
-        if dataset not in DATASET_NAMES:
+        check_model(model)  # unknown names fail before any import of the data
+        if dataset not in DATASET_NAMES and not is_user_dataset(dataset):
             raise InputError(
-                f"--dataset must be one of {', '.join(DATASET_NAMES)}, got {dataset!r}"
+                f"--dataset must be one of {', '.join(DATASET_NAMES)}, got {dataset!r} (or "
+                "the path of an .npz file or of an image folder)"
             )
+        preprocessing = Preprocessing.from_cli(resize=resize, mean=mean, std=std)
         torch_threads(threads)
         import dataclasses
 
-        from splitexit.profiling import ProfileSettings, profile_model, write_profile
-        from splitexit.training import TrainConfig, default_precision
+        from splitexit.profiling import (
+            ProfileSettings,
+            RetimeSettings,
+            profile_model,
+            write_profile,
+        )
+        from splitexit.training import ExecutorSettings, TrainConfig, default_precision
 
         if precision == "auto":
             precision = default_precision(device)
@@ -101,7 +144,7 @@ def profile_command(
         settings = ProfileSettings(
             model=model,
             dataset=dataset,
-            work_dir=work_dir or default_work_dir(model, dataset),
+            work_dir=work_dir,
             joint=joint,
             separate=dataclasses.replace(joint, epochs=separate_epochs, lr=separate_lr),
             separate_init=separate_init,
@@ -110,6 +153,15 @@ def profile_command(
             device=device,
             percentile=percentile,
             timing_samples=timing_samples,
+            preprocessing=preprocessing,
+            cache=cache,
+            executor=ExecutorSettings(
+                executor=executor,
+                workers=workers,
+                ray_address=ray_address,
+                gpus_per_task=gpus_per_task,
+            ),
+            onnx=RetimeSettings() if onnx_timing else None,
         )
         console = None if quiet else Console(stderr=True, highlight=False)
         profile, trace = profile_model(settings, console=console)
@@ -155,7 +207,7 @@ def validate_command(
     profile: Annotated[Path, typer.Option(help="Profile written by `splitexit profile`.")],
     work_dir: Annotated[
         Path | None,
-        typer.Option(help="The profile run's checkpoints (default runs/MODEL-DATASET)."),
+        typer.Option(help="The profile run's checkpoints (default: its cache folder)."),
     ] = None,
     k: Annotated[int, typer.Option("--k", help="Random partitionings to train and measure.")] = 3,
     max_parts: Annotated[int, typer.Option(help="Partitions per partitioning, 2 to this.")] = 4,
@@ -165,9 +217,15 @@ def validate_command(
     ] = "joint",
     final_epochs: Annotated[int, typer.Option(help="Epochs of each final model.")] = 1,
     final_lr: Annotated[float, typer.Option(help="Peak learning rate, final models.")] = 0.02,
-    epochs: Annotated[int, typer.Option(help="Joint epochs of the profile run.")] = 8,
-    batch_size: Annotated[int, typer.Option(help="Batch size of the profile run.")] = 128,
-    lr: Annotated[float, typer.Option(help="Joint peak learning rate of the profile run.")] = 0.1,
+    epochs: Annotated[
+        int | None, typer.Option(help="Joint epochs of the profile run (default: recorded).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Batch size of the profile run (default: recorded).")
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Joint peak learning rate (default: recorded).")
+    ] = None,
     width: Annotated[float, typer.Option(help="Width multiplier of the profile run.")] = 1.0,
     precision: Annotated[str, typer.Option(help="auto, fp32 or bf16 (as the profile run).")] = (
         "auto"
@@ -180,6 +238,17 @@ def validate_command(
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Predicted vs measured plot (PNG).")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+    cache: Annotated[
+        Path | None, typer.Option(help="Checkpoint cache (as `profile`'s --cache).")
+    ] = None,
+    executor: Annotated[
+        str, typer.Option(help="Where final models train: local (processes) or ray.")
+    ] = "local",
+    workers: Annotated[int, typer.Option(help="Local worker processes (1: in process).")] = 1,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster ('auto' or host:port; default: start one).")
+    ] = None,
+    gpus_per_task: Annotated[float, typer.Option(help="GPUs per Ray task (untested).")] = 0.0,
 ) -> None:
     """Train K final models and compare every estimator's predictions with their measurements."""
     with _user_errors():
@@ -192,18 +261,36 @@ def validate_command(
 
         from splitexit.profile import load_profile
         from splitexit.profiling import ValidationSettings, render_validation_plot, validate
-        from splitexit.training import TrainConfig, default_precision
+        from splitexit.training import ExecutorSettings, TrainConfig, default_precision
 
         loaded = load_profile(profile)
+        recorded = (loaded.training or {}).get("joint")
         if precision == "auto":
             precision = default_precision(device)
-        joint = TrainConfig(
-            epochs=epochs, batch_size=batch_size, lr=lr, seed=0, precision=precision
+        joint = (
+            TrainConfig(**recorded)
+            if isinstance(recorded, dict) and (epochs, batch_size, lr) == (None, None, None)
+            else TrainConfig(
+                epochs=epochs or 8,
+                batch_size=batch_size or 128,
+                lr=lr or 0.1,
+                seed=0,
+                precision=precision,
+            )
         )
+        if work_dir is None and not (loaded.training or {}).get("cache_key"):
+            work_dir = default_work_dir(loaded.model, loaded.dataset)  # an older profile
         settings = ValidationSettings(
             profile=profile,
-            work_dir=work_dir or default_work_dir(loaded.model, loaded.dataset),
+            work_dir=work_dir,
             joint=joint,
+            cache=cache,
+            executor=ExecutorSettings(
+                executor=executor,
+                workers=workers,
+                ray_address=ray_address,
+                gpus_per_task=gpus_per_task,
+            ),
             final=dataclasses.replace(joint, epochs=final_epochs, lr=final_lr),
             init=init,
             k=k,

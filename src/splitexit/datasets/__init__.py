@@ -26,6 +26,7 @@ from splitexit.datasets._splits import (
     load_dataset,
     split_images,
 )
+from splitexit.datasets._user import Preprocessing, data_fingerprint, is_user_dataset
 
 __all__ = [
     "DATASET_NAMES",
@@ -34,7 +35,10 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "DatasetSplits",
     "LabelledImages",
+    "Preprocessing",
     "Split",
+    "data_fingerprint",
+    "is_user_dataset",
     "load_dataset",
     "read_idx",
     "read_image_folder",

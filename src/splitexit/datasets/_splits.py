@@ -13,6 +13,7 @@ Images are scaled to [0, 1] and standardized with the train split's mean and dev
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,12 @@ import numpy.typing as npt
 
 from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.datasets._idx import read_idx
+from splitexit.datasets._user import (
+    Preprocessing,
+    is_user_dataset,
+    read_user_images,
+    resize_images,
+)
 from splitexit.errors import InputError
 
 __all__ = [
@@ -70,6 +77,16 @@ class DatasetSplits:
     pixel_levels: int = 255  # raw pixel p in 0..pixel_levels is scaled to p / pixel_levels
     mean: FloatArray | None = None  # (1, C, 1, 1), of the scaled train split
     std: FloatArray | None = None  # (1, C, 1, 1)
+    resize: tuple[int, int] | None = None  # (H, W) the raw images were resized to
+
+    def preprocessing(self) -> Preprocessing:
+        """The preprocessing these splits applied, with the mean and std actually used."""
+        return Preprocessing(
+            resize=self.resize,
+            mean=None if self.mean is None else tuple(self.mean.ravel().tolist()),
+            std=None if self.std is None else tuple(self.std.ravel().tolist()),
+            scale=1.0 / self.pixel_levels,
+        )
 
     @property
     def in_channels(self) -> int:
@@ -88,9 +105,15 @@ class DatasetSplits:
     }
 )
 def load_dataset(
-    name: str, *, data_dir: str | Path | None = None, split_seed: int = 0
+    name: str,
+    *,
+    data_dir: str | Path | None = None,
+    split_seed: int = 0,
+    preprocessing: Preprocessing | None = None,
 ) -> DatasetSplits:
-    """Load dataset ``name`` (``fashion-mnist`` or ``digits``) with its fixed splits.
+    """Load dataset ``name`` (``fashion-mnist``, ``digits``, or the path of an ``.npz`` or of
+    an image folder) with its fixed splits; ``preprocessing`` (resize, mean, std) applies to
+    the user's data, whose splits are the seeded 60 / 20 / 20 % of :func:`split_images`.
 
     >>> data = load_dataset("digits")
     >>> len(data.train), len(data.profile), len(data.test), data.image_size
@@ -100,7 +123,28 @@ def load_dataset(
         return _fashion_mnist(_fashion_mnist_dir(data_dir), split_seed)
     if name == "digits":
         return _digits(split_seed)
-    raise InputError(f"dataset must be one of {', '.join(DATASET_NAMES)}, got {name!r}")
+    if is_user_dataset(name):
+        return _user(name, split_seed, preprocessing or Preprocessing())
+    raise InputError(
+        f"dataset must be one of {', '.join(DATASET_NAMES)}, got {name!r} (or give the path "
+        "of an .npz file or of an image folder)"
+    )
+
+
+def _user(name: str, split_seed: int, preprocessing: Preprocessing) -> DatasetSplits:
+    pixels, labels, classes = read_user_images(Path(name))
+    if preprocessing.resize is not None:
+        pixels = resize_images(pixels, preprocessing.resize)
+    return split_images(
+        name,
+        pixels,
+        labels,
+        split_seed=split_seed,
+        num_classes=classes,
+        mean=preprocessing.mean,
+        std=preprocessing.std,
+        resize=preprocessing.resize,
+    )
 
 
 def _fashion_mnist_dir(data_dir: str | Path | None) -> Path:
@@ -190,6 +234,9 @@ def split_images(
     num_classes: int | None = None,
     flip: bool = False,
     pixel_levels: int = 255,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    resize: tuple[int, int] | None = None,
 ) -> DatasetSplits:
     """Seeded 60 / 20 / 20 % train / profiling / test splits of images (n, C, H, W) in [0, 1].
 
@@ -216,7 +263,17 @@ def split_images(
     classes = int(labels.max()) + 1 if num_classes is None else num_classes
     parts = np.split(order, [n_train, n_train + n_profile])
     train, profile, test = ((pixels[p], labels[p]) for p in parts)
-    return _standardized(name, classes, train, profile, test, flip=flip, pixel_levels=pixel_levels)
+    return _standardized(
+        name,
+        classes,
+        train,
+        profile,
+        test,
+        flip=flip,
+        pixel_levels=pixel_levels,
+        declared=(mean, std),
+        resize=resize,
+    )
 
 
 def _standardized(
@@ -228,9 +285,25 @@ def _standardized(
     *,
     flip: bool,
     pixel_levels: int,
+    declared: tuple[Sequence[float] | None, Sequence[float] | None] = (None, None),
+    resize: tuple[int, int] | None = None,
 ) -> DatasetSplits:
     mean = train[0].mean(axis=(0, 2, 3), keepdims=True)
     std = train[0].std(axis=(0, 2, 3), keepdims=True) + 1e-8
+    for i, value in enumerate(declared):
+        if value is None:
+            continue
+        if len(value) not in (1, train[0].shape[1]):
+            what = ("mean", "std")[i]
+            raise InputError(
+                f"{name}: preprocessing.{what} needs 1 or {train[0].shape[1]} values (one per "
+                f"channel), got {len(value)}"
+            )
+        array = np.broadcast_to(np.asarray(value, np.float32).reshape(1, -1, 1, 1), mean.shape)
+        if i == 0:
+            mean = array
+        else:
+            std = array
 
     def split(part: tuple[npt.NDArray[np.float32], npt.NDArray[np.integer]]) -> Split:
         images = ((part[0] - mean) / std).astype(np.float32)
@@ -248,4 +321,5 @@ def _standardized(
         pixel_levels=pixel_levels,
         mean=mean.astype(np.float32),
         std=std.astype(np.float32),
+        resize=resize,
     )

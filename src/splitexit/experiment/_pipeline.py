@@ -170,7 +170,10 @@ def export_configuration(
     if profile.onnx is not None:  # a user's ONNX model: pieces by the operators, no torch
         return _export_pieces(spec, profile, configuration, topology, Path(out))
     folder = Path(work_dir) if work_dir is not None else None
-    folder = folder or default_work_dir(profile.model, profile.dataset)
+    if folder is None:  # the run's cache folder when the profile records one, else runs/
+        from splitexit.training import profile_run_dir
+
+        folder = profile_run_dir(profile) or default_work_dir(profile.model, profile.dataset)
     if weights == "final" and final is None:
         from splitexit.training import FinalSettings
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splitexit._boundary import atomic_write_text
 from splitexit._validation import (
@@ -35,6 +35,9 @@ from splitexit._validation import (
 from splitexit.errors import InputError
 from splitexit.experiment._pipeline import default_work_dir, deploy_and_measure, export_net
 from splitexit.experiment._spec import Experiment
+
+if TYPE_CHECKING:
+    from splitexit.profiling import ProfileSettings
 
 __all__ = ["ExperimentResult", "run_experiment"]
 
@@ -59,13 +62,36 @@ def _profile_file(experiment: Experiment, say: Say) -> str:
     if experiment.train is not None and spec.endswith(".json") and not Path(spec).exists():
         say(f"profiling {experiment.train.model} on {experiment.train.dataset} into {spec}")
         _train_profile(experiment, Path(spec))
+    elif experiment.train is not None and spec.endswith(".json"):
+        _refuse_stale(experiment, spec)
     return spec
 
 
+def _refuse_stale(experiment: Experiment, spec: str) -> None:
+    """A profile made with other train settings (or model source, or data) is never reused."""
+    from splitexit.profile import load_profile
+
+    recorded = (load_profile(spec).training or {}).get("cache_key")
+    expected = _profile_settings(experiment).key()
+    if recorded != expected:
+        raise InputError(
+            f"{spec}: made with other train settings, model source or data than the "
+            f"experiment's train section (cache key {str(recorded)[:12]}, expected "
+            f"{expected[:12]}); delete it to profile again"
+        )
+
+
 def _train_profile(experiment: Experiment, out: Path) -> None:
+    from splitexit.profiling import profile_model, write_profile
+
+    profile, trace = profile_model(_profile_settings(experiment))
+    write_profile(profile, trace, out)
+
+
+def _profile_settings(experiment: Experiment) -> ProfileSettings:
     import dataclasses
 
-    from splitexit.profiling import ProfileSettings, profile_model, write_profile
+    from splitexit.profiling import ProfileSettings
     from splitexit.training import TrainConfig, default_precision
 
     train = experiment.train
@@ -80,8 +106,7 @@ def _train_profile(experiment: Experiment, out: Path) -> None:
         width=train.width,
         data_dir=experiment.path(experiment.data_dir) if experiment.data_dir else None,
     )
-    profile, trace = profile_model(settings)
-    write_profile(profile, trace, out)
+    return settings
 
 
 def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:

@@ -6,6 +6,24 @@
 """
 
 from splitexit.nets._multiexit import MultiExitNet
-from splitexit.nets._registry import MODEL_NAMES, ModelSpec, build_network, model_spec
+from splitexit.nets._registry import (
+    MODEL_NAMES,
+    ModelSpec,
+    build_network,
+    check_model,
+    model_spec,
+)
+from splitexit.nets._user import UserModel, is_user_model, load_user_model, model_source_hash
 
-__all__ = ["MODEL_NAMES", "ModelSpec", "MultiExitNet", "build_network", "model_spec"]
+__all__ = [
+    "MODEL_NAMES",
+    "ModelSpec",
+    "MultiExitNet",
+    "UserModel",
+    "build_network",
+    "check_model",
+    "is_user_model",
+    "load_user_model",
+    "model_source_hash",
+    "model_spec",
+]

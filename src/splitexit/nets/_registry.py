@@ -12,8 +12,9 @@ from splitexit.errors import InputError
 from splitexit.nets._mobilenet import mobilenet_v2_blocks, mobilenet_v2_head
 from splitexit.nets._multiexit import MultiExitNet
 from splitexit.nets._resnet import resnet_blocks, resnet_head
+from splitexit.nets._user import _load_factory, is_user_model, load_user_model
 
-__all__ = ["MODEL_NAMES", "ModelSpec", "build_network", "model_spec"]
+__all__ = ["MODEL_NAMES", "ModelSpec", "build_network", "check_model", "model_spec"]
 
 BlockBuilder = Callable[[int, float], tuple[list[nn.Module], list[int], list[str]]]
 HeadBuilder = Callable[[int, int, float], nn.Module]
@@ -57,6 +58,14 @@ _MODELS = {
 MODEL_NAMES = tuple(_MODELS)
 
 
+def check_model(model: str) -> None:
+    """Refuse an unknown backbone name, or a user factory that cannot be imported, early."""
+    if is_user_model(model):
+        _load_factory(model)
+    else:
+        model_spec(model)
+
+
 def model_spec(name: str) -> ModelSpec:
     """The spec of backbone ``name``; an :class:`InputError` names the known ones."""
     try:
@@ -73,8 +82,13 @@ def build_network(
     num_classes: int,
     exits: Sequence[int] | None = None,
     width: float = 1.0,
+    image_size: tuple[int, int] | None = None,
 ) -> MultiExitNet:
     """Backbone ``model`` with exit heads after blocks ``exits`` (0-based; default: all).
+
+    ``model`` is a built-in name or a user factory, ``FILE.py:NAME`` or ``MODULE:NAME``
+    (:func:`~splitexit.nets.load_user_model`; ``width`` must then be 1 and ``image_size``,
+    the input's (H, W), sizes the shape check: 32 x 32 when not given).
 
     >>> net = build_network("resnet20", in_channels=1, num_classes=10)
     >>> net.num_blocks, len(net.heads)
@@ -82,6 +96,8 @@ def build_network(
     >>> build_network("resnet20", in_channels=1, num_classes=10, exits=[3]).num_blocks
     4
     """
+    if is_user_model(model):
+        return _user_network(model, in_channels, num_classes, exits, width, image_size)
     spec = model_spec(model)
     blocks, channels, names = spec.build_blocks(in_channels, width)
     chosen = range(len(blocks)) if exits is None else exits
@@ -96,3 +112,25 @@ def build_network(
 
 def _head(spec: ModelSpec, channels: int, *, num_classes: int, width: float) -> nn.Module:
     return spec.build_head(channels, num_classes, width)
+
+
+def _user_network(
+    model: str,
+    in_channels: int,
+    num_classes: int,
+    exits: Sequence[int] | None,
+    width: float,
+    image_size: tuple[int, int] | None,
+) -> MultiExitNet:
+    if width != 1.0:
+        raise InputError(f"{model}: width must be 1 for a user model, got {width:g}")
+    user = load_user_model(
+        model, in_channels=in_channels, num_classes=num_classes, image_size=image_size
+    )
+    chosen = list(range(len(user.blocks)) if exits is None else exits)
+    if any(not 0 <= i < len(user.blocks) for i in chosen):
+        raise InputError(f"{model}: exits {chosen} are outside blocks 0..{len(user.blocks) - 1}")
+    heads = iter([user.heads[i] for i in chosen])  # MultiExitNet asks for them in this order
+    return MultiExitNet(
+        user.blocks, user.channels, lambda _: next(heads), exits=chosen, block_names=user.names
+    )

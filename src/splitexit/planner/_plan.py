@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -35,6 +36,7 @@ __all__ = [
     "ENUMERATE_AT_MOST",
     "ESTIMATORS",
     "SOLVERS",
+    "load_plan_inputs",
     "plan",
 ]
 
@@ -45,9 +47,25 @@ AUTO_EXACT_ABOVE = 10_000_000  # "auto" enumerates up to this many configuration
 ENUMERATE_AT_MOST = 5_000_000_000  # beyond this, enumeration would take minutes to hours
 
 
+def load_plan_inputs(spec: str | Path, estimator: str = "auto") -> tuple[Profile, Trace | None]:
+    """The profile named by ``spec`` (a file or a bundled name) and, unless ``estimator`` is
+    ``"paper"``, the per-sample trace it names: what ``splitexit plan`` and :func:`plan` load.
+
+    >>> profile, trace = load_plan_inputs("resnet20-fashion-mnist")
+    >>> trace is not None
+    True
+    """
+    from splitexit.profile import load_profile, load_profile_trace, profile_path
+
+    loaded = load_profile(spec)
+    if estimator == "trace" or (estimator == "auto" and loaded.trace is not None):
+        return loaded, load_profile_trace(loaded, profile_path(spec))
+    return loaded, None
+
+
 @validate_params(
     {
-        "profile": [InstanceOf(Profile)],
+        "profile": [InstanceOf(Profile, str, Path)],
         "topology": [InstanceOf(Topology)],
         "min_accuracy": [Unit(parse_fraction, "fraction", Interval(float, 0, 1)), None],
         "max_latency_s": [
@@ -64,7 +82,7 @@ ENUMERATE_AT_MOST = 5_000_000_000  # beyond this, enumeration would take minutes
     }
 )
 def plan(
-    profile: Profile,
+    profile: Profile | str | Path,
     topology: Topology,
     *,
     min_accuracy: float | str | None = None,
@@ -93,12 +111,17 @@ def plan(
     ``per_exit_thresholds`` gives every selected exit its own threshold (|T|^(L-1) vectors
     per partitioning instead of |T|); it needs the trace estimator. ``min_accuracy`` and
     ``max_latency_s`` may be written as people write them, ``"92%"`` and ``"80ms"``.
+    ``profile`` may be a file or a bundled profile's name: then it is loaded with its trace
+    exactly as ``splitexit plan --profile`` loads it (:func:`load_plan_inputs`).
 
     >>> from splitexit import load_profile, load_topology
     >>> result = plan(load_profile("example"), load_topology("mobile"), min_accuracy=0.85)
     >>> result.best.accuracy >= 0.85
     True
     """
+    if not isinstance(profile, Profile):
+        profile, loaded_trace = load_plan_inputs(profile, estimator)
+        trace = trace if trace is not None else loaded_trace
     if min_accuracy is not None and max_latency_s is not None:
         raise InputError("plan: give either a minimum accuracy or a maximum latency, not both")
     assert not isinstance(min_accuracy, str) and not isinstance(max_latency_s, str)  # parsed

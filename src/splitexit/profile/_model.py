@@ -85,6 +85,45 @@ class Profile:
     notes: str = ""
     trace: str | None = None  # per-sample trace file, relative to the profile's folder
     onnx: OnnxSource | None = None  # a user's ONNX model, cut into blocks
+    # engine that measured block_compute_s / branch_compute_s ("onnxruntime", "pytorch")
+    timing_engine: str | None = None
+    # every engine's (CK, CB) compute times, when the profiler timed on several
+    timings: dict[str, tuple[FloatArray, FloatArray]] | None = None
+    preprocessing: dict[str, Any] | None = None  # resize, scale, mean, std of the inputs
+    training: dict[str, Any] | None = None  # hyperparameters and cache key of the trainings
+
+    def timing_warning(self, engine: str = "onnxruntime") -> str | None:
+        """A line saying the compute times are not from ``engine``, or ``None`` when they are.
+
+        Only profiles that record their engine are judged (older ones, such as the bundled
+        ones, name it in ``reference_device`` and stay quiet, as before).
+
+        >>> from splitexit import load_profile
+        >>> load_profile("example").timing_warning() is None
+        True
+        """
+        if self.timing_engine == engine:
+            return None
+        if self.timing_engine is None:
+            return None
+        known = self.timing_engine or "an unrecorded engine"
+        return (
+            f"profile {self.model!r}: compute times come from {known}, not {engine} that the "
+            "deployment runs; latency predictions may be off (re-profile, or `splitexit retime`)"
+        )
+
+    def for_engine(self, engine: str) -> Profile:
+        """This profile with the compute times ``engine`` measured (an error if none)."""
+        if self.timing_engine == engine:
+            return self
+        if self.timings is None or engine not in self.timings:
+            raise InputError(f"profile {self.model!r} has no compute times from {engine!r}")
+        from dataclasses import replace
+
+        blocks, branches = self.timings[engine]
+        return replace(
+            self, block_compute_s=blocks, branch_compute_s=branches, timing_engine=engine
+        )
 
     @property
     def num_blocks(self) -> int:
@@ -141,7 +180,23 @@ class Profile:
             "exit_rates": [[float(a) for a in row] for row in self.exit_rates],
             **({} if self.trace is None else {"trace": self.trace}),
             **({} if self.onnx is None else {"onnx": self.onnx.to_mapping()}),
+            **self._optional_mapping(),
         }
+
+    def _optional_mapping(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.timing_engine is not None:
+            out["timing_engine"] = self.timing_engine
+        if self.timings is not None:
+            out["timings"] = {
+                engine: {"blocks": [float(v) for v in ck], "branches": [float(v) for v in cb]}
+                for engine, (ck, cb) in self.timings.items()
+            }
+        if self.preprocessing is not None:
+            out["preprocessing"] = dict(self.preprocessing)
+        if self.training is not None:
+            out["training"] = dict(self.training)
+        return out
 
     @classmethod
     def from_mapping(cls, data: object, *, source: str = "<profile>") -> Profile:

@@ -63,6 +63,18 @@ class _OnnxSpec(StrictModel):
     statistic: str = "p99"
 
 
+class _TimingSpec(StrictModel):
+    blocks: list[NonNegative]
+    branches: list[NonNegative]
+
+
+class _PreprocessingSpec(StrictModel):
+    resize: list[Annotated[int, BeforeValidator(lambda v: _integer_at_least(v, 1))]] | None = None
+    scale: Positive | None = None
+    mean: list[float] | None = None
+    std: list[Positive] | None = None
+
+
 class _ProfileSpec(StrictModel):
     format: Literal["splitexit.profile/1"]
     model: str
@@ -78,6 +90,10 @@ class _ProfileSpec(StrictModel):
     exit_rates: list[list[Fraction]]
     trace: str | None = None
     onnx: _OnnxSpec | None = None
+    timing_engine: str | None = None
+    timings: dict[str, _TimingSpec] | None = None
+    preprocessing: _PreprocessingSpec | None = None
+    training: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> _ProfileSpec:
@@ -119,6 +135,15 @@ class _ProfileSpec(StrictModel):
                     f"exit_rates[{t}] sums to {total:.9g}, "
                     f"expected 1 within {EXIT_RATE_TOLERANCE:g}"
                 )
+        for engine, timing in (self.timings or {}).items():
+            if len(timing.blocks) != n or len(timing.branches) != n:
+                raise ValueError(
+                    f"timings.{engine} has {len(timing.blocks)} block and {len(timing.branches)} "
+                    f"branch times, expected {n} of each"
+                )
+        resize = None if self.preprocessing is None else self.preprocessing.resize
+        if resize is not None and len(resize) != 2:
+            raise ValueError("preprocessing.resize must be [height, width]")
         joint = [branch.accuracy_joint is not None for branch in self.branches]
         if any(joint) and not all(joint):
             missing = joint.index(False)
@@ -162,6 +187,18 @@ def profile_from_mapping(data: object, *, source: str) -> Profile:
         reference_device=spec.reference_device,
         notes=spec.notes,
         trace=spec.trace,
+        timing_engine=spec.timing_engine,
+        timings=None
+        if spec.timings is None
+        else {
+            engine: (
+                np.array(t.blocks, dtype=np.float64),
+                np.array(t.branches, dtype=np.float64),
+            )
+            for engine, t in spec.timings.items()
+        },
+        preprocessing=None if spec.preprocessing is None else spec.preprocessing.model_dump(),
+        training=spec.training,
         onnx=None if spec.onnx is None else _onnx_source(spec.onnx),
     )
 

@@ -13,16 +13,31 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from rich.console import Console
 
-from splitexit.datasets import DatasetSplits, load_dataset
+from splitexit.datasets import DatasetSplits, Preprocessing, load_dataset
 from splitexit.errors import InputError
 from splitexit.profile import Profile, Trace, exit_rates_from_entropy, save_profile, save_trace
 from splitexit.profiling._measure import normalized_entropy, tensor_bits, time_blocks
-from splitexit.training import TrainConfig, predict_logits, train_joint, train_separate
+from splitexit.profiling._retime import RetimeSettings, engine_name, onnx_times
+from splitexit.training import (
+    ExecutorSettings,
+    TrainConfig,
+    TrainTask,
+    cache_key,
+    cache_root,
+    checkpoint_name,
+    predict_logits,
+    run_dir,
+    run_tasks,
+    train_joint,
+    train_separate,
+    training_record,
+)
 
 __all__ = ["ProfileSettings", "profile_model", "trace_path_for", "write_profile"]
 
@@ -35,9 +50,9 @@ class ProfileSettings:
     picks bf16 where the hardware runs it natively (``default_precision``).
     """
 
-    model: str
-    dataset: str
-    work_dir: Path
+    model: str  # a built-in name, or a user factory FILE.py:NAME / MODULE:NAME
+    dataset: str  # a built-in name, or an .npz file / image folder
+    work_dir: Path | None = None  # None: the cache's run folder of these inputs (run_dir)
     joint: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8))
     separate: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1, lr=0.02))
     separate_init: str = "joint"  # separate models start from the joint weights, or "scratch"
@@ -48,6 +63,30 @@ class ProfileSettings:
     percentile: float = 99.0
     timing_samples: int = 500
     warmup: int = 50
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
+    cache: Path | None = None  # cache root (else $SPLITEXIT_CACHE, else ~/.cache/splitexit)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
+    onnx: RetimeSettings | None = field(default_factory=RetimeSettings)  # None: PyTorch only
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """What the checkpoints depend on besides model source and data (the cache key's)."""
+        return training_record(
+            joint=self.joint,
+            separate=self.separate,
+            separate_init=self.separate_init,
+            width=self.width,
+            preprocessing=self.preprocessing.to_record(),
+        )
+
+    def key(self) -> str:
+        """The cache key of these trainings."""
+        return cache_key(self.model, self.dataset, self.hyperparameters())
+
+    def run_folder(self) -> Path:
+        """``work_dir``, or the cache's folder for :meth:`key`."""
+        if self.work_dir is not None:
+            return self.work_dir
+        return run_dir(cache_root(self.cache), self.model, self.dataset, self.key())
 
     def __post_init__(self) -> None:
         if self.separate_init not in ("joint", "scratch"):
@@ -97,8 +136,10 @@ def profile_model(
 ) -> tuple[Profile, Trace]:
     """Train (or load from ``settings.work_dir``) and profile; returns the profile and trace."""
     if data is None:
-        data = load_dataset(settings.dataset, data_dir=settings.data_dir)
-    work_dir, width, device = settings.work_dir, settings.width, settings.device
+        data = load_dataset(
+            settings.dataset, data_dir=settings.data_dir, preprocessing=settings.preprocessing
+        )
+    work_dir, width, device = settings.run_folder(), settings.width, settings.device
     joint = train_joint(
         settings.model,
         data,
@@ -108,6 +149,27 @@ def profile_model(
         device=device,
         console=console,
     )
+    init = settings.separate_init == "joint"
+    tasks = [
+        TrainTask(
+            kind="separate",
+            model=settings.model,
+            dataset=settings.dataset,
+            exits=(i,),
+            config=settings.separate,
+            work_dir=work_dir,
+            joint_config=settings.joint if init else None,
+            width=width,
+            device=device,
+            data_dir=settings.data_dir,
+            preprocessing=settings.preprocessing.to_record(),
+            threads=torch.get_num_threads(),
+        )
+        for i in range(joint.net.num_blocks)
+        if not _finished(work_dir, i)
+    ]
+    if settings.executor.executor != "local" or settings.executor.workers > 1:
+        run_tasks(tasks, settings.executor, console=console, what="separate models")
     separate = train_separate(
         settings.model,
         data,
@@ -148,6 +210,13 @@ def profile_model(
         device=settings.device,
     )
     output_bits, result_bits = tensor_bits(joint.net, data.train.images[0])
+    timings = {"pytorch": (block_s, branch_s)}
+    engine, timed_by = "pytorch", f"torch {torch.__version__}"
+    if settings.onnx is not None:
+        onnx = onnx_times(joint.net, data.train.images[:1], settings.onnx)
+        timings["onnxruntime"] = onnx
+        block_s, branch_s = onnx
+        engine, timed_by = "onnxruntime", engine_name(settings.onnx)
     thresholds = np.arange(1, settings.num_thresholds + 1) / settings.num_thresholds
     epochs = (
         f"joint {settings.joint.epochs} epochs, separate {settings.separate.epochs} epochs "
@@ -167,15 +236,30 @@ def profile_model(
         accuracy=correct_separate.mean(axis=0).astype(np.float64),
         accuracy_joint=correct_joint.mean(axis=0).astype(np.float64),
         exit_rates=exit_rates_from_entropy(entropy_joint.astype(np.float64), thresholds),
-        reference_device=_device_name(settings.device),
+        reference_device=f"{timed_by} on {_device_name(settings.device)}",
         notes=(
             f"measured by `splitexit profile` ({epochs}; width {settings.width:g}); accuracies "
-            f"and exit rates on the {len(split)}-sample profiling split; compute times are the "
-            f"p{settings.percentile:g} of {len(timing_images)} batch-1 runs after "
-            f"{settings.warmup} warm-up runs; O_0 is 8-bit pixels, O_i float32 activations"
+            f"and exit rates on the {len(split)}-sample profiling split; PyTorch compute times "
+            f"are the p{settings.percentile:g} of {len(timing_images)} batch-1 runs after "
+            f"{settings.warmup} warm-up runs"
+            + (
+                ""
+                if settings.onnx is None
+                else f"; ONNX Runtime ones (used) the p{settings.onnx.percentile:g} of "
+                f"{settings.onnx.runs} batch-1 runs of each block and branch as its own graph"
+            )
+            + "; O_0 is 8-bit pixels, O_i float32 activations"
         ),
+        timing_engine=engine,
+        timings=timings,
+        preprocessing=data.preprocessing().to_record(),
+        training={**settings.hyperparameters(), "cache_key": settings.key()},
     )
     return profile, trace
+
+
+def _finished(work_dir: Path, i: int) -> bool:
+    return (work_dir / checkpoint_name("separate", (i,))).exists()
 
 
 def trace_path_for(profile_path: Path) -> Path:

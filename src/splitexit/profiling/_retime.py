@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from splitexit.nets import MultiExitNet
     from splitexit.profile import Profile
 
-__all__ = ["RetimeSettings", "retime_profile"]
+__all__ = ["RetimeSettings", "engine_name", "onnx_times", "retime_profile"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,11 +66,11 @@ def _time(model: bytes, example: np.ndarray[Any, Any], settings: RetimeSettings)
     return float(np.percentile(times, settings.percentile))
 
 
-def retime_profile(
-    profile: Profile, net: MultiExitNet, settings: RetimeSettings | None = None
-) -> Profile:
-    """``profile`` with CK_i and CB_i measured on ONNX Runtime for ``net`` (its weights)."""
-    import onnxruntime as ort
+def onnx_times(
+    net: MultiExitNet, example: Any, settings: RetimeSettings | None = None
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """CK_i and CB_i (seconds) of the full configuration ``net`` on ONNX Runtime: each block
+    and each branch exported alone and run at batch 1; ``example`` is one input (1, C, H, W)."""
     import torch
 
     from splitexit.export._export import _onnx_bytes
@@ -89,16 +89,10 @@ def retime_profile(
             return out
 
     settings = settings or RetimeSettings()
-    if net.num_blocks != profile.num_blocks or list(net.exits) != list(range(net.num_blocks)):
-        raise InputError(
-            f"re-timing needs the full configuration: {profile.num_blocks} blocks with an exit "
-            f"after each, got {net.num_blocks} blocks and exits {list(net.exits)}"
-        )
-    in_channels = int(next(net.parameters()).shape[1])
-    side = round((profile.input_bits / 8 / in_channels) ** 0.5)
-    x = torch.zeros((2, in_channels, side, side))
+    x = torch.as_tensor(example, dtype=torch.float32).cpu().repeat(2, 1, 1, 1)
     blocks, branches = [], []
-    net.eval()
+    was_training = net.training
+    net.cpu().eval()
     for k in range(net.num_blocks):
         block = Block(net.blocks[k])
         data = _onnx_bytes(block, x, ["activation"])
@@ -108,16 +102,46 @@ def retime_profile(
         head = PartitionPiece([], net.heads[k], last=True)
         data = _onnx_bytes(head, x, ["probabilities", "entropy"])
         branches.append(_time(data, x[:1].numpy(), settings))
-    engine = f"ONNX Runtime {ort.__version__} CPU, {settings.threads} thread(s)"
+    net.train(was_training)
+    return np.array(blocks, dtype=np.float64), np.array(branches, dtype=np.float64)
+
+
+def engine_name(settings: RetimeSettings) -> str:
+    """How ONNX Runtime timings are described in a profile."""
+    import onnxruntime as ort
+
+    return f"ONNX Runtime {ort.__version__} CPU, {settings.threads} thread(s)"
+
+
+def retime_profile(
+    profile: Profile, net: MultiExitNet, settings: RetimeSettings | None = None
+) -> Profile:
+    """``profile`` with CK_i and CB_i measured on ONNX Runtime for ``net`` (its weights)."""
+    import torch
+
+    settings = settings or RetimeSettings()
+    if net.num_blocks != profile.num_blocks or list(net.exits) != list(range(net.num_blocks)):
+        raise InputError(
+            f"re-timing needs the full configuration: {profile.num_blocks} blocks with an exit "
+            f"after each, got {net.num_blocks} blocks and exits {list(net.exits)}"
+        )
+    in_channels = int(next(net.parameters()).shape[1])
+    side = round((profile.input_bits / 8 / in_channels) ** 0.5)
+    blocks, branches = onnx_times(net, torch.zeros((1, in_channels, side, side)), settings)
+    engine = engine_name(settings)
     how = (
         f"compute times re-timed by `splitexit retime`: p{settings.percentile:g} of "
         f"{settings.runs} batch-1 runs of each block and branch as its own ONNX graph on "
         f"{engine}"
     )
+    timings = dict(profile.timings or {})
+    timings["onnxruntime"] = (blocks, branches)
     return dataclasses.replace(
         profile,
-        block_compute_s=np.array(blocks, dtype=np.float64),
-        branch_compute_s=np.array(branches, dtype=np.float64),
+        block_compute_s=blocks,
+        branch_compute_s=branches,
         reference_device=f"{engine} on the machine that ran `splitexit retime`",
         notes=f"{profile.notes}; {how}" if profile.notes else how,
+        timing_engine="onnxruntime",
+        timings=timings,
     )

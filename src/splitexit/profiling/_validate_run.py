@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
-from splitexit.datasets import DatasetSplits, load_dataset
+from splitexit.datasets import DatasetSplits, Preprocessing, load_dataset
 from splitexit.errors import InputError
 from splitexit.profile import load_profile, load_profile_trace
 from splitexit.profiling._validate import (
@@ -17,7 +18,18 @@ from splitexit.profiling._validate import (
     predict,
     validation_result,
 )
-from splitexit.training import TrainConfig, train_final, train_joint
+from splitexit.training import (
+    ExecutorSettings,
+    TrainConfig,
+    TrainTask,
+    cache_root,
+    checkpoint_name,
+    default_precision,
+    run_dir,
+    run_tasks,
+    train_final,
+    train_joint,
+)
 
 __all__ = ["ValidationSettings", "validate"]
 
@@ -28,8 +40,9 @@ class ValidationSettings:
     configuration: its checkpoint in ``work_dir`` is reused, never retrained."""
 
     profile: Path
-    work_dir: Path
-    joint: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=8))
+    work_dir: Path | None = None  # None: the profile run's cache folder (its cache key)
+    # None: the profile's recorded joint configuration (else the CLI's old defaults)
+    joint: TrainConfig | None = None
     final: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1, lr=0.02))
     init: str = "joint"  # final models start from the joint weights, or "scratch"
     k: int = 3
@@ -38,6 +51,8 @@ class ValidationSettings:
     width: float = 1.0
     data_dir: Path | None = None
     device: str = "cpu"
+    cache: Path | None = None
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
 
     def __post_init__(self) -> None:
         if self.init not in ("joint", "scratch"):
@@ -56,20 +71,56 @@ def validate(
     partitions = choose_partitions(
         profile.num_blocks, settings.k, max_parts=settings.max_parts, seed=settings.seed
     )
+    recorded = profile.training or {}
+    preprocessing = Preprocessing.from_record(profile.preprocessing)
     if data is None:
-        data = load_dataset(profile.dataset, data_dir=settings.data_dir)
-    width, device = settings.width, settings.device
+        data = load_dataset(
+            profile.dataset, data_dir=settings.data_dir, preprocessing=preprocessing
+        )
+    joint_config = settings.joint or _recorded_joint(recorded)
+    width = float(recorded.get("width", settings.width))
+    device = settings.device
+    work_dir = settings.work_dir
+    if work_dir is None:
+        if "cache_key" not in recorded:
+            raise InputError(
+                f"{settings.profile}: the profile records no cache key (made before "
+                "training records); give --work-dir, the folder of its checkpoints"
+            )
+        key = str(recorded["cache_key"])
+        work_dir = run_dir(cache_root(settings.cache), profile.model, profile.dataset, key)
+    final_dir = work_dir / f"validate-{settings.init}"
     init = None
     if settings.init == "joint":
         init = train_joint(
             profile.model,
             data,
-            settings.joint,
-            work_dir=settings.work_dir,
+            joint_config,
+            work_dir=work_dir,
             width=width,
             device=device,
             console=console,
         )
+    if settings.executor.executor != "local" or settings.executor.workers > 1:
+        tasks = [
+            TrainTask(
+                kind="final",
+                model=profile.model,
+                dataset=profile.dataset,
+                exits=parts,
+                config=settings.final,
+                work_dir=final_dir,
+                joint_config=joint_config if init is not None else None,
+                joint_dir=work_dir,
+                width=width,
+                device=device,
+                data_dir=settings.data_dir,
+                preprocessing=preprocessing.to_record(),
+            )
+            for parts in partitions
+            if not (final_dir / checkpoint_name("final", parts)).exists()
+        ]
+        run_tasks(tasks, settings.executor, console=console, what="final models")
     measured = []
     for parts in partitions:
         final = train_final(
@@ -77,7 +128,7 @@ def validate(
             data,
             settings.final,
             exits=parts,
-            work_dir=settings.work_dir / f"validate-{settings.init}",
+            work_dir=final_dir,
             init=init,
             width=width,
             device=device,
@@ -88,3 +139,14 @@ def validate(
         )
     predicted = predict(profile, trace, partitions)
     return validation_result(profile.thresholds, partitions, measured, predicted)
+
+
+def _recorded_joint(recorded: dict[str, Any]) -> TrainConfig:
+    """The profile's joint configuration; profiles without one get the old CLI defaults."""
+    joint = recorded.get("joint")
+    if not isinstance(joint, dict):
+        return TrainConfig(epochs=8, precision=default_precision("cpu"))
+    try:
+        return TrainConfig(**joint)
+    except TypeError as exc:
+        raise InputError(f"profile training.joint is not a training configuration: {exc}") from None

@@ -19,8 +19,17 @@ from splitexit.datasets import (
     read_idx,
     write_idx,
 )
+from splitexit.training._cache import (
+    CACHE_ENV,
+    cache_key,
+    cache_root,
+    profile_run_dir,
+    run_dir,
+    training_record,
+)
 from splitexit.training._checkpoint import load_checkpoint, save_checkpoint
 from splitexit.training._evaluate import accuracies, predict_logits
+from splitexit.training._executor import EXECUTORS, ExecutorSettings, TrainTask, run_tasks
 from splitexit.training._final import (
     FINAL_INITS,
     FinalSettings,
@@ -44,31 +53,41 @@ from splitexit.training._train import (
 )
 
 __all__ = [
+    "CACHE_ENV",
     "DATASET_NAMES",
     "DEFAULT_FASHION_MNIST_DIR",
+    "EXECUTORS",
     "FASHION_MNIST_ENV",
     "FINAL_INITS",
     "PRECISIONS",
     "DatasetSplits",
     "EpochRecord",
+    "ExecutorSettings",
     "FinalSettings",
     "JointStart",
     "Split",
     "TrainConfig",
+    "TrainTask",
     "TrainedNet",
     "accuracies",
+    "cache_key",
+    "cache_root",
     "checkpoint_name",
     "default_precision",
     "final_work_dir",
     "load_checkpoint",
     "load_dataset",
     "predict_logits",
+    "profile_run_dir",
     "read_idx",
+    "run_dir",
+    "run_tasks",
     "save_checkpoint",
     "train_final",
     "train_final_net",
     "train_joint",
     "train_network",
     "train_separate",
+    "training_record",
     "write_idx",
 ]

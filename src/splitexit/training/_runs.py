@@ -59,7 +59,12 @@ def _train(
 ) -> TrainedNet:
     torch.manual_seed(config.seed)  # the same initial weights on every run
     net = build_network(
-        model, in_channels=data.in_channels, num_classes=data.num_classes, exits=exits, width=width
+        model,
+        in_channels=data.in_channels,
+        num_classes=data.num_classes,
+        exits=exits,
+        width=width,
+        image_size=data.image_size,
     )
     if init is not None:
         _copy_weights(init.net, net)
@@ -123,8 +128,10 @@ def train_separate(
     device: str = "cpu",
     console: Console | None = None,
     init: TrainedNet | None = None,
+    only: int | None = None,
 ) -> list[TrainedNet]:
-    """Train (or load) one model per branch i = 1..N: blocks 1..i plus exit i, end to end.
+    """Train (or load) one model per branch i = 1..N: blocks 1..i plus exit i, end to end
+    (with ``only``, branch ``only`` alone: an executor's task).
 
     From scratch (``init=None``, seed 000's separate training), or starting from the weights
     of blocks 1..i and head i of ``init`` (the joint model): fine-tuning converges in a
@@ -144,7 +151,7 @@ def train_separate(
             label=f"separate {i + 1}/{num_blocks}",
             init=init,
         )
-        for i in range(num_blocks)
+        for i in (range(num_blocks) if only is None else [only])
     ]
 
 

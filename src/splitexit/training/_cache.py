@@ -1,0 +1,84 @@
+"""Where checkpoints live: a user cache folder, one run folder per hash of (model source,
+data, hyperparameters), so that changing any of them trains anew instead of failing or,
+worse, reusing a stale checkpoint; the same inputs find their finished (or half-finished,
+resumable) checkpoints again from any working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from splitexit.datasets import data_fingerprint
+from splitexit.nets import model_source_hash
+
+__all__ = [
+    "CACHE_ENV",
+    "cache_key",
+    "cache_root",
+    "profile_run_dir",
+    "run_dir",
+    "training_record",
+]
+
+CACHE_ENV = "SPLITEXIT_CACHE"
+
+
+def cache_root(cache: str | Path | None = None) -> Path:
+    """``cache``, else ``$SPLITEXIT_CACHE``, else ``~/.cache/splitexit`` (XDG_CACHE_HOME)."""
+    if cache is not None:
+        return Path(cache).expanduser()
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "splitexit"
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def training_record(**hyperparameters: Any) -> dict[str, Any]:
+    """The hyperparameters as JSON-ready values (``TrainConfig`` becomes a mapping)."""
+    return {k: _jsonable(v) for k, v in sorted(hyperparameters.items())}
+
+
+def cache_key(model: str, dataset: str, hyperparameters: dict[str, Any]) -> str:
+    """SHA-256 of the model's source, the data's content and the hyperparameters.
+
+    >>> a = cache_key("resnet8", "digits", {"epochs": 1})
+    >>> a == cache_key("resnet8", "digits", {"epochs": 2}), len(a)
+    (False, 64)
+    """
+    digest = hashlib.sha256()
+    digest.update(model_source_hash(model).encode())
+    digest.update(data_fingerprint(dataset).encode())
+    digest.update(json.dumps(training_record(**hyperparameters), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", Path(text.split(":")[0]).stem or text)[:40]
+
+
+def run_dir(root: Path, model: str, dataset: str, key: str) -> Path:
+    """``ROOT/<model>-<dataset>-<key[:16]>``: readable, and unique per key."""
+    return root / f"{_slug(model)}-{_slug(dataset)}-{key[:16]}"
+
+
+def profile_run_dir(profile: Any, cache: str | Path | None = None) -> Path | None:
+    """The cache folder of the run that made ``profile`` (its recorded ``cache_key``), or
+    ``None`` for a profile that predates training records."""
+    key = (getattr(profile, "training", None) or {}).get("cache_key")
+    if not key:
+        return None
+    return run_dir(cache_root(cache), profile.model, profile.dataset, str(key))

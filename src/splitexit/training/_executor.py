@@ -1,0 +1,190 @@
+"""Run many independent trainings (separate models, final models) locally or on Ray.
+
+A task is plain data (:class:`TrainTask`): it reloads the dataset, rebuilds the network from
+the seed, fine-tunes from the joint checkpoint when asked, and leaves its checkpoint in the
+run folder. The caller then loads every checkpoint as before (a finished checkpoint makes
+training a no-op), so the executor decides only *where* trainings run, never what they
+compute: the same seeds give the same checkpoints on ``local`` and ``ray`` (CPU).
+
+``local`` with one worker trains in this process; more workers use a process pool.
+``ray`` submits one Ray task per training with its CPU (and GPU) resources; Ray is an
+optional extra (``pip install 'splitexit[scale]'``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from splitexit.errors import InputError
+
+__all__ = ["EXECUTORS", "ExecutorSettings", "TrainTask", "run_tasks"]
+
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """Where trainings run: ``local`` (``workers`` processes; 1 = in this process) or
+    ``ray`` (at ``ray_address``, e.g. ``"auto"``; ``None`` starts a local Ray)."""
+
+    executor: str = "local"
+    workers: int = 1
+    ray_address: str | None = None
+    cpus_per_task: float = 1.0
+    gpus_per_task: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise InputError(f"executor must be 'local' or 'ray', got {self.executor!r}")
+        if self.workers < 1 or self.cpus_per_task <= 0 or self.gpus_per_task < 0:
+            raise InputError(
+                f"workers must be >= 1, CPUs per task > 0 and GPUs >= 0, got {self.workers}, "
+                f"{self.cpus_per_task:g}, {self.gpus_per_task:g}"
+            )
+
+
+@dataclass(frozen=True)
+class TrainTask:
+    """One training as data: what :func:`train_task` needs to redo it anywhere."""
+
+    kind: str  # "separate" or "final"
+    model: str
+    dataset: str
+    exits: tuple[int, ...]
+    config: Any  # TrainConfig
+    work_dir: Path
+    joint_config: Any | None = None  # fine-tune from the joint run of this config, or scratch
+    joint_dir: Path | None = None
+    width: float = 1.0
+    device: str = "cpu"
+    data_dir: Path | None = None
+    preprocessing: dict[str, Any] | None = field(default=None)
+    threads: int = 1
+
+
+def train_task(task: TrainTask) -> str:
+    """Run one task in this process; returns its checkpoint path."""
+    import torch
+
+    from splitexit.datasets import Preprocessing, load_dataset
+    from splitexit.training._runs import train_final, train_joint, train_separate
+
+    torch.set_num_threads(task.threads)
+    data = load_dataset(
+        task.dataset,
+        data_dir=task.data_dir,
+        preprocessing=Preprocessing.from_record(task.preprocessing),
+    )
+    init = None
+    if task.joint_config is not None:
+        init = train_joint(
+            task.model,
+            data,
+            task.joint_config,
+            work_dir=task.joint_dir or task.work_dir,
+            width=task.width,
+            device=task.device,
+        )
+    if task.kind == "separate":
+        (i,) = task.exits
+        done = train_separate(
+            task.model,
+            data,
+            task.config,
+            work_dir=task.work_dir,
+            num_blocks=i + 1,
+            width=task.width,
+            device=task.device,
+            init=init,
+            only=i,
+        )[0]
+    else:
+        done = train_final(
+            task.model,
+            data,
+            task.config,
+            exits=task.exits,
+            work_dir=task.work_dir,
+            width=task.width,
+            device=task.device,
+            init=init,
+        )
+    return str(done.checkpoint)
+
+
+def _progress(console: Console | None, total: int, what: str) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    progress = Progress(
+        TextColumn(what),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[running]} running"),
+        console=console,
+        disable=console is None,
+    )
+    return progress
+
+
+def run_tasks(
+    tasks: Sequence[TrainTask],
+    settings: ExecutorSettings,
+    *,
+    console: Console | None = None,
+    what: str = "trainings",
+) -> list[str]:
+    """Run ``tasks`` where ``settings`` says; returns their checkpoint paths, in order."""
+    if not tasks:
+        return []
+    if settings.executor == "ray":
+        return _run_ray(tasks, settings, console, what)
+    if settings.workers == 1:
+        return [train_task(t) for t in tasks]
+    context = multiprocessing.get_context("spawn")  # torch and fork do not mix
+    with (
+        concurrent.futures.ProcessPoolExecutor(settings.workers, mp_context=context) as pool,
+        _progress(console, len(tasks), what) as progress,
+    ):
+        bar = progress.add_task(what, total=len(tasks), running=min(len(tasks), settings.workers))
+        futures = [pool.submit(train_task, t) for t in tasks]
+        for done, _ in enumerate(concurrent.futures.as_completed(futures), start=1):
+            left = len(tasks) - done
+            progress.update(bar, completed=done, running=min(left, settings.workers))
+        return [f.result() for f in futures]
+
+
+def _run_ray(
+    tasks: Sequence[TrainTask], settings: ExecutorSettings, console: Console | None, what: str
+) -> list[str]:
+    try:
+        import ray
+    except ImportError:
+        raise InputError(
+            "--executor ray needs Ray: pip install 'splitexit[scale]' (or ray)"
+        ) from None
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=settings.ray_address, include_dashboard=False, log_to_driver=False)
+        started = True
+    try:
+        remote = ray.remote(num_cpus=settings.cpus_per_task, num_gpus=settings.gpus_per_task)(
+            train_task
+        )
+        refs = [remote.remote(t) for t in tasks]
+        pending = list(refs)
+        with _progress(console, len(tasks), what) as progress:
+            bar = progress.add_task(what, total=len(tasks), running=len(tasks))
+            while pending:
+                _, pending = ray.wait(pending, num_returns=1)
+                progress.update(bar, completed=len(tasks) - len(pending), running=len(pending))
+        return [str(p) for p in ray.get(refs)]
+    finally:
+        if started:
+            ray.shutdown()

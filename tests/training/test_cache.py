@@ -1,0 +1,41 @@
+"""The checkpoint cache: where it is, and a key that follows model source, data and settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from splitexit.training import CACHE_ENV, TrainConfig, cache_key, cache_root, run_dir
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "user_model.py"
+
+
+def test_cache_root_option_then_env_then_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "env"))
+    assert cache_root(tmp_path / "opt") == tmp_path / "opt"
+    assert cache_root() == tmp_path / "env"
+    monkeypatch.delenv(CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "splitexit"
+
+
+def test_cache_key_changes_with_model_source_data_and_hyperparameters(tmp_path: Path) -> None:
+    model = tmp_path / "m.py"
+    model.write_text(EXAMPLE.read_text())
+    data = tmp_path / "d.npz"
+    np.savez(data, x=np.zeros((10, 4, 4), np.uint8), y=np.arange(10) % 2)
+    spec, settings = f"{model}:four_blocks", {"joint": TrainConfig(epochs=2)}
+    key = cache_key(spec, str(data), settings)
+    assert key == cache_key(spec, str(data), {"joint": TrainConfig(epochs=2)})
+    assert key != cache_key(spec, str(data), {"joint": TrainConfig(epochs=3)})
+    np.savez(data, x=np.ones((10, 4, 4), np.uint8), y=np.arange(10) % 2)
+    changed_data = cache_key(spec, str(data), settings)
+    assert changed_data != key
+    model.write_text(EXAMPLE.read_text() + "\n# edited\n")
+    assert cache_key(spec, str(data), settings) != changed_data
+    folder = run_dir(tmp_path, spec, str(data), key)
+    assert folder.parent == tmp_path and folder.name == f"m-d-{key[:16]}"
