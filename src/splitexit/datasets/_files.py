@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from splitexit._validation import InstanceOf, returned_type, validate_params
+from splitexit._validation import PathLike, returned_type, validate_params
 from splitexit.errors import InputError
 
 __all__ = ["IMAGE_SUFFIXES", "LabelledImages", "read_image_folder", "read_npz"]
@@ -64,7 +64,7 @@ def _scaled(path: Path, x: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
     raise InputError(f"{path}: x must hold uint8 or float pixels, got {x.dtype}")
 
 
-@validate_params({"path": [InstanceOf(str, Path)]})
+@validate_params({"path": [PathLike()]})
 def read_npz(path: str | Path) -> LabelledImages:
     """Images ``x`` (uint8 0..255 or float in [0, 1]) and integer labels ``y`` of an ``.npz``.
 
@@ -97,7 +97,7 @@ def read_npz(path: str | Path) -> LabelledImages:
     return LabelledImages(pixels, y.astype(np.int64), tuple(str(c) for c in range(classes)))
 
 
-@validate_params({"folder": [InstanceOf(str, Path)]})
+@validate_params({"folder": [PathLike()]})
 def read_image_folder(folder: str | Path) -> LabelledImages:
     """Images in class sub-folders (``FOLDER/<class>/*.png``), classes in name order.
 

@@ -20,7 +20,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.datasets._idx import read_idx
 from splitexit.datasets._user import (
     Preprocessing,
@@ -100,8 +106,9 @@ class DatasetSplits:
 @validate_params(
     {
         "name": [InstanceOf(str)],
-        "data_dir": [InstanceOf(str, Path), None],
+        "data_dir": [PathLike(), None],
         "split_seed": [Interval(int, 0, None, closed="left")],
+        "preprocessing": [InstanceOf(Preprocessing), None],
     }
 )
 def load_dataset(
@@ -223,6 +230,9 @@ def _digits(split_seed: int) -> DatasetSplits:
         "num_classes": [Interval(int, 1, None, closed="left"), None],
         "flip": [InstanceOf(bool)],
         "pixel_levels": [Interval(int, 1, None, closed="left")],
+        "mean": [InstanceOf(tuple, list), None],
+        "std": [InstanceOf(tuple, list), None],
+        "resize": [InstanceOf(tuple), None],
     }
 )
 def split_images(

@@ -14,12 +14,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.datasets._files import IMAGE_SUFFIXES, read_image_folder, read_npz
 from splitexit.errors import InputError
 
 __all__ = ["Preprocessing", "data_fingerprint", "is_user_dataset", "resize_images"]
 
 
+@validate_params({"name": [InstanceOf(str)]})
 def is_user_dataset(name: str) -> bool:
     """Whether ``name`` is a path to an ``.npz`` file or an image folder (not a built-in)."""
     return name.endswith(".npz") or Path(name).is_dir()
@@ -34,6 +36,14 @@ def _floats(values: Sequence[float] | None, what: str) -> tuple[float, ...] | No
     return out
 
 
+@validate_params(
+    {
+        "resize": [InstanceOf(tuple), None],
+        "mean": [InstanceOf(tuple, list), None],
+        "std": [InstanceOf(tuple, list), None],
+        "scale": [Interval(float, 0, None, closed="neither"), None],
+    }
+)
 @dataclass(frozen=True)
 class Preprocessing:
     """How raw images become network inputs: resize to (H, W), scale raw pixels to [0, 1]
@@ -132,6 +142,7 @@ def read_user_images(path: Path) -> tuple[npt.NDArray[np.float32], npt.NDArray[n
     return images.pixels, images.labels, len(images.class_names)
 
 
+@validate_params({"name": [InstanceOf(str)], "split_seed": [Interval(int, 0, None, closed="left")]})
 def data_fingerprint(name: str, *, split_seed: int = 0) -> str:
     """SHA-256 of a dataset's content (user files) or name (built-ins), with the split seed."""
     digest = hashlib.sha256(f"{name}|{split_seed}".encode())

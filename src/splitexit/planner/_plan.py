@@ -47,6 +47,7 @@ AUTO_EXACT_ABOVE = 10_000_000  # "auto" enumerates up to this many configuration
 ENUMERATE_AT_MOST = 5_000_000_000  # beyond this, enumeration would take minutes to hours
 
 
+@validate_params({"spec": [InstanceOf(str, Path)], "estimator": [Options(ESTIMATORS)]})
 def load_plan_inputs(spec: str | Path, estimator: str = "auto") -> tuple[Profile, Trace | None]:
     """The profile named by ``spec`` (a file or a bundled name) and, unless ``estimator`` is
     ``"paper"``, the per-sample trace it names: what ``splitexit plan`` and :func:`plan` load.
