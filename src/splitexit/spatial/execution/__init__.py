@@ -21,15 +21,29 @@ from splitexit.spatial.execution._emulated import (
 )
 from splitexit.spatial.execution._links import Links, links_of
 from splitexit.spatial.execution._pool import ExecutionError, ExecutionPool
+from splitexit.spatial.execution._study import (
+    ATOL,
+    RTOL,
+    Measured,
+    MeasuredRow,
+    check_output,
+    measure_methods,
+)
 
 __all__ = [
+    "ATOL",
     "MAX_WORKERS",
+    "RTOL",
     "EmulatedCluster",
     "EmulatedDevice",
     "ExecutionError",
     "ExecutionPool",
     "Links",
+    "Measured",
+    "MeasuredRow",
+    "check_output",
     "emulated_cluster",
     "links_of",
     "load_emulated",
+    "measure_methods",
 ]
