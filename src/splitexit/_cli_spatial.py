@@ -370,7 +370,9 @@ def distredge_run_command(
     images: _ImagesOpt = 3,
     episodes: Annotated[int, typer.Option(help="DDPG episodes of DistrEdge.")] = 300,
     fast_evaluations: Annotated[int, typer.Option(help="Evaluations of fast.")] = 1000,
-    granularity: Annotated[int, typer.Option(help="Profile height step in rows.")] = 4,
+    granularity: Annotated[
+        int, typer.Option(help="Profile height step in rows (the paper: 1).")
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Seed of weights, image and planners.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
 ) -> None:
@@ -396,7 +398,9 @@ def distredge_measure_command(
     ] = 15.0,
     episodes: Annotated[int, typer.Option(help="DDPG episodes of DistrEdge.")] = 300,
     fast_evaluations: Annotated[int, typer.Option(help="Evaluations of fast.")] = 1000,
-    granularity: Annotated[int, typer.Option(help="Profile height step in rows.")] = 4,
+    granularity: Annotated[
+        int, typer.Option(help="Profile height step in rows (the paper: 1).")
+    ] = 1,
     seed: Annotated[int, typer.Option(help="Seed of weights, image and planners.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
     markdown_out: Annotated[

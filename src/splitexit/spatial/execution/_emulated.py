@@ -1,9 +1,9 @@
 """Emulated clusters: the devices that ``distredge run`` executes on, one process each.
 
 An emulated device is a worker process on this machine whose computing is slowed down by a
-factor ``slowdown >= 1`` (after each split-part that took ``c`` seconds of compute it sleeps
-``(slowdown - 1) * c``, see :func:`splitexit.spatial.devices.slowed`), with a link of
-``bandwidth`` bit/s. The file (YAML or JSON)::
+factor ``slowdown >= 1`` (each split-part lasts ``slowdown`` times the CPU seconds it used;
+see :func:`splitexit.spatial.devices.slowed`), with a link of ``bandwidth`` bit/s. The file
+(YAML or JSON)::
 
     name: emu4
     requester_bandwidth: 400Mbps

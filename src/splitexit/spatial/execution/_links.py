@@ -4,7 +4,10 @@ A transfer of ``bits`` from ``i`` to ``j`` that starts at ``t`` is delivered at
 ``t + bits / min(B_i, B_j) + overhead`` and keeps ``i``'s link busy until
 ``t + bits / B_i + overhead``; a sender's transfers leave one after another in device order.
 The executor does not shape the loopback pipe: it stamps each message with its delivery
-time and the receiver waits until then (``wait_until``) before using the rows.
+time and the receiver waits until then (``wait_until``) before using the rows. The pipe
+itself costs ``pipe_s`` per message (measured in place, ``ExecutionPool.measure_pipe``);
+that much of the overhead is already paid for real, so the stamp charges only the rest,
+``max(overhead - pipe_s, 0)``, and a transfer costs the simulator's overhead in all.
 
 >>> links = Links((100e6, 50e6), 400e6, 0.002, 8.0, (16.0,), 16.0)
 >>> round(links.transfer(0, 1, 1e6)[0], 4)
@@ -33,6 +36,7 @@ class Links:
     in_row_bits: float
     out_row_bits: tuple[float, ...]
     result_bits: float
+    pipe_s: float = 0.0
 
     def _bw(self, device: int) -> float:
         return self.requester_bandwidth if device == REQUESTER else self.bandwidth[device]
@@ -40,14 +44,15 @@ class Links:
     def transfer(self, src: int, dst: int, bits: float) -> tuple[float, float]:
         """(seconds until delivered, seconds the sender's link is busy) of one transfer."""
         rate = min(self._bw(src), self._bw(dst))
-        return bits / rate + self.overhead_s, bits / self._bw(src) + self.overhead_s
+        stamp = max(self.overhead_s - self.pipe_s, 0.0)
+        return bits / rate + stamp, bits / self._bw(src) + self.overhead_s
 
     def row_bits(self, layer: int) -> float:
         """Bits of one row of layer ``layer``'s input (``len`` layers: the last output)."""
         return self.in_row_bits if layer == 0 else self.out_row_bits[layer - 1]
 
 
-def links_of(problem: Problem) -> Links:
+def links_of(problem: Problem, pipe_s: float = 0.0) -> Links:
     """The link constants the simulator uses for ``problem``."""
     return Links(
         tuple(float(b) for b in problem.bandwidth),
@@ -56,6 +61,7 @@ def links_of(problem: Problem) -> Links:
         float(problem.in_row_bits),
         tuple(float(b) for b in problem.out_row_bits),
         float(problem.result_bits),
+        pipe_s,
     )
 
 

@@ -124,7 +124,7 @@ def measure_methods(
     reject_pct: float = 15.0,
     episodes: int = 300,
     fast_evaluations: int = 1000,
-    granularity: int = 4,
+    granularity: int = 1,
     repeats: int = 3,
     seed: int = 0,
     mode: str = "process",
@@ -148,7 +148,8 @@ def measure_methods(
         model, cluster, seed=seed, mode="thread" if mode == "thread" else "process"
     ) as pool:
         problem = pool.profile(granularity=granularity, repeats=repeats)
-        say("profiled in place")
+        pipe_s = pool.measure_pipe()
+        say(f"profiled in place; the pipe costs {pipe_s * 1e3:.2f} ms a message")
         comparison = compare(
             problem, methods=methods, osds_config=OSDSConfig(episodes=episodes, seed=seed),
             fast_evaluations=fast_evaluations, seed=seed,
@@ -192,5 +193,6 @@ def measure_methods(
         "bandwidths_mbps": [d.bandwidth / 1e6 for d in cluster.devices],
         "requester_mbps": cluster.requester_bandwidth / 1e6,
         "overhead_ms": cluster.overhead_s * 1e3,
+        "pipe_ms": pipe_s * 1e3,
     }  # fmt: skip
     return Measured(cluster.name, model.name, cluster.names, tuple(rows), notes)

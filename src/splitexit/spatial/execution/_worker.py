@@ -8,12 +8,15 @@ Messages (tuples) arrive in the worker's inbox:
 - ``("data", image, stage, src, lo, rows, deliver_at)``: rows ``lo..`` of a map from
   ``src`` (``-1``: the requester), usable from ``deliver_at`` (``time.monotonic``); stage
   ``v`` feeds volume ``v``, stage ``V`` the FC tail.
+- ``("ping", t)``: answer ``("pong", k, t)`` at once (the pipe's own latency).
 - ``("stop",)``.
 
 A worker answers ``("ready", k)`` once its weights are built (the same seeded weights as
 the requester's reference model).
 
-Answers go to the requester's queue: ``("result", image, tensor, deliver_at)`` from the
+Rows travel as numpy arrays (plain pickled bytes through the pipe; a torch tensor would be
+moved to shared memory and its file descriptor passed, a cost no real link has). Answers go
+to the requester's queue: ``("result", image, tensor, deliver_at)`` from the
 tail device, ``("part", image, src, lo, rows, deliver_at)`` for a model without a tail, and
 ``("error", k, text)`` when anything fails.
 """
@@ -41,6 +44,7 @@ __all__ = ["WorkerSetup", "plan_volume", "worker_main"]
 # torch.manual_seed is global: workers that are threads build their weights one at a time.
 _BUILD_LOCK = threading.Lock()
 IDLE_TIMEOUT_S = 900.0  # a worker whose requester vanished exits after this much silence
+FLUSH_BYTES = 8 << 20  # the profile evicts caches before each timed run (measure_device)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class _Worker:
             if msg[0] != "data":
                 raise RuntimeError(f"expected rows {key}, got message {msg[0]!r}")
             _, image, stage, src, lo, rows, deliver_at = msg
-            self.pending[(image, stage, src)] = (lo, rows, deliver_at)
+            self.pending[(image, stage, src)] = (lo, torch.from_numpy(rows), deliver_at)
         return self.pending.pop(key)
 
     def _gather(
@@ -151,7 +155,7 @@ class _Worker:
                 continue
             deliver, busy_s = links.transfer(k, j, (bot - top + 1) * row_bits)
             piece = rows[:, :, top - start : bot - start + 1].contiguous()
-            self.peers[j].put(("data", image, stage, k, top, piece, t + deliver))
+            self.peers[j].put(("data", image, stage, k, top, piece.numpy(), t + deliver))
             t += busy_s
         return t
 
@@ -173,21 +177,21 @@ class _Worker:
             if mine is not None:
                 t = max(link_free, time.monotonic())
                 deliver, _ = links.transfer(k, REQUESTER, counts[k] * row_bits)
-                self.requester.put(("part", image, k, mine[0], mine[1], t + deliver))
+                self.requester.put(("part", image, k, mine[0], mine[1].numpy(), t + deliver))
             return
         m = int(np.argmax(counts))
         if k != m:
             if mine is not None:
                 t = max(link_free, time.monotonic())
                 deliver, _ = links.transfer(k, m, counts[k] * row_bits)
-                self.peers[m].put(("data", image, stage, k, mine[0], mine[1], t + deliver))
+                self.peers[m].put(("data", image, stage, k, mine[0], mine[1].numpy(), t + deliver))
             return
         sources = [j for j in range(len(counts)) if j != m and counts[j] > 0]
         _, x = self._gather(image, stage, sources, mine)
         z = slowed(lambda: self.net.head(x), self.setup.slowdown)
         t = max(link_free, time.monotonic())
         deliver, _ = links.transfer(k, REQUESTER, links.result_bits)
-        self.requester.put(("result", image, z, t + deliver))
+        self.requester.put(("result", image, z.numpy(), t + deliver))
 
 
 def worker_main(setup: WorkerSetup, inbox: Any, peers: list[Any], requester: Any) -> None:
@@ -209,13 +213,16 @@ def worker_main(setup: WorkerSetup, inbox: Any, peers: list[Any], requester: Any
                     table = measure_device(
                         setup.model, name=setup.name, granularity=granularity,
                         repeats=repeats, warmup=warmup, slowdown=setup.slowdown, seed=setup.seed,
+                        flush_bytes=FLUSH_BYTES,
                     )  # fmt: skip
                     requester.put(("profile", setup.index, table))
+                elif msg[0] == "ping":
+                    requester.put(("pong", setup.index, msg[1]))
                 elif msg[0] == "go":
                     _, image, boundaries, splits, links = msg
                     worker.run_image(image, boundaries, splits, links)
                 elif msg[0] == "data":
                     _, image, stage, src, lo, rows, deliver_at = msg
-                    worker.pending[(image, stage, src)] = (lo, rows, deliver_at)
+                    worker.pending[(image, stage, src)] = (lo, torch.from_numpy(rows), deliver_at)
     except Exception as exc:  # reported to the requester, which raises one clear error
         requester.put(("error", setup.index, f"{type(exc).__name__}: {exc}"))
