@@ -8,7 +8,12 @@ import pytest
 
 from splitexit.errors import InputError
 from splitexit.spatial import Strategy, load_model, model_from_mapping, zoo_mapping
-from splitexit.spatial.execution import ExecutionPool, emulated_cluster, load_emulated
+from splitexit.spatial.execution import (
+    ExecutionPool,
+    emulated_cluster,
+    load_emulated,
+    measure_methods,
+)
 from splitexit.spatial.methods import aofl, modnn, offload
 
 torch = pytest.importorskip("torch")
@@ -100,3 +105,30 @@ def test_load_emulated_bad_file_one_line(tmp_path: Path, text: str, message: str
         load_emulated(path)
     assert message in str(info.value) and "\n" not in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_disturbed_blocks_are_those_far_from_the_median() -> None:
+    from splitexit.spatial.execution._study import _disturbed
+
+    assert _disturbed([1.0, 1.05, 0.97, 1.6, 1.0], 15.0) == [3]
+    assert _disturbed([1.0, 1.0], 15.0) == []
+
+
+def test_measure_methods_reports_every_method_in_json_and_markdown() -> None:
+    model = load_model("vgg16", **TINY)
+    measured = measure_methods(
+        model, _cluster(2), methods=["offload", "aofl"], blocks=2, images=1,
+        granularity=8, repeats=1, mode="thread",
+    )  # fmt: skip
+    data = measured.to_dict()
+    assert [row["method"] for row in data["rows"]] == ["offload", "aofl"]
+    for row in data["rows"]:
+        assert row["measured_ips"] > 0 and row["simulated_ips"] > 0
+        assert len(row["block_medians_ms"]) == 2 and row["max_abs_diff"] <= 1e-4
+    assert "| offload |" in measured.markdown() and "| aofl |" in measured.markdown()
+
+
+def test_disturbed_blocks_never_all() -> None:
+    from splitexit.spatial.execution._study import _disturbed
+
+    assert _disturbed([1.0, 2.0], 15.0) == []
