@@ -23,7 +23,7 @@ from splitexit.spatial.devices._devices import (
 )
 from splitexit.spatial.devices._files import load_cluster, load_device_table, save_device_table
 from splitexit.spatial.devices._options import problem_from_options
-from splitexit.spatial.devices._slowdown import slowed
+from splitexit.spatial.devices._slowdown import slowed, timed
 
 __all__ = [
     "DEVICE_PRESETS",
@@ -41,4 +41,5 @@ __all__ = [
     "problem_from_options",
     "save_device_table",
     "slowed",
+    "timed",
 ]

@@ -11,7 +11,6 @@ with linear interpolation (or k-nearest-neighbours).
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -19,7 +18,7 @@ import torch
 
 from splitexit.errors import InputError
 from splitexit.spatial.devices._devices import TableDevice
-from splitexit.spatial.devices._slowdown import slowed
+from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.geometry._geometry import ModelSpec, layer_input_rows
 from splitexit.spatial.geometry._torch import TorchModel, run_split_part
 
@@ -39,9 +38,7 @@ def _median_seconds(
     for _ in range(repeats):
         if flush is not None:  # evict the layer's weights and rows, as a chained run does
             flush += 1.0
-        started = time.perf_counter()
-        slowed(run, slowdown)
-        times.append(time.perf_counter() - started)
+        times.append(timed(run, slowdown)[1])
     return statistics.median(times)
 
 
@@ -60,7 +57,7 @@ def measure_device(
 ) -> TableDevice:
     """Time every layer of ``model`` at several heights on this machine.
 
-    ``slowdown`` emulates a slower device the way ``distredge run`` does (see ``slowed``);
+    ``slowdown`` emulates a slower device the way ``distredge run`` does (see ``timed``);
     ``flush_bytes`` > 0 writes a buffer that large before each timed run, so that a layer is
     not timed with its weights and input still in cache from the previous repetition (in a
     chained run the other layers have evicted them; without it the per-layer times of a

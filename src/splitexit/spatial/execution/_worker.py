@@ -27,6 +27,7 @@ import functools
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ import numpy as np
 import torch
 
 from splitexit.spatial.devices._measure import measure_device
-from splitexit.spatial.devices._slowdown import slowed
+from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.execution._links import REQUESTER, Links, wait_until
 from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
 from splitexit.spatial.geometry._torch import TorchModel, run_split_part
@@ -75,6 +76,7 @@ class _Worker:
         with _BUILD_LOCK:
             self.net = TorchModel(setup.model, seed=setup.seed).eval()
         self.pending: dict[tuple[int, int, int], tuple[int, torch.Tensor, float]] = {}
+        self.ready = 0.0  # when the emulated device finishes its current work (monotonic)
 
     def _await(self, key: tuple[int, int, int]) -> tuple[int, torch.Tensor, float]:
         deadline = time.monotonic() + self.setup.wait_s
@@ -90,17 +92,28 @@ class _Worker:
         self, image: int, stage: int, sources: list[int], own: tuple[int, torch.Tensor] | None
     ) -> tuple[int, torch.Tensor]:
         pieces = [self._await((image, stage, src)) for src in sources]
-        wait_until(max((p[2] for p in pieces), default=0.0))
+        wait_until(max([self.ready, *(p[2] for p in pieces)]))
         parts = [(lo, rows) for lo, rows, _ in pieces]
         if own is not None:
             parts.append(own)
         parts.sort(key=lambda part: part[0])
         return parts[0][0], torch.cat([rows for _, rows in parts], dim=2)
 
+    def _compute(self, work: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """Run ``work`` now; the emulated device is ready after its emulated seconds.
+
+        No sleep here: the worker sleeps once, at its next wait (``_gather``), until both its
+        own readiness and the rows' delivery stamps have passed.
+        """
+        started = time.monotonic()
+        result, seconds = timed(work, self.setup.slowdown)
+        self.ready = started + seconds
+        return result
+
     def run_image(self, image: int, boundaries: Any, splits: Any, links: Links) -> None:
         k, model, net = self.setup.index, self.setup.model, self.net
         volumes = len(splits)
-        link_free = time.monotonic()
+        link_free = self.ready = time.monotonic()
         mine: tuple[int, torch.Tensor] | None = None  # my rows of the previous volume's output
         held: tuple[list[int], list[int]] | None = None
         plan = plan_volume(model, boundaries, splits, 0)
@@ -123,7 +136,7 @@ class _Worker:
                     x_lo, x = self._gather(image, v, sources, own)
                 first, last = boundaries[v], boundaries[v + 1] - 1
                 part = functools.partial(run_split_part, net, first, last, x, x_lo, a[k], b[k])
-                out = slowed(part, self.setup.slowdown)
+                out = self._compute(part)
                 y = (a[k], out)
             mine, held = y, (a, b)
             if v + 1 < volumes:
@@ -147,7 +160,7 @@ class _Worker:
         _, _, lo, hi = plan
         needs = [plan[1][j] >= plan[0][j] for j in range(len(lo))]
         row_bits = links.row_bits(boundaries[stage])
-        t = max(link_free, time.monotonic())
+        t = max(link_free, self.ready)
         start, rows = y
         for j, busy in enumerate(needs):
             top, bot = max(lo[j], start), min(hi[j], start + rows.shape[2] - 1)
@@ -175,21 +188,21 @@ class _Worker:
         stage = model.num_layers
         if model.tail_pool == "none":
             if mine is not None:
-                t = max(link_free, time.monotonic())
+                t = max(link_free, self.ready)
                 deliver, _ = links.transfer(k, REQUESTER, counts[k] * row_bits)
                 self.requester.put(("part", image, k, mine[0], mine[1].numpy(), t + deliver))
             return
         m = int(np.argmax(counts))
         if k != m:
             if mine is not None:
-                t = max(link_free, time.monotonic())
+                t = max(link_free, self.ready)
                 deliver, _ = links.transfer(k, m, counts[k] * row_bits)
                 self.peers[m].put(("data", image, stage, k, mine[0], mine[1].numpy(), t + deliver))
             return
         sources = [j for j in range(len(counts)) if j != m and counts[j] > 0]
         _, x = self._gather(image, stage, sources, mine)
-        z = slowed(lambda: self.net.head(x), self.setup.slowdown)
-        t = max(link_free, time.monotonic())
+        z = self._compute(functools.partial(self.net.head, x))
+        t = max(link_free, self.ready)
         deliver, _ = links.transfer(k, REQUESTER, links.result_bits)
         self.requester.put(("result", image, z.numpy(), t + deliver))
 
