@@ -4,9 +4,10 @@ A transfer of ``bits`` from ``i`` to ``j`` that starts at ``t`` is delivered at
 ``t + bits / min(B_i, B_j) + overhead`` and keeps ``i``'s link busy until
 ``t + bits / B_i + overhead``; a sender's transfers leave one after another in device order.
 The executor does not shape the loopback pipe: it stamps each message with its delivery
-time and the receiver waits until then (``wait_until``) before using the rows. The pipe
-itself costs ``pipe_s`` per message (measured in place, ``ExecutionPool.measure_pipe``);
-that much of the overhead is already paid for real, so the stamp charges only the rest,
+time and the receiver waits until then (``wait_until``) before using the rows. A stamped
+delivery is used ``pipe_s`` late (transit and wake-up, measured in place under the current
+load, ``ExecutionPool.measure_pipe``); that much of the overhead is already paid for
+real, so the stamp charges only the rest,
 ``max(overhead - pipe_s, 0)``, and a transfer costs the simulator's overhead in all.
 
 >>> links = Links((100e6, 50e6), 400e6, 0.002, 8.0, (16.0,), 16.0)

@@ -134,17 +134,20 @@ class ExecutionPool:
                 tables[msg[1]] = msg[2]
         return self.use_tables([tables[k] for k in range(self.cluster.size)])
 
-    def measure_pipe(self, *, count: int = 20) -> float:
-        """Median one-way latency of a message to a worker and back, halved; kept as ``pipe_s``.
+    def measure_pipe(self, *, count: int = 30, ahead_s: float = 2e-3) -> float:
+        """How late a stamped delivery is used here (median); kept as ``pipe_s``.
 
-        It is subtracted from the overhead each emulated transfer is charged (``Links``).
+        Each worker gets ``count`` messages stamped ``ahead_s`` ahead and waits for the stamp
+        as it does for rows; the lateness (transit through the pipe, then the wake-up, on
+        this machine under its current load) is the part of each transfer's overhead the
+        emulation pays for real, and ``Links`` stamps only the rest.
         """
-        halves = []
+        late = []
         for k in range(self.cluster.size):
             for _ in range(count):
-                self._inboxes[k].put(("ping", time.monotonic()))
-                halves.append((time.monotonic() - self._answer()[2]) / 2)
-        self.pipe_s = statistics.median(halves)
+                self._inboxes[k].put(("ping", time.monotonic() + ahead_s))
+                late.append(float(self._answer()[2]))
+        self.pipe_s = max(statistics.median(late), 0.0)
         return self.pipe_s
 
     def use_tables(self, tables: list[TableDevice]) -> Problem:

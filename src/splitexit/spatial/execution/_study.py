@@ -154,7 +154,7 @@ def measure_methods(
     ) as pool:
         problem = pool.profile(granularity=granularity, repeats=repeats)
         pipe_s = pool.measure_pipe()
-        say(f"profiled in place; the pipe costs {pipe_s * 1e3:.2f} ms a message")
+        say(f"profiled in place; a stamped delivery is used {pipe_s * 1e3:.2f} ms late")
         comparison = compare(
             problem, methods=methods, osds_config=OSDSConfig(episodes=episodes, seed=seed),
             fast_evaluations=fast_evaluations, seed=seed,

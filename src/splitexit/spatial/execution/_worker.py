@@ -8,7 +8,7 @@ Messages (tuples) arrive in the worker's inbox:
 - ``("data", image, stage, src, lo, rows, deliver_at)``: rows ``lo..`` of a map from
   ``src`` (``-1``: the requester), usable from ``deliver_at`` (``time.monotonic``); stage
   ``v`` feeds volume ``v``, stage ``V`` the FC tail.
-- ``("ping", t)``: answer ``("pong", k, t)`` at once (the pipe's own latency).
+- ``("ping", t)``: wait until ``t`` as for rows, answer ``("pong", k, seconds late)``.
 - ``("stop",)``.
 
 A worker answers ``("ready", k)`` once its weights are built (the same seeded weights as
@@ -229,8 +229,9 @@ def worker_main(setup: WorkerSetup, inbox: Any, peers: list[Any], requester: Any
                         flush_bytes=FLUSH_BYTES,
                     )  # fmt: skip
                     requester.put(("profile", setup.index, table))
-                elif msg[0] == "ping":
-                    requester.put(("pong", setup.index, msg[1]))
+                elif msg[0] == "ping":  # a delivery stamped msg[1]: how late is it used?
+                    wait_until(msg[1])
+                    requester.put(("pong", setup.index, time.monotonic() - msg[1]))
                 elif msg[0] == "go":
                     _, image, boundaries, splits, links = msg
                     worker.run_image(image, boundaries, splits, links)
