@@ -70,12 +70,14 @@ class ExecutionPool:
             ctx = multiprocessing.get_context("spawn")
             self._inboxes = [ctx.Queue() for _ in self.cluster.devices]
             self._answers = ctx.Queue()
+            lock: Any = ctx.Lock()
         else:
             self._inboxes = [queue.Queue() for _ in self.cluster.devices]
             self._answers = queue.Queue()
+            lock = threading.Lock()
         for k, device in enumerate(self.cluster.devices):
             setup = WorkerSetup(k, device.name, self.model, device.slowdown, self.seed, self.wait_s)
-            args = (setup, self._inboxes[k], self._inboxes, self._answers)
+            args = (setup, self._inboxes[k], self._inboxes, self._answers, lock)
             worker: Any
             if self.mode == "process":
                 worker = ctx.Process(target=worker_main, args=args, daemon=True)

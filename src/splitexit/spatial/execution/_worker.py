@@ -71,8 +71,9 @@ def plan_volume(
 
 
 class _Worker:
-    def __init__(self, setup: WorkerSetup, inbox: Any, peers: list[Any], requester: Any):
+    def __init__(self, setup: WorkerSetup, inbox: Any, peers: list[Any], requester: Any, lock: Any):
         self.setup, self.inbox, self.peers, self.requester = setup, inbox, peers, requester
+        self.lock = lock
         with _BUILD_LOCK:
             self.net = TorchModel(setup.model, seed=setup.seed).eval()
         self.pending: dict[tuple[int, int, int], tuple[int, torch.Tensor, float]] = {}
@@ -103,10 +104,15 @@ class _Worker:
         """Run ``work`` now; the emulated device is ready after its emulated seconds.
 
         No sleep here: the worker sleeps once, at its next wait (``_gather``), until both its
-        own readiness and the rows' delivery stamps have passed.
+        own readiness and the rows' delivery stamps have passed. The host computes one
+        split-part at a time (``lock``, shared by all workers): co-running workers would
+        evict each other's caches and inflate each other's CPU time; the emulated clock
+        starts when the part could start, so waiting for the lock costs no emulated time
+        (as long as it is shorter than ``(slowdown - 1)`` times the part's CPU time).
         """
         started = time.monotonic()
-        result, seconds = timed(work, self.setup.slowdown)
+        with self.lock:
+            result, seconds = timed(work, self.setup.slowdown)
         self.ready = started + seconds
         return result
 
@@ -207,11 +213,13 @@ class _Worker:
         self.requester.put(("result", image, z.numpy(), t + deliver))
 
 
-def worker_main(setup: WorkerSetup, inbox: Any, peers: list[Any], requester: Any) -> None:
+def worker_main(
+    setup: WorkerSetup, inbox: Any, peers: list[Any], requester: Any, lock: Any
+) -> None:
     """The loop of one worker (a process or a thread); see the module docstring."""
     try:
         torch.set_num_threads(1)
-        worker = _Worker(setup, inbox, peers, requester)
+        worker = _Worker(setup, inbox, peers, requester, lock)
         requester.put(("ready", setup.index))
         with torch.inference_mode():
             while True:
