@@ -176,7 +176,7 @@ class ExecutionPool:
         image_id = self._image
         started = time.monotonic()
         for inbox in self._inboxes:
-            inbox.put(("go", image_id, strategy.boundaries, strategy.splits, links))
+            inbox.put(("go", image_id, strategy.boundaries, strategy.splits, links, started))
         a, b, lo, hi = plan_volume(self.model, strategy.boundaries, strategy.splits, 0)
         t = started
         for k in range(self.cluster.size):

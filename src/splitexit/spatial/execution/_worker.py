@@ -4,7 +4,8 @@ Messages (tuples) arrive in the worker's inbox:
 
 - ``("profile", granularity, repeats, warmup)``: time every layer at several heights under
   the device's slowdown (``measure_device``) and answer ``("profile", k, TableDevice)``.
-- ``("go", image, boundaries, splits, links)``: execute image ``image`` under a strategy.
+- ``("go", image, boundaries, splits, links, t0)``: execute image ``image`` under a
+  strategy; ``t0`` is the requester's start of the image.
 - ``("data", image, stage, src, lo, rows, deliver_at)``: rows ``lo..`` of a map from
   ``src`` (``-1``: the requester), usable from ``deliver_at`` (``time.monotonic``); stage
   ``v`` feeds volume ``v``, stage ``V`` the FC tail.
@@ -78,6 +79,7 @@ class _Worker:
             self.net = TorchModel(setup.model, seed=setup.seed).eval()
         self.pending: dict[tuple[int, int, int], tuple[int, torch.Tensor, float]] = {}
         self.ready = 0.0  # when the emulated device finishes its current work (monotonic)
+        self.start = 0.0  # when its current split-part starts on the emulated clock
 
     def _await(self, key: tuple[int, int, int]) -> tuple[int, torch.Tensor, float]:
         deadline = time.monotonic() + self.setup.wait_s
@@ -92,8 +94,14 @@ class _Worker:
     def _gather(
         self, image: int, stage: int, sources: list[int], own: tuple[int, torch.Tensor] | None
     ) -> tuple[int, torch.Tensor]:
+        """The rows of a split-part's input, once they (and the device) are ready.
+
+        Sets ``self.start``, the emulated time the part starts: the device's readiness or
+        the latest delivery stamp, whichever is later (the wall clock is slept up to it).
+        """
         pieces = [self._await((image, stage, src)) for src in sources]
-        wait_until(max([self.ready, *(p[2] for p in pieces)]))
+        self.start = max([self.ready, *(p[2] for p in pieces)])
+        wait_until(self.start)
         parts = [(lo, rows) for lo, rows, _ in pieces]
         if own is not None:
             parts.append(own)
@@ -104,22 +112,21 @@ class _Worker:
         """Run ``work`` now; the emulated device is ready after its emulated seconds.
 
         No sleep here: the worker sleeps once, at its next wait (``_gather``), until both its
-        own readiness and the rows' delivery stamps have passed. The host computes one
-        split-part at a time (``lock``, shared by all workers): co-running workers would
-        evict each other's caches and inflate each other's CPU time; the emulated clock
-        starts when the part could start, so waiting for the lock costs no emulated time
-        (as long as it is shorter than ``(slowdown - 1)`` times the part's CPU time).
+        own readiness and the rows' delivery stamps have passed. The emulated clock starts
+        the part at ``self.start`` (set by ``_gather``), not at the wall time the host got to
+        it: the host's own bookkeeping (waking up, slicing, pickling) is not the emulated
+        device's. The host computes one split-part at a time (``lock``, shared by the
+        workers), so that co-running workers do not evict each other's caches.
         """
-        started = time.monotonic()
         with self.lock:
             result, seconds = timed(work, self.setup.slowdown)
-        self.ready = started + seconds
+        self.ready = self.start + seconds
         return result
 
-    def run_image(self, image: int, boundaries: Any, splits: Any, links: Links) -> None:
+    def run_image(self, image: int, boundaries: Any, splits: Any, links: Links, t0: float) -> None:
         k, model, net = self.setup.index, self.setup.model, self.net
         volumes = len(splits)
-        link_free = self.ready = time.monotonic()
+        link_free = self.ready = t0  # the requester's start of this image
         mine: tuple[int, torch.Tensor] | None = None  # my rows of the previous volume's output
         held: tuple[list[int], list[int]] | None = None
         plan = plan_volume(model, boundaries, splits, 0)
@@ -241,8 +248,8 @@ def worker_main(
                     wait_until(msg[1])
                     requester.put(("pong", setup.index, time.monotonic() - msg[1]))
                 elif msg[0] == "go":
-                    _, image, boundaries, splits, links = msg
-                    worker.run_image(image, boundaries, splits, links)
+                    _, image, boundaries, splits, links, t0 = msg
+                    worker.run_image(image, boundaries, splits, links, t0)
                 elif msg[0] == "data":
                     _, image, stage, src, lo, rows, deliver_at = msg
                     worker.pending[(image, stage, src)] = (lo, torch.from_numpy(rows), deliver_at)
