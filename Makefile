@@ -1,16 +1,18 @@
 # The two commands of the README: `make demo` (main job on the bundled default) and
-# `make test` (lint, types, tests; what CI runs). Both create .venv when it is missing.
+# `make test` (lint, types, every test and doctest, the runtime-extra check; what CI runs).
+# Both create .venv when it is missing. `make test-fast` is the quick loop: the tests not
+# marked slow (pytest -m "not slow"), no lint, no install check.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo data test bench clean
+.PHONY: demo data test test-fast check-runtime-extra bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,full]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,all]'
 	touch $(STAMP)
 
 # The bundled default needs the Fashion-MNIST files for the testbed's samples (never
@@ -32,6 +34,14 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools examples
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest
+	PYTHON=$(PYTHON) tools/check_runtime_extra.sh
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+# `pip install '.[runtime]'` in a fresh venv gives a working `splitexit worker` without torch.
+check-runtime-extra:
+	PYTHON=$(PYTHON) tools/check_runtime_extra.sh
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_planner.py

@@ -20,15 +20,21 @@ import grpc
 import numpy as np
 
 from splitexit.runtime import _wire as wire
+from splitexit.runtime._servicer import WorkerServicer
 from splitexit.runtime._worker import WorkerOptions, WorkerServer, make_stub
 
 
-class DecodeOnly(WorkerServer):
+class DecodeOnlyServicer(WorkerServicer):
     """Decodes the tensor and replies; no model."""
 
-    def _infer(self, request: Any, context: grpc.ServicerContext) -> Any:
+    def Infer(self, request: Any, context: grpc.ServicerContext) -> Any:
         wire.from_tensor(request.input)
         return wire.InferReply(ok=True)
+
+
+class DecodeOnly(WorkerServer):
+    def make_servicer(self) -> WorkerServicer:
+        return DecodeOnlyServicer(self.tier, self.options, on_shutdown=self.stop)
 
 
 def serve(ready: Queue[int], token: str) -> None:

@@ -4,11 +4,12 @@ One hop is what a tier pays to hand an activation to the next one: serialize, se
 deserialize (plus the small reply), on loopback with no emulated delay. Each side runs its
 server in its own OS process (multiprocessing 'spawn') and the client in this one.
 
-- ours: the runtime's worker server, built by ``WorkerServer.start()`` itself (same thread
-  pool, ``maximum_concurrent_rpcs``, ``channel_options``, generic handler), with ``Infer``
-  replaced by a handler that only turns the ``InferRequest``'s tensor into an array with
-  ``from_tensor``; the client builds the request with ``to_tensor`` and calls it through
-  ``make_stub`` on a channel opened with ``channel_options``, as the driver does.
+- ours: the runtime's worker server, built by ``WorkerServer.start()`` itself (the transport's
+  ``make_server``: same thread pool, ``maximum_concurrent_rpcs``, ``channel_options``, the
+  generated servicer registration), with the servicer's ``Infer`` replaced by one that only
+  turns the ``InferRequest``'s tensor into an array with ``from_tensor``; the client builds
+  the request with ``to_tensor`` and calls it through ``make_stub`` on a channel opened with
+  ``channel_options``, as the driver does.
 - baselines: the way seed 004 ships tensors between tiers: a Flask app receiving JSON with
   the base64-encoded bytes, dtype and shape and decoding them with numpy; the client encodes
   with base64 + json and POSTs with ``http.client``, one connection reused whenever the
@@ -58,6 +59,7 @@ import numpy.typing as npt
 
 from splitexit.runtime import _wire as wire
 from splitexit.runtime._frames import FrameStub
+from splitexit.runtime._servicer import WorkerServicer
 from splitexit.runtime._worker import WorkerOptions, WorkerServer, channel_options, make_stub
 
 Array = npt.NDArray[np.float32]
@@ -80,19 +82,26 @@ def activation(shape: tuple[int, ...]) -> Array:
 
 
 # -- servers (run in child processes) -----------------------------------------------------
-class HopWorker(WorkerServer):
-    """The runtime's worker server whose ``Infer`` (gRPC, and its TCP data plane) stops at
-    the receiving side's decoding."""
+class HopServicer(WorkerServicer):
+    """The worker's servicer whose ``Infer`` (gRPC, and its TCP data plane) stops at the
+    receiving side's decoding."""
 
-    def _infer(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._infer_frame(request)
+    def Infer(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self.infer_frame(request)
 
-    def _infer_frame(self, request: Any) -> Any:
+    def infer_frame(self, request: Any) -> Any:
         x = wire.from_tensor(request.input)
         if request.label == CHECK:
             same = x.dtype == np.float32 and np.array_equal(x, activation(tuple(x.shape)))
             return wire.InferReply(ok=bool(same), error="" if same else "array differs")
         return wire.InferReply(ok=True)
+
+
+class HopWorker(WorkerServer):
+    """The runtime's worker server with ``HopServicer``."""
+
+    def make_servicer(self) -> WorkerServicer:
+        return HopServicer(self.tier, self.options, on_shutdown=self.stop)
 
 
 def serve_grpc(ready: Queue[int], token: str) -> None:

@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from splitexit import Profile, load_topology, plan, random_profile
-from splitexit.perfmodel import decode_thresholds, reference_per_exit_estimate
+from splitexit.perfmodel import reference_per_exit_estimate
 from splitexit.planner.reference import reference_configurations
 from splitexit.profile import Trace, exit_rates_from_entropy
 
@@ -57,12 +57,8 @@ def main() -> None:
     )
     start = time.perf_counter()
     for config in configs:
-        vector = decode_thresholds(np.array([config.threshold_index or 0]), 3, 20)[0]
         reference_per_exit_estimate(
-            trace.entropy_separate,
-            trace.correct_separate,
-            tuple(float(profile.thresholds[j]) for j in vector[: config.num_partitions - 1]),
-            config.partition,
+            trace.entropy_separate, trace.correct_separate, config.thresholds, config.partition
         )
     naive_rate = len(configs) / (time.perf_counter() - start)
     print(f"{args.blocks} blocks, 4 tiers (mobile), 20 thresholds, {args.samples:,} samples")

@@ -79,15 +79,18 @@ def check_against_reference(
     frontier = result.frontier()  # type: ignore[attr-defined]
     rng = np.random.default_rng(1)
     n, m, nt = profile.num_blocks, topology.num_tiers, profile.num_thresholds  # type: ignore[attr-defined]
-    from splitexit.perfmodel import Config
+    from splitexit.configuration import Configuration
+
+    grid = profile.thresholds.tolist()  # type: ignore[attr-defined]
 
     beaten = 0
     for _ in range(samples):
         parts = int(rng.integers(1, min(n, m) + 1))
         partition = tuple(sorted(rng.choice(n, parts, replace=False).tolist()))
         placement = tuple(rng.choice(m, parts, replace=False).tolist())
-        t = None if parts == 1 else int(rng.integers(nt))
-        est = reference_estimate(profile, topology, Config(t, partition, placement))  # type: ignore[arg-type]
+        t = int(rng.integers(nt))
+        config = Configuration.from_indices(partition, placement, [t] * (parts - 1), grid)
+        est = reference_estimate(profile, topology, config)  # type: ignore[arg-type]
         faster = frontier.latency <= est.latency_s + 1e-9
         if not faster.any() or frontier.accuracy[faster].max() < est.accuracy - 1e-9:
             beaten += 1

@@ -8,16 +8,22 @@ The planner needs numpy only; nothing imported here pulls in torch.
 True
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
+from splitexit.configuration import Configuration
 from splitexit.errors import InfeasibleError, InputError, SplitexitError, UnitError
-from splitexit.perfmodel import Config, Estimate
+from splitexit.perfmodel import Estimate
 from splitexit.planner import Plan, PlanPoint, plan
 from splitexit.profile import Profile, load_profile, random_profile, save_profile
 from splitexit.topology import Link, Tier, Topology, load_topology, preset_names
 
-__version__ = "0.1.0"
+try:  # pyproject.toml's `version` is the one source; installed metadata carries it
+    __version__ = version("splitexit")
+except PackageNotFoundError:  # sources on sys.path without an install
+    __version__ = "0+unknown"
 
 __all__ = [
-    "Config",
+    "Configuration",
     "Estimate",
     "InfeasibleError",
     "InputError",

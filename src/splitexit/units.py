@@ -15,8 +15,13 @@ second are refused rather than guessed.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 
+from splitexit._validation import (
+    InstanceOf,
+    validate_params,
+)
 from splitexit.errors import UnitError
 
 __all__ = [
@@ -25,6 +30,7 @@ __all__ = [
     "format_duration",
     "parse_bandwidth",
     "parse_duration",
+    "parse_fraction",
 ]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -42,6 +48,8 @@ _RATE_FACTORS = {
     "gbps": 1e9,
     "gbit/s": 1e9,
 }
+_NUMBER_ANY = InstanceOf(numbers.Real, name="a number")  # inf and nan format too
+_QUANTITY = InstanceOf(str, int, float, name="a number or a string with a unit")
 _TIME_FACTORS = {"": 1.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
 
@@ -57,6 +65,7 @@ def _split(value: object, pattern: re.Pattern[str], what: str) -> tuple[float, s
     return _finite(float(match.group(1)), value, what), match.group(2)
 
 
+@validate_params({"value": [_QUANTITY]}, error=UnitError)
 def parse_bandwidth(value: object) -> float:
     """Return a bandwidth in bit/s from ``"500kbps"``, ``"10Mbps"``, ``"1Gbps"`` or a number.
 
@@ -75,6 +84,7 @@ def parse_bandwidth(value: object) -> float:
     return number * factor
 
 
+@validate_params({"value": [_QUANTITY]}, error=UnitError)
 def parse_duration(value: object) -> float:
     """Return seconds from ``"40ms"``, ``"50us"``, ``"1.5s"`` or a number (seconds)."""
     number, unit = _split(value, _DURATION, "duration")
@@ -84,12 +94,39 @@ def parse_duration(value: object) -> float:
     return number * factor
 
 
+@validate_params({"value": [_QUANTITY]}, error=UnitError)
+def parse_fraction(value: object) -> float:
+    """Return a fraction from ``"92%"``, ``"0.92"`` or a number (``0.92``).
+
+    >>> parse_fraction("92%"), parse_fraction(0.5)
+    (0.92, 0.5)
+    """
+    text = value.strip() if isinstance(value, str) else value
+    percent = isinstance(text, str) and text.endswith("%")
+    body = text[:-1] if isinstance(text, str) and percent else text
+    if isinstance(body, str):
+        try:
+            number = float(body)
+        except ValueError:
+            raise UnitError(f"cannot read {value!r} as a fraction like 0.92 or 92%") from None
+    elif isinstance(body, int | float) and not isinstance(body, bool):
+        number = float(body)
+    else:
+        raise UnitError(f"fraction must be a number or a percentage, got {value!r}")
+    return _finite(number / 100 if percent else number, value, "fraction")
+
+
 def _finite(number: float, original: object, what: str) -> float:
     if not math.isfinite(number):
         raise UnitError(f"{what} must be finite, got {original!r}")
     return number
 
 
+@validate_params(
+    {
+        "seconds": [_NUMBER_ANY],
+    }
+)
 def format_duration(seconds: float) -> str:
     """Format seconds for people: ``'299.9 ms'``, ``'3.31 s'``, ``'850 us'``."""
     magnitude = abs(seconds)
@@ -102,6 +139,11 @@ def format_duration(seconds: float) -> str:
     return f"{seconds * 1e6:.4g} us"
 
 
+@validate_params(
+    {
+        "bits_per_second": [_NUMBER_ANY],
+    }
+)
 def format_bandwidth(bits_per_second: float) -> str:
     """Format a rate for people: ``'10 Mbps'``, ``'500 kbps'``."""
     for factor, unit in ((1e9, "Gbps"), (1e6, "Mbps"), (1e3, "kbps")):
@@ -110,6 +152,11 @@ def format_bandwidth(bits_per_second: float) -> str:
     return f"{bits_per_second:.4g} bps"
 
 
+@validate_params(
+    {
+        "bits": [_NUMBER_ANY],
+    }
+)
 def format_bits(bits: float) -> str:
     """Format a data size for people: ``'512 kbit'``, ``'1.05 Mbit'``."""
     for factor, unit in ((1e9, "Gbit"), (1e6, "Mbit"), (1e3, "kbit")):

@@ -135,7 +135,7 @@ def test_cli_console_script_bad_input_real_process(tmp_path: Path) -> None:
     bad = tmp_path / "topology.yaml"
     bad.write_text("tiers: [{name: a, compute_ratio: 1}]\nlinks: [{bandwidth: 1Mbps}]\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "splitexit.cli", "plan", "--topology", str(bad)],
+        [sys.executable, "-m", "splitexit", "plan", "--topology", str(bad)],
         capture_output=True,
         text=True,
         check=False,

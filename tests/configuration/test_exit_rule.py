@@ -7,6 +7,7 @@ import pytest
 
 from splitexit.configuration import (
     Configuration,
+    below_threshold,
     check_exit_thresholds,
     exit_partitions,
     leaves_here,
@@ -79,3 +80,45 @@ def test_configuration_is_a_hashable_value() -> None:
     b = Configuration(partition=(2, 9), placement=(0, 3), thresholds=(0.4,))
     assert a == b and len({a, b}) == 1
     assert a.threshold_of(1) is None
+
+
+def test_configuration_threshold_indices_round_trip() -> None:
+    grid = (0.25, 0.5, 0.75)
+    config = Configuration.from_indices((1, 4, 6), (0, 2, 1), (2, 0), grid)
+    assert config.thresholds == (0.75, 0.25)
+    assert config.threshold_indices(grid) == (2, 0)
+    with pytest.raises(InputError, match="not one of the profile's thresholds"):
+        Configuration((1, 4), (0, 1), (0.3,)).threshold_indices(grid)
+
+
+@pytest.mark.parametrize(
+    ("config", "per_exit", "expected"),
+    [
+        (Configuration((9,), (2,)), False, None),
+        (Configuration((2, 9), (0, 1), (0.4,)), False, 0.4),
+        (Configuration((2, 5, 9), (0, 1, 2), (0.4, 0.4)), True, [0.4, 0.4]),
+        (Configuration((2, 9), (0, 1), early_exit=False), False, None),
+    ],
+)
+def test_configuration_to_json_is_one_based_with_tier_names(
+    config: Configuration, per_exit: bool, expected: object
+) -> None:
+    data = config.to_json(["a", "b", "c"], per_exit=per_exit)
+    assert data["threshold"] == expected
+    assert data["partition"] == [p + 1 for p in config.partition]
+    assert data["placement"] == [["a", "b", "c"][t] for t in config.placement]
+
+
+def test_configuration_without_early_exit_lets_every_sample_through() -> None:
+    config = Configuration((2, 9), (0, 1), early_exit=False)
+    assert config.exit_thresholds is None and config.threshold_of(1) is None
+    assert exit_partitions(np.zeros((3, 2)), config.exit_thresholds).tolist() == [1, 1, 1]
+    with pytest.raises(InputError, match="has no exit"):
+        config.threshold_of(0)
+    with pytest.raises(InputError, match="takes no thresholds"):
+        Configuration((2, 9), (0, 1), (0.5,), early_exit=False)
+
+
+def test_below_threshold_is_the_strict_rule_of_leaves_here() -> None:
+    values = np.array([0.0, 0.49, 0.5, 0.51, 1.0])
+    assert below_threshold(values, 0.5).tolist() == [leaves_here(v, 0.5) for v in values]

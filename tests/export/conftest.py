@@ -14,9 +14,17 @@ import numpy.typing as npt
 import pytest
 import torch
 
-from splitexit.export import FinalSettings, Manifest, export_partitions, load_joint, train_final_net
+from splitexit.export import Manifest, export_partitions, load_joint
 from splitexit.nets import MultiExitNet
-from splitexit.training import DatasetSplits, TrainConfig, TrainedNet, load_dataset, train_joint
+from splitexit.training import (
+    DatasetSplits,
+    FinalSettings,
+    TrainConfig,
+    TrainedNet,
+    load_dataset,
+    train_final_net,
+    train_joint,
+)
 
 torch.set_num_threads(1)
 

@@ -65,6 +65,7 @@ def test_bundled_checkpoint_by_name_or_identical_copy_only(tmp_path: Path) -> No
     assert bundled_checkpoint(tmp_path / "missing.json") is None
 
 
+@pytest.mark.slow
 def test_cli_export_of_the_bundled_default_runs_on_a_random_input(tmp_path: Path) -> None:
     """Fresh clone: no work dir; the bundled weights are exported and chained."""
     point = {"threshold": [0.65], "partition": [1, 3], "placement": ["edge", "cloud"]}

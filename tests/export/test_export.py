@@ -6,11 +6,11 @@ import numpy as np
 import onnx
 import pytest
 
+from splitexit.configuration import exit_partitions
 from splitexit.errors import InputError
 from splitexit.export import (
     MANIFEST_NAME,
     ChainRunner,
-    exit_partitions,
     export_partitions,
     load_manifest,
 )
@@ -50,7 +50,8 @@ def test_chain_reproduces_torch_exit_outputs_and_decisions(exported: Exported) -
     early = expected < len(PARTITION) - 1
     assert 0 < early.sum() < len(images)  # the test exercises early and late exits
 
-    runner.manifest = dataclasses.replace(exported.manifest, threshold=threshold)
+    thresholds = (threshold,) * (len(PARTITION) - 1)
+    runner.manifest = dataclasses.replace(exported.manifest, thresholds=thresholds)
     result = runner.run(images)
     np.testing.assert_array_equal(result.exit_partition, expected)
     rows = np.arange(len(images))
@@ -93,8 +94,8 @@ def test_exit_partitions_first_below_threshold_else_last(
     [
         ({"placement": ("edge",)}, "placement names 1 tiers, but the partition has 3"),
         ({"threshold": None}, "a threshold is needed with more than one partition"),
-        ({"threshold": 1.5}, r"threshold must be in \(0, 1\], got 1.5"),
-        ({"threshold": (0.4, 0.0)}, r"threshold must be in \(0, 1\], got 0.0"),
+        ({"threshold": 1.5}, r"`threshold` must be a finite number in \(0, 1\]"),
+        ({"threshold": (0.4, 0.0)}, r"threshold\[1\] must be in \(0, 1\], got 0.0"),
         ({"threshold": (0.4,)}, r"one threshold per partition but the last \(2\), got 1"),
         ({"partition": (2, 1, 3)}, "partition must hold increasing 0-based blocks"),
         ({"input_shape": (3, 8, 8)}, r"input shape \[3, 8, 8\] does not fit the network"),
@@ -123,7 +124,7 @@ def test_runner_applies_per_exit_thresholds(exported: Exported) -> None:
     _, entropy = torch_exits(exported.joint.net, images)
     # the stem's exit is never confident at this size: T_1 lets none go, T_2 many
     thresholds = (clear_threshold(entropy[:, 0]), clear_threshold(entropy[:, 1], 0.85, 0.95))
-    manifest = dataclasses.replace(exported.manifest, threshold=None, thresholds=thresholds)
+    manifest = dataclasses.replace(exported.manifest, thresholds=thresholds)
     assert [manifest.threshold_of(k) for k in range(3)] == [*thresholds, None]
     expected = exit_partitions(entropy, thresholds)
     assert 0 < (expected == 1).sum() < len(images)

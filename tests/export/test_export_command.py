@@ -32,6 +32,7 @@ def _args(profile: Path, work_dir: Path, out: Path) -> list[str]:
     return ["export", "--profile", str(profile), "--work-dir", str(work_dir), "--out", str(out)]
 
 
+@pytest.mark.slow
 def test_cli_export_best_writes_a_loadable_manifest(
     exported: Exported, profile_file: Path, tmp_path: Path
 ) -> None:
@@ -45,6 +46,7 @@ def test_cli_export_best_writes_a_loadable_manifest(
     assert "exported P=[" in result.output
 
 
+@pytest.mark.slow
 def test_cli_export_config_file(exported: Exported, profile_file: Path, tmp_path: Path) -> None:
     config = tmp_path / "config.json"
     point = {"threshold": 0.3, "partition": [2, 4], "placement": ["smartphone", "cloud"]}
@@ -104,10 +106,12 @@ def _config(tmp_path: Path, point: Mapping[str, object]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cli_export_per_exit_thresholds_from_a_config_file(
     exported: Exported, profile_file: Path, tmp_path: Path
 ) -> None:
-    point = {"threshold": [0.3, 0.6], "partition": [1, 3, 4], "placement": ["edge"] * 3}
+    tiers = ["smartphone", "edge", "cloud"]
+    point = {"threshold": [0.3, 0.6], "partition": [1, 3, 4], "placement": tiers}
     out = tmp_path / "per-exit"
     args = [*_args(profile_file, exported.work_dir, out), "--config", str(_config(tmp_path, point))]
     result = runner.invoke(app, args)
@@ -120,6 +124,7 @@ def test_cli_export_per_exit_thresholds_from_a_config_file(
     assert data["thresholds"] == [0.3, 0.6] and "threshold" not in data
 
 
+@pytest.mark.slow
 def test_cli_export_final_weights(exported: Exported, profile_file: Path, tmp_path: Path) -> None:
     """Trains the final model of P = [2, 4] from joint.pt, caches it, exports it."""
     point = {"threshold": 0.4, "partition": [2, 4], "placement": ["edge", "cloud"]}
@@ -135,6 +140,7 @@ def test_cli_export_final_weights(exported: Exported, profile_file: Path, tmp_pa
     assert manifest.threshold == 0.4 and [p.last_block for p in manifest.partitions] == [2, 4]
 
 
+@pytest.mark.slow
 def test_cli_export_final_from_scratch_needs_no_joint_checkpoint(
     profile_file: Path, tmp_path: Path
 ) -> None:

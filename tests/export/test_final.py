@@ -7,16 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from splitexit.configuration import exit_partitions
 from splitexit.errors import InputError
-from splitexit.export import (
-    ChainRunner,
-    FinalSettings,
-    JointCheckpoint,
-    exit_partitions,
-    final_work_dir,
-    load_joint,
-    train_final_net,
-)
+from splitexit.export import ChainRunner, JointCheckpoint, load_joint
+from splitexit.training import FinalSettings, final_work_dir, train_final_net
 from tests.export.conftest import (
     ATOL,
     FINAL_SETTINGS,
@@ -33,6 +27,7 @@ def _joint(exported: Exported) -> JointCheckpoint:
     return load_joint(path, model="resnet8", dataset="digits", num_classes=10)
 
 
+@pytest.mark.slow
 def test_final_model_has_only_the_selected_exits(
     exported: Exported, final_exported: FinalExported
 ) -> None:
@@ -50,6 +45,7 @@ def test_final_model_has_only_the_selected_exits(
     )
 
 
+@pytest.mark.slow
 def test_final_chain_reproduces_final_torch_outputs_and_decisions(
     exported: Exported, final_exported: FinalExported
 ) -> None:
@@ -65,15 +61,14 @@ def test_final_chain_reproduces_final_torch_outputs_and_decisions(
     thresholds = (clear_threshold(entropy[:, 0]), clear_threshold(entropy[:, 1], 0.5, 0.9))
     expected = exit_partitions(entropy, thresholds)
     assert 0 < (expected == 1).sum() < len(images)
-    runner.manifest = dataclasses.replace(
-        final_exported.manifest, threshold=None, thresholds=thresholds
-    )
+    runner.manifest = dataclasses.replace(final_exported.manifest, thresholds=thresholds)
     result = runner.run(images)
     np.testing.assert_array_equal(result.exit_partition, expected)
     rows = np.arange(len(images))
     np.testing.assert_array_equal(result.predictions, probabilities[rows, expected].argmax(axis=1))
 
 
+@pytest.mark.slow
 def test_final_second_call_reuses_the_cached_checkpoint(
     exported: Exported, final_exported: FinalExported
 ) -> None:
@@ -93,6 +88,7 @@ def test_final_second_call_reuses_the_cached_checkpoint(
         assert torch.equal(again.net.state_dict()[name], weight), name
 
 
+@pytest.mark.slow
 def test_final_from_scratch_without_joint(exported: Exported, tmp_path: Path) -> None:
     work = tmp_path
     settings = FinalSettings(init="scratch", epochs=1, lr=0.05, width=0.25)

@@ -165,16 +165,14 @@ def test_manifest_threshold_of_out_of_range(exported: Exported, k: int) -> None:
 
 def test_manifest_threshold_of_single_partition(exported: Exported) -> None:
     single = dataclasses.replace(
-        exported.manifest, threshold=None, partitions=exported.manifest.partitions[:1]
+        exported.manifest, thresholds=(), partitions=exported.manifest.partitions[:1]
     )
     assert single.threshold_of(0) is None
 
 
-@pytest.mark.parametrize(
-    ("threshold", "thresholds"), [(None, (0.3,)), (0.5, (0.3, 0.6)), (None, (0.3, 0.4, 0.5))]
-)
+@pytest.mark.parametrize("thresholds", [(), (0.3,), (0.3, 0.4, 0.5)])
 def test_manifest_rejects_inconsistent_thresholds(
-    exported: Exported, threshold: float | None, thresholds: tuple[float, ...]
+    exported: Exported, thresholds: tuple[float, ...]
 ) -> None:
     with pytest.raises(InputError, match="one threshold per partition but the last"):
-        dataclasses.replace(exported.manifest, threshold=threshold, thresholds=thresholds)
+        dataclasses.replace(exported.manifest, thresholds=thresholds)

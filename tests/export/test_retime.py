@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from splitexit.cli import app
 from splitexit.errors import InputError
-from splitexit.export import RetimeSettings, retime_profile
 from splitexit.profile import load_profile, random_profile, save_profile
+from splitexit.profiling import RetimeSettings, retime_profile
 from tests.export.conftest import Exported
 
 runner = CliRunner()
@@ -25,6 +25,7 @@ def _tiny_profile(num_blocks: int) -> object:
     )
 
 
+@pytest.mark.slow
 def test_retime_replaces_only_the_compute_times(exported: Exported) -> None:
     profile = _tiny_profile(exported.joint.net.num_blocks)
     retimed = retime_profile(profile, exported.joint.net, RetimeSettings(runs=20, warmup=2))
@@ -44,6 +45,7 @@ def test_retime_needs_the_full_configuration(exported: Exported) -> None:
         RetimeSettings(percentile=0)
 
 
+@pytest.mark.slow
 def test_cli_retime_writes_a_profile_with_its_trace(exported: Exported, tmp_path: Path) -> None:
     source = tmp_path / "tiny.json"
     save_profile(_tiny_profile(exported.joint.net.num_blocks), source)

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from splitexit.fidelity import Deployment, exit_partitions, path_costs
+from splitexit.configuration import Configuration, exit_partitions
+from splitexit.fidelity import path_costs
 from splitexit.profile import Profile, Trace, load_profile, load_profile_trace, profile_path
 from splitexit.topology import Topology
 
@@ -35,7 +36,7 @@ class Overheads:
 
 def measurement_mapping(
     topology: Topology,
-    deployment: Deployment,
+    deployment: Configuration,
     *,
     rows: int = 400,
     overheads: Overheads | None = None,
@@ -53,7 +54,8 @@ def measurement_mapping(
     tiers = [topology.tiers[a].name for a in deployment.placement]
     src, dst = topology.source, topology.destination
     index = np.sort(rng.choice(trace.num_samples, rows, replace=False))
-    leave = exit_partitions(trace.entropy_joint[index], deployment)
+    chosen = trace.entropy_joint[index][:, list(deployment.partition)]
+    leave = exit_partitions(chosen, deployment.exit_thresholds)
     count = len(deployment.partition)
 
     def gap(bits: float, local: bool = False) -> float:
@@ -104,7 +106,7 @@ def measurement_mapping(
                 "hops": hops if delivered else [],
             }
         )
-    thresholds = deployment.exit_thresholds
+    thresholds = deployment.thresholds
     same = len(set(thresholds)) <= 1
     return {
         "format": "splitexit.measurement/1",
@@ -137,17 +139,17 @@ def measurement_mapping(
     }
 
 
-def random_deployments(topology: Topology, count: int, seed: int) -> list[Deployment]:
+def random_deployments(topology: Topology, count: int, seed: int) -> list[Configuration]:
     """Distinct random configurations with 1 to 3 partitions over the profile's thresholds."""
     profile, _ = bundled()
     rng = np.random.default_rng(seed)
-    found: list[Deployment] = []
+    found: list[Configuration] = []
     while len(found) < count:
         parts = int(rng.integers(1, 4))
         partition = tuple(sorted(rng.choice(profile.num_blocks, parts, replace=False).tolist()))
         placement = tuple(rng.choice(topology.num_tiers, parts, replace=False).tolist())
         threshold = float(profile.thresholds[int(rng.integers(4, 16))])
-        deployment = Deployment(partition, placement, (threshold,) * (parts - 1))
+        deployment = Configuration(partition, placement, (threshold,) * (parts - 1))
         if deployment not in found:
             found.append(deployment)
     return found

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from splitexit.configuration import Configuration
 from splitexit.fidelity import (
-    Deployment,
     FidelityCase,
     calibrate,
     compare,
@@ -51,10 +51,10 @@ def test_calibrate_learns_what_messages_crossing_no_link_cost() -> None:
     profile, trace = bundled()
     topology = load_topology("iot")  # source and destination: raspberry-pi (tier 0)
     plans = [
-        Deployment(partition=(9,), placement=(0,), exit_thresholds=()),  # all local
-        Deployment(partition=(9,), placement=(1,), exit_thresholds=()),  # both cross links
-        Deployment(partition=(9,), placement=(2,), exit_thresholds=()),  # both cross links
-        Deployment(partition=(2, 9), placement=(0, 1), exit_thresholds=(0.3,)),  # mixed
+        Configuration(partition=(9,), placement=(0,), thresholds=()),  # all local
+        Configuration(partition=(9,), placement=(1,), thresholds=()),  # both cross links
+        Configuration(partition=(9,), placement=(2,), thresholds=()),  # both cross links
+        Configuration(partition=(2, 9), placement=(0, 1), thresholds=(0.3,)),  # mixed
     ]
     found = []
     for i, plan in enumerate(plans):
@@ -81,7 +81,7 @@ def test_calibrate_forward_slope_from_two_sizes() -> None:
     found = []
     # cuts after blocks 3 and 7 (0-based 2 and 6) forward activations of different sizes
     for i, cut in enumerate((2, 6)):
-        plan = Deployment(partition=(cut, 9), placement=(0, 1), exit_thresholds=(0.05,))
+        plan = Configuration(partition=(cut, 9), placement=(0, 1), thresholds=(0.05,))
         data = measurement_mapping(topology, plan, rows=100, overheads=truth, seed=i)
         measurement = measurement_from_mapping(data, source=f"cut{cut}.json")
         found.append(make_case(measurement, profile, trace, topology))

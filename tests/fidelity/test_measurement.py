@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from splitexit.configuration import Configuration
 from splitexit.errors import InputError
-from splitexit.fidelity import Deployment, load_cases, load_measurement
+from splitexit.fidelity import load_cases, load_measurement
 from splitexit.topology import load_topology
 from tests.fidelity.helpers import measurement_mapping
 
-PLAN = Deployment(partition=(2, 9), placement=(1, 2), exit_thresholds=(0.5,))
+PLAN = Configuration(partition=(2, 9), placement=(1, 2), thresholds=(0.5,))
 
 
 @pytest.fixture
@@ -52,7 +53,8 @@ MUTATIONS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("extra", lambda d: d.update(extra=1), "extra is not a known field"),
     ("order", lambda d: d["config"].update(partition=[10, 3]), "increasing 1-based"),
     ("both", lambda d: d["config"].update(thresholds=[0.5]), "not both"),
-    ("count", lambda d: d["config"].update(threshold=None, thresholds=[0.5, 0.6]), "expected 1"),
+    ("count", lambda d: d["config"].update(threshold=None, thresholds=[0.5, 0.6]), "but the last"),
+    ("range", lambda d: d["config"].update(threshold=1.5), "config.threshold"),
     ("tier", lambda d: d["partitions"][1].update(tier="cloud"), "partitions[1] must be"),
     ("bits", lambda d: d["partitions"][1].update(activation_bits=5.0), "activation_bits"),
     ("negative", lambda d: d["samples"][3].update(latency_s=-1.0), "samples[3].latency_s"),

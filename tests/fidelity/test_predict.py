@@ -5,19 +5,36 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from splitexit.fidelity import Deployment, exit_partitions, path_costs, predict_samples
-from splitexit.perfmodel import CascadeTable, Config, ModelInputs, PerExitTable, estimate
+from splitexit.configuration import Configuration, exit_partitions
+from splitexit.errors import InputError
+from splitexit.fidelity import path_costs, predict_samples
+from splitexit.perfmodel import (
+    CascadeTable,
+    ModelInputs,
+    PerExitTable,
+    decode_thresholds,
+    estimate,
+)
 from splitexit.topology import load_topology
 from tests.fidelity.helpers import bundled
 
+# (threshold index into the bundled profile's thresholds, P, A)
 CONFIGS = [
-    Config(None, (9,), (0,)),
-    Config(None, (4,), (2,)),
-    Config(7, (2, 9), (1, 2)),
-    Config(11, (0, 5), (3, 0)),
-    Config(3, (1, 4, 8), (0, 2, 1)),
-    Config(15, (3, 6, 7, 9), (1, 3, 2, 0)),
+    (0, (9,), (0,)),
+    (0, (4,), (2,)),
+    (7, (2, 9), (1, 2)),
+    (11, (0, 5), (3, 0)),
+    (3, (1, 4, 8), (0, 2, 1)),
+    (15, (3, 6, 7, 9), (1, 3, 2, 0)),
 ]
+Triple = tuple[int, tuple[int, ...], tuple[int, ...]]
+
+
+def _config(triple: Triple) -> Configuration:
+    profile, _ = bundled()
+    t, partition, placement = triple
+    exits = len(partition) - 1
+    return Configuration.from_indices(partition, placement, [t] * exits, profile.thresholds)
 
 
 @pytest.mark.parametrize("preset", ["mobile", "iot"])
@@ -25,17 +42,16 @@ CONFIGS = [
 @pytest.mark.parametrize("destination", [0, 3])
 @pytest.mark.parametrize("config", CONFIGS)
 def test_predict_samples_mean_is_trace_estimate(
-    preset: str, source: str, destination: int, config: Config
+    preset: str, source: str, destination: int, config: Triple
 ) -> None:
     profile, trace = bundled()
+    deployment = _config(config)
     topology = load_topology(preset)
     topology = topology.with_destination(topology.tiers[destination].name)
     table = CascadeTable.from_trace(trace, profile.thresholds, source=source)
     inputs = ModelInputs.build(profile, topology, exit_model=table.evaluate)
-    expected = estimate(inputs, config)
-    pred = predict_samples(
-        profile, trace, topology, Deployment.from_config(config, profile), trace_source=source
-    )
+    expected = estimate(inputs, deployment)
+    pred = predict_samples(profile, trace, topology, deployment, trace_source=source)
     assert pred.latency_s.mean() == pytest.approx(expected.latency_s, rel=1e-9)
     assert pred.compute_s.mean() == pytest.approx(expected.compute_s, rel=1e-9)
     assert pred.transmission_s.mean() == pytest.approx(expected.transmission_s, rel=1e-9)
@@ -48,30 +64,44 @@ def test_predict_samples_mean_is_trace_estimate(
 def test_predict_samples_per_exit_thresholds_match_per_exit_table(code: int) -> None:
     profile, trace = bundled()
     topology = load_topology("mobile")
-    config = Config(code, (1, 4, 8), (0, 2, 1))
+    vector = decode_thresholds(np.array([code]), 2, profile.num_thresholds)[0]
+    config = Configuration.from_indices((1, 4, 8), (0, 2, 1), vector, profile.thresholds)
     entropy, correct = trace.arrays("joint")
     table = PerExitTable.build(entropy, correct, profile.thresholds)
     inputs = ModelInputs.build(
         profile, topology, exit_model=table.evaluate, per_exit_thresholds=True
     )
     expected = estimate(inputs, config)
-    deployment = Deployment.from_config(config, profile, per_exit=True)
-    pred = predict_samples(profile, trace, topology, deployment)
+    pred = predict_samples(profile, trace, topology, config)
     assert pred.latency_s.mean() == pytest.approx(expected.latency_s, rel=1e-9)
     np.testing.assert_allclose(pred.exit_rates(), expected.exit_rates, rtol=0, atol=1e-12)
 
 
 def test_exit_partitions_strictly_below_threshold() -> None:
     entropy = np.array([[0.5, 0.1, 0.9], [0.49, 0.9, 0.9], [0.9, 0.3, 0.0]], dtype=np.float32)
-    plan = Deployment(partition=(0, 1, 2), placement=(0, 1, 2), exit_thresholds=(0.5, 0.3))
+    plan = Configuration(partition=(0, 1, 2), placement=(0, 1, 2), thresholds=(0.5, 0.3))
     # row 0: 0.5 is not below 0.5, 0.1 < 0.3; row 2: 0.3 is not below 0.3 -> last
-    assert exit_partitions(entropy, plan).tolist() == [1, 0, 2]
+    chosen = entropy[:, list(plan.partition)]
+    assert exit_partitions(chosen, plan.exit_thresholds).tolist() == [1, 0, 2]
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        (Configuration((2, 10), (0, 1), (0.5,)), "goes beyond the 10 blocks"),
+        (Configuration((2, 9), (0, 7), (0.5,)), "names a tier beyond the 4 tiers"),
+    ],
+)
+def test_predict_samples_bad_deployment_one_line(plan: Configuration, message: str) -> None:
+    profile, trace = bundled()
+    with pytest.raises(InputError, match=message):
+        predict_samples(profile, trace, load_topology("mobile"), plan)
 
 
 def test_path_costs_runtime_uses_measured_reference_times() -> None:
     profile, _ = bundled()
     topology = load_topology("iot")
-    plan = Deployment(partition=(2, 9), placement=(0, 1), exit_thresholds=(0.5,))
+    plan = Configuration(partition=(2, 9), placement=(0, 1), thresholds=(0.5,))
     paper = path_costs(profile, topology, plan)
     expected_work = topology.compute_ratios[[0, 1]] * np.array(
         [
@@ -100,18 +130,20 @@ def test_configurations_to_measure_recommendation_first(count: int) -> None:
     assert len({p.config for p in points}) == len(points)
 
 
-@pytest.mark.parametrize(("mode", "stretched"), [("sleep", True), ("none", False)])
+@pytest.mark.parametrize(
+    ("mode", "stretched"), [("sleep", True), ("cpu-quota", True), ("none", False)]
+)
 def test_path_costs_runtime_stretches_as_the_workers_do(mode: str, stretched: bool) -> None:
     from splitexit.fidelity import measurement_from_mapping
     from tests.fidelity.helpers import measurement_mapping
 
     profile, _ = bundled()
     topology = load_topology("mobile")
-    plan = Deployment(partition=(2, 9), placement=(0, 3), exit_thresholds=(0.5,))
+    plan = Configuration(partition=(2, 9), placement=(0, 3), thresholds=(0.5,))
     data = {**measurement_mapping(topology, plan, rows=5), "compute_mode": mode}
     measurement = measurement_from_mapping(data)
     costs = path_costs(profile, topology, plan, compute="runtime", measurement=measurement)
     reference = np.array([p.reference_s for p in measurement.partitions])
-    # the cloud (R = 1) is never stretched; the smartwatch (R = 500) only in sleep mode
+    # the cloud (R = 1) is never stretched; the smartwatch (R = 500) in sleep and cpu-quota
     ratio = np.array([500.0 if stretched else 1.0, 1.0])
     np.testing.assert_allclose(costs.work_s, ratio * reference)

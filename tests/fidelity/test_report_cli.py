@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from splitexit._cli_fidelity import register
+from splitexit.cli.fidelity import register
 from splitexit.fidelity import compare_many, load_cases
 from splitexit.reports import (
     fidelity_info,

@@ -84,3 +84,22 @@ def test_early_exit_cli_prints_the_report(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "skipped 1 of 4 blocks" in result.output
+
+
+def test_quantize_old_ir_model_listing_initializers_as_inputs(tmp_path: Path) -> None:
+    """IR 3 lists every initializer as a graph input; the pre-processing merges the equal
+    biases, which must not leave inputs that ONNX Runtime then asks the caller to feed."""
+    from onnx import helper, numpy_helper
+
+    model = graphs.chain()
+    for tensor in model.graph.initializer:
+        if tensor.name in ("c1.b", "c2.b", "c3.b"):
+            tensor.CopyFrom(numpy_helper.from_array(np.full(4, 0.1, np.float32), tensor.name))
+        model.graph.input.append(
+            helper.make_tensor_value_info(tensor.name, tensor.data_type, list(tensor.dims))
+        )
+    model.ir_version = 3
+    path = graphs.save(model, tmp_path)
+    report = quantize(path, tmp_path / "q.onnx", count=4, runs=2)
+    assert report.agreement.samples == 2
+    assert [v.name for v in onnx.load(str(tmp_path / "q.onnx")).graph.input] == ["x"]

@@ -5,7 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from splitexit import Config, Profile, random_profile
+from splitexit import Configuration, Profile, random_profile
+from splitexit.errors import InputError
 from splitexit.perfmodel import ModelInputs, estimate, reference_estimate
 from splitexit.planner.reference import reference_configurations
 from tests.helpers import profile_from, random_topology, tiny_topology, valid_profile_mapping
@@ -42,19 +43,19 @@ TWO_TIERS = tiny_topology([10.0, 1.0], [1e5], [0.005])
 #               propagation  0.005 + 0.25 * 0.005 + 0.75 * 0.005 = 0.01
 #   accuracy 0.6 * 0.25 + 0.9 * 0.75 = 0.825
 HAND_CASES = [
-    (Config(0, (0, 1), (0, 1)), 0.825, 0.1265, 0.03075, 0.0075, (0.25, 0.75)),
-    (Config(0, (0, 1), (1, 0)), 0.825, 0.176, 0.04025, 0.01, (0.25, 0.75)),
+    (Configuration((0, 1), (0, 1), (0.5,)), 0.825, 0.1265, 0.03075, 0.0075, (0.25, 0.75)),
+    (Configuration((0, 1), (1, 0), (0.5,)), 0.825, 0.176, 0.04025, 0.01, (0.25, 0.75)),
     # Partial DNN on the second tier: input there, result back.
-    (Config(None, (0,), (1,)), 0.6, 0.011, 0.01 + 0.001, 0.01, (1.0,)),
+    (Configuration((0,), (1,)), 0.6, 0.011, 0.01 + 0.001, 0.01, (1.0,)),
     # T = 1: every sample leaves at branch 1, nothing crosses to partition 2.
-    (Config(1, (0, 1), (0, 1)), 0.6, 0.11, 0.0, 0.0, (1.0, 0.0)),
+    (Configuration((0, 1), (0, 1), (1.0,)), 0.6, 0.11, 0.0, 0.0, (1.0, 0.0)),
 ]
 
 
 @pytest.mark.parametrize("case", HAND_CASES, ids=lambda c: str(c[0]))
 @pytest.mark.parametrize("implementation", ["vectorized", "reference"])
 def test_model_two_blocks_two_tiers_by_hand(
-    case: tuple[Config, float, float, float, float, tuple[float, ...]], implementation: str
+    case: tuple[Configuration, float, float, float, float, tuple[float, ...]], implementation: str
 ) -> None:
     config, accuracy, compute, transmission, propagation, exits = case
     profile = two_block_profile()
@@ -74,7 +75,8 @@ def test_model_partial_dnn_accounts_for_every_sample() -> None:
     profile = random_profile(6, num_thresholds=4, seed=2)
     inputs = ModelInputs.build(profile, random_topology(3, seed=2))
     for t in range(4):
-        est = estimate(inputs, Config(t, (1, 3), (2, 0)))
+        config = Configuration((1, 3), (2, 0), (float(profile.thresholds[t]),))
+        est = estimate(inputs, config)
         assert sum(est.exit_rates) == pytest.approx(1.0)
         # the last partition takes every sample that would have left at branches 3..N
         assert est.exit_rates[1] == pytest.approx(profile.exit_rates[t, 2:].sum())
@@ -97,8 +99,16 @@ def test_model_vectorized_matches_reference_on_random_instances(seed: int) -> No
         assert fast.exit_rates == pytest.approx(slow.exit_rates, abs=1e-12)
 
 
-def test_model_single_partition_ignores_threshold() -> None:
+def test_model_single_partition_takes_no_threshold() -> None:
     profile = random_profile(5, num_thresholds=6, seed=9)
     inputs = ModelInputs.build(profile, random_topology(3, seed=9))
-    values = {estimate(inputs, Config(t, (3,), (1,))).latency_s for t in range(6)}
-    assert len(values) == 1
+    assert estimate(inputs, Configuration((3,), (1,))).exit_rates == (1.0,)
+    with pytest.raises(InputError, match="one threshold per partition but the last"):
+        Configuration((3,), (1,), (0.5,))
+
+
+def test_model_threshold_off_the_profile_grid_is_refused() -> None:
+    profile = random_profile(5, num_thresholds=4, seed=9)
+    inputs = ModelInputs.build(profile, random_topology(3, seed=9))
+    with pytest.raises(InputError, match="not one of the profile's thresholds"):
+        estimate(inputs, Configuration((1, 3), (1, 0), (0.123,)))

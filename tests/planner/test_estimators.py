@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from splitexit import InputError, Profile, plan
+from splitexit.configuration import Configuration
 from splitexit.perfmodel import (
     CascadeTable,
-    Config,
     ModelInputs,
-    decode_thresholds,
     partition_terms,
     reference_per_exit_estimate,
     reference_trace_estimate,
@@ -96,10 +95,10 @@ def test_trace_estimator_planner_equals_naive_replay() -> None:
     profile, trace = traced(5, 3, 7)
     topology = random_topology(3, seed=7)
 
-    def replay(config: Config) -> tuple[tuple[float, ...], float]:
-        t = profile.thresholds[config.threshold_index or 0]
+    def replay(config: Configuration) -> tuple[tuple[float, ...], float]:
+        t = config.global_threshold or 1.0  # a single partition has no threshold
         return reference_trace_estimate(
-            trace.entropy_joint, trace.correct_joint, float(t), config.partition
+            trace.entropy_joint, trace.correct_joint, t, config.partition
         )
 
     result = plan(profile, topology, estimator="trace", trace=trace, accuracy="joint")
@@ -120,24 +119,17 @@ def test_trace_estimator_refuses_exact_solver_and_missing_trace() -> None:
         plan(profile, topology, estimator="trace", trace=trace, solver="exact")
     with pytest.raises(InputError, match="estimator 'trace' needs the per-sample trace"):
         plan(profile, topology, estimator="trace")
-    with pytest.raises(InputError, match="estimator must be one of auto, paper, trace"):
+    with pytest.raises(InputError, match="`estimator` must be one of 'auto', 'paper', 'trace'"):
         plan(profile, topology, estimator="oracle")
 
 
 def test_per_exit_thresholds_planner_equals_naive_replay() -> None:
     profile, trace = traced(5, 3, 11)
     topology = random_topology(3, seed=11)
-    nt = profile.num_thresholds
 
-    def replay(config: Config) -> tuple[tuple[float, ...], float]:
-        vector = decode_thresholds(
-            np.array([config.threshold_index or 0]), config.num_partitions - 1, nt
-        )[0]
+    def replay(config: Configuration) -> tuple[tuple[float, ...], float]:
         return reference_per_exit_estimate(
-            trace.entropy_joint,
-            trace.correct_joint,
-            tuple(float(profile.thresholds[j]) for j in vector),
-            config.partition,
+            trace.entropy_joint, trace.correct_joint, config.thresholds, config.partition
         )
 
     result = plan(

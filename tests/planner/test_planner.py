@@ -16,7 +16,8 @@ from splitexit import (
     plan,
     random_profile,
 )
-from splitexit.perfmodel import Config, reference_estimate
+from splitexit.configuration import Configuration
+from splitexit.perfmodel import reference_estimate
 from splitexit.planner import count_configurations, reference_frontier, reference_optimum
 from splitexit.planner.reference import reference_configurations
 from tests.helpers import profile_from, random_topology, tiny_topology, valid_profile_mapping
@@ -35,8 +36,10 @@ INSTANCES = [
 ]
 
 
-def _frontier_key(config: Config) -> tuple[int | None, tuple[int, ...], tuple[int, ...]]:
-    return config.threshold_index, config.partition, config.placement
+def _frontier_key(
+    config: Configuration,
+) -> tuple[tuple[float, ...], tuple[int, ...], tuple[int, ...]]:
+    return config.thresholds, config.partition, config.placement
 
 
 @pytest.mark.parametrize(("n", "m", "nt", "seed"), INSTANCES)
@@ -98,7 +101,7 @@ def test_planner_exact_tie_keeps_fewer_partitions() -> None:
     result = plan(profile, TWO_TIERS)
     firsts = [p for p in result.pareto if p.accuracy == pytest.approx(0.6)]
     assert len(firsts) == 1 and firsts[0].config.num_partitions == 1
-    tie = reference_estimate(profile, TWO_TIERS, Config(0, (0, 1), (0, 1)))
+    tie = reference_estimate(profile, TWO_TIERS, Configuration((0, 1), (0, 1), (1.0,)))
     assert tie.latency_s == pytest.approx(firsts[0].latency_s)
 
 
@@ -113,6 +116,18 @@ def test_planner_default_is_fastest_within_one_point_of_best() -> None:
     assert "1 percentage point" in result.requirement.describe()
 
 
+def test_planner_reads_requirements_written_with_units() -> None:
+    profile, topology = load_profile("example"), load_topology("mobile")
+    assert (
+        plan(profile, topology, min_accuracy="85%").best
+        == plan(profile, topology, min_accuracy=0.85).best
+    )
+    assert (
+        plan(profile, topology, max_latency_s="80ms").best
+        == plan(profile, topology, max_latency_s=0.08).best
+    )
+
+
 def test_planner_infeasible_requirements_raise() -> None:
     profile, topology = load_profile("example"), load_topology("mobile")
     with pytest.raises(InfeasibleError, match=r"accuracy >= 99.00%; the best achievable is 91.70%"):
@@ -124,11 +139,14 @@ def test_planner_infeasible_requirements_raise() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"min_accuracy": 1.5}, "minimum accuracy must be in [0, 1]"),
-        ({"max_latency_s": -1.0}, "maximum latency must be a finite duration > 0"),
+        ({"min_accuracy": 1.5}, "`min_accuracy` must be a fraction"),
+        ({"max_latency_s": -1.0}, "`max_latency_s` must be a duration"),
+        ({"sample_size": -3}, "plan: `sample_size` must be an int >= 1, got -3"),
+        ({"min_accuracy": "0.9x"}, "`min_accuracy` must be a fraction"),
+        ({"min_accuracy": [0.9]}, "`min_accuracy` must be a fraction"),
         ({"min_accuracy": 0.5, "max_latency_s": 1.0}, "not both"),
         ({"destination": "moon"}, "destination 'moon' is not a tier"),
-        ({"accuracy": "vibes"}, "accuracy must be 'separate' or 'joint'"),
+        ({"accuracy": "vibes"}, "`accuracy` must be one of 'separate', 'joint'"),
     ],
 )
 def test_planner_rejects_bad_arguments(kwargs: dict[str, object], message: str) -> None:
@@ -152,9 +170,9 @@ def test_planner_baselines_match_definitions() -> None:
     result = plan(profile, topology)
     by_name = {b.name: b for b in result.baselines}
     n = profile.num_blocks
-    whole_source = reference_estimate(profile, topology, Config(None, (n - 1,), (0,)))
+    whole_source = reference_estimate(profile, topology, Configuration((n - 1,), (0,)))
     assert by_name["source"].point.latency_s == pytest.approx(whole_source.latency_s)
-    whole_cloud = reference_estimate(profile, topology, Config(None, (n - 1,), (3,)))
+    whole_cloud = reference_estimate(profile, topology, Configuration((n - 1,), (3,)))
     assert by_name["fastest"].point.latency_s == pytest.approx(whole_cloud.latency_s)
     # single cut, no exit branch before the end: brute force over cuts and tier pairs
     best_cut = math.inf
@@ -205,13 +223,13 @@ def _reducer_profile() -> tuple[Profile, Topology]:
 def test_planner_accuracy_tie_prefers_fewer_partitions(solver: str) -> None:
     profile, topology = _reducer_profile()
     roomy = plan(profile, topology, max_latency_s=0.5, solver=solver)
-    assert roomy.best.config == Config(None, (1,), (1,))
+    assert roomy.best.config == Configuration((1,), (1,))
     assert roomy.best.latency_s == pytest.approx(0.2021)
     assert roomy.best.accuracy == pytest.approx(0.9)
     # the frontier itself keeps the faster two-partition plan at the same accuracy
-    assert roomy.pareto[-1].config == Config(0, (0, 1), (0, 1))
+    assert roomy.pareto[-1].config == Configuration((0, 1), (0, 1), (0.5,))
     assert roomy.pareto[-1].latency_s == pytest.approx(0.1131)
     tight = plan(profile, topology, max_latency_s=0.15, solver=solver)
-    assert tight.best.config == Config(0, (0, 1), (0, 1))
+    assert tight.best.config == Configuration((0, 1), (0, 1), (0.5,))
     want = reference_optimum(profile, topology, max_latency_s=0.5)
     assert want is not None and want[0] == roomy.best.config

@@ -19,6 +19,7 @@ from splitexit.profiling import (
 )
 
 
+@pytest.mark.slow
 def test_profile_model_fills_every_field_from_measurements(
     tiny_profile: tuple[Profile, Trace, Path],
 ) -> None:
@@ -38,6 +39,7 @@ def test_profile_model_fills_every_field_from_measurements(
     assert trace.num_samples == 359 and trace.split == "profile"
 
 
+@pytest.mark.slow
 def test_profile_model_sizes_come_from_real_tensors(
     tiny_profile: tuple[Profile, Trace, Path],
 ) -> None:
@@ -47,6 +49,7 @@ def test_profile_model_sizes_come_from_real_tensors(
     assert profile.input_bits == 64 * 8 and profile.result_bits == 10 * 32
 
 
+@pytest.mark.slow
 def test_profile_model_again_reuses_the_checkpoints(
     tiny_profile: tuple[Profile, Trace, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -66,6 +69,7 @@ def _settings(work_dir: Path) -> dict[str, object]:
     return dict(tiny_settings(work_dir).__dict__)
 
 
+@pytest.mark.slow
 def test_write_profile_puts_the_trace_beside_and_names_it(
     tiny_profile: tuple[Profile, Trace, Path], tmp_path: Path
 ) -> None:

@@ -17,6 +17,7 @@ def _profile(*args: str) -> list[str]:
     return ["profile", "--model", "resnet8", "--dataset", "digits", *TINY, *args]
 
 
+@pytest.mark.slow
 def test_cli_profile_writes_profile_and_trace_then_reuses_checkpoints(tmp_path: Path) -> None:
     out = tmp_path / "out" / "tiny.json"
     args = _profile("--out", str(out), "--work-dir", str(tmp_path / "work"))

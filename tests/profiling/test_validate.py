@@ -60,6 +60,7 @@ def test_fit_scores_perfect_and_shifted_predictions() -> None:
     assert math.isnan(Fit.of(np.ones(3), x).slope)  # constant predictions have no line
 
 
+@pytest.mark.slow
 def test_measure_final_of_the_full_configuration_replays_its_trace(
     tiny_profile: tuple[Profile, Trace, Path],
 ) -> None:
@@ -74,6 +75,7 @@ def test_measure_final_of_the_full_configuration_replays_its_trace(
     assert np.allclose(measured.accuracy, accuracy[0])
 
 
+@pytest.mark.slow
 def test_predict_gives_every_estimator_for_every_partitioning(
     tiny_profile: tuple[Profile, Trace, Path],
 ) -> None:
@@ -91,6 +93,7 @@ def test_predict_gives_every_estimator_for_every_partitioning(
     assert np.allclose(paper[:, 0], predicted["trace/joint"][0].exit_rates[:, 0])
 
 
+@pytest.mark.slow
 def test_validate_end_to_end_writes_scores_and_plot(
     tiny_profile: tuple[Profile, Trace, Path], tmp_path: Path
 ) -> None:
@@ -129,6 +132,7 @@ def test_cli_validate_profile_without_trace_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -1,10 +1,13 @@
 """A tiny exported chain (ResNet-8 at quarter width, seeded random weights, digits-sized input)
-and worker processes on loopback. Random weights are enough here: the runtime must reproduce
-whatever the partitions compute, and the exit rule, exactly."""
+and workers on loopback: processes (``workers``) or servers in this process (``served``).
+Random weights are enough here: the runtime must reproduce whatever the partitions compute,
+and the exit rule, exactly."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +63,42 @@ def deployable(tmp_path_factory: pytest.TempPathFactory) -> Deployable:
 
 @pytest.fixture
 def workers(deployable: Deployable) -> Iterator[object]:
+    """Worker processes (``splitexit worker``), for the tests where processes are the point."""
     from splitexit.runtime import LocalWorkers
 
     with LocalWorkers([p.tier for p in deployable.manifest.partitions]) as started:
+        yield started
+
+
+@dataclass
+class InProcessWorkers:
+    """One ``WorkerServer`` per tier in this process (as ``LocalWorkers`` has processes)."""
+
+    token: str
+    addresses: dict[str, str]
+    servers: dict[str, object]
+
+    def kill(self, tier: str) -> None:
+        self.servers[tier].stop(0)  # type: ignore[attr-defined]
+
+
+@contextmanager
+def in_process_workers(tiers: list[str], **options: object) -> Iterator[InProcessWorkers]:
+    """Start a worker server per tier in this process; stop them all on the way out."""
+    from splitexit.runtime import WorkerOptions, WorkerServer
+
+    token = secrets.token_hex(8)
+    servers = {t: WorkerServer(t, token, options=WorkerOptions(**options)) for t in tiers}  # type: ignore[arg-type]
+    try:
+        addresses = {t: f"127.0.0.1:{s.start()}" for t, s in servers.items()}
+        yield InProcessWorkers(token, addresses, servers)  # type: ignore[arg-type]
+    finally:
+        for server in servers.values():
+            server.stop(0)
+
+
+@pytest.fixture
+def served(deployable: Deployable) -> Iterator[InProcessWorkers]:
+    """The chain's tiers served in this process: for tests where processes are not the point."""
+    with in_process_workers([p.tier for p in deployable.manifest.partitions]) as started:
         yield started

@@ -1,4 +1,5 @@
-"""Faults and load on loopback: a worker killed mid-stream, eight concurrent clients."""
+"""Faults and load on loopback: a worker process killed mid-stream, eight concurrent clients
+(workers in this process: the load, not the processes, is the point)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 
 from splitexit.runtime import Chain, PixelCodec
 from splitexit.topology import Topology
+
+pytestmark = pytest.mark.slow
 
 FAST = Topology.from_mapping(
     {
@@ -31,15 +34,16 @@ def _chain(deployable, workers, topology, **kwargs) -> Chain:  # type: ignore[no
         deployable.manifest, deployable.folder, topology, addresses, workers.token,
         warmup=2, pixels=PixelCodec(data.pixel_levels, data.mean, data.std), **kwargs,
     )  # fmt: skip
+    chain.start()
     chain.wait_ready()
     chain.deploy()
     return chain
 
 
 @pytest.mark.parametrize("transport", ["grpc", "tcp"])
-def test_eight_clients_lose_and_duplicate_nothing(deployable, workers, transport: str) -> None:  # type: ignore[no-untyped-def]
+def test_eight_clients_lose_and_duplicate_nothing(deployable, served, transport: str) -> None:  # type: ignore[no-untyped-def]
     chain = _chain(
-        deployable, workers, FAST, compute_mode="none", deadline_s=60, transport=transport
+        deployable, served, FAST, compute_mode="none", deadline_s=60, transport=transport
     )
     try:
         n = 8 * 500

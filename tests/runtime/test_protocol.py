@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from splitexit.errors import InputError
-from splitexit.runtime import Chain, LinkEmulator, LinkHop, LocalWorkers, PixelCodec, path_links
+from splitexit.runtime import Chain, LinkEmulator, LinkHop, PixelCodec, path_links
 from splitexit.runtime import _wire as wire
 from splitexit.topology import load_topology
+
+from .conftest import in_process_workers
 
 
 @pytest.mark.parametrize("dtype", ["float32", "uint8", "int64", "float16"])
@@ -76,8 +78,9 @@ def _deploy_request(deployable, **changes):  # type: ignore[no-untyped-def]
     return wire.DeployRequest(**fields)
 
 
+@pytest.mark.slow
 def test_a_worker_refuses_a_wrong_token_a_bad_hash_and_a_bad_model(deployable) -> None:  # type: ignore[no-untyped-def]
-    with LocalWorkers(["cloud"]) as workers:
+    with in_process_workers(["cloud"]) as workers:
         channel = grpc.insecure_channel(workers.addresses["cloud"])
         deploy = channel.unary_unary(
             wire.method(wire.WORKER_SERVICE, "Deploy"),
@@ -117,15 +120,13 @@ def test_a_worker_refuses_a_wrong_token_a_bad_hash_and_a_bad_model(deployable) -
 def test_an_unreachable_worker_is_named(deployable) -> None:  # type: ignore[no-untyped-def]
     chain = Chain(
         deployable.manifest, deployable.folder, deployable.topology,
-        ["127.0.0.1:9", "127.0.0.1:9", "127.0.0.1:9"], "token",
+        ["127.0.0.1:9", "127.0.0.1:9", "127.0.0.1:9"], "token", ready_timeout_s=0.5,
     )  # fmt: skip
-    try:
-        with pytest.raises(InputError, match=r"tier smartphone at 127.0.0.1:9 is unreachable"):
-            chain.wait_ready(timeout_s=0.5)
-    finally:
-        chain.close()
+    with chain, pytest.raises(InputError, match=r"tier smartphone at 127.0.0.1:9 is unreachable"):
+        chain.wait_ready()
 
 
+@pytest.mark.slow
 def test_a_worker_stops_when_its_parent_has_ended(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import subprocess
     import sys
@@ -158,3 +159,41 @@ def test_a_worker_without_a_token_refuses_to_start(tmp_path, monkeypatch) -> Non
         result = CliRunner().invoke(app, ["worker", "--tier", "edge", *args])
         assert result.exit_code == 2 and needle in result.output
         assert result.output.strip().count("\n") == 0
+
+
+def test_a_worker_maps_domain_refusals_to_status_codes(deployable) -> None:  # type: ignore[no-untyped-def]
+    from splitexit.runtime._frames import FrameStub
+
+    with in_process_workers(["edge"]) as workers:
+        channel = grpc.insecure_channel(workers.addresses["edge"])
+        infer = channel.unary_unary(
+            wire.method(wire.WORKER_SERVICE, "Infer"),
+            request_serializer=wire.InferRequest.SerializeToString,
+            response_deserializer=wire.InferReply.FromString,
+        )
+        sample = wire.InferRequest(request_id=1, input=wire.to_tensor(np.zeros(4, np.float32)))
+        with pytest.raises(grpc.RpcError) as early:
+            infer(sample, timeout=5)
+        assert early.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert early.value.details() == "tier edge: not deployed"
+        frames = FrameStub(workers.servers["edge"].servicer.data_address, max_bytes=1 << 20)  # type: ignore[attr-defined]
+        reply = frames(sample, timeout=5)  # the frame plane answers with a failed reply
+        assert (reply.ok, reply.error) == (False, "tier edge: not deployed")
+        frames.close()
+        deploy = channel.unary_unary(
+            wire.method(wire.WORKER_SERVICE, "Deploy"),
+            request_serializer=wire.DeployRequest.SerializeToString,
+            response_deserializer=wire.DeployReply.FromString,
+        )
+        # partition 1 of 3 without a threshold: only the last partition takes every sample
+        part = deployable.manifest.partitions[0]
+        request = _deploy_request(
+            deployable, token=workers.token, partition=1,
+            model=(deployable.folder / part.file).read_bytes(), sha256=part.sha256,
+            input_shape=list(part.inputs[0].shape),
+        )  # fmt: skip
+        with pytest.raises(grpc.RpcError) as unbounded:
+            deploy(request, timeout=10)
+        assert unbounded.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "partition 1 of 3 needs a threshold" in (unbounded.value.details() or "")
+        channel.close()

@@ -13,7 +13,10 @@ from typer.testing import CliRunner
 from splitexit.cli import app
 from splitexit.export import ChainRunner
 from splitexit.profile import random_profile, save_profile
-from splitexit.runtime import LocalWorkers
+
+from .conftest import in_process_workers
+
+pytestmark = pytest.mark.slow
 
 runner = CliRunner()
 
@@ -82,7 +85,7 @@ def test_bad_inputs_are_one_line_with_exit_status_2(  # type: ignore[no-untyped-
         "is unreachable": [
             *base, "--export", str(deployable.folder),
             "--connect", "smartphone=127.0.0.1:9", "--connect", "edge=127.0.0.1:9",
-            "--connect", "cloud=127.0.0.1:9",
+            "--connect", "cloud=127.0.0.1:9", "--ready-timeout", "0.5s",
         ],
         "expected TIER=HOST:PORT": [*base, "--export", str(deployable.folder), "--connect", "x"],
         "compute mode must be one of": [
@@ -90,6 +93,9 @@ def test_bad_inputs_are_one_line_with_exit_status_2(  # type: ignore[no-untyped-
         ],
         "transport must be one of": [
             *base, "--export", str(deployable.folder), "--transport", "pigeon",
+        ],
+        "readiness timeout must be > 0 s": [
+            *base, "--export", str(deployable.folder), "--ready-timeout", "0s",
         ],
     }  # fmt: skip
     monkeypatch.setenv("SPLITEXIT_TOKEN", "whatever")
@@ -104,7 +110,7 @@ def test_a_wrong_token_is_refused_by_running_workers(  # type: ignore[no-untyped
 ) -> None:
     token = tmp_path / "token"
     token.write_text("not-the-token\n")
-    with LocalWorkers(["smartphone", "edge", "cloud"]) as workers:
+    with in_process_workers(["smartphone", "edge", "cloud"]) as workers:
         code, output = _run(
             "--profile", str(tiny_profile), "--export", str(deployable.folder), "--samples", "2",
             *[f"--connect={t}={a}" for t, a in workers.addresses.items()],

@@ -28,6 +28,7 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+@pytest.mark.slow
 def test_a_chain_runs_over_tls_and_plaintext_is_refused(deployable, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cert, key = _certificate(tmp_path)
     tls = ["--tls-cert", str(cert), "--tls-key", str(key), "--tls-ca", str(cert)]
@@ -43,12 +44,10 @@ def test_a_chain_runs_over_tls_and_plaintext_is_refused(deployable, tmp_path: Pa
             warmup=1, deadline_s=20, options=options,
             pixels=PixelCodec(data.pixel_levels, data.mean, data.std),
         )  # fmt: skip
-        try:
+        with chain:
             chain.wait_ready(timeout_s=20)
             chain.deploy()
             records = chain.stream(data.profile.images[:5], data.profile.labels[:5], range(5))
-        finally:
-            chain.close()
         assert [r.status for r in records] == ["delivered"] * 5
         plain = grpc.insecure_channel(workers.addresses["cloud"])
         health = plain.unary_unary(

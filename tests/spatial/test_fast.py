@@ -61,6 +61,7 @@ def test_polish_never_makes_a_strategy_worse() -> None:
     assert simulate(problem, tuned).latency_s <= simulate(problem, start).latency_s
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("model", "group", "kwargs"),
     [

@@ -8,6 +8,7 @@ from splitexit.errors import InputError
 from splitexit.spatial import load_model, samples_markdown, samples_sweep
 
 
+@pytest.mark.slow
 def test_samples_sweep_reports_min_mean_max_over_repeats() -> None:
     info, raw = samples_sweep(load_model("vgg16"), sizes=(2, 100), repeats=6, polish_evaluations=50)
     assert list(raw) == ["(a) DB 50Mbps", "(b) NA Nano"]

@@ -27,6 +27,7 @@ def digits() -> DatasetSplits:
     return load_dataset("digits")
 
 
+@pytest.mark.slow
 def test_train_joint_learns_digits_at_every_deep_exit(
     digits: DatasetSplits, tmp_path: Path
 ) -> None:

@@ -6,9 +6,16 @@ fidelity replay can all import it.
 
 from splitexit.configuration._configuration import Configuration
 from splitexit.configuration._exit_rule import (
+    below_threshold,
     check_exit_thresholds,
     exit_partitions,
     leaves_here,
 )
 
-__all__ = ["Configuration", "check_exit_thresholds", "exit_partitions", "leaves_here"]
+__all__ = [
+    "Configuration",
+    "below_threshold",
+    "check_exit_thresholds",
+    "exit_partitions",
+    "leaves_here",
+]

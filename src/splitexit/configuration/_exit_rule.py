@@ -13,9 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    validate_params,
+)
 from splitexit.errors import InputError
 
-__all__ = ["check_exit_thresholds", "exit_partitions", "leaves_here"]
+__all__ = ["below_threshold", "check_exit_thresholds", "exit_partitions", "leaves_here"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -30,6 +35,32 @@ def leaves_here(entropy: float, threshold: float | None) -> bool:
     return threshold is None or entropy < threshold
 
 
+@validate_params(
+    {
+        "entropy": [InstanceOf(np.ndarray)],
+        "threshold": [Interval(float, None, None), InstanceOf(np.ndarray)],
+    }
+)
+def below_threshold(
+    entropy: npt.NDArray[np.floating], threshold: npt.ArrayLike
+) -> npt.NDArray[np.bool_]:
+    """Where a sample would leave if the exit were selected: entropy strictly below T,
+    elementwise (broadcast), compared in float64. The vectorized form of :func:`leaves_here`
+    for an exit that is not the last.
+
+    >>> below_threshold(np.array([0.2, 0.5, 0.9]), 0.5).tolist()
+    [True, False, False]
+    """
+    return np.asarray(entropy, dtype=np.float64) < np.asarray(threshold, dtype=np.float64)
+
+
+@validate_params(
+    {
+        "thresholds": [InstanceOf(list, tuple), InstanceOf(np.ndarray)],
+        "num_partitions": [Interval(int, 1, None)],
+        "where": [InstanceOf(str)],
+    }
+)
 def check_exit_thresholds(
     thresholds: Sequence[float], num_partitions: int, *, where: str = "thresholds"
 ) -> tuple[float, ...]:
@@ -50,6 +81,17 @@ def check_exit_thresholds(
     return values
 
 
+@validate_params(
+    {
+        "entropy": [InstanceOf(np.ndarray)],
+        "thresholds": [
+            Interval(float, 0, 1, closed="right"),
+            InstanceOf(list, tuple),
+            InstanceOf(np.ndarray),
+            None,
+        ],
+    }
+)
 def exit_partitions(
     entropy: npt.NDArray[np.floating], thresholds: Sequence[float] | float | None
 ) -> IntArray:
@@ -77,6 +119,6 @@ def exit_partitions(
             f"thresholds must hold one threshold per partition but the last ({count - 1}), "
             f"got {limits.shape[0]}"
         )
-    below = values[:, :-1] < limits
+    below = below_threshold(values[:, :-1], limits)
     first: IntArray = np.where(below.any(axis=1), below.argmax(axis=1), count - 1).astype(np.int64)
     return first

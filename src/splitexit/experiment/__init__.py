@@ -2,9 +2,20 @@
 
 Profile (or reuse the profile), plan, export the recommendation and a spread of the Pareto
 frontier, deploy each on the emulated testbed, measure, and write a report folder with the
-predictions against the measurements. Importing this package loads neither torch nor gRPC.
+predictions against the measurements. Its steps are library pipelines of their own, called by
+the CLI too (`splitexit export`, `splitexit testbed run`): ``resolve_configuration``,
+``export_configuration`` (``export_net``), ``deploy_and_measure``. Importing this package
+loads neither torch nor gRPC.
 """
 
+from splitexit.experiment._pipeline import (
+    ExportResult,
+    default_work_dir,
+    deploy_and_measure,
+    export_configuration,
+    export_net,
+    resolve_configuration,
+)
 from splitexit.experiment._run import ExperimentResult, run_experiment
 from splitexit.experiment._spec import (
     Experiment,
@@ -18,10 +29,16 @@ from splitexit.experiment._spec import (
 __all__ = [
     "Experiment",
     "ExperimentResult",
+    "ExportResult",
     "Measure",
     "Requirement",
     "Train",
     "default_experiment_path",
+    "default_work_dir",
+    "deploy_and_measure",
+    "export_configuration",
+    "export_net",
     "load_experiment",
+    "resolve_configuration",
     "run_experiment",
 ]

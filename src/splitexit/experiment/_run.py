@@ -25,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from splitexit._boundary import atomic_write_text
+from splitexit._validation import (
+    Callable_,
+    InstanceOf,
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
+from splitexit.experiment._pipeline import default_work_dir, deploy_and_measure, export_net
 from splitexit.experiment._spec import Experiment
 
 __all__ = ["ExperimentResult", "run_experiment"]
@@ -33,6 +41,7 @@ __all__ = ["ExperimentResult", "run_experiment"]
 Say = Callable[[str], None]
 
 
+@returned_type
 @dataclass(frozen=True)
 class ExperimentResult:
     """Where the report is and the figures a caller prints."""
@@ -78,12 +87,20 @@ def _train_profile(experiment: Experiment, out: Path) -> None:
 def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:
     if experiment.work_dir is not None:
         return experiment.path(experiment.work_dir)
-    return Path("runs") / f"{model}-{dataset}"
+    return default_work_dir(model, dataset)
 
 
+@validate_params(
+    {
+        "experiment": [InstanceOf(Experiment)],
+        "out": [PathLike()],
+        "say": [Callable_()],
+    }
+)
 def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> ExperimentResult:
     """Run ``experiment`` end to end and write its report folder ``out`` (replaced)."""
-    from splitexit.export import export_partitions, input_shape_from_bits, load_profile_joint
+    from splitexit.datasets import load_dataset  # numpy only
+    from splitexit.export import load_profile_joint
     from splitexit.fidelity import (
         compare_many,
         configurations_to_measure,
@@ -100,9 +117,8 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
         render_fidelity_plot,
         render_pareto_plot,
     )
-    from splitexit.runtime import PixelCodec, TestbedOptions, run_testbed
+    from splitexit.runtime import TestbedOptions
     from splitexit.topology import load_topology
-    from splitexit.training._datasets import load_dataset  # numpy only
 
     started = time.monotonic()
     options = TestbedOptions(
@@ -112,6 +128,7 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
         threads=experiment.measure.threads,
         deadline_s=experiment.measure.deadline_s,
         transport=experiment.measure.transport,
+        network=experiment.measure.network,
     )
     spec = _profile_file(experiment, say)
     profile = load_profile(spec)
@@ -126,7 +143,6 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     joint = load_profile_joint(profile, spec, folder)
     data_dir = experiment.path(experiment.data_dir) if experiment.data_dir else None
     data = load_dataset(profile.dataset, data_dir=data_dir)
-    pixels = PixelCodec(data.pixel_levels, data.mean, data.std)
 
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
@@ -149,40 +165,20 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     atomic_write_text(partial / "plan.json", json.dumps(result.to_dict(), indent=2) + "\n")
     render_pareto_plot(pareto_plot_info(result), partial / "pareto.png")
     points = configurations_to_measure(result, experiment.measure.configurations)
-    in_channels = int(next(joint.net.parameters()).shape[1])
-    input_shape = input_shape_from_bits(profile.input_bits, in_channels)
 
     cases = []
     for n, point in enumerate(points, start=1):
         name = f"{n:02d}"
-        threshold = None if point.threshold == () else point.threshold
-        placement = tuple(topology.tiers[a].name for a in point.config.placement)
         export_dir = partial / "exports" / name
-        manifest = export_partitions(
-            joint.net,
-            partition=point.config.partition,
-            placement=placement,
-            threshold=threshold,
-            destination=topology.tiers[topology.destination].name,
-            model=profile.model,
-            dataset=profile.dataset,
-            input_shape=input_shape,
-            out_dir=export_dir,
-        )
+        export_net(joint.net, point.config, topology, profile, export_dir)
         shown = ",".join(str(p + 1) for p in point.config.partition)
+        placement = ", ".join(topology.tiers[a].name for a in point.config.placement)
         say(
-            f"[{n}/{len(points)}] T={threshold} P=[{shown}] A=[{', '.join(placement)}]: "
+            f"[{n}/{len(points)}] T={point.threshold} P=[{shown}] A=[{placement}]: "
             f"measuring {options.samples} samples"
         )
-        measured = run_testbed(
-            manifest,
-            export_dir,
-            topology,
-            data.profile.images,
-            data.profile.labels,
-            pixels,
-            options,
-            profile_name=spec,
+        measured = deploy_and_measure(
+            export_dir, topology, profile, options, profile_name=spec, data=data
         )
         path = partial / "measurements" / f"{name}.json"
         atomic_write_text(path, json.dumps(measured, indent=1) + "\n")

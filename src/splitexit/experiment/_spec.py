@@ -25,6 +25,11 @@ from splitexit._boundary import (
     duration_field,
     read_mapping,
 )
+from splitexit._validation import (
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 
 __all__ = [
@@ -41,6 +46,7 @@ def _duration(value: Any) -> Any:
     return None if value is None else duration_field(value)
 
 
+@returned_type
 class Train(StrictModel):
     """How to make the profile when its file does not exist yet (`splitexit profile`)."""
 
@@ -52,6 +58,7 @@ class Train(StrictModel):
     seed: int = 0
 
 
+@returned_type
 class Requirement(StrictModel):
     """P_lat (``min_accuracy``) or P_acc (``max_latency``), or neither (the default rule)."""
 
@@ -73,6 +80,7 @@ class Requirement(StrictModel):
         return value
 
 
+@returned_type
 class Measure(StrictModel):
     """What the testbed measures: the recommendation plus frontier points, how many samples."""
 
@@ -85,6 +93,14 @@ class Measure(StrictModel):
     )
     threads: int = Field(default=1, ge=1)
     transport: str = "grpc"
+    network: str = "emulated"  # or netns: tiers in namespaces, kernel-shaped links (root)
+
+    @field_validator("network")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        if value not in ("emulated", "netns"):
+            raise ValueError("must be emulated or netns")
+        return value
 
     @field_validator("transport")
     @classmethod
@@ -101,6 +117,7 @@ class Measure(StrictModel):
         return value
 
 
+@returned_type
 class Experiment(StrictModel):
     """A whole experiment: what to deploy where, under which requirement, measured how."""
 
@@ -137,6 +154,11 @@ def default_experiment_path() -> Path:
     return Path(__file__).parent / "data" / "default.yaml"
 
 
+@validate_params(
+    {
+        "path": [PathLike()],
+    }
+)
 def load_experiment(path: Path) -> Experiment:
     """Read and validate an experiment file; one-line errors name the file and field."""
     data = read_mapping(path, kind="experiment")

@@ -6,13 +6,12 @@ next partition when there is one, the exit's probabilities and normalized entrop
 threshold(s), and a runner that chains them with ONNX Runtime and applies the exit rule.
 Weights come from the jointly trained full configuration (:func:`load_joint`, with the
 bundled profile's shipped copy as fallback) or from a final model trained with only the
-configuration's exits (:func:`train_final_net`). Importing this package loads neither torch
-nor onnxruntime; the functions that need them load them when called.
+configuration's exits (:func:`splitexit.training.train_final_net`). Importing this package
+loads neither torch nor onnxruntime; the functions that need them load them when called.
 
->>> from splitexit.export import exit_partitions
->>> import numpy as np
->>> exit_partitions(np.array([[0.9, 0.3, 0.8]]), 0.5).tolist()
-[1]
+>>> from splitexit.export import MANIFEST_FORMAT
+>>> MANIFEST_FORMAT
+'splitexit.manifest/1'
 """
 
 from splitexit.export._export import (
@@ -20,12 +19,6 @@ from splitexit.export._export import (
     OPSET,
     export_partitions,
     partition_file_name,
-)
-from splitexit.export._final import (
-    FINAL_INITS,
-    FinalSettings,
-    final_work_dir,
-    train_final_net,
 )
 from splitexit.export._manifest import (
     MANIFEST_FORMAT,
@@ -35,9 +28,8 @@ from splitexit.export._manifest import (
     load_manifest,
     save_manifest,
 )
-from splitexit.export._retime import RetimeSettings, retime_profile
-from splitexit.export._runner import ChainResult, ChainRunner, exit_partitions
-from splitexit.export._sources import ExportConfig, config_from_file, input_shape_from_bits
+from splitexit.export._runner import ChainResult, ChainRunner
+from splitexit.export._sources import config_from_file, input_shape_from_bits
 from splitexit.export._weights import (
     BUNDLED_CHECKPOINTS,
     WEIGHTS_FORMAT,
@@ -50,32 +42,24 @@ from splitexit.export._weights import (
 
 __all__ = [
     "BUNDLED_CHECKPOINTS",
-    "FINAL_INITS",
     "MANIFEST_FORMAT",
     "MANIFEST_NAME",
     "OPSET",
     "WEIGHTS_FORMAT",
     "ChainResult",
     "ChainRunner",
-    "ExportConfig",
-    "FinalSettings",
     "JointCheckpoint",
     "Manifest",
     "PartitionEntry",
-    "RetimeSettings",
     "TensorSpec",
     "bundled_checkpoint",
     "config_from_file",
-    "exit_partitions",
     "export_partitions",
-    "final_work_dir",
     "input_shape_from_bits",
     "load_joint",
     "load_manifest",
     "load_profile_joint",
     "partition_file_name",
-    "retime_profile",
     "save_joint_weights",
     "save_manifest",
-    "train_final_net",
 ]

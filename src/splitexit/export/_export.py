@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from splitexit._boundary import atomic_write_bytes
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    PathLike,
+    validate_params,
+)
+from splitexit.configuration import check_exit_thresholds
 from splitexit.errors import InputError
 from splitexit.export._manifest import (
     INPUT,
@@ -35,11 +42,29 @@ MANIFEST_NAME = "manifest.json"
 OPSET = 18  # the opset torch's exporter targets natively; onnxruntime >= 1.14 runs it
 
 
+@validate_params(
+    {
+        "k": [Interval(int, 1, None)],
+    }
+)
 def partition_file_name(k: int) -> str:
     """File of partition ``k`` (1-based): ``partition-1.onnx``."""
     return f"partition-{k}.onnx"
 
 
+@validate_params(
+    {
+        "net": [InstanceOf("splitexit.nets:MultiExitNet")],
+        "partition": [InstanceOf(list, tuple)],
+        "placement": [InstanceOf(list, tuple)],
+        "threshold": [Interval(float, 0, 1, closed="right"), InstanceOf(list, tuple), None],
+        "destination": [InstanceOf(str)],
+        "model": [InstanceOf(str)],
+        "dataset": [InstanceOf(str)],
+        "input_shape": [InstanceOf(list, tuple)],
+        "out_dir": [PathLike()],
+    }
+)
 def export_partitions(
     net: MultiExitNet,
     *,
@@ -54,7 +79,7 @@ def export_partitions(
 ) -> Manifest:
     """Write one ONNX file per partition and ``manifest.json`` into ``out_dir``.
 
-    ``partition`` holds 0-based last blocks (``Config.partition``), ``placement`` tier names
+    ``partition`` holds 0-based last blocks (``Configuration.partition``), ``placement`` tier names
     (one per partition), ``threshold`` one T for every exit or one T_k per partition but the
     last (the manifest's ``thresholds``), ``input_shape`` one sample's shape (C, H, W).
     Each file is checked
@@ -73,7 +98,7 @@ def export_partitions(
             f"placement names {len(placement)} tiers, but the partition has {len(partition)} "
             "partitions; expected one tier per partition"
         )
-    single, per_exit = _exit_rule(threshold, len(partition))
+    thresholds = _exit_rule(threshold, len(partition))
     import torch
 
     from splitexit.export._pieces import partition_pieces
@@ -114,8 +139,7 @@ def export_partitions(
         model=model,
         dataset=dataset,
         num_classes=num_classes,
-        threshold=single,
-        thresholds=per_exit,
+        thresholds=thresholds,
         destination=destination,
         input_shape=shape,
         input_dtype="float32",
@@ -126,26 +150,17 @@ def export_partitions(
     return manifest
 
 
-def _exit_rule(
-    threshold: float | Sequence[float] | None, count: int
-) -> tuple[float | None, tuple[float, ...] | None]:
-    """The manifest's (threshold, thresholds) for ``count`` partitions; checked."""
+def _exit_rule(threshold: float | Sequence[float] | None, count: int) -> tuple[float, ...]:
+    """The manifest's thresholds for ``count`` partitions: one T for every exit, or one T_k
+    per partition but the last; checked."""
     if threshold is None:
         if count > 1:
             raise InputError("a threshold is needed with more than one partition")
-        return None, None
-    values = (threshold,) if isinstance(threshold, int | float) else tuple(threshold)
-    for value in values:
-        if not 0.0 < value <= 1.0:
-            raise InputError(f"threshold must be in (0, 1], got {value}")
+        return ()
     if isinstance(threshold, int | float):
-        return (None if count == 1 else float(threshold)), None
-    if len(values) != count - 1:
-        raise InputError(
-            f"thresholds must hold one threshold per partition but the last ({count - 1}), "
-            f"got {len(values)}"
-        )
-    return None, (tuple(float(v) for v in values) if count > 1 else None)
+        check_exit_thresholds([threshold], 2, where="threshold")
+        return (float(threshold),) * (count - 1)
+    return check_exit_thresholds(tuple(threshold), count, where="threshold")
 
 
 def _num_classes(net: MultiExitNet, shape: tuple[int, ...]) -> int:

@@ -7,8 +7,13 @@ leading dynamic batch dimension that the listed shapes leave out.
 
 The exit rule's thresholds are either one ``threshold`` T for every exit (the paper's) or
 ``thresholds``, one T_k per partition but the last (``splitexit plan --per-exit-thresholds``).
-A file names one or the other; files written before per-exit thresholds existed always name
-``threshold`` and still load unchanged.
+A file names one or the other (``threshold`` when every exit has the same T); files written
+before per-exit thresholds existed always name ``threshold`` and still load unchanged.
+Inside, a :class:`Manifest` holds one ``thresholds`` tuple, as a ``Configuration`` does.
+
+``kind`` is ``exits`` (our models: blocks plus an exit head, the names above) or ``pieces``
+(a user's ONNX model cut by ``splitexit.operators``: any named inputs and outputs, no exit
+head, so the thresholds are never applied). Files without ``kind`` are ``exits``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -26,7 +31,17 @@ from splitexit._boundary import (
     atomic_write_text,
     read_mapping,
 )
+from splitexit._validation import (
+    InstanceOf,
+    PathLike,
+    returned_type,
+    validate_params,
+)
+from splitexit.configuration import Configuration, check_exit_thresholds
 from splitexit.errors import InputError
+
+if TYPE_CHECKING:
+    from splitexit.topology import Topology
 
 __all__ = [
     "ACTIVATION",
@@ -50,6 +65,7 @@ PROBABILITIES = "probabilities"  # softmax of the exit head's logits, (C,)
 ENTROPY = "entropy"  # H(p) / log C, a scalar per sample
 
 
+@returned_type
 @dataclass(frozen=True)
 class TensorSpec:
     """A named tensor and its shape per sample (the batch dimension is left out)."""
@@ -61,6 +77,7 @@ class TensorSpec:
         return {"name": self.name, "shape": list(self.shape)}
 
 
+@returned_type
 @dataclass(frozen=True)
 class PartitionEntry:
     """One exported partition: blocks ``first_block..last_block`` (1-based) plus its exit."""
@@ -87,45 +104,52 @@ class PartitionEntry:
         }
 
 
+@returned_type
 @dataclass(frozen=True)
 class Manifest:
     """What ``export_partitions`` wrote: the deployment of one configuration (T, P, A).
 
-    ``threshold`` is the global T, ``None`` for a single partition (whose exit takes every
-    sample) or when ``thresholds`` holds one T_k per partition but the last. Ask
-    :meth:`threshold_of` rather than reading either field.
+    ``thresholds`` holds T_k of every partition but the last (all equal with one global T,
+    empty for a single partition); :meth:`configuration` gives the (T, P, A) itself.
     """
 
     model: str
     dataset: str
     num_classes: int
-    threshold: float | None
     destination: str
     input_shape: tuple[int, ...]
     input_dtype: str
     opset: int
     partitions: tuple[PartitionEntry, ...]
-    thresholds: tuple[float, ...] | None = None  # per exit: one per partition but the last
+    thresholds: tuple[float, ...] = ()
+    kind: Literal["exits", "pieces"] = "exits"
 
     @property
     def tiers(self) -> tuple[str, ...]:
         """The tier of every partition, in order (A as names)."""
         return tuple(p.tier for p in self.partitions)
 
+    @property
+    def threshold(self) -> float | None:
+        """The global T when every exit has the same threshold, else ``None``."""
+        return self.thresholds[0] if len(set(self.thresholds)) == 1 else None
+
     def __post_init__(self) -> None:
-        if self.thresholds is not None and (
-            self.threshold is not None or len(self.thresholds) != len(self.partitions) - 1
-        ):
-            raise InputError(
-                f"thresholds must hold one threshold per partition but the last "
-                f"({len(self.partitions) - 1}) and threshold must then be None, got "
-                f"threshold={self.threshold}, thresholds={list(self.thresholds)}"
-            )
+        checked = check_exit_thresholds(self.thresholds, len(self.partitions))
+        object.__setattr__(self, "thresholds", checked)
+
+    def configuration(self, topology: Topology) -> Configuration:
+        """The exported (T, P, A): 0-based last blocks, tiers indexed in ``topology``."""
+        placement = tuple(
+            topology.tier_index(p.tier, field_name="manifest placement") for p in self.partitions
+        )
+        partition = tuple(p.last_block - 1 for p in self.partitions)
+        return Configuration(partition, placement, self.thresholds)
 
     def threshold_of(self, k: int) -> float | None:
         """The threshold of partition ``k`` (0-based): a sample leaves there when its
-        normalized entropy is strictly below it. ``None`` for the last partition, which
-        takes every sample that reaches it (and so for a single partition).
+        normalized entropy is strictly below it (``configuration.leaves_here``). ``None``
+        for the last partition, which takes every sample that reaches it.
 
         >>> manifest.threshold_of(0), manifest.threshold_of(2)  # doctest: +SKIP
         (0.4, None)
@@ -133,15 +157,12 @@ class Manifest:
         count = len(self.partitions)
         if not 0 <= k < count:
             raise IndexError(f"partition index k must be in 0..{count - 1}, got {k}")
-        if k == count - 1:
-            return None
-        return self.threshold if self.thresholds is None else self.thresholds[k]
+        return None if k == count - 1 else self.thresholds[k]
 
     def to_mapping(self) -> dict[str, Any]:
+        single = len(set(self.thresholds)) <= 1
         rule: dict[str, Any] = (
-            {"threshold": self.threshold}
-            if self.thresholds is None
-            else {"thresholds": list(self.thresholds)}
+            {"threshold": self.threshold} if single else {"thresholds": list(self.thresholds)}
         )
         return {
             "format": MANIFEST_FORMAT,
@@ -153,6 +174,7 @@ class Manifest:
             "input": {"shape": list(self.input_shape), "dtype": self.input_dtype},
             "opset": self.opset,
             "partitions": [p.to_mapping() for p in self.partitions],
+            **({"kind": self.kind} if self.kind != "exits" else {}),
         }
 
 
@@ -192,8 +214,15 @@ class _Manifest(StrictModel):
     input: _Input
     opset: int = Field(ge=1)
     partitions: list[_Partition] = Field(min_length=1)
+    kind: Literal["exits", "pieces"] = "exits"
 
 
+@validate_params(
+    {
+        "manifest": [InstanceOf(Manifest)],
+        "path": [PathLike()],
+    }
+)
 def save_manifest(manifest: Manifest, path: Path) -> None:
     """Write ``manifest`` as JSON, atomically."""
     atomic_write_text(path, json.dumps(manifest.to_mapping(), indent=1) + "\n")
@@ -204,6 +233,12 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@validate_params(
+    {
+        "path": [PathLike()],
+        "verify_files": [InstanceOf(bool)],
+    }
+)
 def load_manifest(path: Path, *, verify_files: bool = True) -> Manifest:
     """Read, validate and (with ``verify_files``) check the hash of every partition file.
 
@@ -228,12 +263,12 @@ def _from_schema(raw: _Manifest) -> Manifest:
         model=raw.model,
         dataset=raw.dataset,
         num_classes=raw.num_classes,
-        threshold=raw.threshold,
-        thresholds=None if raw.thresholds is None else tuple(raw.thresholds),
+        thresholds=_thresholds(raw),
         destination=raw.destination,
         input_shape=tuple(raw.input.shape),
         input_dtype=raw.input.dtype,
         opset=raw.opset,
+        kind=raw.kind,
         partitions=tuple(
             PartitionEntry(
                 index=p.index,
@@ -250,6 +285,14 @@ def _from_schema(raw: _Manifest) -> Manifest:
     )
 
 
+def _thresholds(raw: _Manifest) -> tuple[float, ...]:
+    """One T_k per partition but the last, from ``thresholds`` or the global ``threshold``."""
+    if raw.thresholds is not None:
+        return tuple(raw.thresholds)
+    count = len(raw.partitions)
+    return () if raw.threshold is None else (raw.threshold,) * (count - 1)
+
+
 def _check_rule(raw: _Manifest, path: Path) -> None:
     """One of ``threshold`` and ``thresholds``, the latter one per partition but the last."""
     count = len(raw.partitions)
@@ -257,11 +300,10 @@ def _check_rule(raw: _Manifest, path: Path) -> None:
         raise InputError(f"{path}: give threshold or thresholds, not both")
     if raw.thresholds is None and "threshold" not in raw.model_fields_set:
         raise InputError(f"{path}: threshold is required but missing")
-    if raw.thresholds is not None and len(raw.thresholds) != count - 1:
-        raise InputError(
-            f"{path}: thresholds must hold one threshold per partition but the last "
-            f"({count - 1}), got {len(raw.thresholds)}"
-        )
+    if count > 1 and raw.thresholds is None and raw.threshold is None:
+        raise InputError(f"{path}: threshold is needed with {count} partitions, got null")
+    if raw.thresholds is not None:
+        check_exit_thresholds(raw.thresholds, count, where=f"{path}: thresholds")
 
 
 def expected_outputs(last: bool) -> tuple[str, ...]:
@@ -274,8 +316,6 @@ def _check_chain(manifest: Manifest, path: Path) -> None:
     previous_block, previous_shape = 0, manifest.input_shape
     source = "the manifest's input.shape"
     count = len(manifest.partitions)
-    if count > 1 and manifest.threshold is None and manifest.thresholds is None:
-        raise InputError(f"{path}: threshold is needed with {count} partitions, got null")
     for i, part in enumerate(manifest.partitions):
         where = f"{path}: partitions[{i}]"
         if part.index != i + 1:
@@ -285,6 +325,10 @@ def _check_chain(manifest: Manifest, path: Path) -> None:
                 f"{where}: blocks {part.first_block}..{part.last_block} do not follow block "
                 f"{previous_block}; expected first_block {previous_block + 1}"
             )
+        if manifest.kind == "pieces":
+            _check_piece(manifest, part, where, i)
+            previous_block = part.last_block
+            continue
         if [t.name for t in part.inputs] != [INPUT]:
             raise InputError(f"{where}.inputs must be one tensor named {INPUT!r}")
         if part.inputs[0].shape != previous_shape:
@@ -304,6 +348,17 @@ def _check_chain(manifest: Manifest, path: Path) -> None:
         previous_block = part.last_block
         previous_shape = outputs.get(ACTIVATION, ())
         source = f"partitions[{i}].outputs[0].shape"
+
+
+def _check_piece(manifest: Manifest, part: PartitionEntry, where: str, i: int) -> None:
+    """A piece reads and writes any named tensors; the first reads the one model input."""
+    if not part.inputs or not part.outputs:
+        raise InputError(f"{where}: a piece needs at least one input and one output")
+    if i == 0 and (len(part.inputs) != 1 or part.inputs[0].shape != manifest.input_shape):
+        raise InputError(
+            f"{where}.inputs must be one tensor of the manifest's input.shape "
+            f"{list(manifest.input_shape)}"
+        )
 
 
 def _check_file(path: Path, i: int, part: PartitionEntry) -> None:

@@ -44,7 +44,8 @@ class PartitionPiece(nn.Module):
 
 
 def partition_pieces(net: MultiExitNet, partition: Sequence[int]) -> list[PartitionPiece]:
-    """One piece per partition; ``partition`` holds 0-based last blocks (``Config.partition``).
+    """One piece per partition; ``partition`` holds 0-based last blocks
+    (``Configuration.partition``).
 
     ``net`` needs an exit after every last block: the jointly trained full configuration, or
     a final model trained with exactly these exits.

@@ -1,11 +1,11 @@
-"""Run exported partitions in a chain with ONNX Runtime and apply the exit rule (numpy only).
+"""Run exported partitions in a chain with ONNX Runtime and apply the exit rule of
+``splitexit.configuration`` (numpy only).
 
 The reference runner for tests and for the runtime's workers: torch is never imported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,42 +13,24 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    PathLike,
+    returned_type,
+    validate_params,
+)
+from splitexit.configuration import below_threshold
 from splitexit.errors import InputError
 from splitexit.export._manifest import ACTIVATION, ENTROPY, INPUT, PROBABILITIES, Manifest
 
-__all__ = ["ChainResult", "ChainRunner", "exit_partitions"]
+__all__ = ["ChainResult", "ChainRunner"]
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
 
-def exit_partitions(
-    entropy: npt.NDArray[np.floating], threshold: float | Sequence[float] | None
-) -> IntArray:
-    """0-based partition where each sample leaves: the first whose normalized entropy is
-    below its threshold (strictly, as the profiler and the planner count exits); the last
-    partition takes the rest. ``entropy`` is (n, L); ``threshold`` is one T for every exit,
-    or one T_k per partition but the last (per-exit thresholds).
-
-    >>> exit_partitions(np.array([[0.2, 0.1], [0.6, 0.9]]), 0.5).tolist()
-    [0, 1]
-    >>> exit_partitions(np.array([[0.3, 0.3, 0.9], [0.3, 0.3, 0.9]]), [0.2, 0.4]).tolist()
-    [1, 1]
-    """
-    n, count = entropy.shape
-    if threshold is None or count == 1:
-        return np.full(n, count - 1, dtype=np.int64)
-    limits = np.asarray(threshold, dtype=np.float64)
-    if limits.ndim == 1 and limits.shape[0] != count - 1:
-        raise InputError(
-            f"thresholds must hold one threshold per partition but the last ({count - 1}), "
-            f"got {limits.shape[0]}"
-        )
-    below = entropy[:, :-1] < limits
-    first: IntArray = np.where(below.any(axis=1), below.argmax(axis=1), count - 1).astype(np.int64)
-    return first
-
-
+@returned_type
 @dataclass(frozen=True, eq=False)
 class ChainResult:
     """Per sample: predicted class, 0-based exit partition, and p and H(p)/log C there."""
@@ -59,6 +41,13 @@ class ChainResult:
     entropy: FloatArray  # (n,)
 
 
+@validate_params(
+    {
+        "manifest": [InstanceOf(Manifest)],
+        "directory": [PathLike()],
+        "threads": [Interval(int, 1, None)],
+    }
+)
 class ChainRunner:
     """One ONNX Runtime session per partition of a loaded manifest.
 
@@ -133,10 +122,10 @@ class ChainRunner:
                 break
             out = self._step(k, x)
             threshold = self.manifest.threshold_of(k)
-            if threshold is None:
+            if threshold is None:  # the last partition takes every sample
                 leaves = np.ones(alive.size, dtype=bool)
             else:
-                leaves = out[ENTROPY] < threshold
+                leaves = below_threshold(out[ENTROPY], threshold)
             chosen = alive[leaves]
             result.exit_partition[chosen] = k
             result.probabilities[chosen] = out[PROBABILITIES][leaves]

@@ -5,29 +5,33 @@ input shape the profile implies. The weights come from ``_weights`` (joint) and 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from splitexit._boundary import read_mapping
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    PathLike,
+    validate_params,
+)
+from splitexit.configuration import Configuration, check_exit_thresholds
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
     from splitexit.topology import Topology
 
-__all__ = ["ExportConfig", "config_from_file", "input_shape_from_bits"]
+__all__ = ["config_from_file", "input_shape_from_bits"]
 
 
-@dataclass(frozen=True)
-class ExportConfig:
-    """(T, P, A) as export takes it: 0-based last blocks, tier names."""
-
-    threshold: float | tuple[float, ...] | None  # one T, or one T_k per partition but the last
-    partition: tuple[int, ...]
-    placement: tuple[str, ...]
-
-
-def config_from_file(path: Path, topology: Topology, *, num_blocks: int) -> ExportConfig:
+@validate_params(
+    {
+        "path": [PathLike()],
+        "topology": [InstanceOf("splitexit.topology:Topology")],
+        "num_blocks": [Interval(int, 1, None)],
+    }
+)
+def config_from_file(path: Path, topology: Topology, *, num_blocks: int) -> Configuration:
     """Read a configuration: ``splitexit plan --json`` output (its ``best``) or one point
     ``{"threshold": 0.4, "partition": [2, 10], "placement": ["edge", "cloud"]}`` (1-based).
 
@@ -63,31 +67,54 @@ def config_from_file(path: Path, topology: Topology, *, num_blocks: int) -> Expo
             f"{where}.placement must name one tier per partition ({len(partition)}), "
             f"got {len(placement)}"
         )
-    return ExportConfig(
-        threshold=_threshold(threshold, len(partition), where),
-        partition=tuple(p - 1 for p in partition),
-        placement=tuple(placement),
-    )
+    thresholds = _thresholds(threshold, len(partition), where)
+    try:
+        return Configuration(
+            partition=tuple(p - 1 for p in partition),
+            placement=tuple(names.index(a) for a in placement),
+            thresholds=thresholds,
+        )
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
-def _threshold(value: Any, count: int, where: str) -> float | tuple[float, ...] | None:
-    def valid(t: Any) -> bool:
-        return isinstance(t, int | float) and not isinstance(t, bool) and 0.0 < t <= 1.0
+def _thresholds(value: Any, count: int, where: str) -> tuple[float, ...]:
+    """One T_k per partition but the last, from one T, a list, or null (one partition)."""
+
+    def number(t: Any) -> bool:
+        return isinstance(t, int | float) and not isinstance(t, bool)
 
     if isinstance(value, list):
-        if len(value) != count - 1 or not all(valid(t) for t in value):
+        if len(value) != count - 1 or not all(number(t) for t in value):
             raise InputError(
                 f"{where}.threshold: per-exit thresholds must be {count - 1} number(s) in "
                 f"(0, 1], one per partition but the last, got {value!r}"
             )
-        return tuple(float(t) for t in value) if value else None
-    if value is not None and not valid(value):
+        values: list[Any] = value
+    elif value is None:
+        if count > 1:
+            raise InputError(f"{where}.threshold is needed with {count} partitions")
+        values = []
+    elif not number(value):
         raise InputError(f"{where}.threshold must be in (0, 1] or null, got {value!r}")
-    if value is None and count > 1:
-        raise InputError(f"{where}.threshold is needed with {count} partitions")
-    return None if value is None else float(value)
+    else:
+        check_exit_thresholds([value], 2, where=f"{where}.threshold")  # also with L = 1
+        values = [value] * (count - 1)
+    try:
+        return check_exit_thresholds(values, count, where=f"{where}.threshold")
+    except InputError:
+        raise InputError(
+            f"{where}.threshold: per-exit thresholds must be {count - 1} number(s) in "
+            f"(0, 1], one per partition but the last, got {value!r}"
+        ) from None
 
 
+@validate_params(
+    {
+        "input_bits": [Interval(float, 0, None, closed="neither")],
+        "in_channels": [Interval(int, 1, None)],
+    }
+)
 def input_shape_from_bits(input_bits: float, in_channels: int) -> tuple[int, int, int]:
     """(C, H, W) of a square image of 8-bit pixels from the profile's O_0 (bits)."""
     pixels = input_bits / 8 / in_channels

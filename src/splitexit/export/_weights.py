@@ -19,6 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from splitexit._boundary import atomic_write_bytes
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
@@ -47,6 +54,7 @@ BUNDLED_CHECKPOINTS = {
 _EXTRACTED = ExitStack()  # bundled files stay extracted for the process (no-op when installed)
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class JointCheckpoint:
     """The jointly trained full configuration, loaded and checked, with what it was trained
@@ -84,6 +92,11 @@ class JointCheckpoint:
         return TrainedNet(net=self.net, history=history, checkpoint=self.path)
 
 
+@validate_params(
+    {
+        "profile": [PathLike()],
+    }
+)
 def bundled_checkpoint(profile: str | Path) -> Path | None:
     """The joint weights shipped with ``profile`` when it is a bundled profile (its name, or
     a file with the same bytes, such as a copy), else ``None``.
@@ -123,6 +136,15 @@ def _read_state(path: Path) -> dict[str, Any]:
     return state
 
 
+@validate_params(
+    {
+        "path": [PathLike()],
+        "model": [InstanceOf(str)],
+        "dataset": [InstanceOf(str)],
+        "num_classes": [Interval(int, 2, None)],
+        "profile": [PathLike(), None],
+    }
+)
 def load_joint(
     path: Path,
     *,
@@ -180,6 +202,13 @@ def load_joint(
     )
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf("splitexit.profile:Profile")],
+        "spec": [PathLike()],
+        "work_dir": [PathLike()],
+    }
+)
 def load_profile_joint(profile: Profile, spec: str | Path, work_dir: Path) -> JointCheckpoint:
     """The joint checkpoint behind ``profile`` (named ``spec``): ``work_dir/joint.pt``, or the
     bundled weights of a bundled profile; it must have the profile's number of blocks."""
@@ -198,6 +227,12 @@ def load_profile_joint(profile: Profile, spec: str | Path, work_dir: Path) -> Jo
     return joint
 
 
+@validate_params(
+    {
+        "source": [PathLike()],
+        "target": [PathLike()],
+    }
+)
 def save_joint_weights(source: Path, target: Path) -> int:
     """Write the weights-only copy of the joint checkpoint ``source`` to ``target``
     (atomically): no optimizer state, float32 tensors bit for bit. Returns its size in bytes.

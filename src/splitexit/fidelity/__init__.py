@@ -27,10 +27,8 @@ from splitexit.fidelity._measurement import (
 )
 from splitexit.fidelity._predict import (
     COMPUTE_SOURCES,
-    Deployment,
     PathCosts,
     SamplePrediction,
-    exit_partitions,
     path_costs,
     predict_samples,
 )
@@ -43,7 +41,6 @@ __all__ = [
     "P99_TARGET",
     "Calibration",
     "Comparison",
-    "Deployment",
     "FidelityCase",
     "FidelitySummary",
     "LatencyStats",
@@ -57,7 +54,6 @@ __all__ = [
     "compare",
     "compare_many",
     "configurations_to_measure",
-    "exit_partitions",
     "load_cases",
     "load_measurement",
     "make_case",

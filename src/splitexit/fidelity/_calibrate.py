@@ -41,9 +41,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Options,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.fidelity._case import FidelityCase
-from splitexit.fidelity._predict import COMPUTE_SOURCES, PathCosts
+from splitexit.fidelity._predict import COMPUTE_SOURCES, ComputeSource, PathCosts
 
 __all__ = ["Calibration", "calibrate"]
 
@@ -51,11 +57,12 @@ FloatArray = npt.NDArray[np.float64]
 _JITTER_LEVELS = 100  # residual quantiles kept for the predicted distribution
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Calibration:
     """Fitted overheads (seconds) of the runtime, on top of the paper's path cost."""
 
-    compute: str  # compute source of the path costs it was fitted on
+    compute: ComputeSource  # compute source of the path costs it was fitted on
     input_s: float  # a_in
     forward_s: float  # a_fwd
     per_bit_s: float  # b, forwards only
@@ -159,15 +166,19 @@ def _observe(
     obs["call"].add(file, costs.work_s[part], m.busy_s - costs.work_s[part])
 
 
-def calibrate(cases: Sequence[FidelityCase], *, compute: str = "runtime") -> Calibration:
+@validate_params(
+    {
+        "cases": [InstanceOf(list, tuple)],
+        "compute": [Options(COMPUTE_SOURCES)],
+    }
+)
+def calibrate(cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtime") -> Calibration:
     """Fit the runtime's overheads on ``cases`` (never include the one to predict).
 
     ``compute`` picks the path costs the overheads are added to: ``"runtime"`` (each
     partition's measured ONNX Runtime time) or ``"paper"`` (the profile's times, so that
     ``call_scale`` also learns how far they are from what runs).
     """
-    if compute not in COMPUTE_SOURCES:
-        raise InputError(f"compute must be one of {', '.join(COMPUTE_SOURCES)}, got {compute!r}")
     usable = [case for case in cases if case.measurement.delivered.any()]
     if not usable:
         raise InputError("calibration needs at least one measurement with delivered samples")

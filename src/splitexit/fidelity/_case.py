@@ -9,9 +9,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    returned_type,
+    validate_params,
+)
+from splitexit.configuration import Configuration
 from splitexit.errors import InputError
 from splitexit.fidelity._measurement import Measurement, load_measurement
-from splitexit.fidelity._predict import Deployment, PathCosts, path_costs
+from splitexit.fidelity._predict import ComputeSource, PathCosts, path_costs
 from splitexit.profile import Profile, Trace, load_profile, load_profile_trace, profile_path
 from splitexit.topology import Topology, load_topology
 
@@ -20,6 +26,7 @@ __all__ = ["FidelityCase", "load_cases", "make_case"]
 _RATIO_MATCH = 1e-9  # relative: the runtime's R_j must be the topology's
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class FidelityCase:
     """One measured configuration and the inputs of its prediction."""
@@ -28,7 +35,7 @@ class FidelityCase:
     profile: Profile
     trace: Trace
     topology: Topology  # with the measurement's source and destination
-    deployment: Deployment
+    deployment: Configuration
 
     @property
     def name(self) -> str:
@@ -39,7 +46,7 @@ class FidelityCase:
         """Trace rows of the delivered samples."""
         return self.measurement.index[self.measurement.delivered]
 
-    def costs(self, compute: str) -> PathCosts:
+    def costs(self, compute: ComputeSource) -> PathCosts:
         return path_costs(
             self.profile,
             self.topology,
@@ -49,6 +56,14 @@ class FidelityCase:
         )
 
 
+@validate_params(
+    {
+        "measurement": [InstanceOf(Measurement)],
+        "profile": [InstanceOf(Profile)],
+        "trace": [InstanceOf(Trace)],
+        "topology": [InstanceOf(Topology)],
+    }
+)
 def make_case(
     measurement: Measurement, profile: Profile, trace: Trace, topology: Topology
 ) -> FidelityCase:
@@ -68,7 +83,7 @@ def make_case(
         source=names.index(measurement.source),
         destination=names.index(measurement.destination),
     )
-    deployment = Deployment.from_measurement(measurement, topo)
+    deployment = measurement.configuration(topo)
     if measurement.partition[-1] >= profile.num_blocks:
         raise InputError(
             f"{where}: config.partition {[p + 1 for p in measurement.partition]} goes beyond "
@@ -95,6 +110,13 @@ def make_case(
     return FidelityCase(measurement, profile, trace, topo, deployment)
 
 
+@validate_params(
+    {
+        "paths": [InstanceOf(list, tuple)],
+        "profile": [InstanceOf(str), None],
+        "topology": [InstanceOf(str), None],
+    }
+)
 def load_cases(
     paths: Sequence[str | Path], *, profile: str | None = None, topology: str | None = None
 ) -> list[FidelityCase]:

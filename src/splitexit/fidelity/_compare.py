@@ -10,10 +10,22 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Options,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.fidelity._calibrate import Calibration, calibrate
 from splitexit.fidelity._case import FidelityCase
-from splitexit.fidelity._predict import COMPUTE_SOURCES, SamplePrediction, predict_samples
+from splitexit.fidelity._predict import (
+    COMPUTE_SOURCES,
+    ComputeSource,
+    SamplePrediction,
+    predict_samples,
+)
+from splitexit.profile import ACCURACY_SOURCES, AccuracySource
 
 __all__ = [
     "MEAN_TARGET",
@@ -32,6 +44,7 @@ MEAN_TARGET = 0.05  # issue 5: mean latency within 5 % (MAPE)
 P99_TARGET = 0.10  # and p99 within 10 %
 
 
+@returned_type
 @dataclass(frozen=True)
 class LatencyStats:
     """Mean and percentiles of a latency distribution, seconds."""
@@ -47,6 +60,7 @@ class LatencyStats:
         return cls(float(np.mean(values)), float(p50), float(p95), float(p99))
 
 
+@returned_type
 @dataclass(frozen=True)
 class ModelFigures:
     """One latency model's prediction of one measured configuration."""
@@ -58,6 +72,7 @@ class ModelFigures:
     p99_error: float
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Comparison:
     """Predicted and measured figures of one measurement."""
@@ -99,11 +114,18 @@ def _figures(
     )
 
 
+@validate_params(
+    {
+        "case": [InstanceOf(FidelityCase)],
+        "calibration": [InstanceOf(Calibration), None],
+        "trace_source": [Options(ACCURACY_SOURCES)],
+    }
+)
 def compare(
     case: FidelityCase,
     *,
     calibration: Calibration | None = None,
-    trace_source: str = "joint",
+    trace_source: AccuracySource = "joint",
 ) -> Comparison:
     """Compare one measurement with the paper model ("paper": the profile's compute times),
     the same formulas on the partitions' measured ONNX Runtime times ("runtime-timed") and,
@@ -155,6 +177,7 @@ def compare(
     )
 
 
+@returned_type
 @dataclass(frozen=True)
 class ModelErrors:
     """A model's errors over several configurations (relative, sample-matched)."""
@@ -171,6 +194,7 @@ class ModelErrors:
         return self.mean_ape <= MEAN_TARGET and self.max_p99_ape <= P99_TARGET
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class FidelitySummary:
     """Comparisons of several measurements and each model's errors over them."""
@@ -204,7 +228,9 @@ def _errors(model: str, comparisons: Sequence[Comparison]) -> ModelErrors | None
     )
 
 
-def _display_calibration(cases: Sequence[FidelityCase], compute: str) -> Calibration | None:
+def _display_calibration(
+    cases: Sequence[FidelityCase], compute: ComputeSource
+) -> Calibration | None:
     """A fit on every file of the most common compute mode and transport, for reading only."""
     modes = [case.measurement.setting for case in cases]
     common = max(set(modes), key=modes.count)
@@ -212,12 +238,20 @@ def _display_calibration(cases: Sequence[FidelityCase], compute: str) -> Calibra
     return calibrate(chosen, compute=compute) if chosen else None
 
 
+@validate_params(
+    {
+        "cases": [InstanceOf(list, tuple)],
+        "calibrate_model": [InstanceOf(bool)],
+        "compute": [Options(COMPUTE_SOURCES)],
+        "trace_source": [Options(ACCURACY_SOURCES)],
+    }
+)
 def compare_many(
     cases: Sequence[FidelityCase],
     *,
     calibrate_model: bool = False,
-    compute: str = "runtime",
-    trace_source: str = "joint",
+    compute: ComputeSource = "runtime",
+    trace_source: AccuracySource = "joint",
 ) -> FidelitySummary:
     """Compare every measurement; with ``calibrate_model``, each one's calibrated prediction
     is fitted on the *other* measurements of the same compute mode (leave one configuration
@@ -225,8 +259,6 @@ def compare_many(
 
     A measurement with no other of its compute mode gets no calibrated figures.
     """
-    if compute not in COMPUTE_SOURCES:
-        raise InputError(f"compute must be one of {', '.join(COMPUTE_SOURCES)}, got {compute!r}")
     if not cases:
         raise InputError("give at least one measurement")
     comparisons = []

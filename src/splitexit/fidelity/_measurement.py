@@ -9,14 +9,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from splitexit._boundary import StrictModel, read_mapping
+from splitexit._validation import (
+    InstanceOf,
+    PathLike,
+    returned_type,
+    validate_params,
+)
+from splitexit.configuration import Configuration, check_exit_thresholds
 from splitexit.errors import InputError
+
+if TYPE_CHECKING:
+    from splitexit.topology import Topology
 
 __all__ = [
     "MEASUREMENT_FORMAT",
@@ -48,7 +58,7 @@ def _number(lower: float, *, open_lower: bool = False) -> Any:
 
 NonNegative = Annotated[float, _number(0.0)]
 Positive = Annotated[float, _number(0.0, open_lower=True)]
-Threshold = Annotated[float, _number(0.0, open_lower=True)]
+Threshold = Annotated[float, _number(0.0, open_lower=True), Field(le=1.0)]  # (0, 1]
 
 
 class _ConfigSpec(StrictModel):
@@ -75,11 +85,6 @@ class _ConfigSpec(StrictModel):
             raise ValueError("give threshold or thresholds, not both")
         if count > 1 and self.threshold is None and self.thresholds is None:
             raise ValueError(f"a configuration of {count} partitions needs threshold(s)")
-        if self.thresholds is not None and len(self.thresholds) != count - 1:
-            raise ValueError(
-                f"thresholds has {len(self.thresholds)} values, expected {count - 1} "
-                "(one per exit but the last)"
-            )
         return self
 
 
@@ -120,7 +125,7 @@ class _MeasurementSpec(StrictModel):
     config: _ConfigSpec
     source: str
     destination: str
-    compute_mode: Literal["sleep", "none"]
+    compute_mode: Literal["sleep", "cpu-quota", "none"]
     input_bits: Positive
     partitions: list[_PartitionSpec]
     samples: list[_SampleSpec]
@@ -177,6 +182,7 @@ def _check_sample(s: int, sample: _SampleSpec, placement: list[str], seen: set[i
             )
 
 
+@returned_type
 @dataclass(frozen=True)
 class MeasuredPartition:
     """One deployed partition: tier, R, measured reference time and the sizes it sends."""
@@ -188,6 +194,7 @@ class MeasuredPartition:
     result_bits: float
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Measurement:
     """A validated measurement file; 0-based partitions and exits inside.
@@ -244,6 +251,15 @@ class Measurement:
         """Whether the file gave one threshold per exit rather than one T."""
         return self.threshold is None and self.num_partitions > 1
 
+    def configuration(self, topology: Topology) -> Configuration:
+        """The measured (T, P, A) as a :class:`Configuration` (tiers named by ``topology``)."""
+        where = self.source_file
+        placement = tuple(
+            topology.tier_index(name, field_name=f"{where}: config.placement tier")
+            for name in self.placement
+        )
+        return Configuration(self.partition, placement, self.exit_thresholds)
+
     def label_text(self) -> str:
         """``P=[3,9] A=[smartphone,edge] T=0.6`` (1-based P), for tables and plots."""
         text = "P=[" + ",".join(str(p + 1) for p in self.partition) + "]"
@@ -254,6 +270,12 @@ class Measurement:
         return text
 
 
+@validate_params(
+    {
+        "data": [InstanceOf(dict)],
+        "source": [InstanceOf(str)],
+    }
+)
 def measurement_from_mapping(data: object, *, source: str = "<measurement>") -> Measurement:
     """Validate a parsed measurement file and build a :class:`Measurement`."""
     if isinstance(data, dict) and data.get("format") not in (None, MEASUREMENT_FORMAT):
@@ -263,11 +285,12 @@ def measurement_from_mapping(data: object, *, source: str = "<measurement>") -> 
     spec = _MeasurementSpec.parse(data, source=source)
     count = len(spec.config.partition)
     if spec.config.thresholds is not None:
-        exit_thresholds = tuple(spec.config.thresholds)
+        given: list[float] = spec.config.thresholds
     elif spec.config.threshold is not None:
-        exit_thresholds = (spec.config.threshold,) * (count - 1)
+        given = [spec.config.threshold] * (count - 1)
     else:
-        exit_thresholds = ()
+        given = []
+    exit_thresholds = check_exit_thresholds(given, count, where=f"{source}: config.thresholds")
     samples = spec.samples
     delivered = np.array([s.status == "delivered" for s in samples], dtype=bool)
     hops = [(i, hop) for i, s in enumerate(samples) if s.status == "delivered" for hop in s.hops]
@@ -339,6 +362,11 @@ def _transport(run: dict[str, Any] | None, source: str) -> str:
     return str(value)
 
 
+@validate_params(
+    {
+        "path": [PathLike()],
+    }
+)
 def load_measurement(path: str | Path) -> Measurement:
     """Read and validate a ``splitexit.measurement/1`` JSON file.
 

@@ -4,7 +4,7 @@ The paper's model (seed 000, 2.3) charges the *expected* latency: S_{k-1} R[A_k]
 compute for partition k, E_k times the result transfer from A_k, S_k times the forward
 transfer A_k -> A_{k+1}, and the input transfer once. Replaying the per-sample trace gives
 each sample's exit e (the first selected exit whose normalized entropy is strictly below its
-threshold, the last one taking the rest: the rule of ``perfmodel.CascadeTable``), and its path
+threshold, the last one taking the rest: ``configuration.exit_partitions``), and its path
 cost is
 
     input(src -> A_1) + sum_{k <= e} R[A_k] t_k + sum_{k < e} forward_k(A_k -> A_{k+1})
@@ -18,14 +18,20 @@ planner's view) or the partition's ONNX Runtime time measured by its worker ("ru
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Options,
+    returned_type,
+    validate_params,
+)
+from splitexit.configuration import Configuration, exit_partitions
 from splitexit.errors import InputError
-from splitexit.perfmodel import Config, decode_thresholds
-from splitexit.profile import Profile, Trace
+from splitexit.profile import ACCURACY_SOURCES, AccuracySource, Profile, Trace
 from splitexit.topology import Topology
 
 if TYPE_CHECKING:
@@ -34,68 +40,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPUTE_SOURCES",
-    "Deployment",
     "PathCosts",
     "SamplePrediction",
-    "exit_partitions",
     "path_costs",
     "predict_samples",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-COMPUTE_SOURCES = ("paper", "runtime")
+ComputeSource = Literal["paper", "runtime"]
+COMPUTE_SOURCES: tuple[ComputeSource, ...] = ("paper", "runtime")
 
 
-@dataclass(frozen=True)
-class Deployment:
-    """A configuration (T, P, A) as deployed: 0-based last blocks and tiers, and one
-    threshold per exit but the last (all equal with a global T; empty for L = 1)."""
-
-    partition: tuple[int, ...]
-    placement: tuple[int, ...]
-    exit_thresholds: tuple[float, ...]
-
-    @classmethod
-    def from_config(cls, config: Config, profile: Profile, *, per_exit: bool = False) -> Deployment:
-        """From a planner :class:`~splitexit.perfmodel.Config` over ``profile``'s thresholds."""
-        num_exits = config.num_partitions - 1
-        if num_exits == 0 or config.threshold_index is None:
-            values: tuple[float, ...] = ()
-        elif per_exit:
-            digits = decode_thresholds(
-                np.array([config.threshold_index]), num_exits, profile.num_thresholds
-            )[0]
-            values = tuple(float(profile.thresholds[d]) for d in digits)
-        else:
-            values = (float(profile.thresholds[config.threshold_index]),) * num_exits
-        return cls(config.partition, config.placement, values)
-
-    @classmethod
-    def from_measurement(cls, measurement: Measurement, topology: Topology) -> Deployment:
-        where = measurement.source_file
-        placement = tuple(
-            topology.tier_index(name, field_name=f"{where}: config.placement tier")
-            for name in measurement.placement
-        )
-        return cls(measurement.partition, placement, measurement.exit_thresholds)
-
-
-def exit_partitions(entropy: npt.NDArray[np.floating], deployment: Deployment) -> IntArray:
-    """0-based partition where each trace row leaves: the first k < L with entropy at P_k
-    strictly below T_k, else L - 1. ``entropy`` is (S, N), compared in float64 as the
-    planner's trace estimator compares it."""
-    values = np.asarray(entropy, dtype=np.float64)
-    count = len(deployment.partition)
-    leave = np.full(values.shape[0], count - 1, dtype=np.int64)
-    waiting = np.ones(values.shape[0], dtype=bool)
-    for k in range(count - 1):
-        below = waiting & (values[:, deployment.partition[k]] < deployment.exit_thresholds[k])
-        leave[below] = k
-        waiting &= ~below
-    return leave
-
-
+@returned_type
 @dataclass(frozen=True, eq=False)
 class PathCosts:
     """Cost of the path of a sample leaving at partition e, for every e: arrays (L,).
@@ -119,21 +76,31 @@ class PathCosts:
         return self.compute_s + self.transmission_s + self.propagation_s
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "topology": [InstanceOf(Topology)],
+        "deployment": [InstanceOf(Configuration)],
+        "compute": [Options(COMPUTE_SOURCES)],
+        "measurement": [InstanceOf("splitexit.fidelity._measurement:Measurement"), None],
+    }
+)
 def path_costs(
     profile: Profile,
     topology: Topology,
-    deployment: Deployment,
+    deployment: Configuration,
     *,
-    compute: str = "paper",
+    compute: ComputeSource = "paper",
     measurement: Measurement | None = None,
 ) -> PathCosts:
     """Path costs per exit, as the paper's model charges them.
 
     ``compute="paper"``: R_j times the profile's CK and CB, and the profile's sizes.
     ``"runtime"``: what the emulation charges for compute, R_j times the measurement's
-    ``reference_s`` where the workers stretch it (``compute_mode`` sleep and R_j > 1), the
-    bare ``reference_s`` elsewhere, and the sizes the workers sent.
+    ``reference_s`` where the workers stretch it (``compute_mode`` sleep or cpu-quota and
+    R_j > 1), the bare ``reference_s`` elsewhere, and the sizes the workers sent.
     """
+    _check_fits(profile, topology, deployment)
     parts, tiers = deployment.partition, deployment.placement
     count = len(parts)
     ratio = topology.compute_ratios[list(tiers)]
@@ -148,16 +115,15 @@ def path_costs(
         input_bits = float(profile.input_bits)
         forward = profile.output_bits[list(parts[:-1])].astype(np.float64)
         result = np.full(count, float(profile.result_bits))
-    elif compute == "runtime":
+    else:  # "runtime" (the options are checked at the entry)
         if measurement is None:
             raise InputError("compute 'runtime' needs the measurement's reference_s")
         base = np.array([p.reference_s for p in measurement.partitions])
         input_bits = measurement.input_bits
         forward = np.array([float(p.activation_bits or 0.0) for p in measurement.partitions[:-1]])
         result = np.array([p.result_bits for p in measurement.partitions])
-        ratio = np.maximum(ratio, 1.0) if measurement.compute_mode == "sleep" else np.ones(count)
-    else:
-        raise InputError(f"compute must be one of {', '.join(COMPUTE_SOURCES)}, got {compute!r}")
+        stretched = measurement.compute_mode in ("sleep", "cpu-quota")  # both slow R_j x t
+        ratio = np.maximum(ratio, 1.0) if stretched else np.ones(count)
     pl, ib = topology.path_latency, topology.path_inverse_bandwidth
     src, dst, here = topology.source, topology.destination, np.array(tiers)
     work = ratio * base
@@ -180,6 +146,21 @@ def path_costs(
     )
 
 
+def _check_fits(profile: Profile, topology: Topology, config: Configuration) -> None:
+    """The configuration's blocks and tiers exist in ``profile`` and ``topology``."""
+    if max(config.partition) >= profile.num_blocks:
+        raise InputError(
+            f"deployment: partition {[p + 1 for p in config.partition]} goes beyond the "
+            f"{profile.num_blocks} blocks of profile {profile.model!r}"
+        )
+    if max(config.placement) >= topology.num_tiers:
+        raise InputError(
+            f"deployment: placement {list(config.placement)} names a tier beyond the "
+            f"{topology.num_tiers} tiers of topology {topology.name!r} (0-based)"
+        )
+
+
+@returned_type
 @dataclass(frozen=True, eq=False)
 class SamplePrediction:
     """Predicted exit, correctness and latency of every trace row (S,).
@@ -217,26 +198,38 @@ class SamplePrediction:
         return np.asarray((base[:, None] + self.jitter_s[None, :]).ravel(), dtype=np.float64)
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "trace": [InstanceOf(Trace)],
+        "topology": [InstanceOf(Topology)],
+        "deployment": [InstanceOf(Configuration)],
+        "compute": [Options(COMPUTE_SOURCES)],
+        "measurement": [InstanceOf("splitexit.fidelity._measurement:Measurement"), None],
+        "calibration": [InstanceOf("splitexit.fidelity._calibrate:Calibration"), None],
+        "trace_source": [Options(ACCURACY_SOURCES)],
+    }
+)
 def predict_samples(
     profile: Profile,
     trace: Trace,
     topology: Topology,
-    deployment: Deployment,
+    deployment: Configuration,
     *,
-    compute: str = "paper",
+    compute: ComputeSource = "paper",
     measurement: Measurement | None = None,
     calibration: Calibration | None = None,
-    trace_source: str = "joint",
+    trace_source: AccuracySource = "joint",
 ) -> SamplePrediction:
     """Replay ``trace`` (its ``"joint"`` model, the one the runtime deploys, or the
     ``"separate"`` models) through ``deployment`` and charge each row its path cost.
 
-    >>> from splitexit.perfmodel import Config
+    >>> from splitexit.configuration import Configuration
     >>> from splitexit.profile import load_profile, load_profile_trace, profile_path
     >>> from splitexit.topology import load_topology
     >>> profile = load_profile("resnet20-fashion-mnist")
     >>> trace = load_profile_trace(profile, profile_path("resnet20-fashion-mnist"))
-    >>> plan = Deployment(partition=(2, 9), placement=(1, 2), exit_thresholds=(0.5,))
+    >>> plan = Configuration(partition=(2, 9), placement=(1, 2), thresholds=(0.5,))
     >>> pred = predict_samples(profile, trace, load_topology("mobile"), plan)
     >>> pred.exit_rates().round(2).tolist()
     [0.94, 0.06]
@@ -247,13 +240,9 @@ def predict_samples(
             f"trace has {entropy.shape[1]} branches, profile {profile.model!r} has "
             f"{profile.num_blocks} blocks"
         )
-    if max(deployment.partition) >= profile.num_blocks:
-        raise InputError(
-            f"partition {[p + 1 for p in deployment.partition]} goes beyond the "
-            f"{profile.num_blocks} blocks of profile {profile.model!r}"
-        )
     costs = path_costs(profile, topology, deployment, compute=compute, measurement=measurement)
-    leave = exit_partitions(entropy, deployment)
+    chosen = entropy[:, list(deployment.partition)]
+    leave = exit_partitions(chosen, deployment.exit_thresholds)
     last_block = np.array(deployment.partition)[leave]
     overhead = np.zeros(len(costs.work_s))
     jitter = np.zeros(1)

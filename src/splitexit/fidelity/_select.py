@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.planner import Plan, PlanPoint
 
 __all__ = ["configurations_to_measure"]
 
 
+@validate_params(
+    {
+        "plan": [InstanceOf(Plan)],
+        "count": [Interval(int, 1, None)],
+    }
+)
 def configurations_to_measure(plan: Plan, count: int = 10) -> list[PlanPoint]:
     """The recommendation first, then frontier points evenly spaced by rank (fastest and most
     accurate included), ``count`` in all or the whole frontier if it is smaller.

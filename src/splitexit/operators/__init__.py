@@ -4,8 +4,10 @@ quantization, early exit by skipping identical sub-graphs, and the hybrids QE an
 numpy, onnx, onnxruntime and networkx; never torch. ``import splitexit`` does not import
 this package: the CLI imports it inside its commands.
 
->>> from splitexit.operators import analyse, find_cuts, load_model  # doctest: +SKIP
->>> cuts = find_cuts(analyse(load_model(Path("model.onnx"), {"data": (1, 3, 224, 224)})))
+>>> from pathlib import Path
+>>> from splitexit.operators import analyse, find_cuts, load_model
+>>> model = load_model(Path("model.onnx"), {"data": (1, 3, 224, 224)})  # doctest: +SKIP
+>>> cuts = find_cuts(analyse(model))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from splitexit.operators._data import Samples, load_samples
 from splitexit.operators._early_exit import Run, find_runs, skip_blocks
 from splitexit.operators._graph import GraphInfo, analyse, random_inputs
 from splitexit.operators._manifest import PIECES_FORMAT, PieceEntry, PiecesManifest, load_pieces
-from splitexit.operators._measure import Agreement, agreement, latency
+from splitexit.operators._measure import Agreement, agreement, latency, paired_latency
 from splitexit.operators._model import LoadedModel, TensorInfo, load_model, parse_input_shapes
+from splitexit.operators._output import write_folder
 from splitexit.operators._partition import (
     EquivalenceError,
     PartitionResult,
@@ -31,6 +34,13 @@ from splitexit.operators._pipelines import (
     quantize,
     quantize_pieces,
 )
+from splitexit.operators._profile import OnnxProfileSettings, profile_onnx
+from splitexit.operators._profile_export import (
+    PiecesExport,
+    export_onnx_profile,
+    onnx_profile_samples,
+    source_model,
+)
 from splitexit.operators._quantize import QuantReport, quantize_bytes
 from splitexit.operators._timing import time_cuts
 
@@ -43,9 +53,11 @@ __all__ = [
     "EquivalenceError",
     "GraphInfo",
     "LoadedModel",
+    "OnnxProfileSettings",
     "PartitionResult",
     "Piece",
     "PieceEntry",
+    "PiecesExport",
     "PiecesManifest",
     "QuantReport",
     "Run",
@@ -58,6 +70,7 @@ __all__ = [
     "choose_cuts",
     "cuts_to_mapping",
     "early_exit",
+    "export_onnx_profile",
     "find_cuts",
     "find_runs",
     "hybrid",
@@ -65,13 +78,18 @@ __all__ = [
     "load_model",
     "load_pieces",
     "load_samples",
+    "onnx_profile_samples",
+    "paired_latency",
     "parse_input_shapes",
     "partition",
+    "profile_onnx",
     "quantize",
     "quantize_bytes",
     "quantize_pieces",
     "random_inputs",
     "skip_blocks",
+    "source_model",
     "split_at",
     "time_cuts",
+    "write_folder",
 ]

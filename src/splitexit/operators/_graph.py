@@ -160,11 +160,13 @@ def _shapes(info: GraphInfo) -> dict[str, TensorInfo]:
         concrete = _concrete(value)
         if concrete is not None:
             found.setdefault(value.name, concrete)
+    # an output nobody reads (a Dropout mask, say) is never live at a cut: no probe for it
+    needed = set(info.consumers) | set(info.outputs)
     missing = [
         o
         for node in info.nodes
         for o in node.output
-        if o and o not in found and o not in info.constants
+        if o and o in needed and o not in found and o not in info.constants
     ]
     if missing:
         found.update(_probe(info, missing, elem))

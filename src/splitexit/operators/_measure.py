@@ -12,7 +12,7 @@ import onnx
 
 from splitexit.operators._model import ort_session
 
-__all__ = ["Agreement", "agreement", "latency", "outputs_of"]
+__all__ = ["Agreement", "agreement", "latency", "outputs_of", "paired_latency"]
 
 
 def latency(
@@ -35,6 +35,39 @@ def latency(
         session.run(None, feed)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def paired_latency(
+    first: onnx.ModelProto | bytes,
+    second: onnx.ModelProto | bytes,
+    feeds: dict[str, np.ndarray],
+    *,
+    runs: int = 20,
+    threads: int = 1,
+    warmup: int = 5,
+    source: str = "model",
+) -> tuple[float, float]:
+    """Median seconds of one ONNX Runtime CPU run of each model, the two interleaved run by
+    run (the order alternating) so that a noisy, shared machine slows both alike.
+
+    >>> f, q = paired_latency(float_model, int8_bytes, feeds, runs=200)  # doctest: +SKIP
+    """
+    sessions = [
+        ort_session(m, source=s, threads=threads)
+        for m, s in ((first, source), (second, f"{source} (variant)"))
+    ]
+    wanted = [{i.name for i in s.get_inputs()} for s in sessions]
+    feed = [{k: v for k, v in feeds.items() if k in w} for w in wanted]
+    for _ in range(warmup):
+        for session, f in zip(sessions, feed, strict=True):
+            session.run(None, f)
+    times: list[list[float]] = [[], []]
+    for r in range(runs):
+        for k in (0, 1) if r % 2 == 0 else (1, 0):
+            start = time.perf_counter()
+            sessions[k].run(None, feed[k])
+            times[k].append(time.perf_counter() - start)
+    return float(np.median(times[0])), float(np.median(times[1]))
 
 
 def outputs_of(

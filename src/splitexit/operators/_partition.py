@@ -12,6 +12,7 @@ import numpy as np
 import onnx
 
 from splitexit.errors import InputError, SplitexitError
+from splitexit.operators._balance import node_seconds, prefix_seconds
 from splitexit.operators._cuts import Cut, find_cuts
 from splitexit.operators._graph import GraphInfo, analyse, random_inputs
 from splitexit.operators._manifest import PieceEntry, PiecesManifest, sha256_file
@@ -21,7 +22,8 @@ from splitexit.operators._pieces import Piece, build_pieces, chain_outputs, max_
 
 __all__ = ["EquivalenceError", "PartitionResult", "choose_cuts", "partition", "prove_equal"]
 
-Criterion = Literal["size", "compute"]
+Criterion = Literal["size", "compute", "flops"]
+CRITERIA: tuple[str, ...] = ("size", "compute", "flops")
 
 
 class EquivalenceError(SplitexitError):
@@ -39,7 +41,8 @@ class PartitionResult:
 
 def choose_cuts(info: GraphInfo, pieces: int, criterion: Criterion) -> list[tuple[str, ...]]:
     """K - 1 offered cuts closest to equal shares of parameter bytes (``size``, the seed's
-    rule) or of estimated FLOPs (``compute``), in order.
+    rule), of measured ONNX Runtime kernel time (``compute``, one profiling run; see
+    ``_balance``) or of estimated FLOPs (``flops``), in order.
 
     >>> choose_cuts(info, 2, "compute")  # doctest: +SKIP
     [('layer3.2.relu',)]
@@ -52,10 +55,16 @@ def choose_cuts(info: GraphInfo, pieces: int, criterion: Criterion) -> list[tupl
             f"{info.loaded.path}: only {len(offered)} cuts offered, cannot make {pieces} pieces"
         )
 
+    if criterion not in CRITERIA:
+        raise InputError(f"--criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
+    timed = prefix_seconds(info, node_seconds(info)) if criterion == "compute" else []
+
     def share(cut: Cut) -> float:
         if criterion == "size":
             total = cut.head_param_bytes + cut.tail_param_bytes
             return cut.head_param_bytes / total if total else 0.0
+        if criterion == "compute":
+            return timed[cut.position] / timed[-1] if timed[-1] else 0.0
         total_f = cut.head_flops + cut.tail_flops
         return cut.head_flops / total_f if total_f else 0.0
 

@@ -19,7 +19,7 @@ from splitexit.operators._graph import analyse, random_inputs
 from splitexit.operators._manifest import PieceEntry, load_pieces
 from splitexit.operators._model import TensorInfo, load_model
 from splitexit.operators._output import write_folder
-from splitexit.operators._partition import partition
+from splitexit.operators._partition import Criterion, partition
 from splitexit.operators._pieces import run_model
 from splitexit.operators._quantize import QuantReport, compare, quantize_bytes
 
@@ -57,17 +57,32 @@ def quantize(
     runs: int = 20,
     mean: float = 0.0,
     std: float = 1.0,
+    held_out: Path | None = None,
+    threads: int = 1,
 ) -> QuantReport:
     """Static PTQ of one model file, written atomically to ``out``.
+
+    Without ``held_out`` the first half of ``count`` runs from ``data`` calibrates and the
+    second half is held out for the report; with it, ``count`` runs of ``data`` calibrate
+    and every run of ``held_out`` (same format, ``labels`` optional) is held out.
 
     >>> quantize(Path("m.onnx"), Path("m.int8.onnx"), data=Path("calib.npz"))  # doctest: +SKIP
     """
     loaded = load_model(model_path, input_shapes)
-    calib, held = samples_for(loaded.inputs, data, count=count, mean=mean, std=std)
+    if held_out is None:
+        calib, held = samples_for(loaded.inputs, data, count=count, mean=mean, std=std)
+    else:
+        if data is None:
+            raise InputError(f"{held_out}: --held-out needs --data for calibration")
+        calib = load_samples(data, loaded.inputs, mean=mean, std=std, limit=count)
+        held = load_samples(held_out, loaded.inputs, mean=mean, std=std)
     variant, notes = quantize_bytes(
         loaded.model, calib.feeds, source=str(model_path), per_channel=per_channel
     )
-    report = compare(loaded.model, variant, held, source=str(model_path), runs=runs, notes=notes)
+    report = compare(
+        loaded.model, variant, held, source=str(model_path), runs=runs, threads=threads,
+        notes=notes,
+    )  # fmt: skip
     atomic_write_bytes(out, variant)
     return report
 
@@ -170,7 +185,7 @@ def hybrid(
     data: Path | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     pieces: int = 2,
-    criterion: Literal["size", "compute"] = "size",
+    criterion: Criterion = "size",
     count: int = 64,
     runs: int = 20,
 ) -> tuple[EarlyExitResult, QuantReport | list[tuple[str, int, int]]]:

@@ -18,7 +18,7 @@ import onnx
 
 from splitexit.errors import InputError
 from splitexit.operators._data import Samples
-from splitexit.operators._measure import Agreement, agreement, latency, outputs_of
+from splitexit.operators._measure import Agreement, agreement, outputs_of, paired_latency
 from splitexit.operators._model import LoadedModel
 
 __all__ = ["QuantReport", "compare", "quantize_bytes", "quantize_loaded"]
@@ -67,6 +67,22 @@ def _opset(model: onnx.ModelProto) -> int:
     return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
 
 
+def _without_initializer_inputs(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy whose graph inputs are only the real ones: old models (IR < 4) list every
+    initializer as an input too, and once the pre-processing optimizer merges equal
+    initializers those inputs dangle and ONNX Runtime asks the caller to feed them."""
+    constant = {t.name for t in model.graph.initializer}
+    if not any(v.name in constant for v in model.graph.input):
+        return model
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    real = [v for v in copy.graph.input if v.name not in constant]
+    del copy.graph.input[:]
+    copy.graph.input.extend(real)
+    copy.ir_version = max(copy.ir_version, 4)  # from IR 4 initializers need not be inputs
+    return copy
+
+
 def quantize_bytes(
     model: onnx.ModelProto,
     calibration: list[dict[str, np.ndarray]],
@@ -85,6 +101,7 @@ def quantize_bytes(
     if not calibration:
         raise InputError(f"{source}: quantization needs at least one calibration sample")
     notes: list[str] = []
+    model = _without_initializer_inputs(model)
     if per_channel and _opset(model) < _PER_CHANNEL_OPSET:
         try:
             model = onnx.version_converter.convert_version(model, _PER_CHANNEL_OPSET)
@@ -132,17 +149,22 @@ def compare(
     *,
     source: str,
     runs: int = 20,
+    threads: int = 1,
     notes: tuple[str, ...] = (),
 ) -> QuantReport:
-    """Size, latency on the first held-out run, and agreement over all held-out runs."""
+    """Size, latency on the first held-out run (float and variant interleaved, ``threads``
+    intra-op threads), and agreement over all held-out runs."""
     ref = outputs_of(float_model, held_out.feeds, source=source)
     got = outputs_of(variant, held_out.feeds, source=f"{source} (variant)")
     float_bytes = len(float_model) if isinstance(float_model, bytes) else float_model.ByteSize()
+    float_s, variant_s = paired_latency(
+        float_model, variant, held_out.feeds[0], runs=runs, threads=threads, source=source
+    )
     return QuantReport(
         float_bytes=float_bytes,
         variant_bytes=len(variant),
-        float_seconds=latency(float_model, held_out.feeds[0], runs=runs, source=source),
-        variant_seconds=latency(variant, held_out.feeds[0], runs=runs, source=source),
+        float_seconds=float_s,
+        variant_seconds=variant_s,
         agreement=agreement(ref, got, held_out.labels),
         notes=notes,
     )

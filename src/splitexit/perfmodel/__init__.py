@@ -6,7 +6,7 @@ from splitexit.perfmodel._per_exit import (
     reference_per_exit_estimate,
 )
 from splitexit.perfmodel._trace import CascadeTable, reference_trace_estimate
-from splitexit.perfmodel._types import Config, Estimate, ExitModel, ModelInputs
+from splitexit.perfmodel._types import Estimate, ExitModel, ModelInputs
 from splitexit.perfmodel._vectorized import (
     Component,
     PartitionTerms,
@@ -20,7 +20,6 @@ from splitexit.perfmodel.reference import reference_estimate
 __all__ = [
     "CascadeTable",
     "Component",
-    "Config",
     "Estimate",
     "ExitModel",
     "ModelInputs",

@@ -22,6 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    returned_type,
+    validate_params,
+)
+from splitexit.configuration import leaves_here
+
 __all__ = ["PerExitTable", "decode_thresholds", "reference_per_exit_estimate"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -29,6 +37,13 @@ IntArray = npt.NDArray[np.integer]
 _CELLS = 1 << 22  # partitionings x cells (or x samples) handled at once
 
 
+@validate_params(
+    {
+        "codes": [InstanceOf(np.ndarray)],
+        "num_exits": [Interval(int, 0, None)],
+        "num_thresholds": [Interval(int, 1, None)],
+    }
+)
 def decode_thresholds(codes: IntArray, num_exits: int, num_thresholds: int) -> IntArray:
     """Threshold indices (Q, num_exits) of vector codes (Q,); exit 1 is the leading digit."""
     digits = np.empty((len(codes), num_exits), dtype=np.int64)
@@ -39,6 +54,7 @@ def decode_thresholds(codes: IntArray, num_exits: int, num_thresholds: int) -> I
     return digits
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class PerExitTable:
     """A trace reduced to threshold levels; evaluates threshold vectors exactly."""
@@ -54,6 +70,7 @@ class PerExitTable:
         correct: npt.NDArray[np.bool_],
         thresholds: npt.NDArray[np.floating],
     ) -> PerExitTable:
+        # the exit rule (configuration.leaves_here) as levels: entropy < T_t iff level <= t
         levels = np.searchsorted(np.asarray(thresholds, dtype=np.float64), entropy, side="right")
         return cls(levels.astype(np.int64), np.asarray(correct, dtype=bool), len(thresholds))
 
@@ -111,6 +128,14 @@ def _region(hist: FloatArray, k: int, tau: IntArray) -> FloatArray:
     return np.asarray(grid[tuple(index)], dtype=np.float64)
 
 
+@validate_params(
+    {
+        "entropy": [InstanceOf(np.ndarray)],
+        "correct": [InstanceOf(np.ndarray)],
+        "thresholds": [InstanceOf(list, tuple)],
+        "partition": [InstanceOf(list, tuple)],
+    }
+)
 def reference_per_exit_estimate(
     entropy: npt.NDArray[np.floating],
     correct: npt.NDArray[np.bool_],
@@ -124,7 +149,7 @@ def reference_per_exit_estimate(
     for s in range(entropy.shape[0]):
         for k, branch in enumerate(partition):
             last = k == len(partition) - 1
-            if last or float(entropy[s, branch]) < thresholds[k]:
+            if leaves_here(float(entropy[s, branch]), None if last else thresholds[k]):
                 leaving[k] += 1
                 right += int(bool(correct[s, branch]))
                 break

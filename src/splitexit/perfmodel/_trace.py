@@ -26,6 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    returned_type,
+    validate_params,
+)
+from splitexit.configuration import below_threshold, leaves_here
 from splitexit.profile import Trace
 
 __all__ = ["CascadeTable", "reference_trace_estimate"]
@@ -47,6 +54,7 @@ def _pack(below: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint64]:
     return words
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class CascadeTable:
     """A trace reduced, per threshold, to distinct below-threshold patterns (build once).
@@ -81,7 +89,7 @@ class CascadeTable:
         hits = np.asarray(correct, dtype=np.float64)
         belows, counts, corrects, starts = [], [], [], [0]
         for threshold in np.asarray(thresholds, dtype=np.float64):
-            below = values < threshold
+            below = below_threshold(values, threshold)
             _, first, inverse, count = np.unique(
                 _pack(below), axis=0, return_index=True, return_inverse=True, return_counts=True
             )
@@ -186,6 +194,14 @@ def _prefix_levels(block: IntArray, num_blocks: int) -> list[_Level]:
     return levels
 
 
+@validate_params(
+    {
+        "entropy": [InstanceOf(np.ndarray)],
+        "correct": [InstanceOf(np.ndarray)],
+        "threshold": [Interval(float, 0, 1, closed="right")],
+        "partition": [InstanceOf(list, tuple)],
+    }
+)
 def reference_trace_estimate(
     entropy: npt.NDArray[np.floating],
     correct: npt.NDArray[np.bool_],
@@ -198,7 +214,8 @@ def reference_trace_estimate(
     right = 0
     for s in range(samples):
         for k, branch in enumerate(partition):
-            if k == len(partition) - 1 or float(entropy[s, branch]) < threshold:
+            last = k == len(partition) - 1
+            if leaves_here(float(entropy[s, branch]), None if last else threshold):
                 leaving[k] += 1
                 right += int(bool(correct[s, branch]))
                 break

@@ -1,4 +1,5 @@
-"""What the performance model takes and returns: configurations, estimates, trusted inputs."""
+"""What the performance model takes and returns: estimates and trusted inputs (the
+configuration itself is :class:`splitexit.configuration.Configuration`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    returned_type,
+)
+from splitexit.configuration import Configuration
+from splitexit.errors import InputError
 from splitexit.profile import Profile
 from splitexit.topology import Topology
 
-__all__ = ["Config", "Estimate", "ExitModel", "ModelInputs"]
+__all__ = ["Estimate", "ExitModel", "ModelInputs"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.integer]
@@ -23,27 +29,7 @@ ExitModel = Callable[[IntArray, IntArray], tuple[FloatArray, FloatArray]]
 _SNAP = 1e-12
 
 
-@dataclass(frozen=True)
-class Config:
-    """A triple (T, P, A) of seed 000, 0-based inside the library.
-
-    ``partition[k]`` is P_{k+1} - 1, the 0-based index of partition k's last block;
-    ``placement[k]`` is A_{k+1} - 1, the 0-based tier of partition k. ``threshold_index``
-    indexes ``Profile.thresholds``; it is ``None`` for a single partition, whose one exit
-    takes every sample whatever the threshold. With per-exit thresholds it is the code of a
-    vector of indices, one per exit but the last, in base |T| (see ``decode_thresholds``).
-    """
-
-    threshold_index: int | None
-    partition: tuple[int, ...]
-    placement: tuple[int, ...]
-
-    @property
-    def num_partitions(self) -> int:
-        """L, the number of partitions."""
-        return len(self.partition)
-
-
+@returned_type
 @dataclass(frozen=True)
 class Estimate:
     """Estimated accuracy and expected end-to-end latency (seconds) of one configuration."""
@@ -59,6 +45,7 @@ class Estimate:
         return self.compute_s + self.transmission_s + self.propagation_s
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class ModelInputs:
     """The arrays the model works on, derived once from a profile and a topology.
@@ -97,6 +84,25 @@ class ModelInputs:
     @property
     def num_thresholds(self) -> int:
         return int(self.thresholds.shape[0])
+
+    def threshold_code(self, config: Configuration) -> int:
+        """The index the exit model takes for ``config``'s thresholds: one T's index into
+        ``thresholds``, or with ``per_exit_thresholds`` the vector of indices coded in base
+        |T| (exit 1 the leading digit); 0 when no exit is selected."""
+        if not config.thresholds:
+            return 0
+        indices = config.threshold_indices(self.thresholds.tolist())
+        if not self.per_exit_thresholds:
+            if len(set(indices)) != 1:
+                raise InputError(
+                    f"thresholds {list(config.thresholds)} differ per exit; the model was "
+                    "built for one global threshold (per_exit_thresholds=False)"
+                )
+            return indices[0]
+        code = 0
+        for i in indices:
+            code = code * self.num_thresholds + i
+        return code
 
     @classmethod
     def build(

@@ -24,7 +24,14 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from splitexit.perfmodel._types import Config, Estimate, ModelInputs
+from splitexit._validation import (
+    InstanceOf,
+    Options,
+    returned_type,
+    validate_params,
+)
+from splitexit.configuration import Configuration
+from splitexit.perfmodel._types import Estimate, ModelInputs
 
 __all__ = [
     "Component",
@@ -38,8 +45,10 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.integer]
 Component = Literal["total", "compute", "transmission", "propagation"]
+COMPONENTS: tuple[Component, ...] = ("total", "compute", "transmission", "propagation")
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class PartitionTerms:
     """Everything about (T, P) that does not depend on the placement.
@@ -53,6 +62,13 @@ class PartitionTerms:
     exit_rates: FloatArray  # (rows, L) E_k
 
 
+@validate_params(
+    {
+        "inputs": [InstanceOf(ModelInputs)],
+        "partitions": [InstanceOf(np.ndarray)],
+        "t_idx": [InstanceOf(np.ndarray)],
+    }
+)
 def paper_exits(
     inputs: ModelInputs, partitions: IntArray, t_idx: IntArray
 ) -> tuple[FloatArray, FloatArray]:
@@ -70,6 +86,13 @@ def paper_exits(
     return exits, np.einsum("ctk,ck->ct", exits, inputs.accuracy[partitions])
 
 
+@validate_params(
+    {
+        "inputs": [InstanceOf(ModelInputs)],
+        "partitions": [InstanceOf(np.ndarray)],
+        "t_idx": [InstanceOf(np.ndarray)],
+    }
+)
 def partition_terms(inputs: ModelInputs, partitions: IntArray, t_idx: IntArray) -> PartitionTerms:
     """Features, accuracy and exit rates of partitionings (C, L) under thresholds ``t_idx``.
 
@@ -115,6 +138,13 @@ def partition_terms(inputs: ModelInputs, partitions: IntArray, t_idx: IntArray) 
     )
 
 
+@validate_params(
+    {
+        "inputs": [InstanceOf(ModelInputs)],
+        "placements": [InstanceOf(np.ndarray)],
+        "component": [Options(COMPONENTS)],
+    }
+)
 def coefficients(
     inputs: ModelInputs, placements: IntArray, component: Component = "total"
 ) -> FloatArray:
@@ -140,11 +170,18 @@ def coefficients(
     return coef
 
 
-def estimate(inputs: ModelInputs, config: Config) -> Estimate:
-    """Accuracy, latency breakdown and exit rates of one configuration."""
+@validate_params(
+    {
+        "inputs": [InstanceOf(ModelInputs)],
+        "config": [InstanceOf(Configuration)],
+    }
+)
+def estimate(inputs: ModelInputs, config: Configuration) -> Estimate:
+    """Accuracy, latency breakdown and exit rates of one configuration (its thresholds must
+    be among the profile's; a configuration without early exit is not estimated here)."""
     partitions = np.array([config.partition])
     placements = np.array([config.placement])
-    t_idx = np.array([config.threshold_index or 0])
+    t_idx = np.array([inputs.threshold_code(config)])
     terms = partition_terms(inputs, partitions, t_idx)
     parts = [
         float((terms.features @ coefficients(inputs, placements, component))[0, 0])

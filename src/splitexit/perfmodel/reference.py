@@ -8,8 +8,15 @@ follows the formulas of seed 000, section 2.3, term by term and shares no code w
 
 from __future__ import annotations
 
-from splitexit.perfmodel._types import Config, Estimate
-from splitexit.profile import Profile
+from splitexit._validation import (
+    InstanceOf,
+    Options,
+    validate_params,
+)
+from splitexit.configuration import Configuration
+from splitexit.errors import InputError
+from splitexit.perfmodel._types import Estimate
+from splitexit.profile import ACCURACY_SOURCES, AccuracySource, Profile
 from splitexit.topology import Topology
 
 __all__ = ["reference_estimate"]
@@ -24,10 +31,15 @@ def _transfer(topology: Topology, bits: float, a: int, b: int) -> tuple[float, f
     return transmission, propagation
 
 
-def _paper_exits(profile: Profile, config: Config, accuracy: str) -> tuple[list[float], float]:
+def _paper_exits(
+    profile: Profile, config: Configuration, accuracy: str
+) -> tuple[list[float], float]:
     """E_k (the last partition summing through N) and sum_k acc[P_k] E_k."""
     acc = profile.branch_accuracy(accuracy)
-    alpha = [float(a) for a in profile.exit_rates[config.threshold_index or 0]]
+    indices = set(config.threshold_indices(profile.thresholds.tolist())) or {0}
+    if len(indices) != 1:
+        raise InputError("the paper's estimator takes one global threshold, got one per exit")
+    alpha = [float(a) for a in profile.exit_rates[indices.pop()]]
     exit_rates = []
     first = 0
     for k, last in enumerate(config.partition):
@@ -38,12 +50,21 @@ def _paper_exits(profile: Profile, config: Config, accuracy: str) -> tuple[list[
     return exit_rates, weighted
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "topology": [InstanceOf(Topology)],
+        "config": [InstanceOf(Configuration)],
+        "accuracy": [Options(ACCURACY_SOURCES)],
+        "replayed": [InstanceOf(list, tuple), None],
+    }
+)
 def reference_estimate(
     profile: Profile,
     topology: Topology,
-    config: Config,
+    config: Configuration,
     *,
-    accuracy: str = "separate",
+    accuracy: AccuracySource = "separate",
     replayed: tuple[tuple[float, ...], float] | None = None,
 ) -> Estimate:
     """Estimate one configuration with plain Python arithmetic.

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from splitexit.perfmodel import Config, Estimate, ModelInputs, estimate
+from splitexit.configuration import Configuration
+from splitexit.perfmodel import Estimate, ModelInputs, estimate
 from splitexit.planner._result import Baseline, PlanPoint
 
 __all__ = ["baselines"]
 
 
 def _whole_on(inputs: ModelInputs, tier: int) -> PlanPoint:
-    config = Config(threshold_index=None, partition=(inputs.num_blocks - 1,), placement=(tier,))
-    return PlanPoint(config=config, threshold=None, estimate=estimate(inputs, config))
+    config = Configuration(partition=(inputs.num_blocks - 1,), placement=(tier,))
+    return PlanPoint(config=config, estimate=estimate(inputs, config))
 
 
 def _single_cut(inputs: ModelInputs) -> PlanPoint | None:
@@ -56,8 +57,10 @@ def _single_cut(inputs: ModelInputs) -> PlanPoint | None:
         propagation_s=float(propagation[c, ta, tb]),
         exit_rates=(0.0, 1.0),
     )
-    config = Config(threshold_index=None, partition=(int(c), n - 1), placement=(int(ta), int(tb)))
-    return PlanPoint(config=config, threshold=None, estimate=est)
+    config = Configuration(
+        partition=(int(c), n - 1), placement=(int(ta), int(tb)), early_exit=False
+    )
+    return PlanPoint(config=config, estimate=est)
 
 
 def baselines(inputs: ModelInputs, best_latency_s: float, tier_names: list[str]) -> list[Baseline]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import time
+from typing import Literal
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, Options, Unit, validate_params
+from splitexit.configuration import Configuration
 from splitexit.errors import InfeasibleError, InputError
 from splitexit.perfmodel import (
     CascadeTable,
-    Config,
     ExitModel,
     ModelInputs,
     PerExitTable,
@@ -24,9 +25,9 @@ from splitexit.planner._result import Plan, PlanPoint, Requirement
 from splitexit.planner._sample import sample_configurations
 from splitexit.planner._space import count_configurations
 from splitexit.planner._sweep import Candidates, SampledPoints, sweep
-from splitexit.profile import Profile, Trace
+from splitexit.profile import ACCURACY_SOURCES, AccuracySource, Profile, Trace
 from splitexit.topology import Topology
-from splitexit.units import format_duration
+from splitexit.units import format_duration, parse_duration, parse_fraction
 
 __all__ = [
     "AUTO_EXACT_ABOVE",
@@ -44,16 +45,34 @@ AUTO_EXACT_ABOVE = 10_000_000  # "auto" enumerates up to this many configuration
 ENUMERATE_AT_MOST = 5_000_000_000  # beyond this, enumeration would take minutes to hours
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "topology": [InstanceOf(Topology)],
+        "min_accuracy": [Unit(parse_fraction, "fraction", Interval(float, 0, 1)), None],
+        "max_latency_s": [
+            Unit(parse_duration, "duration", Interval(float, 0, None, closed="neither")),
+            None,
+        ],
+        "destination": [InstanceOf(str), None],
+        "accuracy": [Options(ACCURACY_SOURCES)],
+        "solver": [Options(SOLVERS)],
+        "estimator": [Options(ESTIMATORS)],
+        "trace": [InstanceOf(Trace), None],
+        "per_exit_thresholds": [InstanceOf(bool)],
+        "sample_size": [Interval(int, 1, None)],
+    }
+)
 def plan(
     profile: Profile,
     topology: Topology,
     *,
-    min_accuracy: float | None = None,
-    max_latency_s: float | None = None,
+    min_accuracy: float | str | None = None,
+    max_latency_s: float | str | None = None,
     destination: str | None = None,
-    accuracy: str = "separate",
-    solver: str = "auto",
-    estimator: str = "auto",
+    accuracy: AccuracySource = "separate",
+    solver: Literal["auto", "exact", "enumerate"] = "auto",
+    estimator: Literal["auto", "paper", "trace"] = "auto",
     trace: Trace | None = None,
     per_exit_thresholds: bool = False,
     sample_size: int = 20_000,
@@ -72,14 +91,17 @@ def plan(
     the trace estimator when a trace is given and the space can be enumerated (it validated
     best, docs/profiling.md), else the paper's.
     ``per_exit_thresholds`` gives every selected exit its own threshold (|T|^(L-1) vectors
-    per partitioning instead of |T|); it needs the trace estimator.
+    per partitioning instead of |T|); it needs the trace estimator. ``min_accuracy`` and
+    ``max_latency_s`` may be written as people write them, ``"92%"`` and ``"80ms"``.
 
     >>> from splitexit import load_profile, load_topology
     >>> result = plan(load_profile("example"), load_topology("mobile"), min_accuracy=0.85)
     >>> result.best.accuracy >= 0.85
     True
     """
-    _check_requirement(min_accuracy, max_latency_s)
+    if min_accuracy is not None and max_latency_s is not None:
+        raise InputError("plan: give either a minimum accuracy or a maximum latency, not both")
+    assert not isinstance(min_accuracy, str) and not isinstance(max_latency_s, str)  # parsed
     if destination is not None:
         topology = topology.with_destination(destination)
     started = time.perf_counter()
@@ -140,8 +162,6 @@ def plan(
 def _exit_model(
     estimator: str, trace: Trace | None, profile: Profile, accuracy: str, per_exit: bool
 ) -> ExitModel | None:
-    if estimator not in ESTIMATORS:
-        raise InputError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
     if per_exit and estimator != "trace":
         raise InputError(
             "per-exit thresholds need the trace estimator: the paper's exit rates are measured "
@@ -163,8 +183,6 @@ def _exit_model(
 
 
 def _choose_solver(solver: str, total: int, *, decomposable: bool = True) -> str:
-    if solver not in SOLVERS:
-        raise InputError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
     if not decomposable:
         if solver == "exact":
             raise InputError(
@@ -200,15 +218,6 @@ def _requirement(
         max(0.0, best_accuracy - DEFAULT_ACCURACY_MARGIN),
         margin=DEFAULT_ACCURACY_MARGIN,
     )
-
-
-def _check_requirement(min_accuracy: float | None, max_latency_s: float | None) -> None:
-    if min_accuracy is not None and max_latency_s is not None:
-        raise InputError("give either a minimum accuracy or a maximum latency, not both")
-    if min_accuracy is not None and not (0.0 <= min_accuracy <= 1.0):
-        raise InputError(f"minimum accuracy must be in [0, 1], got {min_accuracy!r}")
-    if max_latency_s is not None and not (max_latency_s > 0 and math.isfinite(max_latency_s)):
-        raise InputError(f"maximum latency must be a finite duration > 0, got {max_latency_s!r}")
 
 
 def _solve(
@@ -279,15 +288,18 @@ def _infeasible_message(requirement: Requirement, frontier: Candidates) -> str:
 def _point(inputs: ModelInputs, profile: Profile, cands: Candidates, i: int) -> PlanPoint:
     num_parts = int(cands.num_parts[i])
     t = int(cands.threshold[i])
-    config = Config(
-        threshold_index=None if t < 0 else t,
-        partition=tuple(int(p) for p in cands.partition[i, :num_parts]),
-        placement=tuple(int(a) for a in cands.placement[i, :num_parts]),
+    exits = num_parts - 1
+    if t < 0 or exits == 0:
+        vector: list[int] = []
+    elif inputs.per_exit_thresholds:
+        vector = decode_thresholds(np.array([t]), exits, inputs.num_thresholds)[0].tolist()
+    else:
+        vector = [t] * exits
+    config = Configuration.from_indices(
+        cands.partition[i, :num_parts].tolist(),
+        cands.placement[i, :num_parts].tolist(),
+        vector,
+        profile.thresholds.tolist(),
     )
-    threshold: float | tuple[float, ...] | None = None
-    if t >= 0 and inputs.per_exit_thresholds:
-        vector = decode_thresholds(np.array([t]), num_parts - 1, inputs.num_thresholds)[0]
-        threshold = tuple(float(profile.thresholds[j]) for j in vector)
-    elif t >= 0:
-        threshold = float(profile.thresholds[t])
-    return PlanPoint(config=config, threshold=threshold, estimate=estimate(inputs, config))
+    per_exit = inputs.per_exit_thresholds
+    return PlanPoint(config=config, estimate=estimate(inputs, config), per_exit=per_exit)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from splitexit.perfmodel import Config, Estimate
+from splitexit._validation import (
+    returned_type,
+)
+from splitexit.configuration import Configuration
+from splitexit.perfmodel import Estimate
 from splitexit.planner._sweep import SampledPoints
 from splitexit.profile import Profile
 from splitexit.topology import Topology
@@ -15,14 +19,23 @@ __all__ = ["Baseline", "Plan", "PlanPoint", "Requirement"]
 RequirementKind = Literal["min_accuracy", "max_latency", "near_best_accuracy"]
 
 
+@returned_type
 @dataclass(frozen=True)
 class PlanPoint:
-    """One configuration with its estimate; ``threshold`` is T (``None`` when L = 1), or one
-    T per selected exit but the last with per-exit thresholds."""
+    """One configuration with its estimate; ``per_exit`` when the planner gave every exit
+    its own threshold (the JSON form then lists them)."""
 
-    config: Config
-    threshold: float | tuple[float, ...] | None
+    config: Configuration
     estimate: Estimate
+    per_exit: bool = False
+
+    @property
+    def threshold(self) -> float | tuple[float, ...] | None:
+        """T (``None`` when no exit is selected: L = 1 or no early exit), or one T per
+        selected exit but the last with per-exit thresholds."""
+        if not self.config.thresholds:
+            return None
+        return self.config.thresholds if self.per_exit else self.config.thresholds[0]
 
     @property
     def latency_s(self) -> float:
@@ -35,12 +48,9 @@ class PlanPoint:
     def to_dict(self, topology: Topology) -> dict[str, Any]:
         """The JSON form: 1-based block indices P_k, tier names A_k, SI seconds."""
         est = self.estimate
+        names = [tier.name for tier in topology.tiers]
         return {
-            "threshold": list(self.threshold)
-            if isinstance(self.threshold, tuple)
-            else self.threshold,
-            "partition": [p + 1 for p in self.config.partition],
-            "placement": [topology.tiers[a].name for a in self.config.placement],
+            **self.config.to_json(names, per_exit=self.per_exit),
             "accuracy": est.accuracy,
             "latency_s": est.latency_s,
             "compute_s": est.compute_s,
@@ -50,6 +60,7 @@ class PlanPoint:
         }
 
 
+@returned_type
 @dataclass(frozen=True)
 class Baseline:
     """A reference deployment computed on the same model, and how much faster ``best`` is."""
@@ -68,6 +79,7 @@ class Baseline:
         }
 
 
+@returned_type
 @dataclass(frozen=True)
 class Requirement:
     """The problem solved: P_lat (``min_accuracy``) or P_acc (``max_latency``) of section 2.4.
@@ -94,6 +106,7 @@ class Requirement:
         return {"kind": self.kind, "value": self.value, "description": self.describe()}
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Plan:
     """The planner's answer: the recommendation, the Pareto frontier and the baselines."""

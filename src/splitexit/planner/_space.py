@@ -14,6 +14,12 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    validate_params,
+)
+
 __all__ = [
     "count_configurations",
     "count_for_length",
@@ -26,13 +32,21 @@ __all__ = [
 IntArray = npt.NDArray[np.int64]
 
 
+@validate_params(
+    {
+        "num_blocks": [Interval(int, 1, None)],
+        "num_tiers": [Interval(int, 1, None)],
+        "num_thresholds": [Interval(int, 1, None)],
+        "per_exit": [InstanceOf(bool)],
+    }
+)
 def count_configurations(
     num_blocks: int, num_tiers: int, num_thresholds: int, *, per_exit: bool = False
 ) -> int:
     """Number of (T, P, A) triples: N*M + sum_{L>=2} C(N, L) * M!/(M-L)! * |T|.
 
     >>> count_configurations(10, 4, 20)
-    1181960
+    169240
     """
     return sum(
         count_for_length(num_blocks, num_tiers, num_thresholds, num_parts, per_exit=per_exit)

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    returned_type,
+    validate_params,
+)
 from splitexit.perfmodel import ModelInputs, coefficients, partition_terms
 from splitexit.planner._pareto import ACCURACY_DECIMALS, LATENCY_DECIMALS, frontier_order
 from splitexit.planner._space import (
@@ -31,6 +37,7 @@ FloatArray = npt.NDArray[np.float64]
 _BLOCK_ENTRIES = 1 << 22
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Candidates:
     """Configurations with their (rounded) latency and accuracy, as parallel arrays.
@@ -92,6 +99,7 @@ class Candidates:
         )
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class SampledPoints:
     """A uniform random sample of all evaluated configurations, for plots."""
@@ -101,6 +109,7 @@ class SampledPoints:
     num_parts: IntArray
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Sweep:
     """Result of enumerating the whole space."""
@@ -114,6 +123,13 @@ class Sweep:
         return Candidates.concat(list(self.per_length.values()), width).frontier()
 
 
+@validate_params(
+    {
+        "inputs": [InstanceOf(ModelInputs)],
+        "sample_size": [Interval(int, 1, None)],
+        "seed": [Interval(int, 0, None)],
+    }
+)
 def sweep(inputs: ModelInputs, *, sample_size: int = 20_000, seed: int = 0) -> Sweep:
     """Evaluate every configuration and keep the per-L frontiers and a random sample."""
     n, m, nt = inputs.num_blocks, inputs.num_tiers, inputs.num_thresholds

@@ -12,39 +12,53 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from splitexit.perfmodel import Config, reference_estimate
+from splitexit._validation import (
+    Callable_,
+    InstanceOf,
+    Interval,
+    Options,
+    validate_params,
+)
+from splitexit.configuration import Configuration
+from splitexit.perfmodel import reference_estimate
 from splitexit.planner._pareto import ACCURACY_DECIMALS, LATENCY_DECIMALS
-from splitexit.profile import Profile
+from splitexit.profile import ACCURACY_SOURCES, AccuracySource, Profile
 from splitexit.topology import Topology
 
 __all__ = ["Evaluated", "reference_configurations", "reference_frontier", "reference_optimum"]
 
 # (config, rounded latency, rounded accuracy, rank in enumeration order within its L)
-Evaluated = tuple[Config, float, float, int]
+Evaluated = tuple[Configuration, float, float, int]
 # config -> (E_k per partition, accuracy), replacing the paper's estimator
-Replay = Callable[[Config], tuple[tuple[float, ...], float]]
+Replay = Callable[[Configuration], tuple[tuple[float, ...], float]]
 
 
 def reference_configurations(
     profile: Profile, topology: Topology, *, per_exit: bool = False
-) -> Iterator[Config]:
+) -> Iterator[Configuration]:
     """Every configuration, in enumeration order: L, then P, then T, then A. With
-    ``per_exit``, T runs over the codes of threshold vectors (one per exit but the last)."""
+    ``per_exit``, T runs over threshold vectors (one per exit but the last), exit 1 the
+    slowest-changing."""
     n, m = profile.num_blocks, topology.num_tiers
-    nt = profile.num_thresholds
+    grid = [float(t) for t in profile.thresholds]
+    nt = len(grid)
     for num_parts in range(1, min(n, m) + 1):
-        choices = nt ** (num_parts - 1) if per_exit else nt
-        thresholds: list[int | None] = [None] if num_parts == 1 else list(range(choices))
+        exits = num_parts - 1
+        vectors: list[tuple[int, ...]] = (
+            list(itertools.product(range(nt), repeat=exits))
+            if per_exit
+            else [(t,) * exits for t in range(nt if exits else 1)]
+        )
         for partition in itertools.combinations(range(n), num_parts):
-            for t in thresholds:
+            for vector in vectors:
                 for placement in itertools.permutations(range(m), num_parts):
-                    yield Config(t, partition, placement)
+                    yield Configuration.from_indices(partition, placement, vector, grid)
 
 
 def _evaluate_all(
     profile: Profile,
     topology: Topology,
-    accuracy: str,
+    accuracy: AccuracySource,
     replay: Replay | None = None,
     per_exit: bool = False,
 ) -> list[Evaluated]:
@@ -68,11 +82,20 @@ def _evaluate_all(
     return out
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "topology": [InstanceOf(Topology)],
+        "accuracy": [Options(ACCURACY_SOURCES)],
+        "replay": [Callable_(), None],
+        "per_exit": [InstanceOf(bool)],
+    }
+)
 def reference_frontier(
     profile: Profile,
     topology: Topology,
     *,
-    accuracy: str = "separate",
+    accuracy: AccuracySource = "separate",
     replay: Replay | None = None,
     per_exit: bool = False,
 ) -> list[Evaluated]:
@@ -87,13 +110,22 @@ def reference_frontier(
     return frontier
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "topology": [InstanceOf(Topology)],
+        "min_accuracy": [Interval(float, 0, 1), None],
+        "max_latency_s": [Interval(float, 0, None, closed="neither"), None],
+        "accuracy": [Options(ACCURACY_SOURCES)],
+    }
+)
 def reference_optimum(
     profile: Profile,
     topology: Topology,
     *,
     min_accuracy: float | None = None,
     max_latency_s: float | None = None,
-    accuracy: str = "separate",
+    accuracy: AccuracySource = "separate",
 ) -> Evaluated | None:
     """P_lat or P_acc by scanning every configuration (ties: fewer partitions, then latency)."""
     best: Evaluated | None = None

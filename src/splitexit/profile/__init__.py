@@ -8,7 +8,13 @@ from splitexit.profile._io import (
     profile_path,
     save_profile,
 )
-from splitexit.profile._model import FORMAT, Profile
+from splitexit.profile._model import (
+    ACCURACY_SOURCES,
+    FORMAT,
+    AccuracySource,
+    OnnxSource,
+    Profile,
+)
 from splitexit.profile._synthetic import exit_rates_from_entropy, random_profile
 from splitexit.profile._trace import (
     TRACE_FORMAT,
@@ -19,11 +25,14 @@ from splitexit.profile._trace import (
 )
 
 __all__ = [
+    "ACCURACY_SOURCES",
     "BUNDLED_PROFILES",
     "DEFAULT_PROFILE",
     "EXAMPLE_PROFILE",
     "FORMAT",
     "TRACE_FORMAT",
+    "AccuracySource",
+    "OnnxSource",
     "Profile",
     "Trace",
     "exit_rates_from_entropy",

@@ -8,6 +8,11 @@ from importlib import resources
 from pathlib import Path
 
 from splitexit._boundary import atomic_write_text, read_mapping
+from splitexit._validation import (
+    InstanceOf,
+    PathLike,
+    validate_params,
+)
 from splitexit.profile._model import Profile
 from splitexit.profile._schema import profile_from_mapping
 
@@ -37,6 +42,11 @@ EXAMPLE_PROFILE = "example"
 _EXTRACTED = ExitStack()
 
 
+@validate_params(
+    {
+        "spec": [PathLike()],
+    }
+)
 def profile_path(spec: str | Path) -> Path:
     """The file behind ``spec``: an existing path, or the file of a bundled profile name."""
     path = Path(spec)
@@ -46,6 +56,11 @@ def profile_path(spec: str | Path) -> Path:
     return _EXTRACTED.enter_context(resources.as_file(bundled))
 
 
+@validate_params(
+    {
+        "spec": [PathLike()],
+    }
+)
 def load_profile(spec: str | Path) -> Profile:
     """Load and validate a profile file, or a bundled profile by name
     (``"resnet20-fashion-mnist"``, measured; ``"example"``, synthetic).
@@ -60,6 +75,12 @@ def load_profile(spec: str | Path) -> Profile:
     return profile_from_mapping(read_mapping(path, kind="profile"), source=source)
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "path": [PathLike()],
+    }
+)
 def save_profile(profile: Profile, path: str | Path) -> None:
     """Write ``profile`` as JSON, atomically."""
     atomic_write_text(Path(path), json.dumps(profile.to_mapping(), indent=1) + "\n")

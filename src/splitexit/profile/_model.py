@@ -3,20 +3,59 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    returned_type,
+)
 from splitexit.errors import InputError
 
-__all__ = ["FORMAT", "Profile"]
+__all__ = ["ACCURACY_SOURCES", "FORMAT", "AccuracySource", "OnnxSource", "Profile"]
 
 FORMAT = "splitexit.profile/1"
+# where branch accuracies come from: separate training (the paper's) or the joint model
+AccuracySource = Literal["separate", "joint"]
+ACCURACY_SOURCES: tuple[AccuracySource, ...] = ("separate", "joint")
 
 FloatArray = npt.NDArray[np.float64]
 
 
+@returned_type
+@dataclass(frozen=True)
+class OnnxSource:
+    """Where a profile of a user's ONNX model came from (``splitexit profile --onnx``).
+
+    Block i+1 is the segment between ``cuts[i - 1]`` and ``cuts[i]`` (the model's inputs
+    and outputs at the ends), so there are N - 1 cuts, each a tuple of tensor names.
+
+    >>> OnnxSource("m.onnx", "0" * 64, (("relu_1",),), {"x": (1, 3, 8, 8)}).engine
+    'onnxruntime'
+    """
+
+    path: str  # the model file, relative to the profile's folder unless absolute
+    sha256: str
+    cuts: tuple[tuple[str, ...], ...]
+    input_shapes: dict[str, tuple[int, ...]]  # full shapes, batch of one included
+    data: str | None = None  # the samples (.npz), relative like ``path``
+    engine: str = "onnxruntime"
+    statistic: str = "p99"  # of batch-1 runs: p99 or median (p50)
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "cuts": [list(c) for c in self.cuts],
+            "input_shapes": {k: list(v) for k, v in self.input_shapes.items()},
+            "data": self.data,
+            "engine": self.engine,
+            "statistic": self.statistic,
+        }
+
+
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Profile:
     """What the profiling phase measured once for a backbone and a dataset.
@@ -45,6 +84,7 @@ class Profile:
     reference_device: str = ""
     notes: str = ""
     trace: str | None = None  # per-sample trace file, relative to the profile's folder
+    onnx: OnnxSource | None = None  # a user's ONNX model, cut into blocks
 
     @property
     def num_blocks(self) -> int:
@@ -100,6 +140,7 @@ class Profile:
             "branches": branches,
             "exit_rates": [[float(a) for a in row] for row in self.exit_rates],
             **({} if self.trace is None else {"trace": self.trace}),
+            **({} if self.onnx is None else {"onnx": self.onnx.to_mapping()}),
         }
 
     @classmethod

@@ -6,11 +6,11 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from splitexit._boundary import StrictModel
 from splitexit.errors import InputError
-from splitexit.profile._model import FORMAT, Profile
+from splitexit.profile._model import FORMAT, OnnxSource, Profile
 
 __all__ = ["EXIT_RATE_TOLERANCE", "profile_from_mapping"]
 
@@ -53,6 +53,16 @@ class _BranchSpec(StrictModel):
     accuracy_joint: Fraction | None = None
 
 
+class _OnnxSpec(StrictModel):
+    path: Annotated[str, Field(min_length=1)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    cuts: list[Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]]
+    input_shapes: dict[str, list[Annotated[int, Field(ge=1)]]]
+    data: str | None = None
+    engine: Literal["onnxruntime"] = "onnxruntime"
+    statistic: str = "p99"
+
+
 class _ProfileSpec(StrictModel):
     format: Literal["splitexit.profile/1"]
     model: str
@@ -67,6 +77,7 @@ class _ProfileSpec(StrictModel):
     branches: list[_BranchSpec]
     exit_rates: list[list[Fraction]]
     trace: str | None = None
+    onnx: _OnnxSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> _ProfileSpec:
@@ -76,6 +87,11 @@ class _ProfileSpec(StrictModel):
         if len(self.branches) != n:
             raise ValueError(
                 f"branches has {len(self.branches)} entries, expected {n} (one per block)"
+            )
+        if self.onnx is not None and len(self.onnx.cuts) != n - 1:
+            raise ValueError(
+                f"onnx.cuts has {len(self.onnx.cuts)} entries, expected {n - 1} "
+                "(one between consecutive blocks)"
             )
         if self.trace is not None and not self.trace.strip():
             raise ValueError("trace must name a file (relative to the profile), got ''")
@@ -146,4 +162,17 @@ def profile_from_mapping(data: object, *, source: str) -> Profile:
         reference_device=spec.reference_device,
         notes=spec.notes,
         trace=spec.trace,
+        onnx=None if spec.onnx is None else _onnx_source(spec.onnx),
+    )
+
+
+def _onnx_source(spec: _OnnxSpec) -> OnnxSource:
+    return OnnxSource(
+        path=spec.path,
+        sha256=spec.sha256,
+        cuts=tuple(tuple(c) for c in spec.cuts),
+        input_shapes={k: tuple(v) for k, v in spec.input_shapes.items()},
+        data=spec.data,
+        engine=spec.engine,
+        statistic=spec.statistic,
     )

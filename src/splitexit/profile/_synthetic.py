@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    validate_params,
+)
+from splitexit.configuration import exit_partitions
 from splitexit.profile._model import Profile
 
 __all__ = ["exit_rates_from_entropy", "random_profile"]
 
 
+@validate_params(
+    {
+        "entropy": [InstanceOf(np.ndarray)],
+        "thresholds": [InstanceOf(np.ndarray)],
+    }
+)
 def exit_rates_from_entropy(entropy: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """alpha_i(T) from per-sample normalized entropies of shape (samples, N).
 
@@ -24,12 +36,19 @@ def exit_rates_from_entropy(entropy: np.ndarray, thresholds: np.ndarray) -> np.n
     samples, n = entropy.shape
     rates = np.zeros((len(thresholds), n))
     for t, threshold in enumerate(thresholds):
-        below = entropy < threshold
-        first = np.where(below.any(axis=1), below.argmax(axis=1), n - 1)
+        first = exit_partitions(entropy, float(threshold))  # every branch selected
         rates[t] = np.bincount(first, minlength=n) / samples
     return rates
 
 
+@validate_params(
+    {
+        "num_blocks": [Interval(int, 1, None)],
+        "num_thresholds": [Interval(int, 1, None)],
+        "seed": [Interval(int, 0, None)],
+        "samples": [Interval(int, 1, None)],
+    }
+)
 def random_profile(
     num_blocks: int,
     *,

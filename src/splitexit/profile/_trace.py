@@ -24,6 +24,12 @@ import numpy as np
 import numpy.typing as npt
 
 from splitexit._boundary import atomic_write_bytes
+from splitexit._validation import (
+    InstanceOf,
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.profile._model import Profile
 from splitexit.profile._synthetic import exit_rates_from_entropy
@@ -35,6 +41,7 @@ _RATE_MATCH = 1e-6  # profile exit rates vs the trace's replay (both from the sa
 _ARRAYS = ("labels", "entropy_joint", "correct_joint", "entropy_separate", "correct_separate")
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Trace:
     """Normalized entropy and correctness of every profiling sample at every branch."""
@@ -65,6 +72,12 @@ class Trace:
         raise InputError(f"trace source must be 'joint' or 'separate', got {source!r}")
 
 
+@validate_params(
+    {
+        "trace": [InstanceOf(Trace)],
+        "path": [PathLike()],
+    }
+)
 def save_trace(trace: Trace, path: str | Path) -> None:
     """Write ``trace`` as a compressed .npz archive, atomically."""
     meta = {"format": TRACE_FORMAT, "model": trace.model, "dataset": trace.dataset}
@@ -82,6 +95,11 @@ def save_trace(trace: Trace, path: str | Path) -> None:
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 
+@validate_params(
+    {
+        "path": [PathLike()],
+    }
+)
 def load_trace(path: str | Path) -> Trace:
     """Read and validate a trace file; every problem is an :class:`InputError` naming it."""
     file = Path(path)
@@ -141,6 +159,12 @@ def _meta(file: Path, raw: npt.NDArray[Any]) -> dict[str, Any]:
     return meta
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "profile_path": [PathLike()],
+    }
+)
 def load_profile_trace(profile: Profile, profile_path: str | Path) -> Trace:
     """Load the trace that ``profile`` (read from ``profile_path``) names, and check it fits.
 

@@ -1,8 +1,12 @@
-"""Profiling trained multi-exit models into ``splitexit.profile/1`` files, and validating the
-estimators against final models (torch).
+"""Profiling trained multi-exit models into ``splitexit.profile/1`` files, re-timing a
+profile on ONNX Runtime, and validating the estimators against final models (torch).
 
-Not imported by ``splitexit``; the CLI imports it inside ``splitexit profile`` and
-``splitexit validate``.
+Not imported by ``splitexit``; the CLI imports it inside ``splitexit profile``,
+``splitexit retime`` and ``splitexit validate``.
+
+>>> from splitexit.profiling import RetimeSettings
+>>> RetimeSettings(runs=10).percentile
+50.0
 """
 
 from splitexit.profiling._measure import normalized_entropy, tensor_bits, time_blocks
@@ -12,6 +16,7 @@ from splitexit.profiling._profile import (
     trace_path_for,
     write_profile,
 )
+from splitexit.profiling._retime import RetimeSettings, retime_profile
 from splitexit.profiling._validate import (
     ESTIMATORS,
     Fit,
@@ -30,6 +35,7 @@ __all__ = [
     "Fit",
     "Measurement",
     "ProfileSettings",
+    "RetimeSettings",
     "ValidationResult",
     "ValidationSettings",
     "choose_partitions",
@@ -38,6 +44,7 @@ __all__ = [
     "predict",
     "profile_model",
     "render_validation_plot",
+    "retime_profile",
     "tensor_bits",
     "time_blocks",
     "trace_path_for",

@@ -18,17 +18,11 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from splitexit.datasets import DatasetSplits, load_dataset
 from splitexit.errors import InputError
 from splitexit.profile import Profile, Trace, exit_rates_from_entropy, save_profile, save_trace
 from splitexit.profiling._measure import normalized_entropy, tensor_bits, time_blocks
-from splitexit.training import (
-    DatasetSplits,
-    TrainConfig,
-    load_dataset,
-    predict_logits,
-    train_joint,
-    train_separate,
-)
+from splitexit.training import TrainConfig, predict_logits, train_joint, train_separate
 
 __all__ = ["ProfileSettings", "profile_model", "trace_path_for", "write_profile"]
 

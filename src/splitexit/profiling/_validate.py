@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from splitexit.datasets import Split
 from splitexit.errors import InputError
 from splitexit.nets import MultiExitNet
 from splitexit.perfmodel import ModelInputs, partition_terms
@@ -27,7 +28,7 @@ from splitexit.perfmodel._trace import CascadeTable
 from splitexit.profile import Profile, Trace
 from splitexit.profiling._measure import normalized_entropy
 from splitexit.topology import load_topology
-from splitexit.training import Split, predict_logits
+from splitexit.training import predict_logits
 
 __all__ = [
     "ESTIMATORS",

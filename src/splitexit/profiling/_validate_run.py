@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from splitexit.datasets import DatasetSplits, load_dataset
 from splitexit.errors import InputError
 from splitexit.profile import load_profile, load_profile_trace
 from splitexit.profiling._validate import (
@@ -16,7 +17,7 @@ from splitexit.profiling._validate import (
     predict,
     validation_result,
 )
-from splitexit.training import DatasetSplits, TrainConfig, load_dataset, train_final, train_joint
+from splitexit.training import TrainConfig, train_final, train_joint
 
 __all__ = ["ValidationSettings", "validate"]
 

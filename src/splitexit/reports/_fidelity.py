@@ -11,6 +11,12 @@ from typing import Any
 import numpy as np
 
 from splitexit._boundary import atomic_write_png
+from splitexit._validation import (
+    InstanceOf,
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.fidelity import (
     MEAN_TARGET,
     P99_TARGET,
@@ -36,6 +42,7 @@ def _ms(stats: LatencyStats) -> Quartet:
     return (stats.mean_s * 1e3, stats.p50_s * 1e3, stats.p95_s * 1e3, stats.p99_s * 1e3)
 
 
+@returned_type
 @dataclass(frozen=True)
 class FidelityRow:
     """One measured configuration, in milliseconds and fractions."""
@@ -65,6 +72,7 @@ class FidelityRow:
         return max(abs(a - b) for a, b in pairs)
 
 
+@returned_type
 @dataclass(frozen=True)
 class FidelityInfo:
     """What the fidelity report shows."""
@@ -101,6 +109,11 @@ def _row(c: Comparison) -> FidelityRow:
     )
 
 
+@validate_params(
+    {
+        "summary": [InstanceOf(FidelitySummary)],
+    }
+)
 def fidelity_info(summary: FidelitySummary) -> FidelityInfo:
     """Compute the report's content from a summary (``compare_many``)."""
     models = tuple(e.model for e in summary.errors)
@@ -119,6 +132,11 @@ def _pct(value: float) -> str:
     return f"{value * 100:+.1f}%"
 
 
+@validate_params(
+    {
+        "info": [InstanceOf(FidelityInfo)],
+    }
+)
 def fidelity_markdown(info: FidelityInfo) -> str:
     """Markdown tables: per configuration (latency, accuracy, exits), then errors per model."""
     lines = [
@@ -186,6 +204,11 @@ def fidelity_markdown(info: FidelityInfo) -> str:
     return "\n".join(lines) + "\n"
 
 
+@validate_params(
+    {
+        "info": [InstanceOf(FidelityInfo)],
+    }
+)
 def fidelity_json(info: FidelityInfo) -> dict[str, Any]:
     """The report as a JSON-ready dict (seconds become milliseconds as in the tables)."""
     rows = []
@@ -244,6 +267,12 @@ def fidelity_json(info: FidelityInfo) -> dict[str, Any]:
     }
 
 
+@validate_params(
+    {
+        "info": [InstanceOf(FidelityInfo)],
+        "path": [PathLike()],
+    }
+)
 def render_fidelity_plot(info: FidelityInfo, path: Path) -> None:
     """Predicted against measured mean and p99 latency, before and after; PNG, atomic."""
     import matplotlib

@@ -8,11 +8,21 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from splitexit._validation import (
+    InstanceOf,
+    validate_params,
+)
 from splitexit.units import format_duration as format_latency
 
 __all__ = ["print_measurement"]
 
 
+@validate_params(
+    {
+        "console": [InstanceOf(Console)],
+        "measurement": [InstanceOf(dict)],
+    }
+)
 def print_measurement(console: Console, measurement: Mapping[str, Any]) -> None:
     """One table of the measured figures; failures are listed with their reasons."""
     config, summary = measurement["config"], measurement["summary"]

@@ -11,6 +11,12 @@ import numpy as np
 import numpy.typing as npt
 
 from splitexit._boundary import atomic_write_png
+from splitexit._validation import (
+    InstanceOf,
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.planner import Plan, PlanPoint
 from splitexit.reports._format import partition_text, placement_text, threshold_text
 
@@ -19,6 +25,7 @@ __all__ = ["ParetoPlotInfo", "pareto_plot_info", "render_pareto_plot"]
 FloatArray = npt.NDArray[np.float64]
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class ParetoPlotInfo:
     """What the plot shows, in milliseconds and percent."""
@@ -42,6 +49,11 @@ def _label(point: PlanPoint, tier_names: list[str]) -> str:
     return text if threshold is None else f"{text} T={threshold}"
 
 
+@validate_params(
+    {
+        "plan": [InstanceOf(Plan)],
+    }
+)
 def pareto_plot_info(plan: Plan) -> ParetoPlotInfo:
     """Compute the plot's content from a plan."""
     names = [tier.name for tier in plan.topology.tiers]
@@ -73,6 +85,12 @@ def pareto_plot_info(plan: Plan) -> ParetoPlotInfo:
     )
 
 
+@validate_params(
+    {
+        "info": [InstanceOf(ParetoPlotInfo)],
+        "path": [PathLike()],
+    }
+)
 def render_pareto_plot(info: ParetoPlotInfo, path: Path) -> None:
     """Draw ``info`` to a PNG file, written atomically."""
     import matplotlib

@@ -7,6 +7,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from splitexit._validation import (
+    InstanceOf,
+    validate_params,
+)
 from splitexit.planner import Plan, PlanPoint
 from splitexit.reports._format import partition_text, placement_text, threshold_text
 from splitexit.units import format_duration
@@ -41,6 +45,13 @@ def _frontier_rows(count: int, chosen: int | None, show_all: bool) -> list[int]:
     return sorted(rows)
 
 
+@validate_params(
+    {
+        "plan": [InstanceOf(Plan)],
+        "console": [InstanceOf(Console)],
+        "show_all": [InstanceOf(bool)],
+    }
+)
 def print_plan(plan: Plan, console: Console, *, show_all: bool = False) -> None:
     """Print the plan: header, recommendation with its latency breakdown, frontier, baselines."""
     names = [tier.name for tier in plan.topology.tiers]

@@ -18,13 +18,14 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from splitexit.errors import InputError, SplitexitError
 from splitexit.runtime._cgroup import DEFAULT_PERIOD_US, CpuLimits, CpuQuota, quota_for
 
-__all__ = ["QuotaCalibration", "calibrate_quota"]
+__all__ = ["QuotaCalibration", "calibrate_quota", "effective_slowdowns"]
 
 
 @dataclass(frozen=True)
@@ -144,3 +145,44 @@ def calibrate_quota(
         confined_p50_s=statistics.median(wall),
         confined_max_s=max(wall),
     )
+
+
+def effective_slowdowns(
+    partitions: Sequence[Mapping[str, Any]], samples: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each partition's effective slowdown in a testbed run, against its ``compute_ratio``.
+
+    ``partitions`` and ``samples`` are a ``splitexit.measurement/1`` mapping's lists. The
+    slowdown is the mean time a partition held its tier per sample (``busy_s``: the compute
+    under the quota, or stretched by the sleep) over its unconfined ``reference_s`` (timed at
+    deploy, before any quota); ``error`` is relative to the ratio (0.03: 3% too slow).
+
+    >>> parts = [{"index": 1, "tier": "pi", "compute_ratio": 4.0, "reference_s": 0.01}]
+    >>> rows = [{"hops": [{"partition": 1, "busy_s": 0.041}]}]
+    >>> [round(r["slowdown"], 2) for r in effective_slowdowns(parts, rows)]
+    [4.1]
+    """
+    report = []
+    for part in partitions:
+        busy = [
+            float(hop["busy_s"])
+            for row in samples
+            for hop in row.get("hops") or []
+            if int(hop["partition"]) == int(part["index"])
+        ]
+        reference = float(part["reference_s"])
+        ratio = float(part["compute_ratio"])
+        slowdown = statistics.fmean(busy) / reference if busy and reference > 0 else None
+        report.append(
+            {
+                "partition": int(part["index"]),
+                "tier": part["tier"],
+                "compute_ratio": ratio,
+                "reference_s": reference,
+                "samples": len(busy),
+                "mean_busy_s": statistics.fmean(busy) if busy else None,
+                "slowdown": slowdown,
+                "error": None if slowdown is None else slowdown / max(ratio, 1.0) - 1,
+            }
+        )
+    return report

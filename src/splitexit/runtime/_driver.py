@@ -11,10 +11,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
-from concurrent import futures
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import grpc
@@ -24,17 +23,20 @@ import numpy.typing as npt
 from splitexit.errors import InputError
 from splitexit.export import Manifest
 from splitexit.runtime import _wire as wire
-from splitexit.runtime._frames import FrameServer, FrameStub, TransportError
-from splitexit.runtime._links import LinkEmulator, path_links
+from splitexit.runtime._frames import FrameStub, TransportError
+from splitexit.runtime._links import LinkEmulator, LinkHop, path_links
 from splitexit.runtime._pixels import PixelCodec
-from splitexit.runtime._worker import (
-    WorkerOptions,
-    call_failure,
-    channel_options,
-    make_stub,
-    open_channel,
-    server_port,
+from splitexit.runtime._plan import ChainPlan, plan_of
+from splitexit.runtime._records import (
+    COMPUTE_MODES,
+    TRANSPORTS,
+    PartitionInfo,
+    SampleRecord,
+    check_run_settings,
+    run_clients,
 )
+from splitexit.runtime._sink import Sink
+from splitexit.runtime._transport import WorkerOptions, call_failure, make_stub, open_channel
 from splitexit.topology import Topology
 
 __all__ = [
@@ -47,119 +49,21 @@ __all__ = [
     "check_run_settings",
 ]
 
-# sleep: the worker sleeps to compute_ratio x its reference time; cpu-quota: the testbed
-# confines the worker to 1 / compute_ratio of a core (the worker itself does not sleep);
-# none: this machine's speed everywhere.
-COMPUTE_MODES = ("sleep", "cpu-quota", "none")
-# how samples travel between the driver, the workers and the sink: gRPC calls, or the same
-# messages as frames on persistent TCP connections (runtime/_frames.py)
-TRANSPORTS = ("grpc", "tcp")
-
-
-@dataclass(frozen=True)
-class PartitionInfo:
-    """What a worker reported when it took its partition."""
-
-    index: int  # 1-based
-    tier: str
-    address: str
-    compute_ratio: float
-    reference_s: float
-    activation_bits: float | None
-    result_bits: float
-
-
-@dataclass
-class SampleRecord:
-    """One sample's fate: delivered with its exit and timings, or failed with the reason."""
-
-    index: int
-    label: int
-    status: str  # delivered | failed
-    reason: str | None = None
-    prediction: int | None = None
-    exit: int | None = None  # 1-based partition
-    latency_s: float | None = None
-    input_link_s: float = 0.0
-    hops: list[dict[str, Any]] = field(default_factory=list)
-    request_id: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("request_id")
-        return out
-
-
-class Sink:
-    """The destination's ``Deliver`` endpoint: stores each result with its arrival time."""
-
-    def __init__(self, *, listen: str = "127.0.0.1:0", options: WorkerOptions) -> None:
-        """Serve on ``listen`` (TLS with ``options``' certificate); ``address`` is bound."""
-        self._results: dict[int, tuple[Any, int]] = {}
-        self._cond = threading.Condition()
-        self.duplicates = 0
-        self.received = 0
-        server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=options.pool),
-            maximum_concurrent_rpcs=options.queue * 4,
-            options=channel_options(options.max_message_bytes),
-        )
-        handler = grpc.unary_unary_rpc_method_handler(
-            self._deliver,
-            request_deserializer=wire.Result.FromString,
-            response_serializer=wire.Empty.SerializeToString,
-        )
-        server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(wire.SINK_SERVICE, {"Deliver": handler}),)
-        )
-        port = server_port(server, listen, options)
-        host = listen.rsplit(":", 1)[0]
-        self.address = f"{host}:{port}"
-        server.start()
-        self._server = server
-        self._frames = FrameServer(
-            host, lambda result: self._deliver(result, None), max_bytes=options.max_message_bytes
-        )
-        self.data_address = self._frames.address
-
-    def _deliver(self, result: Any, context: grpc.ServicerContext | None) -> Any:
-        arrive = time.monotonic_ns()
-        with self._cond:
-            self.received += 1
-            if result.request_id in self._results:
-                self.duplicates += 1
-            else:
-                self._results[result.request_id] = (result, arrive)
-            self._cond.notify_all()
-        return wire.Empty()
-
-    def take(self, request_id: int, timeout_s: float) -> tuple[Any, int] | None:
-        """The result of ``request_id`` and its arrival (monotonic ns), or None on timeout."""
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while request_id not in self._results:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._cond.wait(left)
-            return self._results[request_id]
-
-    def close(self) -> None:
-        self._frames.close()
-        self._server.stop(1.0).wait()
-
 
 class Chain:
     """A manifest's partitions deployed on workers (one address per partition, in order).
 
+    A context manager: ``with Chain(...) as chain`` binds the sink and opens the channels
+    (``start()``), and closes them on the way out (``close()``); the constructor only checks
+    and stores. ``wait_ready`` waits for every worker (at most ``ready_timeout_s``),
     ``deploy()`` sends each worker its partition, links and stretch; ``infer`` sends one
     sample and waits for its result (or its failure); ``stream`` runs ``clients`` concurrent
-    clients over a list of samples.
+    clients over a list of samples and returns one record per sample, always.
     """
 
     def __init__(
         self,
-        manifest: Manifest,
+        manifest: Manifest | ChainPlan,
         folder: Path,
         topology: Topology,
         addresses: Sequence[str],
@@ -173,95 +77,102 @@ class Chain:
         options: WorkerOptions | None = None,
         sink_listen: str = "127.0.0.1:0",
         transport: str = "grpc",
+        ready_timeout_s: float = 30.0,
+        emulate_links: bool = True,  # False: the kernel shapes the links (netns testbed)
     ) -> None:
-        if len(addresses) != len(manifest.partitions):
+        self.plan = manifest if isinstance(manifest, ChainPlan) else plan_of(manifest)
+        if len(addresses) != len(self.plan.partitions):
             raise InputError(
-                f"{len(manifest.partitions)} partitions need as many worker addresses, got "
+                f"{len(self.plan.partitions)} partitions need as many worker addresses, got "
                 f"{len(addresses)}"
             )
-        check_run_settings(compute_mode, transport, deadline_s)
+        check_run_settings(compute_mode, transport, deadline_s, ready_timeout_s)
         self.transport = transport
         self._data: list[str] = []  # the workers' frame sockets (tcp transport)
-        self.manifest, self.folder, self.topology = manifest, folder, topology
+        self.folder, self.topology = folder, topology
         self.addresses = list(addresses)
         self.compute_mode, self.threads, self.warmup = compute_mode, threads, warmup
         self.deadline_s, self.pixels = deadline_s, pixels
+        self.ready_timeout_s = ready_timeout_s
         self.options = options or WorkerOptions()
         self._token = token
-        self.tiers = [
-            topology.tier_index(p.tier, field_name="placement") for p in manifest.partitions
-        ]
-        self.destination = topology.tier_index(manifest.destination, field_name="destination")
+        self.tiers = [topology.tier_index(t, field_name="placement") for t in self.plan.tiers]
+        self.destination = topology.tier_index(self.plan.destination, field_name="destination")
         self._links = LinkEmulator()
-        self._input_links = path_links(topology, topology.source, self.tiers[0])
+        self.emulate_links = emulate_links
+        self._input_links = self._path(topology.source, self.tiers[0])
         self.sink = Sink(listen=sink_listen, options=self.options)
-        self._channels = [open_channel(a, self.options) for a in self.addresses]
-        # the first worker's Infer; a FrameStub once deployed on the tcp transport
-        self._first: Any = self._stub(0, "Infer", wire.InferRequest, wire.InferReply)
+        self._channels: list[grpc.Channel] = []
+        self._first: Any = None  # the first worker's Infer; a FrameStub on the tcp transport
         self._ids = iter(range(1, 1 << 62))
         self._id_lock = threading.Lock()
         self.partitions: list[PartitionInfo] = []
 
+    # -- life ------------------------------------------------------------------------------
+    def start(self) -> Chain:
+        """Bind the sink and open a channel to every worker (``with`` calls it)."""
+        if self._channels:
+            raise InputError("the chain is already started")
+        self.sink.start()
+        self._channels = [open_channel(a, self.options) for a in self.addresses]
+        self._first = self._stub(0, "Infer", wire.InferRequest, wire.InferReply)
+        return self
+
+    def __enter__(self) -> Chain:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the channels and the sink (idempotent)."""
+        for channel in self._channels:
+            channel.close()
+        self._channels = []
+        if isinstance(self._first, FrameStub):
+            self._first.close()
+        self._first = None
+        self.sink.close()
+
     def _stub(self, k: int, name: str, request: Any, reply: Any) -> Any:
+        if not self._channels:
+            raise InputError("the chain is not started: use `with Chain(...)` or start()")
         return make_stub(self._channels[k], wire.WORKER_SERVICE, name, request, reply)
 
-    def wait_ready(self, timeout_s: float = 30.0) -> None:
-        """Until every worker answers Health; names the first that does not."""
+    # -- control ---------------------------------------------------------------------------
+    def wait_ready(self, timeout_s: float | None = None) -> None:
+        """Until every worker answers (at most ``timeout_s``, default ``ready_timeout_s``
+        each); names the first that does not."""
+        timeout = self.ready_timeout_s if timeout_s is None else timeout_s
+        self._stub(0, "Health", wire.Empty, wire.HealthReply)  # started?
         for k, channel in enumerate(self._channels):
             try:
-                grpc.channel_ready_future(channel).result(timeout=timeout_s)
+                grpc.channel_ready_future(channel).result(timeout=timeout)
             except grpc.FutureTimeoutError:
-                part = self.manifest.partitions[k]
                 raise InputError(
-                    f"worker of tier {part.tier} at {self.addresses[k]} is unreachable "
-                    f"(no answer in {timeout_s:g} s)"
+                    f"worker of tier {self.plan.partitions[k].tier} at {self.addresses[k]} is "
+                    f"unreachable (no answer in {timeout:g} s)"
                 ) from None
 
     def deploy(self) -> list[PartitionInfo]:
         """Send every worker its partition; returns what each measured."""
-        count = len(self.manifest.partitions)
+        count = len(self.plan.partitions)
         if self.transport == "tcp":
             self._data = [self.health(k, timeout_s=10.0).data_address for k in range(count)]
-            limit = self.options.max_message_bytes
-            self._first = FrameStub(self._data[0], max_bytes=limit)
+            self._first = FrameStub(self._data[0], max_bytes=self.options.max_message_bytes)
         infos = []
         for k in reversed(range(count)):
-            part = self.manifest.partitions[k]
-            model = (self.folder / part.file).read_bytes()
-            threshold = self.manifest.threshold_of(k)
-            request = wire.DeployRequest(
-                token=self._token,
-                partition=k + 1,
-                count=count,
-                model=model,
-                sha256=part.sha256,
-                has_threshold=threshold is not None,
-                threshold=threshold or 0.0,
-                next_address=self.addresses[k + 1] if k + 1 < count else "",
-                next_tier=self.manifest.partitions[k + 1].tier if k + 1 < count else "",
-                sink_address=self.sink.address,
-                destination=self.manifest.destination,
-                compute_ratio=self.topology.tiers[self.tiers[k]].compute_ratio,
-                compute_mode="sleep" if self.compute_mode == "sleep" else "none",
-                threads=self.threads,
-                warmup=self.warmup,
-                input_shape=list(part.inputs[0].shape),
-                deadline_s=self.deadline_s,
-                transport=self.transport,
-            )
-            if self.transport == "tcp":
-                request.next_data_address = self._data[k + 1] if k + 1 < count else ""
-                request.sink_data_address = self.sink.data_address
-            if k + 1 < count:
-                links = path_links(self.topology, self.tiers[k], self.tiers[k + 1])
-                request.forward_links.extend(_link_specs(links))
-            request.result_links.extend(
-                _link_specs(path_links(self.topology, self.tiers[k], self.destination))
-            )
-            if k == 0 and self.pixels is not None:
-                request.pixel_levels = self.pixels.levels
-                request.pixel_mean.extend(self.pixels.mean.reshape(-1).tolist())
-                request.pixel_std.extend(self.pixels.std.reshape(-1).tolist())
+            request = self._deploy_request(k)
+            part = self.plan.partitions[k]
             stub = self._stub(k, "Deploy", wire.DeployRequest, wire.DeployReply)
             try:
                 reply = stub(request, timeout=max(60.0, self.deadline_s))
@@ -284,18 +195,71 @@ class Chain:
         self.partitions = infos[::-1]
         return self.partitions
 
+    def _deploy_request(self, k: int) -> wire.DeployRequest:
+        count = len(self.plan.partitions)
+        part = self.plan.partitions[k]
+        threshold = self.plan.thresholds[k]
+        nxt = k + 1 < count
+        request = wire.DeployRequest(
+            token=self._token,
+            partition=k + 1,
+            count=count,
+            model=(self.folder / part.file).read_bytes(),
+            sha256=part.sha256,
+            has_threshold=threshold is not None,
+            threshold=threshold or 0.0,
+            next_address=self.addresses[k + 1] if nxt else "",
+            next_tier=self.plan.partitions[k + 1].tier if nxt else "",
+            sink_address=self.sink.address,
+            destination=self.plan.destination,
+            compute_ratio=self.topology.tiers[self.tiers[k]].compute_ratio,
+            compute_mode="sleep" if self.compute_mode == "sleep" else "none",
+            threads=self.threads,
+            warmup=self.warmup,
+            input_shape=list(part.input_shape),
+            deadline_s=self.deadline_s,
+            transport=self.transport,
+        )
+        if self.transport == "tcp":
+            request.next_data_address = self._data[k + 1] if nxt else ""
+            request.sink_data_address = self.sink.data_address
+        if nxt:
+            request.forward_links.extend(_link_specs(self._path(self.tiers[k], self.tiers[k + 1])))
+        request.result_links.extend(_link_specs(self._path(self.tiers[k], self.destination)))
+        if k == 0 and self.pixels is not None:
+            request.pixel_levels = self.pixels.levels
+            request.pixel_mean.extend(self.pixels.mean.reshape(-1).tolist())
+            request.pixel_std.extend(self.pixels.std.reshape(-1).tolist())
+        return request
+
+    def _path(self, a: int, b: int) -> list[LinkHop]:
+        return path_links(self.topology, a, b) if self.emulate_links else []
+
+    def health(self, k: int, timeout_s: float = 2.0) -> wire.HealthReply:
+        stub = self._stub(k, "Health", wire.Empty, wire.HealthReply)
+        return stub(wire.Empty(), timeout=timeout_s)  # type: ignore[no-any-return]
+
+    def shutdown_workers(self) -> None:
+        """Ask every worker to stop (token); unreachable ones are skipped."""
+        for k in range(len(self._channels)):
+            stub = self._stub(k, "Shutdown", wire.ShutdownRequest, wire.Empty)
+            with contextlib.suppress(grpc.RpcError):
+                stub(wire.ShutdownRequest(token=self._token), timeout=2.0)
+
+    # -- samples ---------------------------------------------------------------------------
     def _wire_input(self, image: npt.NDArray[np.float32]) -> npt.NDArray[Any]:
         batch = np.ascontiguousarray(image[None], dtype=np.float32)
         return batch if self.pixels is None else self.pixels.encode(batch)
 
     @property
     def input_bits(self) -> float:
-        shape = self.manifest.partitions[0].inputs[0].shape
         per = 8 if self.pixels is not None else 32
-        return float(np.prod(shape) * per)
+        return float(np.prod(self.plan.partitions[0].input_shape) * per)
 
     def infer(self, index: int, image: npt.NDArray[np.float32], label: int) -> SampleRecord:
         """Send one sample and wait for its result or its failure (never past the deadline)."""
+        if self._first is None:
+            raise InputError("the chain is not started: use `with Chain(...)` or start()")
         with self._id_lock:
             request_id = next(self._ids)
         payload = self._wire_input(image)
@@ -309,14 +273,14 @@ class Chain:
             input=wire.to_tensor(payload),
             input_link_s=record.input_link_s,
         )
-        first = self.manifest.partitions[0]
         left = max(self.deadline_s - (time.monotonic_ns() - sent_ns) / 1e9, 0.001)
         request.timeout_s = left
         try:
             reply = self._first(request, timeout=left)
         except (grpc.RpcError, TransportError) as error:
             where = self._data[0] if self._data else self.addresses[0]
-            record.reason = f"tier {first.tier} at {where}: {call_failure(error)}"
+            tier = self.plan.partitions[0].tier
+            record.reason = f"tier {tier} at {where}: {call_failure(error)}"
             return record
         if not reply.ok:
             record.reason = reply.error
@@ -353,60 +317,23 @@ class Chain:
         indices: Sequence[int],
         *,
         clients: int = 1,
-        progress: Any = None,
+        progress: Callable[[], None] | None = None,
     ) -> list[SampleRecord]:
-        """Samples one at a time per client; clients run concurrently on disjoint samples."""
-        if clients < 1:
-            raise InputError(f"clients must be >= 1, got {clients}")
-        order = list(range(len(indices)))
-        shares = [order[c::clients] for c in range(clients)]
-        records: list[SampleRecord | None] = [None] * len(order)
+        """Samples one at a time per client; clients run concurrently on disjoint samples.
 
-        def client(share: list[int]) -> None:
-            for i in share:
-                records[i] = self.infer(int(indices[i]), images[i], int(labels[i]))
-                if progress is not None:
-                    progress()
+        Never drops a sample: one record per sample, in order, delivered or failed with the
+        reason, also when ``infer`` raises or a client thread stops (``run_clients``)."""
 
-        threads = [threading.Thread(target=client, args=(s,), daemon=True) for s in shares]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        return [r for r in records if r is not None]
+        def one(i: int) -> SampleRecord:
+            return self.infer(int(indices[i]), images[i], int(labels[i]))
 
-    def health(self, k: int, timeout_s: float = 2.0) -> Any:
-        stub = self._stub(k, "Health", wire.Empty, wire.HealthReply)
-        return stub(wire.Empty(), timeout=timeout_s)
+        def failed(i: int, reason: str) -> SampleRecord:
+            return SampleRecord(int(indices[i]), int(labels[i]), "failed", reason=reason)
 
-    def shutdown_workers(self) -> None:
-        """Ask every worker to stop (token); unreachable ones are skipped."""
-        for k in range(len(self._channels)):
-            stub = self._stub(k, "Shutdown", wire.ShutdownRequest, wire.Empty)
-            with contextlib.suppress(grpc.RpcError):
-                stub(wire.ShutdownRequest(token=self._token), timeout=2.0)
-
-    def close(self) -> None:
-        for channel in self._channels:
-            channel.close()
-        if isinstance(self._first, FrameStub):
-            self._first.close()
-        self.sink.close()
+        return run_clients(len(indices), clients, one, failed, progress)
 
 
-def check_run_settings(compute_mode: str, transport: str, deadline_s: float) -> None:
-    """The settings a chain and the testbed share, checked once for both."""
-    if compute_mode not in COMPUTE_MODES:
-        raise InputError(
-            f"compute mode must be one of {', '.join(COMPUTE_MODES)}, got {compute_mode!r}"
-        )
-    if transport not in TRANSPORTS:
-        raise InputError(f"transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}")
-    if deadline_s <= 0:
-        raise InputError(f"the deadline must be > 0 s, got {deadline_s:g}")
-
-
-def _link_specs(links: Sequence[Any]) -> list[Any]:
+def _link_specs(links: Sequence[LinkHop]) -> list[wire.LinkSpec]:
     return [
         wire.LinkSpec(name=h.name, bandwidth_bps=h.bandwidth_bps, latency_s=h.latency_s)
         for h in links

@@ -1,4 +1,6 @@
-"""Worker processes on this machine: one per tier, on loopback, for the emulated testbed."""
+"""Worker processes on this machine: one per tier, on loopback (emulated testbed) or each in
+its own network namespace on the namespace's address (netns testbed: ``prefixes``, ``hosts``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 from splitexit.errors import InputError
@@ -23,9 +25,13 @@ READY_PREFIX = "splitexit worker ready "  # then TIER ADDRESS, on the worker's f
 class LocalWorkers:
     """Start ``splitexit worker`` processes for ``tiers`` (context manager).
 
-    Each binds ``127.0.0.1:0`` and prints its address on its first line; ``addresses``
-    maps tier -> address. The shared token is random and travels in the environment, never
-    on a command line.
+    Each binds ``127.0.0.1:0`` (or ``hosts[tier]``, port 0) and prints its address on its
+    first line; ``addresses`` maps tier -> address. ``prefixes[tier]`` goes before the
+    command (``ip netns exec NS``), ``envs[tier]`` into its environment. The shared token is
+    random and travels in the environment, never on a command line.
+
+    >>> LocalWorkers(["edge"], hosts={"edge": "10.213.0.2"}).tiers  # start() runs them
+    ['edge']
     """
 
     def __init__(
@@ -36,6 +42,9 @@ class LocalWorkers:
         pool: int = 8,
         start_timeout_s: float = 60.0,
         extra_args: Sequence[str] = (),
+        prefixes: Mapping[str, Sequence[str]] | None = None,
+        hosts: Mapping[str, str] | None = None,
+        envs: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         if len(set(tiers)) != len(tiers):
             raise InputError(f"one worker per tier: tiers repeat in {list(tiers)}")
@@ -46,6 +55,9 @@ class LocalWorkers:
         self._queue, self._pool = queue, pool
         self._timeout = start_timeout_s
         self._extra = list(extra_args)
+        self._prefixes = {t: list(p) for t, p in (prefixes or {}).items()}
+        self._hosts = dict(hosts or {})
+        self._envs = {t: dict(e) for t, e in (envs or {}).items()}
 
     def __enter__(self) -> LocalWorkers:
         try:
@@ -67,13 +79,17 @@ class LocalWorkers:
         env = dict(os.environ, **{TOKEN_ENV: self.token, "OMP_WAIT_POLICY": "PASSIVE"})
         for tier in self.tiers:
             command = [
-                sys.executable, "-m", "splitexit", "worker",
-                "--listen", "127.0.0.1:0", "--tier", tier,
+                *self._prefixes.get(tier, []), sys.executable, "-m", "splitexit", "worker",
+                "--listen", f"{self._hosts.get(tier, '127.0.0.1')}:0", "--tier", tier,
                 "--queue", str(self._queue), "--pool", str(self._pool),
                 "--parent", str(os.getpid()), *self._extra,
             ]  # fmt: skip
             self.processes[tier] = subprocess.Popen(
-                command, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
+                command,
+                env={**env, **self._envs.get(tier, {})},
+                stdout=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
             )
         deadline = time.monotonic() + self._timeout
         for tier, process in self.processes.items():

@@ -13,10 +13,12 @@ of link k adds ``link_delay_s(k)`` itself. Needs root and iproute2 (``ip``, ``tc
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -34,7 +36,13 @@ from splitexit.runtime._owner import (
 )
 from splitexit.runtime._shaping import LinkShape, tbf_args
 
-__all__ = ["NetnsTestbed", "clean_stale_namespaces", "list_namespaces", "require_netns"]
+__all__ = [
+    "NetnsTestbed",
+    "clean_stale_namespaces",
+    "free_octet",
+    "list_namespaces",
+    "require_netns",
+]
 
 _KIND = "netns"
 
@@ -67,10 +75,45 @@ def clean_stale_namespaces(*, state_dir: Path = STATE_DIR) -> list[str]:
     for name in list_namespaces():
         run_id = run_id_of(name)
         if run_id is not None and not owner_alive(run_id, _KIND, state_dir=state_dir):
+            _del_host_link(run_id)
             subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
             unclaim(run_id, _KIND, state_dir=state_dir)
             removed.append(name)
     return removed
+
+
+def _host_link_name(run_id: str) -> str:
+    return f"sx{run_id}"[:15]
+
+
+def _del_host_link(run_id: str) -> None:
+    """Delete the run's host veth now (the kernel would, but only once the namespace is gone)."""
+    name = _host_link_name(run_id)
+    if Path("/sys/class/net", name).exists():
+        subprocess.run(["ip", "link", "del", name], capture_output=True, check=False)
+
+
+def free_octet(candidates: range = range(214, 254)) -> int:
+    """An octet X whose 10.X.0.0/16 no host route or address uses (for a host link)."""
+    used = _run("ip", "-4", "route", "show") + _run("ip", "-4", "addr", "show")
+    for octet in candidates:
+        if f"10.{octet}." not in used:
+            return octet
+    raise SplitexitError(
+        f"no free 10.X.0.0/16 for a netns testbed's host link (tried X in "
+        f"{candidates.start}..{candidates.stop - 1}); stale `sx*` interfaces? see `ip -4 addr`"
+    )
+
+
+@contextlib.contextmanager
+def _host_lock(state_dir: Path) -> Iterator[None]:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / "netns.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class NetnsTestbed:
@@ -91,7 +134,11 @@ class NetnsTestbed:
         tiers: Sequence[str],
         links: Sequence[tuple[float, float]],
         state_dir: Path = STATE_DIR,
+        host_tier: int | None = None,
+        octet: int | None = None,
     ) -> None:
+        if octet is not None and not 1 <= octet <= 254:
+            raise InputError(f"the netns subnet octet must be in 1..254, got {octet}")
         if len(tiers) < 1 or len(links) != len(tiers) - 1 or len(links) > 254:
             raise InputError(
                 f"a netns testbed needs 1-255 tiers and one link between neighbours, got "
@@ -104,6 +151,12 @@ class NetnsTestbed:
             for k, (bw, lat) in enumerate(links)
         ]
         self._state_dir = state_dir
+        # every address is 10.<octet>.x.y; with a host link a free octet is chosen at start
+        self.octet = octet if octet is not None else 213
+        self._auto_octet = octet is None and host_tier is not None
+        self.host_tier = host_tier
+        if host_tier is not None:
+            self._check(host_tier)
         self._made: list[str] = []
         self._guard: ExitGuard | None = None
 
@@ -116,20 +169,34 @@ class NetnsTestbed:
     def address(self, k: int) -> str:
         """Tier ``k``'s address, reachable from every tier (its end of its first link)."""
         self._check(k)
-        return "127.0.0.1" if not self.links else (f"10.213.{k - 1}.2" if k > 0 else "10.213.0.1")
+        if not self.links:
+            return "127.0.0.1" if self.host_tier is None else f"10.{self.octet}.255.2"
+        return f"10.{self.octet}.{k - 1}.2" if k > 0 else f"10.{self.octet}.0.1"
 
     def address_towards(self, k: int, neighbour: int) -> str:
         """Tier ``k``'s address on the link to ``neighbour`` (k - 1 or k + 1)."""
         self._check(k)
         if neighbour == k + 1 and k < len(self.links):
-            return f"10.213.{k}.1"
+            return f"10.{self.octet}.{k}.1"
         if neighbour == k - 1 and k > 0:
-            return f"10.213.{k - 1}.2"
+            return f"10.{self.octet}.{k - 1}.2"
         raise InputError(f"tier {neighbour} is not a neighbour of tier {k}")
 
     def prefix(self, k: int) -> list[str]:
         """The command prefix that runs a program inside tier ``k``'s namespace."""
         return ["ip", "netns", "exec", self.namespace(k)]
+
+    @property
+    def host_address(self) -> str:
+        """The host's end of the unshaped veth into tier ``host_tier`` (bind the sink there)."""
+        if self.host_tier is None:
+            raise InputError("this netns testbed has no host link (host_tier=None)")
+        return f"10.{self.octet}.255.1"
+
+    @property
+    def host_interface(self) -> str:
+        """The host's veth end: ``sx<run_id>`` (at most 15 characters)."""
+        return _host_link_name(self.run_id)
 
     def link_delay_s(self, k: int) -> float:
         """Propagation delay of link ``k`` (s): not in the kernel; the receiver adds it."""
@@ -146,7 +213,10 @@ class NetnsTestbed:
         claim(self.run_id, _KIND, state_dir=self._state_dir)
         self._guard = ExitGuard(self._teardown)
         try:
-            self._build()
+            with _host_lock(self._state_dir):  # two runs never pick the same host subnet
+                if self._auto_octet:
+                    self.octet = free_octet()
+                self._build()
         except BaseException:
             self.close()
             raise
@@ -167,6 +237,8 @@ class NetnsTestbed:
             self._guard = None
 
     def _teardown(self) -> None:
+        if self.host_tier is not None:
+            _del_host_link(self.run_id)
         for name in reversed(self._made):
             subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
         self._made.clear()
@@ -185,15 +257,44 @@ class NetnsTestbed:
             _run("ip", "link", "add", "name", a, "netns", here, "type", "veth",
                  "peer", "name", b, "netns", there)  # fmt: skip
             for ns, dev, host in ((here, a, 1), (there, b, 2)):
-                _run("ip", "-n", ns, "addr", "add", f"10.213.{k}.{host}/30", "dev", dev)
+                _run("ip", "-n", ns, "addr", "add", f"10.{self.octet}.{k}.{host}/30", "dev", dev)
                 _run("ip", "-n", ns, "link", "set", dev, "up")
                 _run("tc", "-n", ns, "qdisc", "add", "dev", dev, "root", *tbf_args(shape))
         for k in range(len(self.tiers)):
             for j in range(len(self.links)):
                 if j > k:  # beyond the next tier: through tier k + 1
-                    via = f"10.213.{k}.2"
+                    via = f"10.{self.octet}.{k}.2"
                 elif j < k - 1:  # before the previous tier: through tier k - 1
-                    via = f"10.213.{k - 1}.1"
+                    via = f"10.{self.octet}.{k - 1}.1"
                 else:
                     continue
-                _run("ip", "-n", self.namespace(k), "route", "add", f"10.213.{j}.0/30", "via", via)
+                _run(
+                    "ip",
+                    "-n",
+                    self.namespace(k),
+                    "route",
+                    "add",
+                    f"10.{self.octet}.{j}.0/30",
+                    "via",
+                    via,
+                )
+        if self.host_tier is not None:
+            self._build_host_link(self.host_tier)
+
+    def _build_host_link(self, h: int) -> None:
+        """An unshaped veth from the host into tier ``h`` (10.<octet>.255.0/30), and routes:
+        the host reaches every tier through tier h; every tier reaches the host through the
+        neighbour towards h. Deleting tier h's namespace deletes both ends."""
+        net, host_dev = f"10.{self.octet}", self.host_interface
+        _run("ip", "link", "add", "name", host_dev, "type", "veth",
+             "peer", "name", "tohost", "netns", self.namespace(h))  # fmt: skip
+        _run("ip", "addr", "add", f"{net}.255.1/30", "dev", host_dev)
+        _run("ip", "link", "set", host_dev, "up")
+        _run("ip", "-n", self.namespace(h), "addr", "add", f"{net}.255.2/30", "dev", "tohost")
+        _run("ip", "-n", self.namespace(h), "link", "set", "tohost", "up")
+        if self.links:
+            _run("ip", "route", "add", f"{net}.0.0/16", "via", f"{net}.255.2", "dev", host_dev)
+        for k in range(len(self.tiers)):
+            if k != h:
+                via = self.address_towards(k + 1 if k < h else k - 1, k)
+                _run("ip", "-n", self.namespace(k), "route", "add", f"{net}.255.0/30", "via", via)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,16 +19,30 @@ import numpy as np
 
 from splitexit.errors import InputError
 from splitexit.export import Manifest
-from splitexit.runtime._cgroup import confine, quota_for, release
-from splitexit.runtime._driver import Chain, SampleRecord, check_run_settings
+from splitexit.runtime._cgroup import CpuLimits, quota_for
+from splitexit.runtime._cpu_calibration import effective_slowdowns
+from splitexit.runtime._driver import Chain
 from splitexit.runtime._local import LocalWorkers
+from splitexit.runtime._netns_testbed import add_result_delays, netns_workers
 from splitexit.runtime._pixels import PixelCodec
-from splitexit.runtime._worker import WorkerOptions
+from splitexit.runtime._plan import ChainPlan, plan_of
+from splitexit.runtime._records import SampleRecord, check_run_settings
+from splitexit.runtime._transport import WorkerOptions
 from splitexit.topology import Topology
 
-__all__ = ["MEASUREMENT_FORMAT", "TestbedOptions", "measure", "run_testbed", "summarize"]
+__all__ = [
+    "MEASUREMENT_FORMAT",
+    "NETWORKS",
+    "TestbedOptions",
+    "measure",
+    "run_testbed",
+    "summarize",
+]
 
 MEASUREMENT_FORMAT = "splitexit.measurement/1"
+# emulated: the sending process sleeps each link's charge (runtime/_links.py); netns: every
+# tier in its own network namespace, links shaped by the kernel (runtime/_netns_testbed.py)
+NETWORKS = ("emulated", "netns")
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,8 @@ class TestbedOptions:
     deadline_s: float = 60.0
     queue: int = 32
     transport: str = "grpc"  # how samples travel: gRPC calls or TCP frames (runtime/_frames.py)
+    ready_timeout_s: float = 30.0  # wait for each worker to answer, and for local ones to start
+    network: str = "emulated"  # or "netns" (root): one of NETWORKS
 
     def __post_init__(self) -> None:
         if self.samples < 1 or self.clients < 1 or self.threads < 1 or self.warmup < 1:
@@ -52,9 +69,11 @@ class TestbedOptions:
                 "samples, clients, threads and warm-up runs must be >= 1, got "
                 f"{self.samples}, {self.clients}, {self.threads}, {self.warmup}"
             )
-        check_run_settings(self.compute_mode, self.transport, self.deadline_s)
+        check_run_settings(self.compute_mode, self.transport, self.deadline_s, self.ready_timeout_s)
         if self.warm_samples < 0:
             raise InputError(f"warm samples must be >= 0, got {self.warm_samples}")
+        if self.network not in NETWORKS:
+            raise InputError(f"network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
 
 
 def measure(
@@ -94,65 +113,87 @@ def run_testbed(
     progress: Callable[[], None] | None = None,
     worker_options: WorkerOptions | None = None,
     sink_listen: str = "127.0.0.1:0",
+    worker_args: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Start local workers (or use ``connect``: tier -> address, with ``token``), measure,
     and return the ``splitexit.measurement/1`` mapping. ``worker_options`` carry the
-    driver's TLS material (its sink serves on ``sink_listen``)."""
+    driver's TLS material (its sink serves on ``sink_listen``; with ``network="netns"`` on
+    the host link instead); ``worker_args`` go to every local worker (``--tls-cert ...``)."""
     driver = worker_options or WorkerOptions(queue=options.queue)
-    tiers = [p.tier for p in manifest.partitions]
+    plan = plan_of(manifest)
+    tiers = plan.tiers
     n = min(options.samples, len(labels))
     images, labels = images[:n], labels[:n]
     started = time.monotonic()
+    netns = options.network == "netns"
 
     def run(
-        addresses: list[str], shared: str, workers: LocalWorkers | None = None
+        addresses: list[str], shared: str, workers: LocalWorkers | None, sink: str
     ) -> tuple[Chain, list[SampleRecord]]:
         chain = Chain(
-            manifest, folder, topology, addresses, shared,
+            plan, folder, topology, addresses, shared,
             compute_mode=options.compute_mode, threads=options.threads,
             warmup=options.warmup, deadline_s=options.deadline_s, pixels=pixels,
-            options=driver, sink_listen=sink_listen, transport=options.transport,
+            options=driver, sink_listen=sink, transport=options.transport,
+            ready_timeout_s=options.ready_timeout_s, emulate_links=not netns,
         )  # fmt: skip
-        groups: list[Path] = []
+        with _cpu_limits(options) as limits, chain:
 
-        def confine_workers() -> None:  # after deploy: the reference times are unstretched
-            if options.compute_mode != "cpu-quota" or workers is None:
-                return
-            for part in manifest.partitions:
-                ratio = topology.tiers[topology.tier_index(part.tier)].compute_ratio
-                if ratio > 1:
-                    pid = workers.processes[part.tier].pid
-                    groups.append(confine(pid, f"{part.tier}-{pid}", quota_for(ratio)))
+            def confine_workers() -> None:  # after deploy: the reference times are unstretched
+                if limits is None or workers is None:
+                    return
+                for part in plan.partitions:
+                    k = topology.tier_index(part.tier)
+                    ratio = topology.tiers[k].compute_ratio
+                    if ratio > 1:
+                        limits.confine(workers.processes[part.tier].pid, f"t{k}", quota_for(ratio))
 
-        try:
             records = measure(
                 chain, images, labels, options, progress=progress, after_deploy=confine_workers
             )
-            return chain, records
-        finally:
-            chain.close()
-            for group in groups:
-                release(group)
+        return chain, records
 
+    start_s = max(60.0, options.ready_timeout_s)
     if connect is not None:
         missing = [t for t in tiers if t not in connect]
         if missing:
             raise InputError(f"--connect names no worker for tier(s) {', '.join(missing)}")
         if not token:
             raise InputError("connecting to running workers needs their token")
-        if options.compute_mode == "cpu-quota":
-            raise InputError("the cpu-quota stretch confines local workers only")
-        chain, records = run([connect[t] for t in tiers], token)
+        if options.compute_mode == "cpu-quota" or netns:
+            raise InputError("the cpu-quota stretch and the netns network need local workers")
+        chain, records = run([connect[t] for t in tiers], token, None, sink_listen)
+    elif netns:
+        with netns_workers(
+            tiers, topology, queue=options.queue, start_timeout_s=start_s, worker_args=worker_args
+        ) as bed:
+            workers = bed.workers
+            addresses = [workers.addresses[t] for t in tiers]
+            chain, records = run(addresses, workers.token, workers, bed.sink_listen)
+        add_result_delays(records, chain.tiers, topology)
     else:
-        with LocalWorkers(tiers, queue=options.queue) as workers:
-            chain, records = run([workers.addresses[t] for t in tiers], workers.token, workers)
+        with LocalWorkers(
+            tiers, queue=options.queue, start_timeout_s=start_s, extra_args=worker_args
+        ) as workers:
+            addresses = [workers.addresses[t] for t in tiers]
+            chain, records = run(addresses, workers.token, workers, sink_listen)
     return _measurement(
-        manifest, topology, chain, records, options, profile_name, time.monotonic() - started
+        plan, topology, chain, records, options, profile_name, time.monotonic() - started
     )
 
 
+@contextmanager
+def _cpu_limits(options: TestbedOptions) -> Iterator[CpuLimits | None]:
+    """The run's CPU groups (cpu-quota mode): short period, cgroup v1 or v2, removed after."""
+    if options.compute_mode != "cpu-quota":
+        yield None
+        return
+    with CpuLimits() as limits:
+        yield limits
+
+
 def _measurement(
-    manifest: Manifest,
+    plan: ChainPlan,
     topology: Topology,
     chain: Chain,
     records: list[SampleRecord],
@@ -160,8 +201,20 @@ def _measurement(
     profile_name: str,
     wall_s: float,
 ) -> dict[str, Any]:
-    thresholds = [manifest.threshold_of(k) for k in range(len(manifest.partitions) - 1)]
+    thresholds = list(plan.thresholds[:-1])
     uniform = len(set(thresholds)) <= 1
+    partitions = [
+        {
+            "index": p.index,
+            "tier": p.tier,
+            "compute_ratio": p.compute_ratio,
+            "reference_s": p.reference_s,
+            "activation_bits": p.activation_bits,
+            "result_bits": p.result_bits,
+        }
+        for p in chain.partitions
+    ]
+    samples = [r.to_dict() for r in records]
     return {
         "format": MEASUREMENT_FORMAT,
         "profile": profile_name,
@@ -169,35 +222,28 @@ def _measurement(
         "config": {
             "threshold": thresholds[0] if uniform and thresholds else None,
             "thresholds": None if uniform else thresholds,
-            "partition": [p.last_block for p in manifest.partitions],
-            "placement": [p.tier for p in manifest.partitions],
+            "partition": [p.last_block for p in plan.partitions],
+            "placement": plan.tiers,
         },
         "source": topology.tiers[topology.source].name,
-        "destination": manifest.destination,
+        "destination": plan.destination,
         "compute_mode": options.compute_mode,
         "input_bits": chain.input_bits,
-        "partitions": [
-            {
-                "index": p.index,
-                "tier": p.tier,
-                "compute_ratio": p.compute_ratio,
-                "reference_s": p.reference_s,
-                "activation_bits": p.activation_bits,
-                "result_bits": p.result_bits,
-            }
-            for p in chain.partitions
-        ],
+        "partitions": partitions,
         "run": {
             "clients": options.clients,
             "transport": options.transport,
+            "network": options.network,
             "threads": options.threads,
             "deadline_s": options.deadline_s,
             "wall_s": wall_s,
             "machine": f"{platform.machine()}, {platform.python_implementation()} "
             f"{platform.python_version()}",
+            # each partition's effective slowdown (time it held its tier / reference_s) vs R_j
+            "calibration": effective_slowdowns(partitions, samples),
         },
         "summary": summarize(records),
-        "samples": [r.to_dict() for r in records],
+        "samples": samples,
     }
 
 

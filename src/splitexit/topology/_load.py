@@ -6,6 +6,10 @@ from importlib import resources
 from pathlib import Path
 
 from splitexit._boundary import read_mapping
+from splitexit._validation import (
+    PathLike,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.topology._model import Topology
 from splitexit.topology._schema import topology_from_mapping
@@ -22,6 +26,11 @@ def preset_names() -> list[str]:
     )
 
 
+@validate_params(
+    {
+        "spec": [PathLike()],
+    }
+)
 def load_topology(spec: str | Path) -> Topology:
     """Load a topology from a YAML file, or a bundled preset by name.
 

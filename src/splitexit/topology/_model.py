@@ -7,13 +7,26 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    Unit,
+    validate_params,
+)
 from splitexit.errors import InputError
+from splitexit.units import parse_bandwidth, parse_duration
 
 __all__ = ["Link", "Tier", "Topology"]
 
 FloatArray = npt.NDArray[np.float64]
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "compute_ratio": [Interval(float, 0, None, closed="neither")],
+    }
+)
 @dataclass(frozen=True)
 class Tier:
     """A tier of devices; ``compute_ratio`` R_j = time here / time on the reference device."""
@@ -22,6 +35,14 @@ class Tier:
     compute_ratio: float
 
 
+@validate_params(
+    {
+        "bandwidth": [
+            Unit(parse_bandwidth, "bandwidth", Interval(float, 0, None, closed="neither"))
+        ],
+        "latency": [Unit(parse_duration, "duration", Interval(float, 0, None))],
+    }
+)
 @dataclass(frozen=True)
 class Link:
     """The link between tier j and tier j+1: bandwidth BW_j (bit/s), propagation PL_j (s)."""
@@ -30,6 +51,15 @@ class Link:
     latency: float
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "tiers": [InstanceOf(list, tuple)],
+        "links": [InstanceOf(list, tuple)],
+        "source": [Interval(int, 0, None)],
+        "destination": [Interval(int, 0, None)],
+    }
+)
 @dataclass(frozen=True)
 class Topology:
     """An M-tier chain, tiers ordered from the data source outward; ``links[j]`` joins

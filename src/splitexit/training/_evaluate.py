@@ -6,8 +6,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from splitexit.datasets import Split
 from splitexit.nets import MultiExitNet
-from splitexit.training._datasets import Split
 
 __all__ = ["accuracies", "predict_logits"]
 

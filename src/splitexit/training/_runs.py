@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
+from splitexit.datasets import DatasetSplits
 from splitexit.errors import InputError
 from splitexit.nets import MultiExitNet, build_network
-from splitexit.training._datasets import DatasetSplits
 from splitexit.training._train import EpochRecord, TrainConfig, train_network
 
 __all__ = ["TrainedNet", "checkpoint_name", "train_final", "train_joint", "train_separate"]

@@ -25,10 +25,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import Tensor, nn
 
+from splitexit.datasets import DatasetSplits, Split
 from splitexit.errors import InputError
 from splitexit.nets import MultiExitNet
 from splitexit.training._checkpoint import load_checkpoint, save_checkpoint
-from splitexit.training._datasets import DatasetSplits, Split
 from splitexit.training._evaluate import accuracies
 
 __all__ = ["PRECISIONS", "EpochRecord", "TrainConfig", "default_precision", "train_network"]

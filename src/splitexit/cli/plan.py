@@ -1,0 +1,165 @@
+"""`splitexit plan` (the planner's recommendation and frontier) and `splitexit presets`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+
+from splitexit._boundary import atomic_write_text
+from splitexit.cli._common import check_png
+from splitexit.cli._common import console as _console
+from splitexit.cli._common import user_errors as _user_errors
+from splitexit.errors import InputError
+from splitexit.units import parse_duration
+
+__all__ = ["plan_command", "presets_command", "register"]
+
+
+def _min_accuracy(text: str) -> float:
+    """``0.92`` or ``92%`` -> 0.92."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise InputError(
+            f"--min-accuracy must be a fraction like 0.92 or a percentage like 92%, got {text!r}"
+        ) from None
+    if not 0.0 <= value <= 1.0:
+        raise InputError(f"--min-accuracy must be in [0, 1] (or 0% to 100%), got {text!r}")
+    return value
+
+
+def _max_latency(text: str) -> float:
+    try:
+        value = parse_duration(text)
+    except InputError as exc:
+        raise InputError(f"--max-latency: {exc}") from None
+    if value <= 0:
+        raise InputError(f"--max-latency must be > 0, got {text!r}")
+    return value
+
+
+def plan_command(
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="Profile file (splitexit.profile/1 JSON) or a bundled one: "
+            "'resnet20-fashion-mnist' (measured) or 'example' (synthetic)."
+        ),
+    ] = "resnet20-fashion-mnist",
+    topology: Annotated[
+        str, typer.Option(help="Topology YAML file or preset name (mobile, iot, mec).")
+    ] = "mobile",
+    min_accuracy: Annotated[
+        str | None,
+        typer.Option(help="Solve P_lat: minimum latency with accuracy >= this (0.92 or 92%)."),
+    ] = None,
+    max_latency: Annotated[
+        str | None,
+        typer.Option(help="Solve P_acc: maximum accuracy with latency <= this (e.g. 300ms)."),
+    ] = None,
+    destination: Annotated[
+        str | None, typer.Option(help="Tier that consumes the results (default: the topology's).")
+    ] = None,
+    accuracy: Annotated[
+        str,
+        typer.Option(
+            help="Branch accuracies from 'separate' training (paper) or the 'joint' model."
+        ),
+    ] = "separate",
+    solver: Annotated[
+        str,
+        typer.Option(help="'enumerate' all, 'exact' dynamic programming, or 'auto' (by size)."),
+    ] = "auto",
+    estimator: Annotated[
+        str,
+        typer.Option(
+            help="'trace' (replay the profile's per-sample trace), 'paper' (full-configuration "
+            "exit rates), or 'auto': trace when the profile names one."
+        ),
+    ] = "auto",
+    per_exit_thresholds: Annotated[
+        bool,
+        typer.Option(
+            "--per-exit-thresholds",
+            help="One threshold per selected exit (|T|^(L-1) choices; needs --estimator trace).",
+        ),
+    ] = False,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the plan as JSON here.")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write the Pareto plot (PNG) here.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Print every frontier point.")] = False,
+) -> None:
+    """Recommend (threshold, partitioning, placement) and show the latency/accuracy frontier."""
+    with _user_errors():
+        from splitexit.planner import plan
+        from splitexit.profile import load_profile
+        from splitexit.reports import pareto_plot_info, print_plan, render_pareto_plot
+        from splitexit.topology import load_topology
+
+        if accuracy not in ("separate", "joint"):
+            raise InputError(f"--accuracy must be 'separate' or 'joint', got {accuracy!r}")
+        check_png(plot)
+        loaded = load_profile(profile)
+        trace = None
+        if estimator == "trace" or (estimator == "auto" and loaded.trace is not None):
+            from splitexit.profile import load_profile_trace, profile_path
+
+            trace = load_profile_trace(loaded, profile_path(profile))
+        result = plan(
+            loaded,
+            load_topology(topology),
+            min_accuracy=None if min_accuracy is None else _min_accuracy(min_accuracy),
+            max_latency_s=None if max_latency is None else _max_latency(max_latency),
+            destination=destination,
+            accuracy=cast(Any, accuracy),  # plan checks the options and names them
+            solver=cast(Any, solver),
+            estimator=cast(Any, estimator),
+            trace=trace,
+            per_exit_thresholds=per_exit_thresholds,
+        )
+        print_plan(result, _console(), show_all=show_all)
+        if json_out is not None:
+            atomic_write_text(json_out, json.dumps(result.to_dict(), indent=2) + "\n")
+            print(f"wrote {json_out}")
+        if plot is not None:
+            render_pareto_plot(pareto_plot_info(result), plot)
+            print(f"wrote {plot}")
+
+
+def presets_command() -> None:
+    """List the bundled topologies with their tiers and links."""
+    from rich.table import Table
+
+    from splitexit.topology import load_topology, preset_names
+    from splitexit.units import format_bandwidth, format_duration
+
+    console = _console()
+    for name in preset_names():
+        topo = load_topology(name)
+        table = Table(
+            title=f"{name}: source {topo.tiers[topo.source].name}, destination "
+            f"{topo.tiers[topo.destination].name}"
+        )
+        table.add_column("tier")
+        table.add_column("compute ratio", justify="right")
+        table.add_column("link to next tier", justify="right")
+        for j, tier in enumerate(topo.tiers):
+            link = topo.links[j] if j < len(topo.links) else None
+            text = (
+                ""
+                if link is None
+                else (f"{format_bandwidth(link.bandwidth)}, {format_duration(link.latency)}")
+            )
+            table.add_row(tier.name, f"{tier.compute_ratio:g}", text)
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `plan` and `presets` to ``app``."""
+    app.command("plan")(plan_command)
+    app.command("presets")(presets_command)

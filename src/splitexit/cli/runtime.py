@@ -1,0 +1,305 @@
+"""`splitexit worker` (a tier's gRPC server) and `splitexit testbed run` (the emulated testbed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from splitexit.cli._common import torch_threads, user_errors
+from splitexit.errors import InputError
+
+__all__ = ["register"]
+
+
+def worker_command(
+    tier: Annotated[str, typer.Option(help="Name of the tier this worker plays.")],
+    listen: Annotated[
+        str, typer.Option(help="HOST:PORT to bind (port 0: any free port). Loopback by default.")
+    ] = "127.0.0.1:0",
+    token_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the shared deploy token (default: $SPLITEXIT_TOKEN)."),
+    ] = None,
+    pool: Annotated[int, typer.Option(help="Server threads.")] = 8,
+    queue: Annotated[
+        int, typer.Option(help="Maximum concurrent calls; more are refused at once.")
+    ] = 32,
+    max_message_mb: Annotated[float, typer.Option(help="Largest message, MiB.")] = 64.0,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate: serve TLS.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
+    tls_ca: Annotated[
+        Path | None, typer.Option(help="PEM CA that signs the next tier's and the sink's certs.")
+    ] = None,
+    parent: Annotated[
+        int | None, typer.Option(help="Stop when the process with this id has ended.")
+    ] = None,
+    providers: Annotated[
+        str,
+        typer.Option(
+            help="ONNX Runtime execution providers, comma-separated, in order of preference; "
+            "those not installed are skipped, CPU is always last."
+        ),
+    ] = "CPUExecutionProvider",
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus /metrics on this port (0: any free).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address of /metrics.")] = "127.0.0.1",
+    log_format: Annotated[str, typer.Option(help="Logs on stderr as text or json lines.")] = "text",
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Serve one tier: take a partition (token), run it, exit or forward every sample."""
+    from splitexit.runtime import READY_PREFIX, TOKEN_ENV, WorkerOptions, WorkerServer
+    from splitexit.runtime._logs import configure_logging
+
+    with user_errors():
+        configure_logging(log_level, log_format)
+        token = _token(token_file)
+        if not token:
+            raise InputError(f"a worker needs a token: --token-file FILE or ${TOKEN_ENV}")
+        options = WorkerOptions(
+            pool=pool,
+            queue=queue,
+            max_message_bytes=int(max_message_mb * 1024 * 1024),
+            tls_cert=_read_pem(tls_cert, "--tls-cert"),
+            tls_key=_read_pem(tls_key, "--tls-key"),
+            tls_ca=_read_pem(tls_ca, "--tls-ca"),
+            providers=tuple(name.strip() for name in providers.split(",") if name.strip()),
+            metrics_port=metrics_port,
+            metrics_host=metrics_host,
+        )
+        server = WorkerServer(tier, token, listen=listen, options=options)
+        port = server.start()
+    host = listen.rsplit(":", 1)[0]
+    print(f"{READY_PREFIX}{tier} {host}:{port}", flush=True)
+
+    def on_signal(signum: int, frame: object) -> None:
+        server.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not server.stopped.wait(1.0):
+        if parent is not None and not _alive(parent):  # the testbed died without closing us
+            server.stop(grace_s=0.5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _read_pem(path: Path | None, option: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{option} {path}: {error.strerror}") from None
+
+
+testbed_app = typer.Typer(
+    help="The emulated multi-tier testbed: one worker process per tier on this machine.",
+    no_args_is_help=True,
+)
+
+
+@testbed_app.command("run")
+def testbed_run_command(
+    profile: Annotated[
+        str,
+        typer.Option(
+            "--profile", "--model", help="Profile (bundled name or file): model and dataset."
+        ),
+    ] = "resnet20-fashion-mnist-ort",
+    topology: Annotated[str, typer.Option(help="Topology YAML file or preset name.")] = "mobile",
+    config: Annotated[
+        str, typer.Option(help="'best' (plan now) or a JSON file, as `splitexit export` takes.")
+    ] = "best",
+    export_dir: Annotated[
+        Path | None,
+        typer.Option("--export", help="Use this exported folder instead of exporting now."),
+    ] = None,
+    samples: Annotated[int, typer.Option(help="Samples to stream (profiling split).")] = 200,
+    clients: Annotated[int, typer.Option(help="Concurrent clients at the source.")] = 1,
+    compute_mode: Annotated[
+        str,
+        typer.Option(
+            help="sleep (stretch to compute_ratio x this machine), cpu-quota (cgroup), none."
+        ),
+    ] = "sleep",
+    deadline: Annotated[str, typer.Option(help="Deadline of each sample.")] = "60s",
+    ready_timeout: Annotated[
+        str, typer.Option(help="How long to wait for each worker to answer before deploying.")
+    ] = "30s",
+    threads: Annotated[int, typer.Option(help="ONNX Runtime threads per worker.")] = 1,
+    transport: Annotated[
+        str, typer.Option(help="Samples travel as gRPC calls (grpc) or TCP frames (tcp).")
+    ] = "grpc",
+    connect: Annotated[
+        list[str] | None,
+        typer.Option(help="TIER=HOST:PORT of a running worker (repeat); default: start them."),
+    ] = None,
+    token_file: Annotated[
+        Path | None, typer.Option(help="Token of the --connect workers (else $SPLITEXIT_TOKEN).")
+    ] = None,
+    sink_listen: Annotated[
+        str, typer.Option(help="HOST:PORT where results arrive (reachable by the workers).")
+    ] = "127.0.0.1:0",
+    tls_ca: Annotated[Path | None, typer.Option(help="PEM CA of the workers' certs.")] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate of the sink.")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM key of --tls-cert.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the measurement (JSON) here.")
+    ] = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="The profile run's checkpoints (default runs/MODEL-DATASET)."),
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder of the dataset files.")] = None,
+) -> None:
+    """Deploy a configuration on local workers, stream samples, measure latency and exits."""
+    from splitexit.cli._common import console
+
+    with user_errors():
+        measurement = run_one(
+            profile=profile, topology=topology, config=config, export_dir=export_dir,
+            samples=samples, clients=clients, compute_mode=compute_mode, deadline=deadline,
+            threads=threads, connect=connect, token_file=token_file, work_dir=work_dir,
+            data_dir=data_dir, sink_listen=sink_listen, transport=transport,
+            tls=(_read_pem(tls_cert, "--tls-cert"), _read_pem(tls_key, "--tls-key"),
+                 _read_pem(tls_ca, "--tls-ca")), ready_timeout=ready_timeout,
+        )  # fmt: skip
+        if json_out is not None:
+            from splitexit._boundary import atomic_write_text
+
+            atomic_write_text(json_out, json.dumps(measurement, indent=1) + "\n")
+    from splitexit.reports import print_measurement
+
+    print_measurement(console(), measurement)
+
+
+def run_one(
+    *,
+    profile: str,
+    topology: str,
+    config: str,
+    export_dir: Path | None,
+    samples: int,
+    clients: int,
+    compute_mode: str,
+    deadline: str,
+    threads: int,
+    connect: list[str] | None,
+    token_file: Path | None,
+    work_dir: Path | None,
+    data_dir: Path | None,
+    sink_listen: str = "127.0.0.1:0",
+    tls: tuple[bytes | None, bytes | None, bytes | None] = (None, None, None),
+    transport: str = "grpc",
+    ready_timeout: str = "30s",
+) -> dict[str, object]:
+    """Parse the options, export (unless ``export_dir``), deploy and measure through the
+    library pipelines: the measurement mapping."""
+    from splitexit.experiment import deploy_and_measure, export_configuration
+    from splitexit.experiment import resolve_configuration as resolve
+    from splitexit.profile import load_profile
+    from splitexit.runtime import TestbedOptions, WorkerOptions
+    from splitexit.topology import load_topology
+    from splitexit.units import parse_duration
+
+    options = TestbedOptions(
+        samples=samples, clients=clients, compute_mode=compute_mode, threads=threads,
+        deadline_s=parse_duration(deadline), transport=transport,
+        ready_timeout_s=parse_duration(ready_timeout),
+    )  # fmt: skip
+    addresses = _parse_connect(connect)
+    token = None if addresses is None else _token(token_file)
+    loaded = load_profile(profile)
+    topo = load_topology(topology)
+
+    def measure(folder: Path) -> dict[str, object]:
+        return deploy_and_measure(
+            folder, topo, loaded, options, profile_name=profile, data_dir=data_dir,
+            connect=addresses, token=token, sink_listen=sink_listen,
+            worker_options=WorkerOptions(tls_cert=tls[0], tls_key=tls[1], tls_ca=tls[2]),
+        )  # fmt: skip
+
+    if export_dir is not None:
+        return measure(export_dir)
+    # export the configuration now, into a folder removed afterwards
+    configuration = resolve(profile, loaded, topo, config)
+    torch_threads(1)
+    with tempfile.TemporaryDirectory(prefix="splitexit-export-") as folder:
+        export_configuration(profile, configuration, topo, Path(folder), work_dir=work_dir)
+        return measure(Path(folder))
+
+
+def _parse_connect(connect: list[str] | None) -> dict[str, str] | None:
+    if not connect:
+        return None
+    out = {}
+    for item in connect:
+        tier, sep, address = item.partition("=")
+        if not sep or not tier or ":" not in address:
+            raise InputError(f"--connect {item!r}: expected TIER=HOST:PORT")
+        out[tier] = address
+    return out
+
+
+def _token(path: Path | None) -> str:
+    """The shared token: the file's first line, else ``$SPLITEXIT_TOKEN``; may be empty."""
+    from splitexit.runtime import TOKEN_ENV
+
+    if path is None:
+        return os.environ.get(TOKEN_ENV, "")
+    try:
+        return path.read_text().strip()
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the token: {error.strerror}") from None
+
+
+def run_command(
+    experiment: Annotated[
+        Path | None,
+        typer.Argument(help="Experiment YAML (default: the bundled default experiment)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default runs/experiments/NAME).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+) -> None:
+    """Profile (or reuse), plan, export, deploy on the testbed, measure: a report folder."""
+    from rich.console import Console
+
+    with user_errors():
+        from splitexit.experiment import default_experiment_path, load_experiment, run_experiment
+
+        path = experiment if experiment is not None else default_experiment_path()
+        spec = load_experiment(path)
+        folder = out if out is not None else Path("runs") / "experiments" / spec.name
+        err = Console(stderr=True, highlight=False)
+
+        def say(text: str) -> None:
+            if not quiet:
+                err.print(text, markup=False)
+
+        result = run_experiment(spec, folder, say=say)
+    print(result.summary_markdown)
+    print(f"report: {result.out}/ (summary.md, fidelity.md, plots, measurements)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `worker`, `run` and the `testbed` sub-app to ``app``."""
+    app.command("worker")(worker_command)
+    app.command("run")(run_command)
+    app.add_typer(testbed_app, name="testbed")

@@ -1,0 +1,421 @@
+"""`splitexit distredge ...`: spread one CNN over several edge devices (seed 003)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from splitexit._boundary import atomic_write_text
+from splitexit.cli._common import check_png, passive_openmp
+from splitexit.cli._common import console as _console
+from splitexit.cli._common import user_errors as _user_errors
+from splitexit.errors import InputError
+
+__all__ = ["distredge_app", "register"]
+
+distredge_app = typer.Typer(
+    help="Spread one CNN over several edge devices (DistrEdge, seed 003): simulate and compare.",
+    no_args_is_help=True,
+)
+
+_ModelOpt = Annotated[
+    str,
+    typer.Option(help="Shipped model (vgg16, vgg19, resnet50, yolov2, tinycnn) or a .yaml spec."),
+]
+_GroupOpt = Annotated[
+    str | None, typer.Option(help="A group of the paper: DA-DC, NA-ND (Tables I-II), LA-LD.")
+]
+_BandwidthOpt = Annotated[
+    str | None, typer.Option(help="Provider bandwidth for DA-DC, e.g. 50Mbps.")
+]
+_DeviceOpt = Annotated[str | None, typer.Option(help="Device type for NA-ND: nano or xavier.")]
+_ClusterOpt = Annotated[
+    Path | None, typer.Option(help="Cluster YAML (providers, bandwidths), instead of --group.")
+]
+_OverheadOpt = Annotated[str | None, typer.Option(help="Per-transfer I/O overhead (default 2ms).")]
+_RequesterOpt = Annotated[
+    str | None, typer.Option(help="Requester link bandwidth (default 400Mbps).")
+]
+
+
+@distredge_app.command("compare")
+def distredge_compare_command(
+    model: _ModelOpt = "vgg16",
+    group: _GroupOpt = None,
+    bandwidth: _BandwidthOpt = None,
+    device: _DeviceOpt = None,
+    cluster: _ClusterOpt = None,
+    overhead: _OverheadOpt = None,
+    requester_bandwidth: _RequesterOpt = None,
+    methods: Annotated[
+        str, typer.Option(help="Comma-separated methods (default: all nine).")
+    ] = "all",
+    episodes: Annotated[
+        int, typer.Option(help="DDPG training episodes of DistrEdge (the paper: 4000).")
+    ] = 4000,
+    alpha: Annotated[float, typer.Option(help="LC-PSS alpha (Eq. 3).")] = 0.75,
+    fast_evaluations: Annotated[
+        int, typer.Option(help="Simulator evaluations for our fast optimizer (deterministic).")
+    ] = 5000,
+    seed: Annotated[int, typer.Option(help="Seed of LC-PSS and DDPG.")] = 0,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write results and strategies as JSON here.")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a bar plot (PNG) here.")] = None,
+) -> None:
+    """Images per second of the nine methods (seven baselines, DistrEdge, ours) on one case."""
+    with _user_errors():
+        from splitexit.spatial import (
+            METHODS,
+            OSDSConfig,
+            bars_info,
+            compare,
+            print_comparison,
+            problem_from_options,
+            render_bars,
+        )
+
+        if episodes < 1:
+            raise InputError(f"--episodes must be >= 1, got {episodes}")
+        if not 0.0 <= alpha <= 1.0:
+            raise InputError(f"--alpha must be in [0, 1], got {alpha}")
+        if fast_evaluations < 1:
+            raise InputError(f"--fast-evaluations must be >= 1, got {fast_evaluations}")
+        check_png(plot)
+        chosen = list(METHODS) if methods == "all" else [m.strip() for m in methods.split(",")]
+        problem = problem_from_options(
+            model,
+            group=group,
+            bandwidth=bandwidth,
+            device=device,
+            cluster=cluster,
+            overhead=overhead,
+            requester_bandwidth=requester_bandwidth,
+        )
+        comparison = compare(
+            problem,
+            methods=chosen,
+            osds_config=OSDSConfig(episodes=episodes, seed=seed),
+            alpha=alpha,
+            fast_evaluations=fast_evaluations,
+            seed=seed,
+        )
+        print_comparison(comparison, _console())
+        if json_out is not None:
+            atomic_write_text(json_out, json.dumps(comparison.to_dict(problem), indent=1) + "\n")
+            print(f"wrote {json_out}")
+        if plot is not None:
+            title = f"{comparison.model}, {comparison.cluster}"
+            render_bars(bars_info([comparison.to_dict(problem)], title), plot)
+            print(f"wrote {plot}")
+
+
+@distredge_app.command("simulate")
+def distredge_simulate_command(
+    strategy: Annotated[Path, typer.Option(help="Strategy JSON (devices, volumes, splits).")],
+    model: _ModelOpt = "vgg16",
+    group: _GroupOpt = None,
+    bandwidth: _BandwidthOpt = None,
+    device: _DeviceOpt = None,
+    cluster: _ClusterOpt = None,
+    overhead: _OverheadOpt = None,
+    requester_bandwidth: _RequesterOpt = None,
+) -> None:
+    """Latency and images per second of a strategy file (devices, volumes, splits)."""
+    with _user_errors():
+        from splitexit._boundary import read_mapping
+        from splitexit.spatial import problem_from_options, simulate, strategy_from_mapping
+        from splitexit.units import format_duration
+
+        problem = problem_from_options(
+            model,
+            group=group,
+            bandwidth=bandwidth,
+            device=device,
+            cluster=cluster,
+            overhead=overhead,
+            requester_bandwidth=requester_bandwidth,
+        )
+        data = read_mapping(strategy, kind="strategy")
+        result = simulate(problem, strategy_from_mapping(data, problem, source=str(strategy)))
+        print(f"latency {format_duration(result.latency_s)}, {result.ips:.3f} images/s")
+        for name, busy, sent in zip(
+            problem.cluster.names, result.compute_s, result.send_s, strict=True
+        ):
+            print(f"  {name}: computing {format_duration(busy)}, sending {format_duration(sent)}")
+
+
+@distredge_app.command("experiment")
+def distredge_experiment_command(
+    name: Annotated[
+        str, typer.Argument(help="table1, table2, table3, alpha, samples (Fig. 5) or dynamic.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for NAME.json, NAME.md and NAME.png.")],
+    model: _ModelOpt = "vgg16",
+    episodes: Annotated[int, typer.Option(help="DDPG training episodes per case.")] = 4000,
+    fast_evaluations: Annotated[
+        int, typer.Option(help="Simulator evaluations for our optimizer per case.")
+    ] = 5000,
+    splitter: Annotated[
+        str, typer.Option(help="alpha only: 'fast' (ours on each scheme) or 'ddpg' (OSDS).")
+    ] = "fast",
+    cases: Annotated[
+        str | None,
+        typer.Option(
+            help="Tables only: run these cases (e.g. 'NA-nano,NB-nano') and merge them into "
+            "an existing OUT/NAME.json."
+        ),
+    ] = None,
+    methods: Annotated[
+        str,
+        typer.Option(help="Tables only: run these methods and merge them (default: all nine)."),
+    ] = "all",
+    repeats: Annotated[
+        int, typer.Option(help="samples only: LC-PSS runs per |R_s^r| (the paper: 50).")
+    ] = 50,
+    sizes: Annotated[
+        str, typer.Option(help="samples only: comma-separated |R_s^r| values.")
+    ] = "5,10,25,50,100,200",
+    seed: Annotated[int, typer.Option(help="Seed of LC-PSS, DDPG and the traces.")] = 0,
+) -> None:
+    """Re-run an experiment of seed 003, section V, on the simulator; write JSON, MD, PNG."""
+    with _user_errors():
+        from splitexit.spatial import (
+            TABLES,
+            OSDSConfig,
+            alpha_sweep,
+            bars_info,
+            lines_markdown,
+            load_model,
+            render_bars,
+            render_lines,
+            run_table,
+            table_markdown,
+        )
+
+        names = [*TABLES, "alpha", "samples", "dynamic"]
+        if name not in names:
+            raise InputError(f"experiment {name!r} is not one of {', '.join(names)}")
+        if episodes < 1:
+            raise InputError(f"--episodes must be >= 1, got {episodes}")
+        if fast_evaluations < 1:
+            raise InputError(f"--fast-evaluations must be >= 1, got {fast_evaluations}")
+        spec = load_model(model)
+        config = OSDSConfig(episodes=episodes, seed=seed)
+        err = Console(stderr=True, highlight=False)
+
+        def progress(line: str) -> None:
+            err.print(line, markup=False)
+
+        if name in TABLES:
+            from splitexit.spatial import METHODS, merge_records
+
+            selected = None if cases is None else cases.split(",")
+            chosen = list(METHODS) if methods == "all" else methods.split(",")
+            records = run_table(
+                name,
+                spec,
+                osds_config=config,
+                fast_evaluations=fast_evaluations,
+                cases=selected,
+                methods=[m.strip() for m in chosen],
+                progress=progress,
+            )
+            earlier = out / f"{name}.json"
+            if (selected is not None or methods != "all") and earlier.is_file():
+                try:
+                    old = json.loads(earlier.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    old = None
+                records = merge_records(name, old, records, source=str(earlier))
+            markdown = table_markdown(records)
+            payload: object = records
+            render_bars(bars_info(records, f"{spec.name}: {name}"), out / f"{name}.png")
+        elif name == "alpha":
+            info, raw = alpha_sweep(spec, splitter=splitter, osds_config=config, progress=progress)
+            render_lines(info, out / "alpha.png")
+            payload = raw
+            markdown = lines_markdown(info, "case", "alpha={:g}")
+        elif name == "samples":
+            from splitexit.spatial import samples_markdown, samples_sweep
+
+            try:
+                size_list = [int(n) for n in sizes.split(",")]
+            except ValueError:
+                raise InputError(
+                    f"--sizes must be integers separated by commas, got {sizes!r}"
+                ) from None
+            info, raw = samples_sweep(
+                spec, sizes=size_list, repeats=repeats, seed=seed, progress=progress
+            )
+            render_lines(info, out / "samples.png")
+            payload = raw
+            markdown = samples_markdown(raw)
+        else:
+            from splitexit.spatial import dynamic_study
+
+            result = dynamic_study(spec, osds_config=config, seed=seed)
+            render_lines(result.info(), out / "dynamic.png")
+            payload = {
+                "times_s": result.times_s.tolist(),
+                "latency_ms": {k: (v * 1e3).tolist() for k, v in result.latency_s.items()},
+                "notes": result.notes,
+            }
+            markdown = result.markdown()
+        atomic_write_text(out / f"{name}.json", json.dumps(payload, indent=1) + "\n")
+        atomic_write_text(out / f"{name}.md", markdown)
+        print(markdown, end="")
+        print(f"wrote {out / name}.json, .md, .png")
+
+
+@distredge_app.command("profile-device")
+def distredge_profile_device_command(
+    out: Annotated[Path, typer.Option(help="Device table to write (splitexit.device/1 JSON).")],
+    model: _ModelOpt = "vgg16",
+    name: Annotated[str, typer.Option(help="Name of this device in the table.")] = "this-machine",
+    granularity: Annotated[int, typer.Option(help="Height step in rows (the paper: 1).")] = 8,
+    repeats: Annotated[int, typer.Option(help="Timed runs per point; the median is kept.")] = 3,
+    threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+) -> None:
+    """Measure the latency of every layer at several heights on this machine (torch, batch 1)."""
+    with _user_errors():
+        passive_openmp()
+        from splitexit.spatial import load_model, save_device_table
+        from splitexit.spatial.devices._measure import measure_device
+
+        spec = load_model(model)
+        err = Console(stderr=True, highlight=False)
+        table = measure_device(
+            spec,
+            name=name,
+            granularity=granularity,
+            repeats=repeats,
+            threads=threads,
+            progress=lambda line: err.print(line, markup=False),
+        )
+        import torch
+
+        save_device_table(out, table, measured_with=f"torch {torch.__version__}, {threads} threads")
+        print(f"wrote {out}")
+
+
+_EmulatedOpt = Annotated[
+    Path,
+    typer.Option(
+        "--cluster", help="Emulated cluster YAML (providers with slowdown and bandwidth)."
+    ),
+]
+_DivisorOpt = Annotated[
+    int, typer.Option(help="Divide every layer's channels by this (a channel-reduced model).")
+]
+_InputSizeOpt = Annotated[
+    int | None, typer.Option(help="Square input size, e.g. 112 (default: the model's).")
+]
+_BlocksOpt = Annotated[int, typer.Option(help="Repeated blocks (methods interleaved in each).")]
+_ImagesOpt = Annotated[int, typer.Option(help="Images per method per block, one at a time.")]
+
+
+def _measure_run(
+    cluster: Path,
+    model: str,
+    channel_divisor: int,
+    input_size: int | None,
+    methods: list[str] | None,
+    blocks: int,
+    images: int,
+    reject_pct: float,
+    episodes: int,
+    fast_evaluations: int,
+    granularity: int,
+    seed: int,
+    json_out: Path | None,
+    markdown_out: Path | None,
+) -> None:
+    passive_openmp()
+    from splitexit.spatial import METHODS, load_model
+    from splitexit.spatial.execution import load_emulated, measure_methods
+
+    emulated = load_emulated(cluster)
+    chosen = list(METHODS) if methods is None else methods
+    unknown = [m for m in chosen if m not in METHODS]
+    if unknown:
+        raise InputError(f"unknown method {unknown[0]!r}; methods: {', '.join(METHODS)}")
+    size = None if input_size is None else (input_size, input_size)
+    spec = load_model(model, channel_divisor=channel_divisor, input_size=size)
+    err = Console(stderr=True, highlight=False)
+    measured = measure_methods(
+        spec, emulated, methods=chosen, blocks=blocks, images=images, reject_pct=reject_pct,
+        episodes=episodes, fast_evaluations=fast_evaluations, granularity=granularity, seed=seed,
+        progress=lambda line: err.print(line, markup=False),
+    )  # fmt: skip
+    markdown = measured.markdown()
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(measured.to_dict(), indent=1) + "\n")
+    if markdown_out is not None:
+        atomic_write_text(markdown_out, markdown)
+    print(markdown, end="")
+
+
+@distredge_app.command("run")
+def distredge_run_command(
+    cluster: _EmulatedOpt,
+    model: _ModelOpt = "vgg16",
+    channel_divisor: _DivisorOpt = 1,
+    input_size: _InputSizeOpt = None,
+    method: Annotated[str, typer.Option(help="The method whose strategy runs.")] = "fast",
+    images: _ImagesOpt = 3,
+    episodes: Annotated[int, typer.Option(help="DDPG episodes of DistrEdge.")] = 300,
+    fast_evaluations: Annotated[int, typer.Option(help="Evaluations of fast.")] = 1000,
+    granularity: Annotated[
+        int, typer.Option(help="Profile height step in rows (the paper: 1).")
+    ] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of weights, image and planners.")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+) -> None:
+    """Execute one method's split decision for real: a worker process per emulated device."""
+    with _user_errors():
+        _measure_run(
+            cluster, model, channel_divisor, input_size, [method], 1, images, 100.0, episodes,
+            fast_evaluations, granularity, seed, json_out, None,
+        )  # fmt: skip
+
+
+@distredge_app.command("measure")
+def distredge_measure_command(
+    cluster: _EmulatedOpt,
+    model: _ModelOpt = "vgg16",
+    channel_divisor: _DivisorOpt = 1,
+    input_size: _InputSizeOpt = None,
+    methods: Annotated[str, typer.Option(help="Comma-separated methods (default: all)")] = "all",
+    blocks: _BlocksOpt = 5,
+    images: _ImagesOpt = 3,
+    reject_pct: Annotated[
+        float, typer.Option(help="Reject a block whose median deviates more than this %.")
+    ] = 15.0,
+    episodes: Annotated[int, typer.Option(help="DDPG episodes of DistrEdge.")] = 300,
+    fast_evaluations: Annotated[int, typer.Option(help="Evaluations of fast.")] = 1000,
+    granularity: Annotated[
+        int, typer.Option(help="Profile height step in rows (the paper: 1).")
+    ] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of weights, image and planners.")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    markdown_out: Annotated[
+        Path | None, typer.Option("--markdown", help="Write the Markdown table here.")
+    ] = None,
+) -> None:
+    """Measured against simulated for every method: img/s and median latency, blocks."""
+    with _user_errors():
+        chosen = None if methods == "all" else [m.strip() for m in methods.split(",")]
+        _measure_run(
+            cluster, model, channel_divisor, input_size, chosen, blocks, images, reject_pct,
+            episodes, fast_evaluations, granularity, seed, json_out, markdown_out,
+        )  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `distredge` sub-app to ``app``."""
+    app.add_typer(distredge_app, name="distredge")

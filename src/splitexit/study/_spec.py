@@ -1,0 +1,186 @@
+"""The study file (`splitexit.study/1`, YAML): validated once here, at the boundary.
+
+A study crosses subjects (ONNX files or our own models) with strategies, each an operator
+(I, Q, E, P, QE, QEP) on a tier set (M, E, C, ME, EC, MC), after seed 004, section 4.3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from splitexit._boundary import StrictModel, read_mapping
+from splitexit.errors import InputError
+from splitexit.topology import Topology, load_topology
+
+__all__ = [
+    "OPERATORS",
+    "TIER_SETS",
+    "Study",
+    "StudySpec",
+    "load_study",
+    "seed_tier_sets",
+    "study_from_mapping",
+]
+
+Operator = Literal["I", "Q", "E", "P", "QE", "QEP"]
+TierSet = Literal["M", "E", "C", "ME", "EC", "MC"]
+TierLetter = Literal["M", "E", "C"]
+
+OPERATORS: tuple[str, ...] = ("I", "Q", "E", "P", "QE", "QEP")
+TIER_SETS: tuple[str, ...] = ("M", "E", "C", "ME", "EC", "MC")
+SINGLE_TIERS: tuple[str, ...] = ("M", "E", "C")
+TIER_PAIRS: tuple[str, ...] = ("ME", "EC", "MC")
+PARTITIONED: frozenset[str] = frozenset({"P", "QEP"})
+
+
+def seed_tier_sets(operator: str) -> tuple[str, ...]:
+    """The seed's cells: whole models on M, E, C; partitioned ones (P, QEP) on the pairs.
+
+    >>> seed_tier_sets("QEP")
+    ('ME', 'EC', 'MC')
+    """
+    return TIER_PAIRS if operator in PARTITIONED else SINGLE_TIERS
+
+
+def _seed_tier_names() -> dict[TierLetter, str]:
+    return {"M": "mobile", "E": "edge", "C": "cloud"}
+
+
+class SubjectSpec(StrictModel):
+    """One model under study: an ONNX file, or one of our models by name."""
+
+    name: str = Field(min_length=1)
+    onnx: str | None = None
+    model: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SubjectSpec:
+        if (self.onnx is None) == (self.model is None):
+            raise ValueError(f"subject {self.name!r} needs exactly one of onnx or model")
+        return self
+
+
+class StrategySpec(StrictModel):
+    operator: Operator
+    tiers: list[TierSet] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _tiers_fit(self) -> StrategySpec:
+        wanted = seed_tier_sets(self.operator)
+        for tiers in self.tiers:
+            if tiers not in wanted:
+                kind = "partitioned" if self.operator in PARTITIONED else "whole"
+                raise ValueError(
+                    f"operator {self.operator} runs a {kind} model, so its tiers must be one "
+                    f"of {', '.join(wanted)}, got {tiers!r}"
+                )
+        return self
+
+
+class SampleSpec(StrictModel):
+    count: int = Field(default=100, ge=1)
+    choice: Literal["largest", "first", "random"] = "largest"
+    seed: int = 0
+
+
+class OrderSpec(StrictModel):
+    kind: Literal["interleaved", "randomized", "sequential"] = "interleaved"
+    seed: int = 0
+
+
+class StudySpec(StrictModel):
+    """The `splitexit.study/1` file as written; :func:`load_study` resolves it."""
+
+    schema_: Literal["splitexit.study/1"] = Field(alias="schema")
+    name: str = "study"
+    subjects: list[SubjectSpec] = Field(min_length=1)
+    operators: list[Operator] = Field(min_length=1)
+    strategies: list[StrategySpec] | None = None
+    topology: str = "seed004"
+    tiers: dict[TierLetter, str] = Field(default_factory=_seed_tier_names)
+    samples: SampleSpec = SampleSpec()
+    repetitions: int = Field(default=5, ge=1)
+    warmup: int = Field(default=100, ge=0)
+    inferences: int = Field(default=100, ge=1)
+    order: OrderSpec = OrderSpec()
+    p_adjust: Literal["holm", "bonferroni"] = "holm"
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StudySpec:
+        names = [s.name for s in self.subjects]
+        for index, name in enumerate(names):
+            if names.index(name) != index:
+                raise ValueError(f"subjects[{index}].name {name!r} is used twice")
+        for index, strategy in enumerate(self.strategies or []):
+            if strategy.operator not in self.operators:
+                raise ValueError(
+                    f"strategies[{index}].operator {strategy.operator} is not listed in "
+                    f"operators ({', '.join(self.operators)})"
+                )
+        return self
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study: every (operator, tiers) cell and the topology it runs on."""
+
+    spec: StudySpec
+    topology: Topology
+    cells: tuple[tuple[str, str], ...]  # (operator, tiers), in file order
+    base_dir: Path
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.spec.subjects)
+
+    def tier_names(self, tiers: str) -> tuple[str, ...]:
+        """The topology tiers of a tier set, e.g. ``"ME"`` -> ``("mobile", "edge")``."""
+        return tuple(self.spec.tiers[letter] for letter in tiers)  # type: ignore[index]
+
+
+def _cells(spec: StudySpec) -> tuple[tuple[str, str], ...]:
+    if spec.strategies is None:
+        return tuple((op, t) for op in spec.operators for t in seed_tier_sets(op))
+    cells: list[tuple[str, str]] = []
+    for strategy in spec.strategies:
+        cells.extend((strategy.operator, t) for t in strategy.tiers)
+    return tuple(dict.fromkeys(cells))
+
+
+def study_from_mapping(data: object, *, source: str, base_dir: Path) -> Study:
+    """Validate a parsed study file; relative paths are taken from ``base_dir``."""
+    spec = StudySpec.parse(data, source=source)
+    topo_path = base_dir / spec.topology
+    topology = load_topology(topo_path if topo_path.is_file() else spec.topology)
+    have = {tier.name for tier in topology.tiers}
+    for index, subject in enumerate(spec.subjects):
+        if subject.onnx is not None and not (base_dir / subject.onnx).is_file():
+            raise InputError(f"{source}: subjects[{index}].onnx {subject.onnx!r}: no such file")
+    cells = _cells(spec)
+    for operator, tiers in cells:
+        for letter in tiers:
+            tier = spec.tiers.get(letter)  # type: ignore[call-overload]
+            if tier is None or tier not in have:
+                raise InputError(
+                    f"{source}: strategy {operator} on {tiers} needs tier {letter} "
+                    f"({tier or 'unmapped'}), which topology {topology.name!r} lacks "
+                    f"(it has {', '.join(t.name for t in topology.tiers)})"
+                )
+    return Study(spec=spec, topology=topology, cells=cells, base_dir=base_dir)
+
+
+def load_study(path: str | Path) -> Study:
+    """Load and validate a `splitexit.study/1` YAML file.
+
+    >>> study = load_study("study.yaml")  # doctest: +SKIP
+    >>> study.cells[:2]  # doctest: +SKIP
+    (('I', 'M'), ('I', 'E'))
+    """
+    path = Path(path)
+    data = read_mapping(path, kind="study")
+    return study_from_mapping(data, source=str(path), base_dir=path.parent)
