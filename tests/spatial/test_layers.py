@@ -1,7 +1,7 @@
 """The sub-packages of ``splitexit.spatial`` import only downwards (read from the source, ast).
 
-geometry <- devices <- methods <- experiments: a module may import its own layer and the
-layers before it, never a later one, nor the ``splitexit.spatial`` package itself (which
+geometry <- devices <- methods <- experiments <- execution: a module may import its own layer
+and the layers before it, never a later one, nor the ``splitexit.spatial`` package itself (which
 re-exports every layer). Imports inside functions and ``TYPE_CHECKING`` blocks count too.
 :func:`imported_modules` and :func:`layer_violations` take any package and layer order, so a
 global architecture test can reuse them.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import splitexit.spatial
 
-LAYERS = ("geometry", "devices", "methods", "experiments")
+LAYERS = ("geometry", "devices", "methods", "experiments", "execution")
 PACKAGE = "splitexit.spatial"
 ROOT = Path(splitexit.spatial.__file__).parent
 

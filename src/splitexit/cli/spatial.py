@@ -303,6 +303,119 @@ def distredge_profile_device_command(
         print(f"wrote {out}")
 
 
+_EmulatedOpt = Annotated[
+    Path,
+    typer.Option(
+        "--cluster", help="Emulated cluster YAML (providers with slowdown and bandwidth)."
+    ),
+]
+_DivisorOpt = Annotated[
+    int, typer.Option(help="Divide every layer's channels by this (a channel-reduced model).")
+]
+_InputSizeOpt = Annotated[
+    int | None, typer.Option(help="Square input size, e.g. 112 (default: the model's).")
+]
+_BlocksOpt = Annotated[int, typer.Option(help="Repeated blocks (methods interleaved in each).")]
+_ImagesOpt = Annotated[int, typer.Option(help="Images per method per block, one at a time.")]
+
+
+def _measure_run(
+    cluster: Path,
+    model: str,
+    channel_divisor: int,
+    input_size: int | None,
+    methods: list[str] | None,
+    blocks: int,
+    images: int,
+    reject_pct: float,
+    episodes: int,
+    fast_evaluations: int,
+    granularity: int,
+    seed: int,
+    json_out: Path | None,
+    markdown_out: Path | None,
+) -> None:
+    passive_openmp()
+    from splitexit.spatial import METHODS, load_model
+    from splitexit.spatial.execution import load_emulated, measure_methods
+
+    emulated = load_emulated(cluster)
+    chosen = list(METHODS) if methods is None else methods
+    unknown = [m for m in chosen if m not in METHODS]
+    if unknown:
+        raise InputError(f"unknown method {unknown[0]!r}; methods: {', '.join(METHODS)}")
+    size = None if input_size is None else (input_size, input_size)
+    spec = load_model(model, channel_divisor=channel_divisor, input_size=size)
+    err = Console(stderr=True, highlight=False)
+    measured = measure_methods(
+        spec, emulated, methods=chosen, blocks=blocks, images=images, reject_pct=reject_pct,
+        episodes=episodes, fast_evaluations=fast_evaluations, granularity=granularity, seed=seed,
+        progress=lambda line: err.print(line, markup=False),
+    )  # fmt: skip
+    markdown = measured.markdown()
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(measured.to_dict(), indent=1) + "\n")
+    if markdown_out is not None:
+        atomic_write_text(markdown_out, markdown)
+    print(markdown, end="")
+
+
+@distredge_app.command("run")
+def distredge_run_command(
+    cluster: _EmulatedOpt,
+    model: _ModelOpt = "vgg16",
+    channel_divisor: _DivisorOpt = 1,
+    input_size: _InputSizeOpt = None,
+    method: Annotated[str, typer.Option(help="The method whose strategy runs.")] = "fast",
+    images: _ImagesOpt = 3,
+    episodes: Annotated[int, typer.Option(help="DDPG episodes of DistrEdge.")] = 300,
+    fast_evaluations: Annotated[int, typer.Option(help="Evaluations of fast.")] = 1000,
+    granularity: Annotated[
+        int, typer.Option(help="Profile height step in rows (the paper: 1).")
+    ] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of weights, image and planners.")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+) -> None:
+    """Execute one method's split decision for real: a worker process per emulated device."""
+    with _user_errors():
+        _measure_run(
+            cluster, model, channel_divisor, input_size, [method], 1, images, 100.0, episodes,
+            fast_evaluations, granularity, seed, json_out, None,
+        )  # fmt: skip
+
+
+@distredge_app.command("measure")
+def distredge_measure_command(
+    cluster: _EmulatedOpt,
+    model: _ModelOpt = "vgg16",
+    channel_divisor: _DivisorOpt = 1,
+    input_size: _InputSizeOpt = None,
+    methods: Annotated[str, typer.Option(help="Comma-separated methods (default: all)")] = "all",
+    blocks: _BlocksOpt = 5,
+    images: _ImagesOpt = 3,
+    reject_pct: Annotated[
+        float, typer.Option(help="Reject a block whose median deviates more than this %.")
+    ] = 15.0,
+    episodes: Annotated[int, typer.Option(help="DDPG episodes of DistrEdge.")] = 300,
+    fast_evaluations: Annotated[int, typer.Option(help="Evaluations of fast.")] = 1000,
+    granularity: Annotated[
+        int, typer.Option(help="Profile height step in rows (the paper: 1).")
+    ] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of weights, image and planners.")] = 0,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    markdown_out: Annotated[
+        Path | None, typer.Option("--markdown", help="Write the Markdown table here.")
+    ] = None,
+) -> None:
+    """Measured against simulated for every method: img/s and median latency, blocks."""
+    with _user_errors():
+        chosen = None if methods == "all" else [m.strip() for m in methods.split(",")]
+        _measure_run(
+            cluster, model, channel_divisor, input_size, chosen, blocks, images, reject_pct,
+            episodes, fast_evaluations, granularity, seed, json_out, markdown_out,
+        )  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     """Add the `distredge` sub-app to ``app``."""
     app.add_typer(distredge_app, name="distredge")

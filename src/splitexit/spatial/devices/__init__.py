@@ -23,6 +23,7 @@ from splitexit.spatial.devices._devices import (
 )
 from splitexit.spatial.devices._files import load_cluster, load_device_table, save_device_table
 from splitexit.spatial.devices._options import problem_from_options
+from splitexit.spatial.devices._slowdown import slowed, timed
 
 __all__ = [
     "DEVICE_PRESETS",
@@ -39,4 +40,6 @@ __all__ = [
     "make_problem",
     "problem_from_options",
     "save_device_table",
+    "slowed",
+    "timed",
 ]

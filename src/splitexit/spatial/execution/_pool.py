@@ -1,0 +1,217 @@
+"""The requester and its workers: profile in place, then execute strategies for real.
+
+Workers are processes (``mode="process"``, multiprocessing ``spawn``; they talk over
+multiprocessing queues, i.e. local pipes, never sockets) or threads (``mode="thread"``,
+for tests). Their count is at most ``MAX_WORKERS``; every wait is bounded by ``wait_s``
+and a worker that does not stop within 10 s is terminated.
+
+>>> # with ExecutionPool(model, cluster) as pool:
+>>> #     problem = pool.profile()
+>>> #     output, latency_s = pool.run(strategy, image)
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import statistics
+import threading
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from splitexit.errors import SplitexitError
+from splitexit.spatial.devices._cluster import Cluster, Provider
+from splitexit.spatial.devices._compile import make_problem
+from splitexit.spatial.devices._devices import TableDevice
+from splitexit.spatial.execution._emulated import MAX_WORKERS, EmulatedCluster
+from splitexit.spatial.execution._links import REQUESTER, Links, links_of, wait_until
+from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._problem import Problem, Strategy
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["ExecutionError", "ExecutionPool"]
+
+
+class ExecutionError(SplitexitError):
+    """A worker failed, or did not answer in time."""
+
+
+class ExecutionPool:
+    """Emulated devices as workers; the calling process is the requester."""
+
+    def __init__(
+        self,
+        model: ModelSpec,
+        cluster: EmulatedCluster,
+        *,
+        seed: int = 0,
+        mode: Literal["process", "thread"] = "process",
+        wait_s: float = 120.0,
+    ):
+        if cluster.size > MAX_WORKERS:
+            raise ExecutionError(f"at most {MAX_WORKERS} workers, got {cluster.size}")
+        self.model, self.cluster, self.seed, self.mode, self.wait_s = (
+            model, cluster, seed, mode, wait_s,
+        )  # fmt: skip
+        self._workers: list[Any] = []
+        self._inboxes: list[Any] = []
+        self._answers: Any = None
+        self._image = 0
+        self.problem: Problem | None = None
+        self.pipe_s = 0.0
+
+    def __enter__(self) -> ExecutionPool:
+        from splitexit.spatial.execution._worker import WorkerSetup, worker_main
+
+        if self.mode == "process":
+            ctx = multiprocessing.get_context("spawn")
+            self._inboxes = [ctx.Queue() for _ in self.cluster.devices]
+            self._answers = ctx.Queue()
+            lock: Any = ctx.Lock()
+        else:
+            self._inboxes = [queue.Queue() for _ in self.cluster.devices]
+            self._answers = queue.Queue()
+            lock = threading.Lock()
+        for k, device in enumerate(self.cluster.devices):
+            setup = WorkerSetup(k, device.name, self.model, device.slowdown, self.seed, self.wait_s)
+            args = (setup, self._inboxes[k], self._inboxes, self._answers, lock)
+            worker: Any
+            if self.mode == "process":
+                worker = ctx.Process(target=worker_main, args=args, daemon=True)
+            else:
+                worker = threading.Thread(target=worker_main, args=args, daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        ready = 0
+        while ready < self.cluster.size:
+            self._answer()
+            ready += 1
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        for inbox in self._inboxes:
+            inbox.put(("stop",))
+        for worker in self._workers:
+            worker.join(timeout=10.0)
+            if self.mode == "process" and worker.is_alive():
+                worker.terminate()
+                worker.join(timeout=5.0)
+        self._workers = []
+
+    def _answer(self) -> tuple[Any, ...]:
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                msg: tuple[Any, ...] = self._answers.get(timeout=1.0)
+                break
+            except queue.Empty:
+                dead = [k for k, w in enumerate(self._workers) if not w.is_alive()]
+                if dead:
+                    name = self.cluster.names[dead[0]]
+                    raise ExecutionError(f"worker {name!r} exited unexpectedly") from None
+                if time.monotonic() > deadline:
+                    raise ExecutionError(f"no worker answered within {self.wait_s:g} s") from None
+        if msg[0] == "error":
+            raise ExecutionError(f"worker {self.cluster.names[msg[1]]!r} failed: {msg[2]}")
+        return msg
+
+    def profile(
+        self, *, granularity: int = 1, repeats: int = 3, warmup: int = 1, together: bool = False
+    ) -> Problem:
+        """Profile every worker under its slowdown; the problem on those tables.
+
+        One worker at a time by default (a real device's latency does not depend on the
+        others'); ``together`` profiles all at once (quicker, contended on few cores).
+        """
+        tables: dict[int, TableDevice] = {}
+        n = self.cluster.size
+        for group in [list(range(n))] if together else [[k] for k in range(n)]:
+            for k in group:
+                self._inboxes[k].put(("profile", granularity, repeats, warmup))
+            while not all(k in tables for k in group):
+                msg = self._answer()
+                tables[msg[1]] = msg[2]
+        return self.use_tables([tables[k] for k in range(self.cluster.size)])
+
+    def measure_pipe(self, *, count: int = 30, ahead_s: float = 2e-3) -> float:
+        """How late a stamped delivery is used here (median); kept as ``pipe_s``.
+
+        Each worker gets ``count`` messages stamped ``ahead_s`` ahead and waits for the stamp
+        as it does for rows; the lateness (transit through the pipe, then the wake-up, on
+        this machine under its current load) is the part of each transfer's overhead the
+        emulation pays for real, and ``Links`` stamps only the rest.
+        """
+        late = []
+        for k in range(self.cluster.size):
+            for _ in range(count):
+                self._inboxes[k].put(("ping", time.monotonic() + ahead_s))
+                late.append(float(self._answer()[2]))
+        self.pipe_s = max(statistics.median(late), 0.0)
+        return self.pipe_s
+
+    def use_tables(self, tables: list[TableDevice]) -> Problem:
+        """The problem of the emulated cluster with these device tables (also for reuse)."""
+        providers = tuple(
+            Provider(d.name, table, d.bandwidth)
+            for d, table in zip(self.cluster.devices, tables, strict=True)
+        )
+        cluster = Cluster(
+            providers, self.cluster.requester_bandwidth, self.cluster.overhead_s,
+            name=self.cluster.name,
+        )  # fmt: skip
+        self.problem = make_problem(self.model, cluster)
+        return self.problem
+
+    def run(self, strategy: Strategy, image: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """Execute one image; its output and its end-to-end latency in seconds."""
+        from splitexit.spatial.execution._worker import plan_volume
+
+        if self.problem is None:
+            raise ExecutionError("profile the workers (or give tables) before running")
+        links = links_of(self.problem, self.pipe_s)
+        self._image += 1
+        image_id = self._image
+        started = time.monotonic()
+        for inbox in self._inboxes:
+            inbox.put(("go", image_id, strategy.boundaries, strategy.splits, links, started))
+        a, b, lo, hi = plan_volume(self.model, strategy.boundaries, strategy.splits, 0)
+        t = started
+        for k in range(self.cluster.size):
+            if b[k] >= a[k]:
+                deliver, busy = links.transfer(
+                    REQUESTER, k, (hi[k] - lo[k] + 1) * links.in_row_bits
+                )
+                piece = image[:, :, lo[k] : hi[k] + 1].numpy().copy()
+                self._inboxes[k].put(("data", image_id, 0, REQUESTER, lo[k], piece, t + deliver))
+                t += busy
+        output = self._collect(image_id, strategy, links)
+        return output, time.monotonic() - started
+
+    def _collect(self, image_id: int, strategy: Strategy, links: Links) -> torch.Tensor:
+        import torch
+
+        if self.model.tail_pool != "none":
+            msg = self._answer()
+            wait_until(msg[3])
+            result: torch.Tensor = torch.from_numpy(msg[2])
+            return result
+        a, b = _last_rows(self.model, strategy)
+        parts = []
+        latest = 0.0
+        for _ in [k for k in range(len(a)) if b[k] >= a[k]]:
+            msg = self._answer()
+            parts.append((msg[3], torch.from_numpy(msg[4])))
+            latest = max(latest, msg[5])
+        wait_until(latest)
+        parts.sort(key=lambda part: part[0])
+        return torch.cat([rows for _, rows in parts], dim=2)
+
+
+def _last_rows(model: ModelSpec, strategy: Strategy) -> tuple[list[int], list[int]]:
+    from splitexit.spatial.execution._worker import plan_volume
+
+    a, b, _, _ = plan_volume(model, strategy.boundaries, strategy.splits, len(strategy.splits) - 1)
+    return a, b

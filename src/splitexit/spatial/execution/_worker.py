@@ -1,0 +1,257 @@
+"""One emulated device: a loop that profiles or executes its split-parts (imports torch).
+
+Messages (tuples) arrive in the worker's inbox:
+
+- ``("profile", granularity, repeats, warmup)``: time every layer at several heights under
+  the device's slowdown (``measure_device``) and answer ``("profile", k, TableDevice)``.
+- ``("go", image, boundaries, splits, links, t0)``: execute image ``image`` under a
+  strategy; ``t0`` is the requester's start of the image.
+- ``("data", image, stage, src, lo, rows, deliver_at)``: rows ``lo..`` of a map from
+  ``src`` (``-1``: the requester), usable from ``deliver_at`` (``time.monotonic``); stage
+  ``v`` feeds volume ``v``, stage ``V`` the FC tail.
+- ``("ping", t)``: wait until ``t`` as for rows, answer ``("pong", k, seconds late)``.
+- ``("stop",)``.
+
+A worker answers ``("ready", k)`` once its weights are built (the same seeded weights as
+the requester's reference model).
+
+Rows travel as numpy arrays (plain pickled bytes through the pipe; a torch tensor would be
+moved to shared memory and its file descriptor passed, a cost no real link has). Answers go
+to the requester's queue: ``("result", image, tensor, deliver_at)`` from the
+tail device, ``("part", image, src, lo, rows, deliver_at)`` for a model without a tail, and
+``("error", k, text)`` when anything fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from splitexit.spatial.devices._measure import measure_device
+from splitexit.spatial.devices._slowdown import timed
+from splitexit.spatial.execution._links import REQUESTER, Links, wait_until
+from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
+from splitexit.spatial.geometry._torch import TorchModel, run_split_part
+
+__all__ = ["WorkerSetup", "plan_volume", "worker_main"]
+
+# torch.manual_seed is global: workers that are threads build their weights one at a time.
+_BUILD_LOCK = threading.Lock()
+IDLE_TIMEOUT_S = 900.0  # a worker whose requester vanished exits after this much silence
+FLUSH_BYTES = 8 << 20  # the profile evicts caches before each timed run (measure_device)
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker is started with (picklable)."""
+
+    index: int
+    name: str
+    model: ModelSpec
+    slowdown: float
+    seed: int
+    wait_s: float  # the longest wait for one message of an image
+
+
+def plan_volume(
+    model: ModelSpec, boundaries: tuple[int, ...], splits: tuple[tuple[int, ...], ...], v: int
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Output rows ``a, b`` and input rows ``lo, hi`` of every provider in volume ``v``."""
+    first, last = boundaries[v], boundaries[v + 1] - 1
+    a, b = cuts_to_intervals(np.asarray(splits[v], dtype=np.int64), model.layers[last].h_out)
+    lo, hi = volume_rows(model.layers[first : last + 1], a, b)[-1]
+    return a.tolist(), b.tolist(), lo.tolist(), hi.tolist()
+
+
+class _Worker:
+    def __init__(self, setup: WorkerSetup, inbox: Any, peers: list[Any], requester: Any, lock: Any):
+        self.setup, self.inbox, self.peers, self.requester = setup, inbox, peers, requester
+        self.lock = lock
+        with _BUILD_LOCK:
+            self.net = TorchModel(setup.model, seed=setup.seed).eval()
+        self.pending: dict[tuple[int, int, int], tuple[int, torch.Tensor, float]] = {}
+        self.ready = 0.0  # when the emulated device finishes its current work (monotonic)
+        self.start = 0.0  # when its current split-part starts on the emulated clock
+
+    def _await(self, key: tuple[int, int, int]) -> tuple[int, torch.Tensor, float]:
+        deadline = time.monotonic() + self.setup.wait_s
+        while key not in self.pending:
+            msg = self.inbox.get(timeout=max(0.01, deadline - time.monotonic()))
+            if msg[0] != "data":
+                raise RuntimeError(f"expected rows {key}, got message {msg[0]!r}")
+            _, image, stage, src, lo, rows, deliver_at = msg
+            self.pending[(image, stage, src)] = (lo, torch.from_numpy(rows), deliver_at)
+        return self.pending.pop(key)
+
+    def _gather(
+        self, image: int, stage: int, sources: list[int], own: tuple[int, torch.Tensor] | None
+    ) -> tuple[int, torch.Tensor]:
+        """The rows of a split-part's input, once they (and the device) are ready.
+
+        Sets ``self.start``, the emulated time the part starts: the device's readiness or
+        the latest delivery stamp, whichever is later (the wall clock is slept up to it).
+        """
+        pieces = [self._await((image, stage, src)) for src in sources]
+        self.start = max([self.ready, *(p[2] for p in pieces)])
+        wait_until(self.start)
+        parts = [(lo, rows) for lo, rows, _ in pieces]
+        if own is not None:
+            parts.append(own)
+        parts.sort(key=lambda part: part[0])
+        return parts[0][0], torch.cat([rows for _, rows in parts], dim=2)
+
+    def _compute(self, work: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """Run ``work`` now; the emulated device is ready after its emulated seconds.
+
+        No sleep here: the worker sleeps once, at its next wait (``_gather``), until both its
+        own readiness and the rows' delivery stamps have passed. The emulated clock starts
+        the part at ``self.start`` (set by ``_gather``), not at the wall time the host got to
+        it: the host's own bookkeeping (waking up, slicing, pickling) is not the emulated
+        device's. The host computes one split-part at a time (``lock``, shared by the
+        workers), so that co-running workers do not evict each other's caches.
+        """
+        with self.lock:
+            result, seconds = timed(work, self.setup.slowdown)
+        self.ready = self.start + seconds
+        return result
+
+    def run_image(self, image: int, boundaries: Any, splits: Any, links: Links, t0: float) -> None:
+        k, model, net = self.setup.index, self.setup.model, self.net
+        volumes = len(splits)
+        link_free = self.ready = t0  # the requester's start of this image
+        mine: tuple[int, torch.Tensor] | None = None  # my rows of the previous volume's output
+        held: tuple[list[int], list[int]] | None = None
+        plan = plan_volume(model, boundaries, splits, 0)
+        for v in range(volumes):
+            a, b, lo, hi = plan
+            y: tuple[int, torch.Tensor] | None = None
+            if b[k] >= a[k]:
+                if held is None:
+                    x_lo, x = self._gather(image, 0, [REQUESTER], None)
+                else:
+                    own = None
+                    if mine is not None:
+                        top, bot = max(lo[k], mine[0]), min(hi[k], mine[0] + mine[1].shape[2] - 1)
+                        if bot >= top:
+                            own = (top, mine[1][:, :, top - mine[0] : bot - mine[0] + 1])
+                    sources = [
+                        j for j in range(len(a))
+                        if j != k and min(hi[k], held[1][j]) >= max(lo[k], held[0][j])
+                    ]  # fmt: skip
+                    x_lo, x = self._gather(image, v, sources, own)
+                first, last = boundaries[v], boundaries[v + 1] - 1
+                part = functools.partial(run_split_part, net, first, last, x, x_lo, a[k], b[k])
+                out = self._compute(part)
+                y = (a[k], out)
+            mine, held = y, (a, b)
+            if v + 1 < volumes:
+                plan = plan_volume(model, boundaries, splits, v + 1)
+                link_free = self._send_rows(image, v + 1, y, plan, links, link_free, boundaries)
+        self._finish(image, mine, held, links, link_free)
+
+    def _send_rows(
+        self,
+        image: int,
+        stage: int,
+        y: tuple[int, torch.Tensor] | None,
+        plan: tuple[list[int], list[int], list[int], list[int]],
+        links: Links,
+        link_free: float,
+        boundaries: tuple[int, ...],
+    ) -> float:
+        if y is None:
+            return link_free
+        k = self.setup.index
+        _, _, lo, hi = plan
+        needs = [plan[1][j] >= plan[0][j] for j in range(len(lo))]
+        row_bits = links.row_bits(boundaries[stage])
+        t = max(link_free, self.ready)
+        start, rows = y
+        for j, busy in enumerate(needs):
+            top, bot = max(lo[j], start), min(hi[j], start + rows.shape[2] - 1)
+            if j == k or not busy or bot < top:
+                continue
+            deliver, busy_s = links.transfer(k, j, (bot - top + 1) * row_bits)
+            piece = rows[:, :, top - start : bot - start + 1].contiguous()
+            self.peers[j].put(("data", image, stage, k, top, piece.numpy(), t + deliver))
+            t += busy_s
+        return t
+
+    def _finish(
+        self,
+        image: int,
+        mine: tuple[int, torch.Tensor] | None,
+        held: tuple[list[int], list[int]] | None,
+        links: Links,
+        link_free: float,
+    ) -> None:
+        k, model = self.setup.index, self.setup.model
+        assert held is not None
+        a, b = held
+        counts = [max(bj - aj + 1, 0) for aj, bj in zip(a, b, strict=True)]
+        row_bits = links.out_row_bits[-1]
+        stage = model.num_layers
+        if model.tail_pool == "none":
+            if mine is not None:
+                t = max(link_free, self.ready)
+                deliver, _ = links.transfer(k, REQUESTER, counts[k] * row_bits)
+                self.requester.put(("part", image, k, mine[0], mine[1].numpy(), t + deliver))
+            return
+        m = int(np.argmax(counts))
+        if k != m:
+            if mine is not None:
+                t = max(link_free, self.ready)
+                deliver, _ = links.transfer(k, m, counts[k] * row_bits)
+                self.peers[m].put(("data", image, stage, k, mine[0], mine[1].numpy(), t + deliver))
+            return
+        sources = [j for j in range(len(counts)) if j != m and counts[j] > 0]
+        _, x = self._gather(image, stage, sources, mine)
+        z = self._compute(functools.partial(self.net.head, x))
+        t = max(link_free, self.ready)
+        deliver, _ = links.transfer(k, REQUESTER, links.result_bits)
+        self.requester.put(("result", image, z.numpy(), t + deliver))
+
+
+def worker_main(
+    setup: WorkerSetup, inbox: Any, peers: list[Any], requester: Any, lock: Any
+) -> None:
+    """The loop of one worker (a process or a thread); see the module docstring."""
+    try:
+        torch.set_num_threads(1)
+        worker = _Worker(setup, inbox, peers, requester, lock)
+        requester.put(("ready", setup.index))
+        with torch.inference_mode():
+            while True:
+                try:
+                    msg = inbox.get(timeout=IDLE_TIMEOUT_S)
+                except queue.Empty:
+                    return
+                if msg[0] == "stop":
+                    return
+                if msg[0] == "profile":
+                    _, granularity, repeats, warmup = msg
+                    table = measure_device(
+                        setup.model, name=setup.name, granularity=granularity,
+                        repeats=repeats, warmup=warmup, slowdown=setup.slowdown, seed=setup.seed,
+                        flush_bytes=FLUSH_BYTES,
+                    )  # fmt: skip
+                    requester.put(("profile", setup.index, table))
+                elif msg[0] == "ping":  # a delivery stamped msg[1]: how late is it used?
+                    wait_until(msg[1])
+                    requester.put(("pong", setup.index, time.monotonic() - msg[1]))
+                elif msg[0] == "go":
+                    _, image, boundaries, splits, links, t0 = msg
+                    worker.run_image(image, boundaries, splits, links, t0)
+                elif msg[0] == "data":
+                    _, image, stage, src, lo, rows, deliver_at = msg
+                    worker.pending[(image, stage, src)] = (lo, torch.from_numpy(rows), deliver_at)
+    except Exception as exc:  # reported to the requester, which raises one clear error
+        requester.put(("error", setup.index, f"{type(exc).__name__}: {exc}"))

@@ -1,0 +1,48 @@
+"""`splitexit distredge run|measure`: bad files and options refused in one line, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from splitexit.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", ["run", "measure"])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("providers: []\n", "providers"),
+        ("providers:\n  - {name: a, slowdown: 0, bandwidth: 10Mbps}\n", "slowdown"),
+        ("providers:\n  - {name: a, bandwidth: 10Mbps}\n", "slowdown"),
+        ("providers: [1, 2\n", "emu.yaml"),
+    ],
+)
+def test_cli_execution_bad_cluster_exit_2(
+    tmp_path: Path, command: str, text: str, message: str
+) -> None:
+    path = tmp_path / "emu.yaml"
+    path.write_text(text)
+    result = runner.invoke(app, ["distredge", command, "--cluster", str(path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0]
+
+
+def test_cli_execution_missing_cluster_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["distredge", "run", "--cluster", str(tmp_path / "none.yaml")])
+    assert result.exit_code == 2 and "no such emulated-cluster file" in result.output
+
+
+def test_cli_measure_unknown_method_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "emu.yaml"
+    path.write_text("providers:\n  - {name: a, slowdown: 1, bandwidth: 10Mbps}\n")
+    result = runner.invoke(
+        app, ["distredge", "measure", "--cluster", str(path), "--methods", "aofl,nope"]
+    )
+    assert result.exit_code == 2 and "unknown method 'nope'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
