@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from splitexit.errors import InputError
 from splitexit.export import Manifest
+from splitexit.export._manifest import contained_file
 from splitexit.runtime import _wire as wire
 from splitexit.runtime._frames import FrameStub, TransportError
 from splitexit.runtime._links import LinkEmulator, LinkHop, path_links
@@ -95,6 +96,10 @@ class Chain:
                 f"{len(addresses)}"
             )
         check_run_settings(compute_mode, transport, deadline_s, ready_timeout_s)
+        if len(set(self.plan.tiers)) != len(self.plan.tiers):
+            raise InputError(
+                f"placement must put each partition on its own tier, got {self.plan.tiers}"
+            )
         self.transport = transport
         self._data: list[str] = []  # the workers' frame sockets (tcp transport)
         self.folder, self.topology = folder, topology
@@ -227,7 +232,7 @@ class Chain:
             token=self._token,
             partition=k + 1,
             count=count,
-            model=(self.folder / part.file).read_bytes(),
+            model=contained_file(self.folder, part.file, f"partition {k + 1} file").read_bytes(),
             sha256=part.sha256,
             has_threshold=threshold is not None,
             threshold=threshold or 0.0,
