@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -260,9 +261,16 @@ def run_one(
     # export the configuration now, into a folder removed afterwards
     configuration = resolve(profile, loaded, topo, config)
     torch_threads(1)
-    with tempfile.TemporaryDirectory(prefix="splitexit-export-") as folder:
-        export_configuration(profile, configuration, topo, Path(folder), work_dir=work_dir)
-        return measure(Path(folder))
+    from splitexit.runtime._owner import ExitGuard
+
+    folder = Path(tempfile.mkdtemp(prefix="splitexit-export-"))
+    # removed on the way out, at exit, and on SIGTERM (then the signal ends the process)
+    guard = ExitGuard(lambda: shutil.rmtree(folder, ignore_errors=True))
+    try:
+        export_configuration(profile, configuration, topo, folder, work_dir=work_dir)
+        return measure(folder)
+    finally:
+        guard.disarm()
 
 
 def _parse_connect(connect: list[str] | None) -> dict[str, str] | None:

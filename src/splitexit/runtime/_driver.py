@@ -346,7 +346,7 @@ class Chain:
             if isinstance(self._first, FrameStub):
                 return self._first(request, timeout=left)  # type: ignore[no-any-return]
             return call_with_retry(  # type: ignore[no-any-return]
-                self._first, request, timeout=left, retry=RETRY_REFUSED
+                self._first, request, timeout=left, retry=RETRY_REFUSED, attempts=12
             )
 
     def stream(

@@ -151,7 +151,8 @@ def call_with_retry(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
     """``stub(request, timeout=...)``, again after a failure whose code is in ``retry``, with
-    exponential backoff and jitter (``backoff_s`` x 2^k), never past ``timeout`` overall.
+    exponential backoff and jitter (``backoff_s`` x 2^k, at most 0.5 s, times 0.5-1.5), at most
+    ``attempts`` calls, never past ``timeout`` overall.
 
     Only for calls that are safe to repeat: Deploy and Health always; Infer only when it was
     refused before it ran (``RETRY_REFUSED``)."""
@@ -161,7 +162,7 @@ def call_with_retry(
             return stub(request, timeout=max(end - time.monotonic(), 1e-3))
         except grpc.RpcError as error:
             code = error.code() if callable(getattr(error, "code", None)) else None
-            pause = backoff_s * (2**attempt) * (0.5 + random.random())
+            pause = min(backoff_s * (2**attempt), 0.5) * (0.5 + random.random())
             if code not in retry or attempt + 1 == attempts or time.monotonic() + pause >= end:
                 raise
             sleep(pause)
@@ -242,7 +243,9 @@ def call_failure(error: Exception) -> str:
 def _grpc_route(stub: Any, address: str, *, sink: bool) -> Route:
     def route(message: Any, timeout: float) -> wire.InferReply:
         try:  # a refusal (RESOURCE_EXHAUSTED) came before any work: safe to send again
-            reply = call_with_retry(stub, message, timeout=timeout, retry=RETRY_REFUSED)
+            reply = call_with_retry(
+                stub, message, timeout=timeout, retry=RETRY_REFUSED, attempts=12
+            )
         except grpc.RpcError as error:
             raise RouteFailure(address, call_failure(error)) from None
         return wire.InferReply(ok=True) if sink else reply
