@@ -105,7 +105,7 @@ class HopWorker(WorkerServer):
 
 
 def serve_grpc(ready: Queue[int], token: str) -> None:
-    worker = HopWorker("hop", token, options=WorkerOptions())
+    worker = HopWorker("hop", token, options=WorkerOptions(transport="tcp"))  # frames on too
     ready.put(worker.start())
     worker.stopped.wait()
 
@@ -253,7 +253,7 @@ class TcpHop(GrpcHop):
             self._channel, wire.WORKER_SERVICE, "Health", wire.Empty, wire.HealthReply
         )
         address = health(wire.Empty(), timeout=10).data_address
-        self._frames = FrameStub(address, max_bytes=WorkerOptions().max_message_bytes)
+        self._frames = FrameStub(address, max_bytes=WorkerOptions().max_message_bytes, token=token)
 
     def call(self, x: Array, check: bool) -> bool:
         return bool(self._frames(self._request(x, check), timeout=30).ok)

@@ -68,7 +68,9 @@ def workers(deployable: Deployable) -> Iterator[object]:
     """Worker processes (``splitexit worker``), for the tests where processes are the point."""
     from splitexit.runtime import LocalWorkers
 
-    with LocalWorkers([p.tier for p in deployable.manifest.partitions]) as started:
+    tiers = [p.tier for p in deployable.manifest.partitions]
+    # frames on too (loopback), so a test can stream over either transport
+    with LocalWorkers(tiers, extra_args=["--transport", "tcp"]) as started:
         yield started
 
 
@@ -109,5 +111,6 @@ def in_process_workers(tiers: list[str], **options: object) -> Iterator[InProces
 @pytest.fixture
 def served(deployable: Deployable) -> Iterator[InProcessWorkers]:
     """The chain's tiers served in this process: for tests where processes are not the point."""
-    with in_process_workers([p.tier for p in deployable.manifest.partitions]) as started:
+    tiers = [p.tier for p in deployable.manifest.partitions]
+    with in_process_workers(tiers, transport="tcp") as started:  # frames on too (loopback)
         yield started

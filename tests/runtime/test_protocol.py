@@ -164,7 +164,7 @@ def test_a_worker_without_a_token_refuses_to_start(tmp_path, monkeypatch) -> Non
 def test_a_worker_maps_domain_refusals_to_status_codes(deployable) -> None:  # type: ignore[no-untyped-def]
     from splitexit.runtime._frames import FrameStub
 
-    with in_process_workers(["edge"]) as workers:
+    with in_process_workers(["edge"], transport="tcp") as workers:
         channel = grpc.insecure_channel(workers.addresses["edge"])
         infer = channel.unary_unary(
             wire.method(wire.WORKER_SERVICE, "Infer"),
@@ -176,7 +176,11 @@ def test_a_worker_maps_domain_refusals_to_status_codes(deployable) -> None:  # t
             infer(sample, timeout=5)
         assert early.value.code() == grpc.StatusCode.FAILED_PRECONDITION
         assert early.value.details() == "tier edge: not deployed"
-        frames = FrameStub(workers.servers["edge"].servicer.data_address, max_bytes=1 << 20)  # type: ignore[attr-defined]
+        frames = FrameStub(
+            workers.servers["edge"].servicer.data_address,  # type: ignore[attr-defined]
+            max_bytes=1 << 20,
+            token=workers.token,
+        )
         reply = frames(sample, timeout=5)  # the frame plane answers with a failed reply
         assert (reply.ok, reply.error) == (False, "tier edge: not deployed")
         frames.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -14,7 +15,11 @@ import typer
 from splitexit.cli._common import torch_threads, user_errors
 from splitexit.errors import InputError
 
-__all__ = ["register"]
+__all__ = ["PARENT_POLL_S", "register"]
+
+# how often a worker started with --parent checks that its parent still runs: a killed
+# driver's workers stop within this plus a 0.1 s grace (docs/reliability.md, "Runtime")
+PARENT_POLL_S = 0.2
 
 
 def worker_command(
@@ -52,6 +57,20 @@ def worker_command(
     metrics_host: Annotated[str, typer.Option(help="Address of /metrics.")] = "127.0.0.1",
     log_format: Annotated[str, typer.Option(help="Logs on stderr as text or json lines.")] = "text",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    transport: Annotated[
+        str,
+        typer.Option(
+            help="grpc: samples as gRPC calls only. tcp: also serve the TCP frame data plane "
+            "(token handshake, no TLS: loopback unless --insecure)."
+        ),
+    ] = "grpc",
+    insecure: Annotated[
+        bool,
+        typer.Option(help="Allow --transport tcp (plaintext frames) beyond loopback."),
+    ] = False,
+    max_connections: Annotated[
+        int, typer.Option(help="Frame connections held at once; more are closed.")
+    ] = 64,
 ) -> None:
     """Serve one tier: take a partition (token), run it, exit or forward every sample."""
     from splitexit.runtime import READY_PREFIX, TOKEN_ENV, WorkerOptions, WorkerServer
@@ -72,6 +91,9 @@ def worker_command(
             providers=tuple(name.strip() for name in providers.split(",") if name.strip()),
             metrics_port=metrics_port,
             metrics_host=metrics_host,
+            transport=transport,
+            insecure=insecure,
+            max_connections=max_connections,
         )
         server = WorkerServer(tier, token, listen=listen, options=options)
         port = server.start()
@@ -83,9 +105,9 @@ def worker_command(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    while not server.stopped.wait(1.0):
+    while not server.stopped.wait(PARENT_POLL_S):
         if parent is not None and not _alive(parent):  # the testbed died without closing us
-            server.stop(grace_s=0.5)
+            server.stop(grace_s=0.1)
 
 
 def _alive(pid: int) -> bool:
@@ -239,9 +261,16 @@ def run_one(
     # export the configuration now, into a folder removed afterwards
     configuration = resolve(profile, loaded, topo, config)
     torch_threads(1)
-    with tempfile.TemporaryDirectory(prefix="splitexit-export-") as folder:
-        export_configuration(profile, configuration, topo, Path(folder), work_dir=work_dir)
-        return measure(Path(folder))
+    from splitexit.runtime._owner import ExitGuard
+
+    folder = Path(tempfile.mkdtemp(prefix="splitexit-export-"))
+    # removed on the way out, at exit, and on SIGTERM (then the signal ends the process)
+    guard = ExitGuard(lambda: shutil.rmtree(folder, ignore_errors=True))
+    try:
+        export_configuration(profile, configuration, topo, folder, work_dir=work_dir)
+        return measure(folder)
+    finally:
+        guard.disarm()
 
 
 def _parse_connect(connect: list[str] | None) -> dict[str, str] | None:

@@ -7,8 +7,11 @@ torch and onnx are imported inside :func:`export_partitions`, so that ``splitexi
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,6 +102,54 @@ def export_partitions(
             "partitions; expected one tier per partition"
         )
     thresholds = _exit_rule(threshold, len(partition))
+    if len(set(placement)) != len(placement):
+        raise InputError(
+            f"placement must put each partition on its own tier, got {list(placement)}"
+        )
+    with staged_folder(Path(out_dir)) as stage:
+        return _write_partitions(
+            net, partition, placement, thresholds, destination, model, dataset, input_shape, stage
+        )
+
+
+@contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """A new sibling folder to write into; on success it replaces ``out`` (the previous export
+    moved aside, then removed), on failure it is removed and ``out`` is untouched. At every
+    moment the old or the new export is whole on disk. A non-empty ``out`` that is not an
+    export (no manifest.json) is refused, never replaced."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
+        raise InputError(f"{out}: a non-empty folder that is not an export; choose another")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
+    try:
+        yield stage
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
+            old.rmdir()
+            out.rename(old)
+        stage.rename(out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _write_partitions(
+    net: MultiExitNet,
+    partition: Sequence[int],
+    placement: Sequence[str],
+    thresholds: tuple[float, ...],
+    destination: str,
+    model: str,
+    dataset: str,
+    input_shape: Sequence[int],
+    out_dir: Path,
+) -> Manifest:
     import torch
 
     from splitexit.export._pieces import partition_pieces

@@ -52,6 +52,7 @@ __all__ = [
     "Manifest",
     "PartitionEntry",
     "TensorSpec",
+    "contained_file",
     "expected_outputs",
     "load_manifest",
     "save_manifest",
@@ -249,6 +250,13 @@ def load_manifest(path: Path, *, verify_files: bool = True) -> Manifest:
     _check_rule(raw, path)
     manifest = _from_schema(raw)
     _check_chain(manifest, path)
+    for i, part in enumerate(manifest.partitions):
+        contained_file(path.parent, part.file, f"{path}: partitions[{i}].file")
+    tiers = [p.tier for p in manifest.partitions]
+    if len(set(tiers)) != len(tiers):
+        raise InputError(
+            f"{path}: partitions[].tier must place each partition on its own tier, got {tiers}"
+        )
     if verify_files:
         for i, part in enumerate(manifest.partitions):
             _check_file(path, i, part)
@@ -362,7 +370,7 @@ def _check_piece(manifest: Manifest, part: PartitionEntry, where: str, i: int) -
 
 
 def _check_file(path: Path, i: int, part: PartitionEntry) -> None:
-    file = path.parent / part.file
+    file = contained_file(path.parent, part.file, f"{path}: partitions[{i}].file")
     try:
         data = file.read_bytes()
     except FileNotFoundError:
@@ -377,3 +385,18 @@ def _check_file(path: Path, i: int, part: PartitionEntry) -> None:
             f"{path}: partitions[{i}].sha256 does not match {part.file!r} (the file hashes to "
             f"{digest[:12]}..., the manifest says {part.sha256[:12]}...)"
         )
+
+
+def contained_file(folder: Path, name: str, where: str) -> Path:
+    """``folder / name``, refused unless it stays inside ``folder``: a relative path without
+    ``..`` whose real location (symlinks followed) is under the folder's real location."""
+    parts = Path(name).parts
+    if Path(name).is_absolute() or "\\" in name or ".." in parts or not parts:
+        raise InputError(
+            f"{where} {name!r}: must be a relative path inside the manifest's folder "
+            f"(no '..', not absolute)"
+        )
+    file = folder / name
+    if file.exists() and not file.resolve().is_relative_to(folder.resolve()):
+        raise InputError(f"{where} {name!r}: is a link that leads outside the manifest's folder")
+    return file

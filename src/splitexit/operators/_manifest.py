@@ -153,8 +153,8 @@ def load_pieces(path: Path, *, verify_files: bool = True) -> PiecesManifest:
                     "output of an earlier piece"
                 )
         known.update(t.name for t in piece.outputs)
+        file = _contained(path.parent, piece.file, f"{where}.file")
         if verify_files:
-            file = path.parent / piece.file
             if not file.is_file():
                 raise InputError(f"{where}.file {piece.file!r}: no such file")
             if sha256_file(file) != piece.sha256:
@@ -163,3 +163,18 @@ def load_pieces(path: Path, *, verify_files: bool = True) -> PiecesManifest:
     if missing:
         raise InputError(f"{path}: no piece produces the model outputs {missing}")
     return manifest
+
+
+def _contained(folder: Path, name: str, where: str) -> Path:
+    """``folder / name``, refused unless it stays inside ``folder``: a relative path without
+    ``..`` whose real location (symlinks followed) is under the folder's real location."""
+    parts = Path(name).parts
+    if Path(name).is_absolute() or "\\" in name or ".." in parts or not parts:
+        raise InputError(
+            f"{where} {name!r}: must be a relative path inside the manifest's folder "
+            f"(no '..', not absolute)"
+        )
+    file = folder / name
+    if file.exists() and not file.resolve().is_relative_to(folder.resolve()):
+        raise InputError(f"{where} {name!r}: is a link that leads outside the manifest's folder")
+    return file

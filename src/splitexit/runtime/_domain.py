@@ -29,7 +29,7 @@ import hmac
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +135,23 @@ def _nbytes(shape: Any, ort_type: str) -> int:
     return int(np.prod(_static(shape), dtype=np.int64)) * dtype.itemsize
 
 
+def _tensors(graph: Any) -> Iterator[Any]:
+    """Every TensorProto of ``graph``: initializers and node attributes, subgraphs too."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+        yield sparse.indices
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _tensors(attribute.g)
+            for sub in attribute.graphs:
+                yield from _tensors(sub)
+
+
 def load_partition(
     spec: wire.DeployRequest, providers: Sequence[str] = ("CPUExecutionProvider",)
 ) -> Partition:
@@ -153,6 +170,15 @@ def load_partition(
         )
     try:
         model = onnx.load_from_string(spec.model)
+    except Exception as error:
+        raise InputError(f"partition {spec.partition}: not an ONNX model: {error}") from None
+    external = [t.name for t in _tensors(model.graph) if t.data_location == t.EXTERNAL]
+    if external:  # ONNX Runtime would read them from paths the sender chose: never
+        raise InputError(
+            f"partition {spec.partition}: tensor {external[0]!r} keeps its data in an external "
+            f"file; a worker takes only self-contained models (save without external data)"
+        )
+    try:
         onnx.checker.check_model(model, full_check=True)
     except Exception as error:  # onnx raises several types for a bad model
         raise InputError(

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from splitexit.errors import InputError
 from splitexit.export import Manifest
+from splitexit.export._manifest import contained_file
 from splitexit.runtime import _wire as wire
 from splitexit.runtime._frames import FrameStub, TransportError
 from splitexit.runtime._links import LinkEmulator, LinkHop, path_links
@@ -36,7 +37,14 @@ from splitexit.runtime._records import (
     run_clients,
 )
 from splitexit.runtime._sink import Sink
-from splitexit.runtime._transport import WorkerOptions, call_failure, make_stub, open_channel
+from splitexit.runtime._transport import (
+    RETRY_REFUSED,
+    WorkerOptions,
+    call_failure,
+    call_with_retry,
+    make_stub,
+    open_channel,
+)
 from splitexit.topology import Topology
 
 __all__ = [
@@ -79,6 +87,7 @@ class Chain:
         transport: str = "grpc",
         ready_timeout_s: float = 30.0,
         emulate_links: bool = True,  # False: the kernel shapes the links (netns testbed)
+        max_in_flight: int | None = None,  # samples in the first worker at once (its queue)
     ) -> None:
         self.plan = manifest if isinstance(manifest, ChainPlan) else plan_of(manifest)
         if len(addresses) != len(self.plan.partitions):
@@ -87,6 +96,10 @@ class Chain:
                 f"{len(addresses)}"
             )
         check_run_settings(compute_mode, transport, deadline_s, ready_timeout_s)
+        if len(set(self.plan.tiers)) != len(self.plan.tiers):
+            raise InputError(
+                f"placement must put each partition on its own tier, got {self.plan.tiers}"
+            )
         self.transport = transport
         self._data: list[str] = []  # the workers' frame sockets (tcp transport)
         self.folder, self.topology = folder, topology
@@ -101,7 +114,14 @@ class Chain:
         self._links = LinkEmulator()
         self.emulate_links = emulate_links
         self._input_links = self._path(topology.source, self.tiers[0])
-        self.sink = Sink(listen=sink_listen, options=self.options)
+        frames_token = token if transport == "tcp" else ""
+        self.sink = Sink(listen=sink_listen, options=self.options, frames_token=frames_token)
+        # backpressure: never more samples in flight at the first worker than it takes at
+        # once (``WorkerOptions.queue``); the others wait here instead of being refused
+        limit = max_in_flight if max_in_flight is not None else self.options.queue
+        if limit < 1:
+            raise InputError(f"max_in_flight must be >= 1, got {limit}")
+        self._in_flight = threading.BoundedSemaphore(limit)
         self._channels: list[grpc.Channel] = []
         self._first: Any = None  # the first worker's Infer; a FrameStub on the tcp transport
         self._ids = iter(range(1, 1 << 62))
@@ -168,14 +188,22 @@ class Chain:
         count = len(self.plan.partitions)
         if self.transport == "tcp":
             self._data = [self.health(k, timeout_s=10.0).data_address for k in range(count)]
-            self._first = FrameStub(self._data[0], max_bytes=self.options.max_message_bytes)
+            for k, address in enumerate(self._data):
+                if not address:
+                    raise InputError(
+                        f"worker of tier {self.plan.partitions[k].tier} at {self.addresses[k]} "
+                        f"serves no frames: start it with --transport tcp"
+                    )
+            self._first = FrameStub(
+                self._data[0], max_bytes=self.options.max_message_bytes, token=self._token
+            )
         infos = []
         for k in reversed(range(count)):
             request = self._deploy_request(k)
             part = self.plan.partitions[k]
             stub = self._stub(k, "Deploy", wire.DeployRequest, wire.DeployReply)
             try:
-                reply = stub(request, timeout=max(60.0, self.deadline_s))
+                reply = call_with_retry(stub, request, timeout=max(60.0, self.deadline_s))
             except grpc.RpcError as error:
                 raise InputError(
                     f"deploying partition {k + 1} ({part.file}) on tier {part.tier} at "
@@ -204,7 +232,7 @@ class Chain:
             token=self._token,
             partition=k + 1,
             count=count,
-            model=(self.folder / part.file).read_bytes(),
+            model=contained_file(self.folder, part.file, f"partition {k + 1} file").read_bytes(),
             sha256=part.sha256,
             has_threshold=threshold is not None,
             threshold=threshold or 0.0,
@@ -237,7 +265,7 @@ class Chain:
 
     def health(self, k: int, timeout_s: float = 2.0) -> wire.HealthReply:
         stub = self._stub(k, "Health", wire.Empty, wire.HealthReply)
-        return stub(wire.Empty(), timeout=timeout_s)  # type: ignore[no-any-return]
+        return call_with_retry(stub, wire.Empty(), timeout=timeout_s)  # type: ignore[no-any-return]
 
     def shutdown_workers(self) -> None:
         """Ask every worker to stop (token); unreachable ones are skipped."""
@@ -273,10 +301,8 @@ class Chain:
             input=wire.to_tensor(payload),
             input_link_s=record.input_link_s,
         )
-        left = max(self.deadline_s - (time.monotonic_ns() - sent_ns) / 1e9, 0.001)
-        request.timeout_s = left
         try:
-            reply = self._first(request, timeout=left)
+            reply = self._send_first(request, sent_ns)
         except (grpc.RpcError, TransportError) as error:
             where = self._data[0] if self._data else self.addresses[0]
             tier = self.plan.partitions[0].tier
@@ -309,6 +335,19 @@ class Chain:
             for h in result.hops
         ]
         return record
+
+    def _send_first(self, request: wire.InferRequest, sent_ns: int) -> wire.InferReply:
+        """The sample to the first worker: at most ``max_in_flight`` at once; a refusal
+        (RESOURCE_EXHAUSTED, before any work) is retried with backoff within the deadline.
+        Other failures are not: the sample may have run, and its result be on its way."""
+        with self._in_flight:  # waiting here counts against the sample's deadline
+            left = max(self.deadline_s - (time.monotonic_ns() - sent_ns) / 1e9, 0.001)
+            request.timeout_s = left
+            if isinstance(self._first, FrameStub):
+                return self._first(request, timeout=left)  # type: ignore[no-any-return]
+            return call_with_retry(  # type: ignore[no-any-return]
+                self._first, request, timeout=left, retry=RETRY_REFUSED, attempts=12
+            )
 
     def stream(
         self,

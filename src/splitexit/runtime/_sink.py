@@ -18,7 +18,7 @@ from splitexit.errors import InputError
 from splitexit.runtime import _wire as wire
 from splitexit.runtime._frames import FrameServer
 from splitexit.runtime._servicer import SinkServicer
-from splitexit.runtime._transport import WorkerOptions, make_server
+from splitexit.runtime._transport import WorkerOptions, check_frames_host, make_server
 from splitexit.runtime.proto import splitexit_runtime_pb2_grpc as rpc
 
 __all__ = ["Sink"]
@@ -27,11 +27,14 @@ __all__ = ["Sink"]
 class Sink:
     """The destination's ``Deliver`` endpoint: stores each result with its arrival time.
 
-    ``start()`` binds ``listen`` (TLS with ``options``' certificate) and a frame socket;
-    ``address`` and ``data_address`` are then set."""
+    ``start()`` binds ``listen`` (TLS with ``options``' certificate) and, with a
+    ``frames_token``, a frame socket; ``address`` and ``data_address`` are then set."""
 
-    def __init__(self, *, listen: str = "127.0.0.1:0", options: WorkerOptions) -> None:
+    def __init__(
+        self, *, listen: str = "127.0.0.1:0", options: WorkerOptions, frames_token: str = ""
+    ) -> None:
         self.listen, self.options = listen, options
+        self._frames_token = frames_token  # non-empty: also take results as frames
         self._results: dict[int, tuple[wire.Result, int]] = {}
         self._cond = threading.Condition()
         self.duplicates = 0
@@ -55,10 +58,16 @@ class Sink:
         server.start()
         self._server = server
         self.address = f"{host}:{port}"
+        if not self._frames_token:
+            return
+        check_frames_host(host, self.options)
         self._frames = FrameServer(
             host,
             lambda result: servicer.Deliver(result, None),
             max_bytes=self.options.max_message_bytes,
+            token=self._frames_token,
+            max_connections=self.options.max_connections * 4,  # every worker delivers here
+            read_timeout_s=self.options.read_timeout_s,
         )
         self.data_address = self._frames.address
 

@@ -7,6 +7,7 @@ The result is a ``splitexit.measurement/1`` mapping (see docs/runtime.md).
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -120,12 +121,16 @@ def run_testbed(
     driver's TLS material (its sink serves on ``sink_listen``; with ``network="netns"`` on
     the host link instead); ``worker_args`` go to every local worker (``--tls-cert ...``)."""
     driver = worker_options or WorkerOptions(queue=options.queue)
+    netns = options.network == "netns"
+    if options.transport == "tcp":  # local workers serve frames only when asked
+        # the namespaces' addresses are this machine's own: frames stay on it
+        worker_args = [*worker_args, "--transport", "tcp", *(["--insecure"] if netns else [])]
+        driver = dataclasses.replace(driver, insecure=driver.insecure or netns)
     plan = plan_of(manifest)
     tiers = plan.tiers
     n = min(options.samples, len(labels))
     images, labels = images[:n], labels[:n]
     started = time.monotonic()
-    netns = options.network == "netns"
 
     def run(
         addresses: list[str], shared: str, workers: LocalWorkers | None, sink: str

@@ -13,6 +13,7 @@ Tensors are raw bytes with their dtype and shape: no pickle, no base64.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,9 @@ def from_tensor(message: Tensor) -> npt.NDArray[Any]:
     shape = tuple(int(d) for d in message.shape)
     if any(d < 0 for d in shape):
         raise InputError(f"tensor shape must be non-negative, got {shape}")
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # exact: a product past 64 bits is refused
+    if expected >= 1 << 63:
+        raise InputError(f"tensor shape {shape} holds more elements than any message can carry")
     if len(message.data) != expected:
         raise InputError(
             f"tensor of shape {shape} and dtype {message.dtype} needs {expected} bytes, "

@@ -21,7 +21,8 @@ Prometheus ``/metrics`` over HTTP (``WorkerOptions.metrics_port``, ``_metrics``)
 
 Layers: ``_domain`` (the tier's work, no gRPC), ``_servicer`` (calls adapted, errors mapped to
 status codes), ``_transport`` (the server factory, channels, TLS, routes); this module wires
-them together and adds the frame socket (``_frames``).
+them together and adds the frame socket (``_frames``) when ``options.transport`` is ``tcp``:
+the frame data plane is off otherwise, and refused beyond loopback unless ``insecure``.
 
 >>> server = WorkerServer("edge", "secret", options=WorkerOptions())
 >>> port = server.start()
@@ -48,10 +49,12 @@ from splitexit.runtime._transport import (
     WorkerOptions,
     call_failure,
     channel_options,
+    check_frames_host,
     make_server,
     make_stub,
     open_channel,
     server_port,
+    split_listen,
 )
 from splitexit.runtime.proto import kserve_predict_v2_pb2_grpc as kserve_rpc
 from splitexit.runtime.proto import splitexit_runtime_pb2_grpc as rpc
@@ -98,6 +101,7 @@ class WorkerServer:
         self, tier: str, token: str, *, listen: str = "127.0.0.1:0", options: WorkerOptions
     ) -> None:
         self.tier = Tier(tier, token, receive_delay_s=receive_delay_from_env())
+        self._token = token  # proves the frame connections (HMAC handshake, ``_frames``)
         self.listen, self.options = listen, options
         self.stopped = threading.Event()
         self.servicer = self.make_servicer()
@@ -133,19 +137,32 @@ class WorkerServer:
         enable_reflection(server, [WORKER, KSERVE, HEALTH])
 
     def start(self) -> int:
-        """Bind and serve gRPC and the frame socket (and ``/metrics``); the bound gRPC port."""
+        """Bind and serve gRPC (and the frame socket with ``transport="tcp"``, and
+        ``/metrics``); the bound gRPC port. A bad or taken address is refused in one line."""
+        host, _ = split_listen(self.listen)
+        if self.options.transport == "tcp":
+            check_frames_host(host, self.options)
         server, port = make_server(self.listen, self.options, self._add_servicers)
         if self.options.metrics_port is not None:
             self.metrics_port = self.metrics.serve(
                 self.options.metrics_port, self.options.metrics_host
             )
+        if self.options.transport == "tcp":
+            try:
+                self._frames = FrameServer(
+                    host,
+                    self.servicer.infer_frame,
+                    max_bytes=self.options.max_message_bytes,
+                    token=self._token,
+                    max_connections=self.options.max_connections,
+                    read_timeout_s=self.options.read_timeout_s,
+                )
+            except OSError as error:
+                server.stop(None)
+                raise InputError(f"frame socket on {host}: {error.strerror}") from None
+            self.servicer.data_address = self._frames.address
         server.start()
         self._server = server
-        host = self.listen.rsplit(":", 1)[0]
-        self._frames = FrameServer(
-            host, self.servicer.infer_frame, max_bytes=self.options.max_message_bytes
-        )
-        self.servicer.data_address = self._frames.address
         self.port = port
         choice = self.providers
         log.info(
@@ -155,7 +172,7 @@ class WorkerServer:
             extra={
                 "tier": self.tier.name,
                 "address": self.address,
-                "data_address": self._frames.address,
+                "data_address": self.servicer.data_address,
                 "metrics_port": self.metrics_port,
                 "providers": ",".join(choice.used),
             },
