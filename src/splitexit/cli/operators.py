@@ -14,9 +14,11 @@ from typing import Annotated, Literal
 
 import typer
 
-from splitexit._boundary import atomic_write_text
+from splitexit._boundary import atomic_write_text, check_output_folder, dump_json
+from splitexit.cli._common import check_json_out, emit_json
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
+from splitexit.cli._outputs import check_output_file, is_stdout
 
 __all__ = ["onnx_app", "register"]
 
@@ -55,6 +57,7 @@ def cuts_command(
 ) -> None:
     """List the valid cuts of MODEL (single- and multi-tensor), in graph order."""
     with _user_errors():
+        check_json_out(json_out)
         from splitexit.operators import analyse, cuts_to_mapping, find_cuts, load_model, time_cuts
 
         info = analyse(load_model(model, _shapes(input_shape)))
@@ -62,8 +65,11 @@ def cuts_command(
         if time:
             cuts = time_cuts(info, cuts)
         doc = cuts_to_mapping(info, cuts)
+        if is_stdout(json_out):
+            emit_json(json_out, doc, indent=1)
+            return
         if json_out is not None:
-            atomic_write_text(json_out, json.dumps(doc, indent=1) + "\n")
+            atomic_write_text(json_out, dump_json(doc, indent=1))
         out = _console()
         out.print(f"{model}: {len(info.nodes)} nodes, {len(cuts)} cuts", highlight=False)
         for k, cut in enumerate(doc["cuts"], 1):
@@ -100,6 +106,7 @@ def partition_command(
 ) -> None:
     """Split MODEL into pieces and prove that, chained, they reproduce its outputs."""
     with _user_errors():
+        check_output_folder(out, "--out")
         from splitexit.errors import InputError
         from splitexit.operators import partition
         from splitexit.operators._partition import CRITERIA
@@ -156,6 +163,10 @@ def quantize_command(
 ) -> None:
     """Static PTQ (ONNX Runtime, QDQ); report size, latency and agreement."""
     with _user_errors():
+        if model.is_dir():
+            check_output_folder(out, "--out")
+        else:
+            check_output_file(out, "--out", suffixes=(".onnx",))
         from splitexit.operators import quantize, quantize_pieces
 
         if model.is_dir():
@@ -192,6 +203,7 @@ def early_exit_command(
 ) -> None:
     """Skip the last SKIP of a run of identically structured sub-graphs."""
     with _user_errors():
+        check_output_file(out, "--out", suffixes=(".onnx",))
         from splitexit.operators import early_exit
 
         result = early_exit(
@@ -223,6 +235,10 @@ def hybrid_command(
 
         if kind not in ("qe", "qep"):
             raise InputError(f"hybrid KIND must be qe or qep, got {kind!r}")
+        if kind == "qep":
+            check_output_folder(out, "--out")
+        else:
+            check_output_file(out, "--out", suffixes=(".onnx",))
         k: Literal["qe", "qep"] = "qe" if kind == "qe" else "qep"
         exit_result, quant = hybrid(
             k, model, out, skip=skip, pieces=pieces, data=data, input_shapes=_shapes(input_shape)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from splitexit._boundary import atomic_write_text
+from splitexit._boundary import atomic_write_text, claim_folder, mark_folder
 from splitexit._validation import (
     Callable_,
     InstanceOf,
@@ -169,10 +169,13 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     data_dir = experiment.path(experiment.data_dir) if experiment.data_dir else None
     data = load_dataset(profile.dataset, data_dir=data_dir)
 
+    claim_folder(out, "out", "run")  # never replace a folder this command did not write
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
+        claim_folder(partial, "out", "run")
         shutil.rmtree(partial)
     (partial / "measurements").mkdir(parents=True)
+    mark_folder(partial, "run")
     atomic_write_text(
         partial / "experiment.json",
         json.dumps(experiment.model_dump(mode="json", by_alias=True), indent=2) + "\n",
@@ -224,6 +227,7 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     text = _summary(experiment, spec, topology.name, result, points, markdown, wall_s)
     atomic_write_text(partial / "summary.md", text)
     if out.exists():
+        claim_folder(out, "out", "run")  # still ours (or empty) after the long run
         shutil.rmtree(out)
     partial.rename(out)
     return ExperimentResult(out=out, summary_markdown=text, fidelity=fidelity, wall_s=wall_s)
