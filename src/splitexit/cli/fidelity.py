@@ -114,9 +114,8 @@ def _write_all(
         if markdown is not None:
             staged.append((_stage(markdown, text.encode(), tempfile), markdown))
         if plot is not None:
-            tmp = _stage(plot, b"", tempfile)
-            render(info, tmp)
-            staged.append((tmp, plot))
+            staged.append((_stage(plot, b"", tempfile), plot))
+            render(info, staged[-1][0])
         for tmp, final in staged:
             os.replace(tmp, final)
             print(f"wrote {final}")

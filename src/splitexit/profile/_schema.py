@@ -39,16 +39,18 @@ Positive = Annotated[float, _number(0.0, math.inf, open_lower=True)]
 NonNegative = Annotated[float, _number(0.0, math.inf)]
 Fraction = Annotated[float, _number(0.0, 1.0)]
 Threshold = Annotated[float, _number(0.0, 1.0, open_lower=True)]
+Seconds = Annotated[float, _number(0.0, 1e6)]  # a block slower than 11 days is a typo
+Bits = Annotated[float, _number(0.0, 1e15, open_lower=True)]  # 125 TB per tensor at most
 
 
 class _BlockSpec(StrictModel):
     name: str
-    output_bits: Positive
-    compute_s: NonNegative
+    output_bits: Bits
+    compute_s: Seconds
 
 
 class _BranchSpec(StrictModel):
-    compute_s: NonNegative
+    compute_s: Seconds
     accuracy: Fraction
     accuracy_joint: Fraction | None = None
 
@@ -82,8 +84,8 @@ class _ProfileSpec(StrictModel):
     num_classes: Annotated[int, BeforeValidator(lambda v: _integer_at_least(v, 2))]
     reference_device: str = ""
     notes: str = ""
-    input_bits: Positive
-    result_bits: Positive
+    input_bits: Bits
+    result_bits: Bits
     thresholds: list[Threshold]
     blocks: list[_BlockSpec]
     branches: list[_BranchSpec]
