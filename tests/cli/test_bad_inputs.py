@@ -65,7 +65,7 @@ def _fixtures(root: Path) -> None:
         "slow": (("blocks", 0, "compute_s"), 1e308),
         "negative": (("blocks", 0, "compute_s"), -1.0),
         "acc": (("branches", 0, "accuracy"), 1.5),
-        "bits": (("blocks", 0, "output_bits"), 1e300),
+        "bits": (("blocks", 0, "output_bits"), -8.0),
     }.items():
         data = valid_profile_mapping()
         data[path[0]][path[1]][path[2]] = value  # type: ignore[index]

@@ -126,10 +126,15 @@ def _write_all(
 
 
 def _stage(path: Path, data: bytes, tempfile: Any) -> Path:
+    import os
+
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     with open(handle, "wb") as out:
         out.write(data)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(name, 0o666 & ~umask)  # as a plain open() would (mkstemp makes 0600)
     return Path(name)
 
 

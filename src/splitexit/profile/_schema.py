@@ -40,12 +40,11 @@ NonNegative = Annotated[float, _number(0.0, math.inf)]
 Fraction = Annotated[float, _number(0.0, 1.0)]
 Threshold = Annotated[float, _number(0.0, 1.0, open_lower=True)]
 Seconds = Annotated[float, _number(0.0, 1e6)]  # a block slower than 11 days is a typo
-Bits = Annotated[float, _number(0.0, 1e15, open_lower=True)]  # 125 TB per tensor at most
 
 
 class _BlockSpec(StrictModel):
     name: str
-    output_bits: Bits
+    output_bits: Positive
     compute_s: Seconds
 
 
@@ -84,8 +83,8 @@ class _ProfileSpec(StrictModel):
     num_classes: Annotated[int, BeforeValidator(lambda v: _integer_at_least(v, 2))]
     reference_device: str = ""
     notes: str = ""
-    input_bits: Bits
-    result_bits: Bits
+    input_bits: Positive
+    result_bits: Positive
     thresholds: list[Threshold]
     blocks: list[_BlockSpec]
     branches: list[_BranchSpec]
