@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from splitexit._boundary import atomic_write_text, check_output_folder, dump_json
+from splitexit._boundary import atomic_write_text, claim_folder, dump_json, mark_folder
 from splitexit.cli._common import check_json_out, emit_json
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
@@ -106,7 +106,7 @@ def partition_command(
 ) -> None:
     """Split MODEL into pieces and prove that, chained, they reproduce its outputs."""
     with _user_errors():
-        check_output_folder(out, "--out")
+        claim_folder(out, "--out", "onnx partition")  # replaced whole: never a user's folder
         from splitexit.errors import InputError
         from splitexit.operators import partition
         from splitexit.operators._partition import CRITERIA
@@ -123,6 +123,7 @@ def partition_command(
             input_shapes=_shapes(input_shape),
             samples=samples,
         )
+        mark_folder(out, "onnx partition")
         console = _console()
         for p in result.manifest.pieces:
             console.print(
@@ -164,7 +165,7 @@ def quantize_command(
     """Static PTQ (ONNX Runtime, QDQ); report size, latency and agreement."""
     with _user_errors():
         if model.is_dir():
-            check_output_folder(out, "--out")
+            claim_folder(out, "--out", "onnx quantize")
         else:
             check_output_file(out, "--out", suffixes=(".onnx",))
         from splitexit.operators import quantize, quantize_pieces
@@ -173,6 +174,7 @@ def quantize_command(
             sizes = quantize_pieces(
                 model, out, data=data, count=count, per_channel=per_channel, mean=mean, std=std
             )
+            mark_folder(out, "onnx quantize")
             for file, before, after in sizes:
                 _console().print(f"{file}: {before} -> {after} bytes", highlight=False)
             return
@@ -236,13 +238,15 @@ def hybrid_command(
         if kind not in ("qe", "qep"):
             raise InputError(f"hybrid KIND must be qe or qep, got {kind!r}")
         if kind == "qep":
-            check_output_folder(out, "--out")
+            claim_folder(out, "--out", "onnx hybrid")
         else:
             check_output_file(out, "--out", suffixes=(".onnx",))
         k: Literal["qe", "qep"] = "qe" if kind == "qe" else "qep"
         exit_result, quant = hybrid(
             k, model, out, skip=skip, pieces=pieces, data=data, input_shapes=_shapes(input_shape)
         )
+        if kind == "qep":
+            mark_folder(out, "onnx hybrid")
         _report("early exit", exit_result.report.to_mapping())
         if isinstance(quant, list):
             for file, before, after in quant:
