@@ -12,6 +12,7 @@ from rich.console import Console
 from splitexit.cli._common import check_json_out, check_png, cli_duration, emit_json
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
+from splitexit.cli._outputs import is_stdout
 from splitexit.errors import InputError
 
 __all__ = ["plan_command", "presets_command", "register"]
@@ -123,7 +124,7 @@ def plan_command(
         emit_json(json_out, result.to_dict())
         if plot is not None:
             render_pareto_plot(pareto_plot_info(result), plot)
-            print(f"wrote {plot}")
+            print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
 
 
 def presets_command() -> None:

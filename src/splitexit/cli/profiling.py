@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,9 +17,8 @@ from splitexit.cli._common import (
     emit_json,
     torch_threads,
 )
-from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
-from splitexit.cli._outputs import check_output_file
+from splitexit.cli._outputs import check_output_file, is_stdout
 from splitexit.errors import InputError
 
 __all__ = ["profile_command", "register", "validate_command"]
@@ -324,14 +324,15 @@ def validate_command(
                 row += [f"{fit.mae * 100:.2f} pp", f"{fit.max_error * 100:.2f} pp"]
                 row += [f"{fit.slope:.3f}", f"{fit.r2:.3f}"]
             table.add_row(*row)
-        _console().print(table)
+        human = sys.stderr if is_stdout(json_out) else sys.stdout  # stdout may hold the JSON
+        Console(file=human, width=None if human.isatty() else 120).print(table)
         shown = "; ".join("P=[" + ",".join(str(b + 1) for b in p) + "]" for p in result.partitions)
-        print(f"partitionings: {shown}")
-        print(f"best (lowest accuracy MAE): {result.best}")
+        print(f"partitionings: {shown}", file=human)
+        print(f"best (lowest accuracy MAE): {result.best}", file=human)
         emit_json(json_out, result.to_dict(), indent=1)
         if plot is not None:
             render_validation_plot(result, plot)
-            print(f"wrote {plot}")
+            print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
 
 
 def register(app: typer.Typer) -> None:

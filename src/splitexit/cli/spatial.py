@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -119,7 +120,7 @@ def distredge_compare_command(
         if plot is not None:
             title = f"{comparison.model}, {comparison.cluster}"
             render_bars(bars_info([comparison.to_dict(problem)], title), plot)
-            print(f"wrote {plot}")
+            print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
 
 
 @distredge_app.command("simulate")
