@@ -144,7 +144,7 @@ class _BoundedLoader(yaml.SafeLoader):
 def safe_yaml(text: str) -> Any:
     """``yaml.safe_load`` with at most :data:`MAX_ALIAS_USES` alias uses.
 
-    >>> safe_yaml("a: &x 1\nb: *x")
+    >>> safe_yaml("a: &x 1\\nb: *x")
     {'a': 1, 'b': 1}
     """
     loader = _BoundedLoader(text)
@@ -200,7 +200,7 @@ def dump_json(value: Any, *, indent: int | None = 2, where: str = "output") -> s
     """JSON text of ``value`` without NaN or Infinity (an ``InputError`` naming the key).
 
     >>> dump_json({"x": 1}, indent=None)
-    '{"x": 1}\n'
+    '{"x": 1}\\n'
     """
     try:
         return json.dumps(value, indent=indent, allow_nan=False) + "\n"

@@ -191,3 +191,21 @@ def test_sigterm_one_line_exit_143(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143
     assert err.strip().splitlines() == ["error: terminated (SIGTERM); stopped"]
+
+
+def test_check_report_folder_adopts_earlier_report_only(tmp_path: Path) -> None:
+    from splitexit.experiment import check_report_folder
+
+    old = tmp_path / "old"
+    (old / "measurements").mkdir(parents=True)
+    (old / "summary.md").write_text("x")
+    (old / "plan.json").write_text("{}")
+    check_report_folder(old)  # written by `run` before folders were marked
+    assert (old / OUTPUT_MARKER).is_file()
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "summary.md").write_text("x")
+    (mixed / "thesis.tex").write_text("x")
+    with pytest.raises(InputError, match="not an earlier output"):
+        check_report_folder(mixed)
+    assert not (mixed / OUTPUT_MARKER).exists()

@@ -37,8 +37,8 @@ MAX_ERROR_CHARS = 300
 def one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     """``text`` on one line of at most ``limit`` characters.
 
-    >>> one_line("a\nb" + "c" * 400)[:5], len(one_line("x" * 400))
-    ('a b c', 300)
+    >>> one_line("a\\nb" + "c" * 400)[:5], len(one_line("x" * 400))
+    ('a bcc', 300)
     """
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."

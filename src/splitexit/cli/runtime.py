@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 
 import typer
 
-from splitexit._boundary import claim_folder
 from splitexit.cli._common import (
     check_json_out,
     cli_duration,
@@ -338,14 +337,19 @@ def run_command(
     from rich.console import Console
 
     with user_errors():
-        from splitexit.experiment import default_experiment_path, load_experiment, run_experiment
+        from splitexit.experiment import (
+            check_report_folder,
+            default_experiment_path,
+            load_experiment,
+            run_experiment,
+        )
 
         if out is not None:
-            claim_folder(out, "--out", "run")
+            check_report_folder(out, "--out")
         path = experiment if experiment is not None else default_experiment_path()
         spec = load_experiment(path)
         folder = out if out is not None else Path("runs") / "experiments" / spec.name
-        claim_folder(folder, "--out", "run")
+        check_report_folder(folder, "--out")
         err = Console(stderr=True, highlight=False)
 
         def say(text: str) -> None:

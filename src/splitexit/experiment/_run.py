@@ -115,6 +115,31 @@ def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:
     return default_work_dir(model, dataset)
 
 
+_REPORT_FILES = frozenset(
+    {"experiment.json", "plan.json", "pareto.png", "measurements", "exports", "fidelity.json",
+     "fidelity.md", "fidelity.png", "summary.md"}
+)  # fmt: skip
+
+
+def check_report_folder(out: Path, option: str = "out") -> None:
+    """Refuse ``out`` unless it is new, empty or an earlier report of `splitexit run` (marked,
+    or written before reports were marked); nothing else is ever replaced.
+
+    >>> check_report_folder(Path("runs/experiments/new-one"))
+    """
+    _adopt_earlier_report(out)
+    claim_folder(out, option, "run")
+
+
+def _adopt_earlier_report(out: Path) -> None:
+    """Mark a report folder written before folders were marked: it holds summary.md and only
+    files this command writes."""
+    if out.is_dir() and (out / "summary.md").is_file():
+        names = {p.name for p in out.iterdir()}
+        if names <= _REPORT_FILES:
+            mark_folder(out, "run")
+
+
 @validate_params(
     {
         "experiment": [InstanceOf(Experiment)],
@@ -145,6 +170,7 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     from splitexit.runtime import TestbedOptions
     from splitexit.topology import load_topology
 
+    check_report_folder(out)  # never replace a folder this command did not write
     started = time.monotonic()
     options = TestbedOptions(
         samples=experiment.measure.samples,
@@ -169,7 +195,6 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     data_dir = experiment.path(experiment.data_dir) if experiment.data_dir else None
     data = load_dataset(profile.dataset, data_dir=data_dir)
 
-    claim_folder(out, "out", "run")  # never replace a folder this command did not write
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
         claim_folder(partial, "out", "run")
