@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from splitexit.cli import run
+from splitexit.cli._common import MAX_ERROR_CHARS
 from tests.helpers import valid_profile_mapping, valid_topology_mapping
 
 BOMB = "".join(
@@ -142,7 +143,7 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["plan", "--max-latency", "-5ms"], "--max-latency"),
         (["plan", "--max-latency", "0ms"], "--max-latency"),
         (["plan", "--estimator", "magic"], "--estimator"),
-        (["plan", "--solver", "quantum"], "--solver"),
+        (["plan", "--solver", "quantum"], "solver"),
         (["plan", "--accuracy", "best"], "--accuracy"),
         (["plan", "--destination", "moon"], "moon"),
         (["plan", "--bogus"], "--bogus"),
@@ -244,8 +245,8 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["testbed", "run", "--deadline", "5"], "--deadline needs a unit"),
         (["testbed", "run", "--ready-timeout", "30"], "--ready-timeout needs a unit"),
         (["testbed", "run", "--deadline", "soon"], "--deadline"),
-        (["testbed", "run", "--compute-mode", "warp"], "--compute-mode"),
-        (["testbed", "run", "--transport", "pigeon"], "--transport"),
+        (["testbed", "run", "--compute-mode", "warp"], "compute mode"),
+        (["testbed", "run", "--transport", "pigeon"], "transport"),
         (["testbed", "run", "--samples", "many"], "--samples"),
         (["testbed", "run", "--allow-failures", "-1"], "--allow-failures"),
         (["testbed", "run", "--profile", "nope.json"], "nope.json"),
@@ -374,7 +375,7 @@ def test_bad_inputs_one_line_exit_2_nothing_left(
     assert code == 2, err
     assert len(lines) == 1, err
     assert lines[0].startswith("error: ") and text in lines[0], lines[0]
-    assert len(lines[0]) <= 300
+    assert len(lines[0]) <= MAX_ERROR_CHARS
     assert _tree(tmp_path) == before
 
 

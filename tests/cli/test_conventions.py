@@ -24,7 +24,7 @@ from splitexit._boundary import (
     safe_yaml,
 )
 from splitexit.cli import run
-from splitexit.cli._common import one_line
+from splitexit.cli._common import MAX_ERROR_CHARS, one_line
 from splitexit.errors import InputError
 from splitexit.runtime._records import SampleRecord
 from splitexit.runtime._testbed import summarize
@@ -123,7 +123,7 @@ def test_dump_json_refuses_nan_and_names_key() -> None:
 
 def test_one_line_caps_length() -> None:
     text = one_line("error: " + "x" * 10_000)
-    assert len(text) == 300 and text.endswith("...")
+    assert len(text) == MAX_ERROR_CHARS and text.endswith("...")
     assert "\n" not in one_line("a\nb")
 
 

@@ -30,15 +30,15 @@ __all__ = [
 ]
 
 USER_ERROR = 2
-MAX_ERROR_CHARS = 300
+MAX_ERROR_CHARS = 1000
 """An error line longer than this is cut, ending in "..." (a hostile file cannot flood)."""
 
 
 def one_line(text: str, limit: int = MAX_ERROR_CHARS) -> str:
     """``text`` on one line of at most ``limit`` characters.
 
-    >>> one_line("a\\nb" + "c" * 400)[:5], len(one_line("x" * 400))
-    ('a bcc', 300)
+    >>> one_line("a\\nb" + "c" * 400)[:5], len(one_line("x" * 2000))
+    ('a bcc', 1000)
     """
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."

@@ -39,10 +39,11 @@ def fidelity_command(
         ),
     ] = False,
     compute: Annotated[
-        Literal["runtime", "paper"],
+        str,
         typer.Option(
+            metavar="[runtime|paper]",
             help="Compute times under the calibrated model: 'runtime' (each partition's "
-            "measured ONNX Runtime time) or 'paper' (the profile's)."
+            "measured ONNX Runtime time) or 'paper' (the profile's).",
         ),
     ] = "runtime",
     trace_source: Annotated[

@@ -68,8 +68,11 @@ def plan_command(
         ),
     ] = "separate",
     solver: Annotated[
-        Literal["auto", "enumerate", "exact"],
-        typer.Option(help="'enumerate' all, 'exact' dynamic programming, or 'auto' (by size)."),
+        str,
+        typer.Option(
+            metavar="[auto|enumerate|exact]",  # checked by plan(), which names the options
+            help="'enumerate' all, 'exact' dynamic programming, or 'auto' (by size).",
+        ),
     ] = "auto",
     estimator: Annotated[
         Literal["auto", "paper", "trace"],

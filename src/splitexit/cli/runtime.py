@@ -164,9 +164,10 @@ def testbed_run_command(
     samples: Annotated[int, typer.Option(help="Samples to stream (profiling split).")] = 200,
     clients: Annotated[int, typer.Option(help="Concurrent clients at the source.")] = 1,
     compute_mode: Annotated[
-        Literal["sleep", "cpu-quota", "none"],
+        str,
         typer.Option(
-            help="sleep (stretch to compute_ratio x this machine), cpu-quota (cgroup), none."
+            metavar="[sleep|cpu-quota|none]",
+            help="sleep (stretch to compute_ratio x this machine), cpu-quota (cgroup), none.",
         ),
     ] = "sleep",
     deadline: Annotated[str, typer.Option(help="Deadline of each sample.")] = "60s",
@@ -175,8 +176,10 @@ def testbed_run_command(
     ] = "30s",
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads per worker.")] = 1,
     transport: Annotated[
-        Literal["grpc", "tcp"],
-        typer.Option(help="Samples travel as gRPC calls (grpc) or TCP frames (tcp)."),
+        str,
+        typer.Option(
+            metavar="[grpc|tcp]", help="Samples travel as gRPC calls (grpc) or TCP frames (tcp)."
+        ),
     ] = "grpc",
     connect: Annotated[
         list[str] | None,

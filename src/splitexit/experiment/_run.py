@@ -121,6 +121,7 @@ _REPORT_FILES = frozenset(
 )  # fmt: skip
 
 
+@validate_params({"out": [PathLike()], "option": [InstanceOf(str)]})
 def check_report_folder(out: Path, option: str = "out") -> None:
     """Refuse ``out`` unless it is new, empty or an earlier report of `splitexit run` (marked,
     or written before reports were marked); nothing else is ever replaced.
