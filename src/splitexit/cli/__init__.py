@@ -10,13 +10,17 @@ them in a fixed order and runs it from ``main`` (the ``splitexit`` console scrip
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+from typing import Annotated, Any
 
 import typer
+from typer._click import exceptions as click_errors  # typer vendors click
 
 from splitexit.cli import export, fidelity, operators, plan, profiling, runtime, spatial
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run"]
 
 app = typer.Typer(
     name="splitexit",
@@ -26,10 +30,90 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+EXIT_OK, EXIT_FAILED, EXIT_USER, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from splitexit import __version__
+
+        print(f"splitexit {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Plan DNN deployments that combine partitioning, early exit and placement."""
+
+
 for _module in (plan, profiling, export, spatial, runtime, fidelity, operators):
     _module.register(app)
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that ``with`` blocks clean up."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+def _interrupted(code: int, what: str) -> None:
+    """Say so in one line and leave at once: non-daemon threads are not joined (their
+    tracebacks would follow), the ``with`` blocks have already cleaned up."""
+    from splitexit.cli._common import print_error
+
+    print_error(f"{what}; stopped")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the app on ``argv`` and return the exit status (0 ok, 1 failed samples or an
+    internal error, 2 bad input, 130 Ctrl-C, 143 SIGTERM); click's own usage errors become
+    one ``error:`` line.
+
+    >>> run(["--version"])  # doctest: +ELLIPSIS
+    splitexit ...
+    0
+    """
+    from splitexit.cli._common import print_error
+
+    try:
+        code = app(args=argv, prog_name="splitexit", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()
+        return EXIT_USER
+    except click_errors.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "splitexit"
+        print_error(f"{command}: {exc.format_message()} (see {command} --help)")
+        return EXIT_USER
+    except click_errors.ClickException as exc:
+        print_error(exc.format_message())
+        return EXIT_USER
+    except typer.Abort:
+        return EXIT_INTERRUPTED
+    return code if isinstance(code, int) else EXIT_OK
+
+
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(app())
+    """Console-script entry point: :func:`run` with SIGTERM turned into a clean stop."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = run()
+    except _Terminated:
+        _interrupted(EXIT_TERMINATED, "terminated (SIGTERM)")
+    except KeyboardInterrupt:
+        _interrupted(EXIT_INTERRUPTED, "interrupted")
+    if code == EXIT_INTERRUPTED:
+        _interrupted(EXIT_INTERRUPTED, "interrupted")
+    sys.exit(code)

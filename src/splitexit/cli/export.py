@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from splitexit._boundary import check_output_folder
 from splitexit.cli._common import check_threads, default_work_dir, torch_threads
 from splitexit.cli._common import user_errors as _user_errors
+from splitexit.cli._outputs import check_output_file
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
@@ -76,6 +78,7 @@ def export_command(
     """Export a configuration (T, P, A) of the joint or the final model to ONNX partitions."""
     with _user_errors():
         check_threads(threads)
+        check_output_folder(out, "--out")
         if weights not in WEIGHT_SOURCES:
             raise InputError(f"--weights must be 'joint' or 'final', got {weights!r}")
         from splitexit.experiment import export_configuration, resolve_configuration
@@ -130,6 +133,7 @@ def retime_command(
     """Re-time a profile's blocks and branches with ONNX Runtime, as the workers run them."""
     with _user_errors():
         check_threads(threads)
+        check_output_file(out, "--out", suffixes=(".json",))
         from splitexit._boundary import atomic_write_bytes
         from splitexit.export import load_profile_joint
         from splitexit.profile import load_profile, profile_path, save_profile

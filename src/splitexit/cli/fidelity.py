@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 import typer
 
-from splitexit._boundary import atomic_write_text
-from splitexit.cli._common import check_png
+from splitexit._boundary import dump_json
+from splitexit.cli._common import check_json_out, check_png
 from splitexit.cli._common import user_errors as _user_errors
+from splitexit.cli._outputs import check_output_file
 from splitexit.errors import InputError
 
 __all__ = ["fidelity_command", "register"]
@@ -40,12 +41,13 @@ def fidelity_command(
     compute: Annotated[
         str,
         typer.Option(
+            metavar="[runtime|paper]",
             help="Compute times under the calibrated model: 'runtime' (each partition's "
-            "measured ONNX Runtime time) or 'paper' (the profile's)."
+            "measured ONNX Runtime time) or 'paper' (the profile's).",
         ),
     ] = "runtime",
     trace_source: Annotated[
-        str,
+        Literal["joint", "separate"],
         typer.Option(help="Trace entropies that decide exits: 'joint' (deployed) or 'separate'."),
     ] = "joint",
     json_out: Annotated[
@@ -67,6 +69,8 @@ def fidelity_command(
         )
 
         check_png(plot)
+        check_json_out(json_out)
+        check_output_file(markdown, "--markdown")
         if compute not in ("paper", "runtime"):
             raise InputError(f"--compute must be 'paper' or 'runtime', got {compute!r}")
         if trace_source not in ("joint", "separate"):
@@ -82,16 +86,57 @@ def fidelity_command(
         )
         info = fidelity_info(summary)
         text = fidelity_markdown(info)
-        print(text, end="")
-        if json_out is not None:
-            atomic_write_text(json_out, json.dumps(fidelity_json(info), indent=2) + "\n")
-            print(f"wrote {json_out}")
+        document = dump_json(fidelity_json(info), where="fidelity JSON")  # before any write
+        to_stdout = json_out is not None and str(json_out) == "-"
+        if not to_stdout:
+            print(text, end="")
+        _write_all(json_out, document, markdown, text, plot, info, render_fidelity_plot)
+
+
+def _write_all(
+    json_out: Path | None,
+    document: str,
+    markdown: Path | None,
+    text: str,
+    plot: Path | None,
+    info: Any,
+    render: Any,
+) -> None:
+    """Write the outputs all or none: each goes to a temporary sibling, then all are renamed."""
+    import os
+    import tempfile
+
+    staged: list[tuple[Path, Path]] = []
+    try:
+        if json_out is not None and str(json_out) == "-":
+            sys.stdout.write(document)
+        elif json_out is not None:
+            staged.append((_stage(json_out, document.encode(), tempfile), json_out))
         if markdown is not None:
-            atomic_write_text(markdown, text)
-            print(f"wrote {markdown}")
+            staged.append((_stage(markdown, text.encode(), tempfile), markdown))
         if plot is not None:
-            render_fidelity_plot(info, plot)
-            print(f"wrote {plot}")
+            staged.append((_stage(plot, b"", tempfile), plot))
+            render(info, staged[-1][0])
+        for tmp, final in staged:
+            os.replace(tmp, final)
+            print(f"wrote {final}")
+        staged = []
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
+def _stage(path: Path, data: bytes, tempfile: Any) -> Path:
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    with open(handle, "wb") as out:
+        out.write(data)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(name, 0o666 & ~umask)  # as a plain open() would (mkstemp makes 0600)
+    return Path(name)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,9 +14,11 @@ from typing import Annotated, Literal
 
 import typer
 
-from splitexit._boundary import atomic_write_text
+from splitexit._boundary import atomic_write_text, claim_folder, dump_json, mark_folder
+from splitexit.cli._common import check_json_out, emit_json
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
+from splitexit.cli._outputs import check_output_file, is_stdout
 
 __all__ = ["onnx_app", "register"]
 
@@ -55,6 +57,7 @@ def cuts_command(
 ) -> None:
     """List the valid cuts of MODEL (single- and multi-tensor), in graph order."""
     with _user_errors():
+        check_json_out(json_out)
         from splitexit.operators import analyse, cuts_to_mapping, find_cuts, load_model, time_cuts
 
         info = analyse(load_model(model, _shapes(input_shape)))
@@ -62,8 +65,11 @@ def cuts_command(
         if time:
             cuts = time_cuts(info, cuts)
         doc = cuts_to_mapping(info, cuts)
+        if is_stdout(json_out):
+            emit_json(json_out, doc, indent=1)
+            return
         if json_out is not None:
-            atomic_write_text(json_out, json.dumps(doc, indent=1) + "\n")
+            atomic_write_text(json_out, dump_json(doc, indent=1))
         out = _console()
         out.print(f"{model}: {len(info.nodes)} nodes, {len(cuts)} cuts", highlight=False)
         for k, cut in enumerate(doc["cuts"], 1):
@@ -100,6 +106,7 @@ def partition_command(
 ) -> None:
     """Split MODEL into pieces and prove that, chained, they reproduce its outputs."""
     with _user_errors():
+        claim_folder(out, "--out", "onnx partition")  # replaced whole: never a user's folder
         from splitexit.errors import InputError
         from splitexit.operators import partition
         from splitexit.operators._partition import CRITERIA
@@ -116,6 +123,7 @@ def partition_command(
             input_shapes=_shapes(input_shape),
             samples=samples,
         )
+        mark_folder(out, "onnx partition")
         console = _console()
         for p in result.manifest.pieces:
             console.print(
@@ -156,12 +164,17 @@ def quantize_command(
 ) -> None:
     """Static PTQ (ONNX Runtime, QDQ); report size, latency and agreement."""
     with _user_errors():
+        if model.is_dir():
+            claim_folder(out, "--out", "onnx quantize")
+        else:
+            check_output_file(out, "--out", suffixes=(".onnx",))
         from splitexit.operators import quantize, quantize_pieces
 
         if model.is_dir():
             sizes = quantize_pieces(
                 model, out, data=data, count=count, per_channel=per_channel, mean=mean, std=std
             )
+            mark_folder(out, "onnx quantize")
             for file, before, after in sizes:
                 _console().print(f"{file}: {before} -> {after} bytes", highlight=False)
             return
@@ -192,6 +205,7 @@ def early_exit_command(
 ) -> None:
     """Skip the last SKIP of a run of identically structured sub-graphs."""
     with _user_errors():
+        check_output_file(out, "--out", suffixes=(".onnx",))
         from splitexit.operators import early_exit
 
         result = early_exit(
@@ -223,10 +237,16 @@ def hybrid_command(
 
         if kind not in ("qe", "qep"):
             raise InputError(f"hybrid KIND must be qe or qep, got {kind!r}")
+        if kind == "qep":
+            claim_folder(out, "--out", "onnx hybrid")
+        else:
+            check_output_file(out, "--out", suffixes=(".onnx",))
         k: Literal["qe", "qep"] = "qe" if kind == "qe" else "qep"
         exit_result, quant = hybrid(
             k, model, out, skip=skip, pieces=pieces, data=data, input_shapes=_shapes(input_shape)
         )
+        if kind == "qep":
+            mark_folder(out, "onnx hybrid")
         _report("early exit", exit_result.report.to_mapping())
         if isinstance(quant, list):
             for file, before, after in quant:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 import typer
+from rich.console import Console
 
-from splitexit._boundary import atomic_write_text
-from splitexit.cli._common import check_png
+from splitexit.cli._common import check_json_out, check_png, cli_duration, emit_json
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
+from splitexit.cli._outputs import is_stdout
 from splitexit.errors import InputError
-from splitexit.units import parse_duration
 
 __all__ = ["plan_command", "presets_command", "register"]
 
@@ -34,10 +33,7 @@ def _min_accuracy(text: str) -> float:
 
 
 def _max_latency(text: str) -> float:
-    try:
-        value = parse_duration(text)
-    except InputError as exc:
-        raise InputError(f"--max-latency: {exc}") from None
+    value = cli_duration(text, "--max-latency")
     if value <= 0:
         raise InputError(f"--max-latency must be > 0, got {text!r}")
     return value
@@ -66,17 +62,20 @@ def plan_command(
         str | None, typer.Option(help="Tier that consumes the results (default: the topology's).")
     ] = None,
     accuracy: Annotated[
-        str,
+        Literal["separate", "joint"],
         typer.Option(
             help="Branch accuracies from 'separate' training (paper) or the 'joint' model."
         ),
     ] = "separate",
     solver: Annotated[
         str,
-        typer.Option(help="'enumerate' all, 'exact' dynamic programming, or 'auto' (by size)."),
+        typer.Option(
+            metavar="[auto|enumerate|exact]",  # checked by plan(), which names the options
+            help="'enumerate' all, 'exact' dynamic programming, or 'auto' (by size).",
+        ),
     ] = "auto",
     estimator: Annotated[
-        str,
+        Literal["auto", "paper", "trace"],
         typer.Option(
             help="'trace' (replay the profile's per-sample trace), 'paper' (full-configuration "
             "exit rates), or 'auto': trace when the profile names one."
@@ -104,14 +103,17 @@ def plan_command(
         if accuracy not in ("separate", "joint"):
             raise InputError(f"--accuracy must be 'separate' or 'joint', got {accuracy!r}")
         check_png(plot)
+        check_json_out(json_out)
+        needed_accuracy = None if min_accuracy is None else _min_accuracy(min_accuracy)
+        needed_latency = None if max_latency is None else _max_latency(max_latency)
         loaded, trace = load_plan_inputs(profile, estimator)  # as splitexit.plan() loads it
         if (warning := loaded.timing_warning()) is not None:
             print(f"warning: {warning}", file=sys.stderr)
         result = plan(
             loaded,
             load_topology(topology),
-            min_accuracy=None if min_accuracy is None else _min_accuracy(min_accuracy),
-            max_latency_s=None if max_latency is None else _max_latency(max_latency),
+            min_accuracy=needed_accuracy,
+            max_latency_s=needed_latency,
             destination=destination,
             accuracy=cast(Any, accuracy),  # plan checks the options and names them
             solver=cast(Any, solver),
@@ -119,13 +121,13 @@ def plan_command(
             trace=trace,
             per_exit_thresholds=per_exit_thresholds,
         )
-        print_plan(result, _console(), show_all=show_all)
-        if json_out is not None:
-            atomic_write_text(json_out, json.dumps(result.to_dict(), indent=2) + "\n")
-            print(f"wrote {json_out}")
+        to_stdout = json_out is not None and str(json_out) == "-"
+        shown_on = Console(stderr=True) if to_stdout else _console()  # stdout holds the JSON
+        print_plan(result, shown_on, show_all=show_all)
+        emit_json(json_out, result.to_dict())
         if plot is not None:
             render_pareto_plot(pareto_plot_info(result), plot)
-            print(f"wrote {plot}")
+            print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
 
 
 def presets_command() -> None:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
 
-from splitexit._boundary import atomic_write_text
-from splitexit.cli._common import check_png, check_threads, default_work_dir, torch_threads
-from splitexit.cli._common import console as _console
+from splitexit.cli._common import (
+    check_json_out,
+    check_png,
+    check_threads,
+    default_work_dir,
+    emit_json,
+    torch_threads,
+)
 from splitexit.cli._common import user_errors as _user_errors
+from splitexit.cli._outputs import check_output_file, is_stdout
 from splitexit.errors import InputError
 
 __all__ = ["profile_command", "register", "validate_command"]
@@ -47,7 +53,8 @@ def profile_command(
         list[str] | None, typer.Option(help="--onnx: NAME=1x3x32x32 for a dynamic input.")
     ] = None,
     cuts: Annotated[
-        str, typer.Option(help="--onnx: blocks between 'single'-tensor cuts or 'all' cuts.")
+        Literal["single", "all"],
+        typer.Option(help="--onnx: blocks between 'single'-tensor cuts or 'all' cuts."),
     ] = "single",
     runs: Annotated[int, typer.Option(help="--onnx: timed batch-1 runs per block.")] = 50,
     work_dir: Annotated[
@@ -86,7 +93,8 @@ def profile_command(
         typer.Option(help="Checkpoint cache (or $SPLITEXIT_CACHE; default ~/.cache/splitexit)."),
     ] = None,
     executor: Annotated[
-        str, typer.Option(help="Where separate models train: local (processes) or ray.")
+        Literal["local", "ray"],
+        typer.Option(help="Where separate models train: local (processes) or ray."),
     ] = "local",
     workers: Annotated[int, typer.Option(help="Local worker processes (1: in process).")] = 1,
     ray_address: Annotated[
@@ -109,6 +117,7 @@ def profile_command(
     """Train (joint and separate), profile, and write a splitexit.profile/1 file and trace;
     or, with --onnx, profile a user's ONNX model on ONNX Runtime (blocks between its cuts)."""
     with _user_errors():
+        check_output_file(out, "--out")
         if onnx is not None:
             _profile_onnx(onnx, data, out, labels, input_shape, cuts, runs, percentile)
             return
@@ -242,7 +251,8 @@ def validate_command(
         Path | None, typer.Option(help="Checkpoint cache (as `profile`'s --cache).")
     ] = None,
     executor: Annotated[
-        str, typer.Option(help="Where final models train: local (processes) or ray.")
+        Literal["local", "ray"],
+        typer.Option(help="Where final models train: local (processes) or ray."),
     ] = "local",
     workers: Annotated[int, typer.Option(help="Local worker processes (1: in process).")] = 1,
     ray_address: Annotated[
@@ -254,6 +264,7 @@ def validate_command(
     with _user_errors():
         check_threads(threads)
         check_png(plot)
+        check_json_out(json_out)
         torch_threads(threads)
         import dataclasses
 
@@ -313,16 +324,15 @@ def validate_command(
                 row += [f"{fit.mae * 100:.2f} pp", f"{fit.max_error * 100:.2f} pp"]
                 row += [f"{fit.slope:.3f}", f"{fit.r2:.3f}"]
             table.add_row(*row)
-        _console().print(table)
+        human = sys.stderr if is_stdout(json_out) else sys.stdout  # stdout may hold the JSON
+        Console(file=human, width=None if human.isatty() else 120).print(table)
         shown = "; ".join("P=[" + ",".join(str(b + 1) for b in p) + "]" for p in result.partitions)
-        print(f"partitionings: {shown}")
-        print(f"best (lowest accuracy MAE): {result.best}")
-        if json_out is not None:
-            atomic_write_text(json_out, json.dumps(result.to_dict(), indent=1) + "\n")
-            print(f"wrote {json_out}")
+        print(f"partitionings: {shown}", file=human)
+        print(f"best (lowest accuracy MAE): {result.best}", file=human)
+        emit_json(json_out, result.to_dict(), indent=1)
         if plot is not None:
             render_validation_plot(result, plot)
-            print(f"wrote {plot}")
+            print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
 
 
 def register(app: typer.Typer) -> None:

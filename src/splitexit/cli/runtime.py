@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from splitexit.cli._common import torch_threads, user_errors
+from splitexit.cli._common import (
+    check_json_out,
+    cli_duration,
+    emit_json,
+    print_error,
+    torch_threads,
+    user_errors,
+)
+from splitexit.cli._outputs import is_stdout
 from splitexit.errors import InputError
 
 __all__ = ["PARENT_POLL_S", "register"]
@@ -55,10 +62,15 @@ def worker_command(
         int | None, typer.Option(help="Serve Prometheus /metrics on this port (0: any free).")
     ] = None,
     metrics_host: Annotated[str, typer.Option(help="Address of /metrics.")] = "127.0.0.1",
-    log_format: Annotated[str, typer.Option(help="Logs on stderr as text or json lines.")] = "text",
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_format: Annotated[
+        Literal["text", "json"], typer.Option(help="Logs on stderr as text or json lines.")
+    ] = "text",
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error"],
+        typer.Option(help="debug, info, warning or error."),
+    ] = "info",
     transport: Annotated[
-        str,
+        Literal["grpc", "tcp"],
         typer.Option(
             help="grpc: samples as gRPC calls only. tcp: also serve the TCP frame data plane "
             "(token handshake, no TLS: loopback unless --insecure)."
@@ -77,6 +89,7 @@ def worker_command(
     from splitexit.runtime._logs import configure_logging
 
     with user_errors():
+        _check_worker_options(listen, pool, queue, max_message_mb, metrics_port)
         configure_logging(log_level, log_format)
         token = _token(token_file)
         if not token:
@@ -108,6 +121,25 @@ def worker_command(
     while not server.stopped.wait(PARENT_POLL_S):
         if parent is not None and not _alive(parent):  # the testbed died without closing us
             server.stop(grace_s=0.1)
+
+
+def _check_worker_options(
+    listen: str, pool: int, queue: int, max_message_mb: float, metrics_port: int | None
+) -> None:
+    """The worker's numbers and address, checked before anything binds."""
+    import math
+
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise InputError(f"--listen {listen!r}: expected HOST:PORT with a port in 0..65535")
+    if pool < 1:
+        raise InputError(f"--pool must be >= 1, got {pool}")
+    if queue < 1:
+        raise InputError(f"--queue must be >= 1, got {queue}")
+    if not (math.isfinite(max_message_mb) and 0 < max_message_mb <= 2047):
+        raise InputError(f"--max-message-mb must be in (0, 2047] MiB, got {max_message_mb}")
+    if metrics_port is not None and not 0 <= metrics_port <= 65535:
+        raise InputError(f"--metrics-port must be in 0..65535, got {metrics_port}")
 
 
 def _alive(pid: int) -> bool:
@@ -156,7 +188,8 @@ def testbed_run_command(
     compute_mode: Annotated[
         str,
         typer.Option(
-            help="sleep (stretch to compute_ratio x this machine), cpu-quota (cgroup), none."
+            metavar="[sleep|cpu-quota|none]",
+            help="sleep (stretch to compute_ratio x this machine), cpu-quota (cgroup), none.",
         ),
     ] = "sleep",
     deadline: Annotated[str, typer.Option(help="Deadline of each sample.")] = "60s",
@@ -165,7 +198,10 @@ def testbed_run_command(
     ] = "30s",
     threads: Annotated[int, typer.Option(help="ONNX Runtime threads per worker.")] = 1,
     transport: Annotated[
-        str, typer.Option(help="Samples travel as gRPC calls (grpc) or TCP frames (tcp).")
+        str,
+        typer.Option(
+            metavar="[grpc|tcp]", help="Samples travel as gRPC calls (grpc) or TCP frames (tcp)."
+        ),
     ] = "grpc",
     connect: Annotated[
         list[str] | None,
@@ -188,11 +224,21 @@ def testbed_run_command(
         typer.Option(help="The profile run's checkpoints (default runs/MODEL-DATASET)."),
     ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Folder of the dataset files.")] = None,
+    allow_failures: Annotated[
+        int, typer.Option(help="Failed samples accepted before the exit status is 1.")
+    ] = 0,
 ) -> None:
-    """Deploy a configuration on local workers, stream samples, measure latency and exits."""
+    """Deploy a configuration on local workers, stream samples, measure latency and exits.
+
+    Exit status 1 when more than --allow-failures samples failed (2: bad input)."""
     from splitexit.cli._common import console
 
     with user_errors():
+        check_json_out(json_out)
+        if allow_failures < 0:
+            raise InputError(f"--allow-failures must be >= 0, got {allow_failures}")
+        cli_duration(deadline, "--deadline")
+        cli_duration(ready_timeout, "--ready-timeout")
         measurement = run_one(
             profile=profile, topology=topology, config=config, export_dir=export_dir,
             samples=samples, clients=clients, compute_mode=compute_mode, deadline=deadline,
@@ -201,13 +247,25 @@ def testbed_run_command(
             tls=(_read_pem(tls_cert, "--tls-cert"), _read_pem(tls_key, "--tls-key"),
                  _read_pem(tls_ca, "--tls-ca")), ready_timeout=ready_timeout,
         )  # fmt: skip
-        if json_out is not None:
-            from splitexit._boundary import atomic_write_text
+        to_stdout = is_stdout(json_out)
+        emit_json(json_out, measurement, indent=1)
+    from rich.console import Console
 
-            atomic_write_text(json_out, json.dumps(measurement, indent=1) + "\n")
     from splitexit.reports import print_measurement
 
-    print_measurement(console(), measurement)
+    print_measurement(Console(stderr=True) if to_stdout else console(), measurement)
+    summary = measurement.get("summary")
+    failed = int(summary.get("failed", 0)) if isinstance(summary, dict) else 0
+    if failed:
+        assert isinstance(summary, dict)
+        over_all = summary.get("accuracy_all_samples")
+        shown = "-" if over_all is None else f"{over_all:.2%}"
+        print_error(
+            f"{failed} of {summary.get('samples')} samples failed (accuracy over all samples, "
+            f"failures counted wrong: {shown}); --allow-failures {allow_failures}"
+        )
+        if failed > allow_failures:
+            raise typer.Exit(1)
 
 
 def run_one(
@@ -311,11 +369,19 @@ def run_command(
     from rich.console import Console
 
     with user_errors():
-        from splitexit.experiment import default_experiment_path, load_experiment, run_experiment
+        from splitexit.experiment import (
+            check_report_folder,
+            default_experiment_path,
+            load_experiment,
+            run_experiment,
+        )
 
+        if out is not None:
+            check_report_folder(out, "--out")
         path = experiment if experiment is not None else default_experiment_path()
         spec = load_experiment(path)
         folder = out if out is not None else Path("runs") / "experiments" / spec.name
+        check_report_folder(folder, "--out")
         err = Console(stderr=True, highlight=False)
 
         def say(text: str) -> None:

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from splitexit._boundary import atomic_write_text
-from splitexit.cli._common import check_png, passive_openmp
+from splitexit._boundary import atomic_write_text, check_output_folder, dump_json
+from splitexit.cli._common import (
+    check_json_out,
+    check_png,
+    cli_bandwidth,
+    cli_duration,
+    emit_json,
+    passive_openmp,
+)
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
+from splitexit.cli._outputs import check_output_file, is_stdout
 from splitexit.errors import InputError
 
 __all__ = ["distredge_app", "register"]
@@ -69,6 +78,9 @@ def distredge_compare_command(
 ) -> None:
     """Images per second of the nine methods (seven baselines, DistrEdge, ours) on one case."""
     with _user_errors():
+        check_png(plot)
+        check_json_out(json_out)
+        _check_units(bandwidth, overhead, requester_bandwidth)
         from splitexit.spatial import (
             METHODS,
             OSDSConfig,
@@ -85,7 +97,6 @@ def distredge_compare_command(
             raise InputError(f"--alpha must be in [0, 1], got {alpha}")
         if fast_evaluations < 1:
             raise InputError(f"--fast-evaluations must be >= 1, got {fast_evaluations}")
-        check_png(plot)
         chosen = list(METHODS) if methods == "all" else [m.strip() for m in methods.split(",")]
         problem = problem_from_options(
             model,
@@ -104,14 +115,12 @@ def distredge_compare_command(
             fast_evaluations=fast_evaluations,
             seed=seed,
         )
-        print_comparison(comparison, _console())
-        if json_out is not None:
-            atomic_write_text(json_out, json.dumps(comparison.to_dict(problem), indent=1) + "\n")
-            print(f"wrote {json_out}")
+        print_comparison(comparison, Console(stderr=True) if is_stdout(json_out) else _console())
+        emit_json(json_out, comparison.to_dict(problem), indent=1)
         if plot is not None:
             title = f"{comparison.model}, {comparison.cluster}"
             render_bars(bars_info([comparison.to_dict(problem)], title), plot)
-            print(f"wrote {plot}")
+            print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
 
 
 @distredge_app.command("simulate")
@@ -127,6 +136,7 @@ def distredge_simulate_command(
 ) -> None:
     """Latency and images per second of a strategy file (devices, volumes, splits)."""
     with _user_errors():
+        _check_units(bandwidth, overhead, requester_bandwidth)
         from splitexit._boundary import read_mapping
         from splitexit.spatial import problem_from_options, simulate, strategy_from_mapping
         from splitexit.units import format_duration
@@ -184,6 +194,7 @@ def distredge_experiment_command(
 ) -> None:
     """Re-run an experiment of seed 003, section V, on the simulator; write JSON, MD, PNG."""
     with _user_errors():
+        check_output_folder(out, "--out")
         from splitexit.spatial import (
             TABLES,
             OSDSConfig,
@@ -266,7 +277,7 @@ def distredge_experiment_command(
                 "notes": result.notes,
             }
             markdown = result.markdown()
-        atomic_write_text(out / f"{name}.json", json.dumps(payload, indent=1) + "\n")
+        atomic_write_text(out / f"{name}.json", dump_json(payload, indent=1))
         atomic_write_text(out / f"{name}.md", markdown)
         print(markdown, end="")
         print(f"wrote {out / name}.json, .md, .png")
@@ -283,6 +294,7 @@ def distredge_profile_device_command(
 ) -> None:
     """Measure the latency of every layer at several heights on this machine (torch, batch 1)."""
     with _user_errors():
+        check_output_file(out, "--out")
         passive_openmp()
         from splitexit.spatial import load_model, save_device_table
         from splitexit.spatial.devices._measure import measure_device
@@ -301,6 +313,14 @@ def distredge_profile_device_command(
 
         save_device_table(out, table, measured_with=f"torch {torch.__version__}, {threads} threads")
         print(f"wrote {out}")
+
+
+def _check_units(bandwidth: str | None, overhead: str | None, requester: str | None) -> None:
+    """Bare numbers typed on the command line are refused with a hint."""
+    cli_bandwidth(bandwidth, "--bandwidth")
+    cli_bandwidth(requester, "--requester-bandwidth")
+    if overhead is not None:
+        cli_duration(overhead, "--overhead")
 
 
 _EmulatedOpt = Annotated[

@@ -16,7 +16,7 @@ from splitexit.experiment._pipeline import (
     export_net,
     resolve_configuration,
 )
-from splitexit.experiment._run import ExperimentResult, run_experiment
+from splitexit.experiment._run import ExperimentResult, check_report_folder, run_experiment
 from splitexit.experiment._spec import (
     Experiment,
     Measure,
@@ -33,6 +33,7 @@ __all__ = [
     "Measure",
     "Requirement",
     "Train",
+    "check_report_folder",
     "default_experiment_path",
     "default_work_dir",
     "deploy_and_measure",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from splitexit._boundary import atomic_write_text
+from splitexit._boundary import atomic_write_text, claim_folder, mark_folder
 from splitexit._validation import (
     Callable_,
     InstanceOf,
@@ -115,6 +115,32 @@ def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:
     return default_work_dir(model, dataset)
 
 
+_REPORT_FILES = frozenset(
+    {"experiment.json", "plan.json", "pareto.png", "measurements", "exports", "fidelity.json",
+     "fidelity.md", "fidelity.png", "summary.md"}
+)  # fmt: skip
+
+
+@validate_params({"out": [PathLike()], "option": [InstanceOf(str)]})
+def check_report_folder(out: Path, option: str = "out") -> None:
+    """Refuse ``out`` unless it is new, empty or an earlier report of `splitexit run` (marked,
+    or written before reports were marked); nothing else is ever replaced.
+
+    >>> check_report_folder(Path("runs/experiments/new-one"))
+    """
+    _adopt_earlier_report(out)
+    claim_folder(out, option, "run")
+
+
+def _adopt_earlier_report(out: Path) -> None:
+    """Mark a report folder written before folders were marked: it holds summary.md and only
+    files this command writes."""
+    if out.is_dir() and (out / "summary.md").is_file():
+        names = {p.name for p in out.iterdir()}
+        if names <= _REPORT_FILES:
+            mark_folder(out, "run")
+
+
 @validate_params(
     {
         "experiment": [InstanceOf(Experiment)],
@@ -145,6 +171,7 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     from splitexit.runtime import TestbedOptions
     from splitexit.topology import load_topology
 
+    check_report_folder(out)  # never replace a folder this command did not write
     started = time.monotonic()
     options = TestbedOptions(
         samples=experiment.measure.samples,
@@ -171,8 +198,10 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
 
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
+        claim_folder(partial, "out", "run")
         shutil.rmtree(partial)
     (partial / "measurements").mkdir(parents=True)
+    mark_folder(partial, "run")
     atomic_write_text(
         partial / "experiment.json",
         json.dumps(experiment.model_dump(mode="json", by_alias=True), indent=2) + "\n",
@@ -224,6 +253,7 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     text = _summary(experiment, spec, topology.name, result, points, markdown, wall_s)
     atomic_write_text(partial / "summary.md", text)
     if out.exists():
+        claim_folder(out, "out", "run")  # still ours (or empty) after the long run
         shutil.rmtree(out)
     partial.rename(out)
     return ExperimentResult(out=out, summary_markdown=text, fidelity=fidelity, wall_s=wall_s)

@@ -39,16 +39,17 @@ Positive = Annotated[float, _number(0.0, math.inf, open_lower=True)]
 NonNegative = Annotated[float, _number(0.0, math.inf)]
 Fraction = Annotated[float, _number(0.0, 1.0)]
 Threshold = Annotated[float, _number(0.0, 1.0, open_lower=True)]
+Seconds = Annotated[float, _number(0.0, 1e6)]  # a block slower than 11 days is a typo
 
 
 class _BlockSpec(StrictModel):
     name: str
     output_bits: Positive
-    compute_s: NonNegative
+    compute_s: Seconds
 
 
 class _BranchSpec(StrictModel):
-    compute_s: NonNegative
+    compute_s: Seconds
     accuracy: Fraction
     accuracy_joint: Fraction | None = None
 

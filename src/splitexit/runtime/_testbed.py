@@ -270,5 +270,9 @@ def summarize(records: list[SampleRecord]) -> dict[str, Any]:
         "mean_s": float(latency.mean()) if latency.size else None,
         **stats,
         "accuracy": float(np.mean([r.prediction == r.label for r in done])) if done else None,
+        # a failed sample counts as wrong: what a user of the deployment would see
+        "accuracy_all_samples": (
+            float(sum(r.prediction == r.label for r in done) / len(records)) if records else None
+        ),
         "exit_rates": dict(sorted(exits.items(), key=lambda kv: int(kv[0]))),
     }

@@ -16,12 +16,34 @@ from splitexit.topology._model import Link, Tier, Topology
 __all__ = ["topology_from_mapping"]
 
 
+MAX_RATIO = 1e6
+"""compute_ratio lies in [1/MAX_RATIO, MAX_RATIO]: beyond, latencies overflow to inf/nan."""
+MIN_BANDWIDTH, MAX_BANDWIDTH = 1.0, 1e15  # bit/s
+MAX_LATENCY = 1e6  # s
+
+
 def _ratio(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"must be a number, got {value!r}")
     if not value > 0 or value == float("inf"):
         raise ValueError(f"must be a finite number > 0, got {value!r}")
+    if not 1 / MAX_RATIO <= value <= MAX_RATIO:
+        raise ValueError(f"must be in [{1 / MAX_RATIO:g}, {MAX_RATIO:g}], got {value!r}")
     return float(value)
+
+
+def _bandwidth(value: Any) -> float:
+    bits_per_s = bandwidth_field(value)
+    if not MIN_BANDWIDTH <= bits_per_s <= MAX_BANDWIDTH:
+        raise ValueError(f"must be in [1bps, 1Pbps], got {value!r}")
+    return bits_per_s
+
+
+def _latency(value: Any) -> float:
+    seconds = duration_field(value)
+    if not seconds <= MAX_LATENCY:
+        raise ValueError(f"must be at most {MAX_LATENCY:g} s, got {value!r}")
+    return seconds
 
 
 class _TierSpec(StrictModel):
@@ -30,8 +52,8 @@ class _TierSpec(StrictModel):
 
 
 class _LinkSpec(StrictModel):
-    bandwidth: Annotated[float, BeforeValidator(bandwidth_field)]
-    latency: Annotated[float, BeforeValidator(duration_field)]
+    bandwidth: Annotated[float, BeforeValidator(_bandwidth)]
+    latency: Annotated[float, BeforeValidator(_latency)]
 
 
 class _TopologySpec(StrictModel):
