@@ -15,6 +15,7 @@ import sys
 import typer
 
 from splitexit.cli import export, fidelity, operators, plan, profiling, runtime, spatial
+from splitexit.cli import study as _study
 
 __all__ = ["app", "main"]
 
@@ -26,7 +27,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (plan, profiling, export, spatial, runtime, fidelity, operators):
+for _module in (plan, profiling, export, spatial, runtime, fidelity, operators, _study):
     _module.register(app)
 
 
