@@ -149,7 +149,9 @@ class RuntimeExecutor:
         rows = []
         for subject, variants in self.variants.items():
             data = self.samples[subject]
-            logits = {op: np.stack([v.predict(f)[0] for f in data.feeds]) for op, v in variants.items()}
+            logits = {
+                op: np.stack([v.predict(f)[0] for f in data.feeds]) for op, v in variants.items()
+            }
             ident = logits["I"].argmax(1) if "I" in logits else None
             for op, tiers in self.study.cells:
                 scores = logits[op]
@@ -181,7 +183,8 @@ class RuntimeExecutor:
                 bits = [8.0 * t.nbytes for t in variant.pieces[0].inputs]
                 bits += [8.0 * sum(t.nbytes for t in p.outputs) for p in variant.pieces]
                 transfers = [
-                    topo.transfer_s(b, a, c) for b, a, c in zip(bits, hops[:-1], hops[1:], strict=True)
+                    topo.transfer_s(b, a, c)
+                    for b, a, c in zip(bits, hops[:-1], hops[1:], strict=True)
                 ]
                 median, p99 = variant_predictions(variant, timed[op], ratios, transfers)
                 out[Strategy(subject, op, tiers)] = Prediction(median, p99)

@@ -17,6 +17,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -65,11 +66,11 @@ class Variant:
         return out[0]
 
 
-_SESSIONS: dict[Path, object] = {}
+_SESSIONS: dict[Path, Any] = {}
 
 
-def _session(path: Path) -> object:
-    import onnxruntime as ort
+def _session(path: Path) -> Any:
+    import onnxruntime as ort  # type: ignore[import-untyped]
 
     if path not in _SESSIONS:
         options = ort.SessionOptions()
@@ -130,7 +131,8 @@ def build_variants(
         if "QEP" in operators:
             partition(work / "E.onnx", work / "EP", pieces=2, criterion="compute")
             calib = work / "calibration.npz"
-            np.savez(calib, **{k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]})
+            arrays: dict[str, Any] = {k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]}
+            np.savez(calib, **arrays)
             quantize_pieces(work / "EP", work / "QEP", data=calib, count=len(feeds))
             out["QEP"] = _folder("QEP", work / "QEP")
     if "P" in operators:
@@ -152,7 +154,7 @@ def time_pieces(
         times = []
         for _ in range(runs + 5):
             start = time.perf_counter()
-            out = session.run(names, piece_feed)  # type: ignore[attr-defined]
+            out = session.run(names, piece_feed)
             times.append(time.perf_counter() - start)
         times = times[5:]
         tensors.update(zip(names, out, strict=True))
