@@ -48,3 +48,11 @@ def test_cli_study_refuses_non_empty_out(tmp_path: Path) -> None:
     result = _run(tmp_path, subjects=[{"name": "m", "onnx": "m.onnx"}])
     assert result.exit_code == 2
     assert (tmp_path / "out" / "keep.txt").read_text() == "mine"
+
+
+def test_cli_study_example_file_is_valid() -> None:
+    from splitexit.study import load_study
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "study-seed004.yaml"
+    study = load_study(path)
+    assert study.subjects == ("resnet", "chain") and len(study.cells) == 18
