@@ -19,6 +19,7 @@ import typer
 from typer._click import exceptions as click_errors  # typer vendors click
 
 from splitexit.cli import export, fidelity, operators, plan, profiling, runtime, spatial
+from splitexit.cli import study as _study
 
 __all__ = ["app", "main", "run"]
 
@@ -53,7 +54,7 @@ def _root(
     """Plan DNN deployments that combine partitioning, early exit and placement."""
 
 
-for _module in (plan, profiling, export, spatial, runtime, fidelity, operators):
+for _module in (plan, profiling, export, spatial, runtime, fidelity, operators, _study):
     _module.register(app)
 
 

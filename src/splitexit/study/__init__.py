@@ -67,6 +67,7 @@ __all__ = [
     "Prediction",
     "PredictionRow",
     "ReportFiles",
+    "RuntimeExecutor",
     "Strategy",
     "StrategyExecutor",
     "StrategySummary",
@@ -86,8 +87,11 @@ __all__ = [
     "magnitude",
     "magnitude_letter",
     "make_schedule",
+    "measured_study",
     "prediction_table",
+    "quick_study",
     "read_latencies",
+    "recommend",
     "run_study",
     "seed_findings",
     "seed_tier_sets",
@@ -101,3 +105,20 @@ __all__ = [
     "write_report",
     "write_statistics",
 ]
+
+
+_LAZY = {
+    "RuntimeExecutor": "splitexit.study._executor",
+    "measured_study": "splitexit.study._measured",
+    "quick_study": "splitexit.study._measured",
+    "recommend": "splitexit.study._recommend",
+}
+
+
+def __getattr__(name: str) -> object:
+    """The runtime executor and its pipeline load the operators room only when asked for."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'splitexit.study' has no attribute {name!r}")

@@ -56,6 +56,7 @@ class SubjectSpec(StrictModel):
     name: str = Field(min_length=1)
     onnx: str | None = None
     model: str | None = None
+    data: str | None = None  # .npz of samples (``labels`` optional), relative to the file
 
     @model_validator(mode="after")
     def _one_source(self) -> SubjectSpec:
@@ -161,6 +162,8 @@ def study_from_mapping(data: object, *, source: str, base_dir: Path) -> Study:
     for index, subject in enumerate(spec.subjects):
         if subject.onnx is not None and not (base_dir / subject.onnx).is_file():
             raise InputError(f"{source}: subjects[{index}].onnx {subject.onnx!r}: no such file")
+        if subject.data is not None and not (base_dir / subject.data).is_file():
+            raise InputError(f"{source}: subjects[{index}].data {subject.data!r}: no such file")
     cells = _cells(spec)
     for operator, tiers in cells:
         for letter in tiers:

@@ -1,0 +1,57 @@
+"""`splitexit study`: seed 004's deployment-strategy study, measured on local workers."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from splitexit.cli._common import console
+from splitexit.cli._common import user_errors as _user_errors
+
+__all__ = ["register", "study_command"]
+
+
+def study_command(
+    study_file: Annotated[Path, typer.Argument(help="The study file (splitexit.study/1 YAML).")],
+    out: Annotated[Path, typer.Option("--out", help="New (or empty) folder for the results.")],
+    quick: Annotated[
+        bool, typer.Option("--quick", help="1 repetition of 20 inferences, 5 warm-ups.")
+    ] = False,
+    compute_mode: Annotated[
+        str, typer.Option(help="Tier compute stretch: 'sleep' or 'cpu-quota'.")
+    ] = "sleep",
+) -> None:
+    """Deploy every strategy (operator x tiers), measure, test and report (seed 004)."""
+    with _user_errors():
+        from splitexit.errors import InputError
+        from splitexit.study import load_study
+        from splitexit.study._measured import measured_study, quick_study
+
+        if compute_mode not in ("sleep", "cpu-quota"):
+            raise InputError(f"--compute-mode must be 'sleep' or 'cpu-quota', got {compute_mode!r}")
+        study = load_study(study_file)
+        if quick:
+            study = quick_study(study)
+        con = console()
+        started = time.monotonic()
+
+        def say(line: str) -> None:
+            con.print(f"[{time.monotonic() - started:7.1f} s] {line}", highlight=False)
+
+        result, check = measured_study(study, out, compute_mode=compute_mode, progress=say)
+        tau = check["kendall_tau"]
+        confirmed = sum(r["confirmed"] for r in check["recommendations"])
+        con.print(
+            f"{result.latencies}: {result.events} protocol steps in "
+            f"{time.monotonic() - started:.0f} s; Kendall's tau "
+            f"{'undefined' if tau is None else f'{tau:.3f}'}; recommendations confirmed "
+            f"{confirmed}/{len(check['recommendations'])}; report {result.report.markdown}",
+            highlight=False,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("study")(study_command)

@@ -1,0 +1,172 @@
+"""The operators' variants of one ONNX subject, as folders of pieces the runtime deploys.
+
+I is the file itself; Q static PTQ calibrated on the study's samples; E skips the last
+``skip`` blocks of the longest run of identical sub-graphs; QE quantizes E; P cuts the model
+in two at the ``compute`` balance; QEP cuts E in two and quantizes each piece on its float
+predecessor's activations. Every variant is a folder with ``piece-K.onnx`` files.
+
+>>> variants = build_variants(Path("m.onnx"), Path("work"), samples)  # doctest: +SKIP
+>>> variants["P"].pieces[1].inputs[0].shape  # doctest: +SKIP
+(1, 32, 8, 8)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from splitexit.errors import InputError
+from splitexit.operators import (
+    Samples,
+    TensorInfo,
+    analyse,
+    find_runs,
+    load_model,
+    load_pieces,
+    partition,
+    quantize_bytes,
+    quantize_pieces,
+    skip_blocks,
+)
+
+__all__ = ["Variant", "VariantPiece", "build_variants", "time_pieces", "variant_predictions"]
+
+
+@dataclass(frozen=True)
+class VariantPiece:
+    file: Path
+    sha256: str
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One operator applied to one subject: its pieces in order (one for whole models)."""
+
+    operator: str
+    pieces: tuple[VariantPiece, ...]
+
+    def predict(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """The variant's first output for one feed, chaining its pieces (ONNX Runtime)."""
+        tensors = dict(feed)
+        out: list[np.ndarray] = []
+        for piece in self.pieces:
+            session = _session(piece.file)
+            names = [t.name for t in piece.outputs]
+            out = session.run(names, {t.name: tensors[t.name] for t in piece.inputs})
+            tensors.update(zip(names, out, strict=True))
+        return out[0]
+
+
+_SESSIONS: dict[Path, Any] = {}
+
+
+def _session(path: Path) -> Any:
+    import onnxruntime as ort  # type: ignore[import-untyped]
+
+    if path not in _SESSIONS:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        _SESSIONS[path] = ort.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+    return _SESSIONS[path]
+
+
+def _whole(operator: str, path: Path, data: bytes) -> Variant:
+    path.write_bytes(data)
+    loaded = load_model(path)
+    outputs = tuple(
+        TensorInfo(o.name, tuple(d.dim_value for d in o.type.tensor_type.shape.dim), "float32")
+        for o in loaded.model.graph.output
+    )
+    piece = VariantPiece(path, hashlib.sha256(data).hexdigest(), loaded.inputs, outputs)
+    return Variant(operator, (piece,))
+
+
+def _folder(operator: str, folder: Path) -> Variant:
+    manifest = load_pieces(folder / "pieces.json")
+    pieces = tuple(
+        VariantPiece(folder / p.file, p.sha256, p.inputs, p.outputs) for p in manifest.pieces
+    )
+    return Variant(operator, pieces)
+
+
+def build_variants(
+    model: Path, work: Path, calibration: Samples, operators: tuple[str, ...], *, skip: int = 2
+) -> dict[str, Variant]:
+    """Write the variants of ``model`` for ``operators`` under ``work`` (created)."""
+    work.mkdir(parents=True, exist_ok=True)
+    loaded = load_model(model)
+    feeds = calibration.feeds
+    out: dict[str, Variant] = {}
+    if "I" in operators:
+        out["I"] = _whole("I", work / "I.onnx", loaded.model.SerializeToString())
+    if "Q" in operators:
+        q, _ = quantize_bytes(loaded.model, feeds, source=str(model))
+        out["Q"] = _whole("Q", work / "Q.onnx", q)
+    if {"E", "QE", "QEP"} & set(operators):
+        info = analyse(loaded)
+        runs = find_runs(info)
+        if not runs:
+            raise InputError(f"{model}: no run of identical sub-graphs for early exit (E)")
+        exited = skip_blocks(info, runs[0], min(skip, runs[0].count - 1))
+        onnx.checker.check_model(exited)
+        e_bytes = exited.SerializeToString()
+        e_var = _whole("E", work / "E.onnx", e_bytes)
+        if "E" in operators:
+            out["E"] = e_var
+        if "QE" in operators:
+            qe, _ = quantize_bytes(exited, feeds, source=f"{model} (E)")
+            out["QE"] = _whole("QE", work / "QE.onnx", qe)
+        if "QEP" in operators:
+            partition(work / "E.onnx", work / "EP", pieces=2, criterion="compute")
+            calib = work / "calibration.npz"
+            arrays: dict[str, Any] = {k: np.concatenate([f[k] for f in feeds]) for k in feeds[0]}
+            np.savez(calib, **arrays)
+            quantize_pieces(work / "EP", work / "QEP", data=calib, count=len(feeds))
+            out["QEP"] = _folder("QEP", work / "QEP")
+    if "P" in operators:
+        partition(model, work / "P", pieces=2, criterion="compute")
+        out["P"] = _folder("P", work / "P")
+    return out
+
+
+def time_pieces(
+    variant: Variant, feed: dict[str, np.ndarray], *, runs: int = 50
+) -> list[tuple[float, float]]:
+    """Each piece's (median, p99) seconds on ONNX Runtime, one thread, on this machine."""
+    tensors = dict(feed)
+    result = []
+    for piece in variant.pieces:
+        session = _session(piece.file)
+        names = [t.name for t in piece.outputs]
+        piece_feed = {t.name: tensors[t.name] for t in piece.inputs}
+        times = []
+        for _ in range(runs + 5):
+            start = time.perf_counter()
+            out = session.run(names, piece_feed)
+            times.append(time.perf_counter() - start)
+        times = times[5:]
+        tensors.update(zip(names, out, strict=True))
+        result.append((statistics.median(times), float(np.percentile(times, 99))))
+    return result
+
+
+def variant_predictions(
+    variant: Variant, timed: list[tuple[float, float]], ratios: list[float], transfers: list[float]
+) -> tuple[float, float]:
+    """Predicted (median, p99) round trip: each piece's time x its tier's compute ratio, plus
+    the transfers (input out, cut tensors between pieces, result back), in seconds."""
+    median = sum(m * r for (m, _), r in zip(timed, ratios, strict=True)) + sum(transfers)
+    p99 = sum(p * r for (_, p), r in zip(timed, ratios, strict=True)) + sum(transfers)
+    return median, p99

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import yaml
+from onnx import TensorProto, helper, numpy_helper
+
+from splitexit.study import load_study
+from splitexit.study._measured import measured_study
+
+
+def tiny_model(path: Path) -> None:
+    """input (1, 1, 4, 4) -> conv-relu -> conv-relu -> flatten -> gemm -> logits (1, 3)."""
+    rng = np.random.default_rng(0)
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(2, 1, 3, 3)).astype(np.float32), "w1"),
+        numpy_helper.from_array(rng.normal(size=(2, 2, 3, 3)).astype(np.float32), "w2"),
+        numpy_helper.from_array(rng.normal(size=(32, 3)).astype(np.float32), "w3"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c2"], ["r2"]),
+        helper.make_node("Flatten", ["r2"], ["f"]),
+        helper.make_node("Gemm", ["f", "w3"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, 4, 4])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])],
+        inits,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_executor_runs_two_strategies_end_to_end(tmp_path: Path) -> None:
+    tiny_model(tmp_path / "tiny.onnx")
+    x = np.random.default_rng(1).normal(size=(6, 1, 4, 4)).astype(np.float32)
+    np.savez(tmp_path / "samples.npz", input=x[:, None][:, 0], labels=np.arange(6) % 3)
+    (tmp_path / "study.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "schema": "splitexit.study/1",
+                "subjects": [{"name": "tiny", "onnx": "tiny.onnx", "data": "samples.npz"}],
+                "operators": ["I", "P"],
+                "strategies": [
+                    {"operator": "I", "tiers": ["M"]},
+                    {"operator": "P", "tiers": ["ME"]},
+                ],
+                "samples": {"count": 3},
+                "repetitions": 1,
+                "warmup": 1,
+                "inferences": 3,
+            }
+        )
+    )
+    study = load_study(tmp_path / "study.yaml")
+    lines: list[str] = []
+    result, check = measured_study(study, tmp_path / "out", progress=lines.append)
+    with result.latencies.open() as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["operator"], r["tiers"]) for r in rows] == [("I", "M")] * 3 + [("P", "ME")] * 3
+    assert all(float(r["latency_s"]) > 0 for r in rows)
+    assert [line for line in lines if line.startswith("deploying")] == [
+        "deploying tiny I@M",
+        "deploying tiny P@ME",
+    ]
+    stats = json.loads(result.statistics_path.read_text())
+    assert (
+        stats["prediction_check"]["compute_ratios"]["mobile"] == check["compute_ratios"]["mobile"]
+    )
+    assert check["recommendations"] and check["recommendations"][0]["requirement"] == "fastest"
+    report = result.report.markdown.read_text()
+    assert "Prediction check and recommendations" in report
+    assert result.report.html.is_file()
