@@ -227,6 +227,14 @@ def testbed_run_command(
     allow_failures: Annotated[
         int, typer.Option(help="Failed samples accepted before the exit status is 1.")
     ] = 0,
+    network: Annotated[
+        str,
+        typer.Option(
+            metavar="[emulated|netns]",
+            help="emulated: links timed in the sending process; netns (root): every tier in "
+            "its own network namespace, links shaped by the kernel (docs/netns.md).",
+        ),
+    ] = "emulated",
 ) -> None:
     """Deploy a configuration on local workers, stream samples, measure latency and exits.
 
@@ -246,6 +254,7 @@ def testbed_run_command(
             data_dir=data_dir, sink_listen=sink_listen, transport=transport,
             tls=(_read_pem(tls_cert, "--tls-cert"), _read_pem(tls_key, "--tls-key"),
                  _read_pem(tls_ca, "--tls-ca")), ready_timeout=ready_timeout,
+            network=network,
         )  # fmt: skip
         to_stdout = is_stdout(json_out)
         emit_json(json_out, measurement, indent=1)
@@ -287,6 +296,7 @@ def run_one(
     tls: tuple[bytes | None, bytes | None, bytes | None] = (None, None, None),
     transport: str = "grpc",
     ready_timeout: str = "30s",
+    network: str = "emulated",
 ) -> dict[str, object]:
     """Parse the options, export (unless ``export_dir``), deploy and measure through the
     library pipelines: the measurement mapping."""
@@ -300,7 +310,7 @@ def run_one(
     options = TestbedOptions(
         samples=samples, clients=clients, compute_mode=compute_mode, threads=threads,
         deadline_s=parse_duration(deadline), transport=transport,
-        ready_timeout_s=parse_duration(ready_timeout),
+        ready_timeout_s=parse_duration(ready_timeout), network=network,
     )  # fmt: skip
     addresses = _parse_connect(connect)
     token = None if addresses is None else _token(token_file)
