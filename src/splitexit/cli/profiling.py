@@ -202,7 +202,7 @@ def _profile_onnx(
     settings = OnnxProfileSettings(cuts=cuts, runs=runs, percentile=percentile)  # type: ignore[arg-type]
     profile = profile_onnx(
         model, data, out=out, labels=labels, input_shapes=parse_input_shapes(input_shape),
-        settings=settings,
+        settings=settings, trace_out=out.with_suffix(".trace.npz"),
     )  # fmt: skip
     save_profile(profile, out)
     total = profile.block_compute_s.sum()

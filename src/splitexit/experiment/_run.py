@@ -33,7 +33,12 @@ from splitexit._validation import (
     validate_params,
 )
 from splitexit.errors import InputError
-from splitexit.experiment._pipeline import default_work_dir, deploy_and_measure, export_net
+from splitexit.experiment._pipeline import (
+    default_work_dir,
+    deploy_and_measure,
+    export_configuration,
+    export_net,
+)
 from splitexit.experiment._spec import Experiment
 
 if TYPE_CHECKING:
@@ -191,10 +196,13 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
         )
     trace = load_profile_trace(profile, profile_path(spec))
     topology = load_topology(experiment.resolve(experiment.topology))
-    folder = _work_dir(experiment, profile.model, profile.dataset)
-    joint = load_profile_joint(profile, spec, folder)
-    data_dir = experiment.path(experiment.data_dir) if experiment.data_dir else None
-    data = load_dataset(profile.dataset, data_dir=data_dir)
+    onnx = profile.onnx is not None  # a user's ONNX model: pieces, its own samples
+    joint, data = None, None
+    if not onnx:
+        folder = _work_dir(experiment, profile.model, profile.dataset)
+        joint = load_profile_joint(profile, spec, folder)
+        data_dir = experiment.path(experiment.data_dir) if experiment.data_dir else None
+        data = load_dataset(profile.dataset, data_dir=data_dir)
 
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
@@ -219,12 +227,17 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     atomic_write_text(partial / "plan.json", json.dumps(result.to_dict(), indent=2) + "\n")
     render_pareto_plot(pareto_plot_info(result), partial / "pareto.png")
     points = configurations_to_measure(result, experiment.measure.configurations)
+    if onnx:  # an ONNX model's one exit is its last block: partitionings must reach it
+        points = [p for p in points if p.config.partition[-1] == profile.num_blocks - 1]
 
     cases = []
     for n, point in enumerate(points, start=1):
         name = f"{n:02d}"
         export_dir = partial / "exports" / name
-        export_net(joint.net, point.config, topology, profile, export_dir)
+        if joint is None:
+            export_configuration(spec, point.config, topology, export_dir)
+        else:
+            export_net(joint.net, point.config, topology, profile, export_dir)
         shown = ",".join(str(p + 1) for p in point.config.partition)
         placement = ", ".join(topology.tiers[a].name for a in point.config.placement)
         say(

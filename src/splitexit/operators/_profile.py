@@ -95,9 +95,14 @@ def profile_onnx(
     labels: Path | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     settings: OnnxProfileSettings | None = None,
+    trace_out: Path | None = None,
 ) -> Profile:
     """Cut, time and size ``model_path`` on ``data`` (an ``.npz``); paths in the profile are
-    relative to ``out``'s folder. Nothing is written here (``save_profile`` does)."""
+    relative to ``out``'s folder. Only the per-sample trace is written here, to ``trace_out``
+    when given (``save_profile`` writes the profile): one exit at the end, so every sample
+    leaves there (entropy 1 at the other blocks, where no exit exists) and its correctness
+    is the top-1 against the labels, or agreement with itself. ``splitexit run`` and
+    ``fidelity`` replay it as they replay our own models' traces."""
     settings = settings or OnnxProfileSettings()
     loaded = load_model(model_path, input_shapes)
     if any(not t.shape or t.shape[0] != 1 for t in loaded.inputs):
@@ -133,6 +138,10 @@ def profile_onnx(
         statistic="median" if settings.percentile == 50.0 else f"p{settings.percentile:g}",
     )
     said = "top-1 accuracy on the labels" if truth is not None else "agreement with itself"
+    trace_name = None
+    if trace_out is not None:
+        _write_trace(trace_out, model_path.stem, data.stem, predicted, truth, n)
+        trace_name = _relative(trace_out, folder)
     return Profile(
         model=model_path.stem,
         dataset=data.stem,
@@ -153,7 +162,33 @@ def profile_onnx(
         f"{settings.cuts}-tensor cuts; one exit at the end ({said} over "
         f"{len(predicted)} samples); branches 1..{n - 1} are never taken",
         onnx=source,
+        trace=trace_name,
     )
+
+
+def _write_trace(
+    path: Path,
+    model: str,
+    dataset: str,
+    predicted: np.ndarray,
+    truth: np.ndarray | None,
+    num_blocks: int,
+) -> None:
+    from splitexit.profile import Trace, save_trace
+
+    samples = len(predicted)
+    labels = (predicted if truth is None else truth).astype(np.int64)
+    entropy = np.ones((samples, num_blocks), dtype=np.float32)  # no exit before the last
+    correct = np.zeros((samples, num_blocks), dtype=np.bool_)
+    correct[:, -1] = predicted == labels
+    save_trace(
+        Trace(
+            model=model, dataset=dataset, split="profile", labels=labels,
+            entropy_joint=entropy, correct_joint=correct,
+            entropy_separate=entropy, correct_separate=correct,
+        ),
+        path,
+    )  # fmt: skip
 
 
 def _name(k: int, cuts: list[tuple[str, ...]]) -> str:
