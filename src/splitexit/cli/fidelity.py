@@ -9,7 +9,7 @@ from typing import Annotated, Any, cast
 import typer
 
 from splitexit._boundary import atomic_write_text
-from splitexit.cli._common import check_png
+from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
 from splitexit.errors import InputError
 
@@ -52,7 +52,12 @@ def fidelity_command(
         Path | None, typer.Option("--json", help="Write the comparison as JSON here.")
     ] = None,
     plot: Annotated[
-        Path | None, typer.Option(help="Plot predicted vs measured mean and p99 (PNG) here.")
+        Path | None,
+        typer.Option(help="Plot predicted vs measured mean and p99 here (.png, .svg or .pdf)."),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(help="Write a self-contained HTML report (interactive plot) here."),
     ] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write the Markdown tables here.")] = None,
 ) -> None:
@@ -60,13 +65,16 @@ def fidelity_command(
     with _user_errors():
         from splitexit.fidelity import compare_many, load_cases
         from splitexit.reports import (
+            check_figure_path,
             fidelity_info,
             fidelity_json,
             fidelity_markdown,
+            fidelity_section,
             render_fidelity_plot,
+            write_html_report,
         )
 
-        check_png(plot)
+        check_figure_path(plot)
         if compute not in ("paper", "runtime"):
             raise InputError(f"--compute must be 'paper' or 'runtime', got {compute!r}")
         if trace_source not in ("joint", "separate"):
@@ -82,7 +90,13 @@ def fidelity_command(
         )
         info = fidelity_info(summary)
         text = fidelity_markdown(info)
-        print(text, end="")
+        out = _console()
+        if out.is_terminal:  # rich tables on a terminal; Markdown as it is when piped
+            from rich.markdown import Markdown
+
+            out.print(Markdown(text))
+        else:
+            print(text, end="")
         if json_out is not None:
             atomic_write_text(json_out, json.dumps(fidelity_json(info), indent=2) + "\n")
             print(f"wrote {json_out}")
@@ -92,6 +106,9 @@ def fidelity_command(
         if plot is not None:
             render_fidelity_plot(info, plot)
             print(f"wrote {plot}")
+        if html is not None:
+            write_html_report(html, "splitexit fidelity", [fidelity_section(info)])
+            print(f"wrote {html}")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from splitexit.cli._common import torch_threads, user_errors
+from splitexit.cli._common import console, torch_threads, user_errors
 from splitexit.errors import InputError
 
 __all__ = ["register"]
@@ -294,8 +294,14 @@ def run_command(
                 err.print(text, markup=False)
 
         result = run_experiment(spec, folder, say=say)
-    print(result.summary_markdown)
-    print(f"report: {result.out}/ (summary.md, fidelity.md, plots, measurements)")
+    out_console = console()
+    if out_console.is_terminal:  # rich tables on a terminal; Markdown as it is when piped
+        from rich.markdown import Markdown
+
+        out_console.print(Markdown(result.summary_markdown))
+    else:
+        print(result.summary_markdown)
+    print(f"report: {result.out}/ (report.html, summary.md, fidelity.md, plots, measurements)")
 
 
 def register(app: typer.Typer) -> None:

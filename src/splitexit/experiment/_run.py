@@ -11,6 +11,7 @@ OUT/exports/NN/         ONNX partitions + manifest of configuration NN (01 = rec
 OUT/measurements/NN.json  splitexit.measurement/1 of configuration NN
 OUT/fidelity.json|md|png  predicted against measured (docs/fidelity.md)
 OUT/summary.md          what was run, the recommendation, measured against predicted
+OUT/report.html         the same with interactive plots (self-contained, opens offline)
 ```
 """
 
@@ -138,9 +139,12 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
         fidelity_info,
         fidelity_json,
         fidelity_markdown,
+        fidelity_section,
         pareto_plot_info,
+        pareto_section,
         render_fidelity_plot,
         render_pareto_plot,
+        write_html_report,
     )
     from splitexit.runtime import TestbedOptions
     from splitexit.topology import load_topology
@@ -188,7 +192,8 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
         per_exit_thresholds=experiment.per_exit_thresholds,
     )
     atomic_write_text(partial / "plan.json", json.dumps(result.to_dict(), indent=2) + "\n")
-    render_pareto_plot(pareto_plot_info(result), partial / "pareto.png")
+    pareto_info = pareto_plot_info(result)
+    render_pareto_plot(pareto_info, partial / "pareto.png")
     points = configurations_to_measure(result, experiment.measure.configurations)
 
     cases = []
@@ -223,6 +228,11 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     wall_s = time.monotonic() - started
     text = _summary(experiment, spec, topology.name, result, points, markdown, wall_s)
     atomic_write_text(partial / "summary.md", text)
+    write_html_report(
+        partial / "report.html",
+        f"Experiment {experiment.name}",
+        [pareto_section(pareto_info), fidelity_section(info)],
+    )
     if out.exists():
         shutil.rmtree(out)
     partial.rename(out)
@@ -261,7 +271,11 @@ def _summary(
             f"`{experiment.measure.compute_mode}`, transport `{experiment.measure.transport}`; "
             f"the run took {wall_s:.0f} s",
             "",
+            "![Pareto frontier](pareto.png)",
+            "",
             "## Predicted against measured",
+            "",
+            "![predicted against measured](fidelity.png)",
             "",
             fidelity_md.strip(),
             "",
