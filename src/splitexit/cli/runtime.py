@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -166,11 +167,16 @@ def testbed_run_command(
         typer.Option(help="The profile run's checkpoints (default runs/MODEL-DATASET)."),
     ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Folder of the dataset files.")] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar (none when not a terminal).")
+    ] = False,
 ) -> None:
     """Deploy a configuration on local workers, stream samples, measure latency and exits."""
     from splitexit.cli._common import console
+    from splitexit.cli._progress import SampleBar, progress_enabled
 
-    with user_errors():
+    bar = SampleBar("streaming samples", samples, enabled=progress_enabled(quiet))
+    with user_errors(), bar:
         measurement = run_one(
             profile=profile, topology=topology, config=config, export_dir=export_dir,
             samples=samples, clients=clients, compute_mode=compute_mode, deadline=deadline,
@@ -178,6 +184,7 @@ def testbed_run_command(
             data_dir=data_dir, sink_listen=sink_listen, transport=transport,
             tls=(_read_pem(tls_cert, "--tls-cert"), _read_pem(tls_key, "--tls-key"),
                  _read_pem(tls_ca, "--tls-ca")), ready_timeout=ready_timeout,
+            progress=bar,
         )  # fmt: skip
         if json_out is not None:
             from splitexit._boundary import atomic_write_text
@@ -207,6 +214,7 @@ def run_one(
     tls: tuple[bytes | None, bytes | None, bytes | None] = (None, None, None),
     transport: str = "grpc",
     ready_timeout: str = "30s",
+    progress: Callable[[], None] | None = None,
 ) -> dict[str, object]:
     """Parse the options, export (unless ``export_dir``), deploy and measure through the
     library pipelines: the measurement mapping."""
@@ -232,6 +240,7 @@ def run_one(
             folder, topo, loaded, options, profile_name=profile, data_dir=data_dir,
             connect=addresses, token=token, sink_listen=sink_listen,
             worker_options=WorkerOptions(tls_cert=tls[0], tls_key=tls[1], tls_ca=tls[2]),
+            progress=progress,
         )  # fmt: skip
 
     if export_dir is not None:
@@ -293,7 +302,12 @@ def run_command(
             if not quiet:
                 err.print(text, markup=False)
 
-        result = run_experiment(spec, folder, say=say)
+        from splitexit.cli._progress import SampleBar, progress_enabled
+
+        def bar(description: str, samples: int) -> SampleBar:
+            return SampleBar(description, samples, enabled=progress_enabled(quiet))
+
+        result = run_experiment(spec, folder, say=say, bar=bar)
     out_console = console()
     if out_console.is_terminal:  # rich tables on a terminal; Markdown as it is when piped
         from rich.markdown import Markdown

@@ -21,6 +21,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["ExperimentResult", "run_experiment"]
 
 Say = Callable[[str], None]
+Bar = Callable[[str, int], AbstractContextManager[Callable[[], None]]]
 
 
 @returned_type
@@ -121,10 +123,16 @@ def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:
         "experiment": [InstanceOf(Experiment)],
         "out": [PathLike()],
         "say": [Callable_()],
+        "bar": [Callable_(), None],
     }
 )
-def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> ExperimentResult:
-    """Run ``experiment`` end to end and write its report folder ``out`` (replaced)."""
+def run_experiment(
+    experiment: Experiment, out: Path, *, say: Say = print, bar: Bar | None = None
+) -> ExperimentResult:
+    """Run ``experiment`` end to end and write its report folder ``out`` (replaced).
+
+    ``bar(description, samples)``, when given, makes a context manager per configuration
+    whose value is the testbed's ``progress`` hook (the CLI's progress bar)."""
     from splitexit.datasets import load_dataset  # numpy only
     from splitexit.export import load_profile_joint
     from splitexit.fidelity import (
@@ -207,9 +215,12 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
             f"[{n}/{len(points)}] T={point.threshold} P=[{shown}] A=[{placement}]: "
             f"measuring {options.samples} samples"
         )
-        measured = deploy_and_measure(
-            export_dir, topology, profile, options, profile_name=spec, data=data
-        )
+        hook = nullcontext(None) if bar is None else bar(f"[{n}/{len(points)}]", options.samples)
+        with hook as progress:
+            measured = deploy_and_measure(
+                export_dir, topology, profile, options, profile_name=spec, data=data,
+                progress=progress,
+            )  # fmt: skip
         path = partial / "measurements" / f"{name}.json"
         atomic_write_text(path, json.dumps(measured, indent=1) + "\n")
         cases.append(
