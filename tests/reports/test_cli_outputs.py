@@ -27,3 +27,25 @@ def test_cli_plan_refuses_unknown_plot_extension(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--plot x.gif" in result.output and ".svg" in result.output
     assert not Path("x.gif").exists()
+
+
+def test_cli_distredge_compare_writes_html(tmp_path: Path) -> None:
+    html = tmp_path / "c.html"
+    args = [
+        "distredge",
+        "compare",
+        "--model",
+        "tinycnn",
+        "--group",
+        "DB",
+        "--bandwidth",
+        "50Mbps",
+        "--methods",
+        "offload,fast",
+        "--fast-evaluations",
+        "50",
+    ]
+    result = CliRunner().invoke(app, [*args, "--html", str(html)])
+    assert result.exit_code == 0, result.output
+    page = html.read_text()
+    assert "images per second" in page and ">offload</td>" in page and ">fast</td>" in page

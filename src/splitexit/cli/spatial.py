@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -66,6 +67,12 @@ def distredge_compare_command(
         Path | None, typer.Option("--json", help="Write results and strategies as JSON here.")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a bar plot (PNG) here.")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Write a self-contained HTML report here.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar (none when not a terminal).")
+    ] = False,
 ) -> None:
     """Images per second of the nine methods (seven baselines, DistrEdge, ours) on one case."""
     with _user_errors():
@@ -96,13 +103,29 @@ def distredge_compare_command(
             overhead=overhead,
             requester_bandwidth=requester_bandwidth,
         )
-        comparison = compare(
-            problem,
-            methods=chosen,
-            osds_config=OSDSConfig(episodes=episodes, seed=seed),
-            alpha=alpha,
-            fast_evaluations=fast_evaluations,
-            seed=seed,
+        from splitexit.cli._progress import progress_enabled, steps
+
+        unknown = [m for m in chosen if m not in METHODS]
+        if unknown:  # before any work, as compare() says it
+            compare(problem, methods=unknown)
+        parts = []  # one method at a time (they are independent), for the progress bar
+        with steps("methods", len(chosen), enabled=progress_enabled(quiet)) as advance:
+            for method in chosen:
+                parts.append(
+                    compare(
+                        problem,
+                        methods=[method],
+                        osds_config=OSDSConfig(episodes=episodes, seed=seed),
+                        alpha=alpha,
+                        fast_evaluations=fast_evaluations,
+                        seed=seed,
+                    )
+                )
+                advance(f"{method}: {parts[-1].results[0].ips:.2f} IPS")
+        comparison = dataclasses.replace(
+            parts[0],
+            results=tuple(p.results[0] for p in parts),
+            notes={k: v for p in parts for k, v in p.notes.items()},
         )
         print_comparison(comparison, _console())
         if json_out is not None:
@@ -112,6 +135,22 @@ def distredge_compare_command(
             title = f"{comparison.model}, {comparison.cluster}"
             render_bars(bars_info([comparison.to_dict(problem)], title), plot)
             print(f"wrote {plot}")
+        if html is not None:
+            from splitexit.reports import bar_section, write_html_report
+
+            rows = tuple(
+                (r.method, f"{r.ips:.3f}", f"{r.latency_s * 1e3:.2f}", f"{r.plan_s:.2f}")
+                for r in comparison.results
+            )
+            section = bar_section(
+                f"{comparison.model} on {comparison.cluster}",
+                [r.method for r in comparison.results],
+                [r.ips for r in comparison.results],
+                "images per second",
+                (("method", "IPS", "latency (ms)", "planning (s)"), *rows),
+            )
+            write_html_report(html, "splitexit distredge compare", [section])
+            print(f"wrote {html}")
 
 
 @distredge_app.command("simulate")

@@ -12,6 +12,7 @@ from splitexit.reports._fidelity import (
 from splitexit.reports._figure import FIGURE_FORMATS, check_figure_path, save_figure
 from splitexit.reports._html import (
     HtmlSection,
+    bar_section,
     fidelity_figure,
     fidelity_section,
     html_page,
@@ -35,6 +36,7 @@ __all__ = [
     "HtmlSection",
     "ParetoPlotInfo",
     "PointInfo",
+    "bar_section",
     "check_figure_path",
     "fidelity_figure",
     "fidelity_info",

@@ -26,6 +26,7 @@ from splitexit.reports._pareto_plot import ParetoPlotInfo, PointInfo
 
 __all__ = [
     "HtmlSection",
+    "bar_section",
     "fidelity_figure",
     "fidelity_section",
     "html_page",
@@ -237,6 +238,22 @@ def fidelity_section(
         for e in info.errors
     )
     return HtmlSection(heading, figure=fidelity_figure(info), table=(header, *rows))
+
+
+def bar_section(
+    heading: str,
+    labels: Sequence[str],
+    values: Sequence[float],
+    ylabel: str,
+    table: tuple[tuple[str, ...], ...] = (),
+) -> HtmlSection:
+    """One bar per label (e.g. images per second per method) with hover, and a table."""
+    go = _go()
+    fig = go.Figure(
+        go.Bar(x=list(labels), y=list(values), hovertemplate="%{x}: %{y:.3g}<extra></extra>")
+    )
+    fig.update_layout(yaxis_title=ylabel, template="plotly_white", height=440)
+    return HtmlSection(heading, figure=fig, table=table)
 
 
 _CLICK_JS = """
