@@ -20,13 +20,24 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+import typer
 
 from splitexit.errors import InputError
 
-__all__ = ["LOG_LEVELS", "SampleBar", "progress_enabled", "set_log_level", "steps"]
+__all__ = [
+    "LOG_LEVELS",
+    "LogLevelOpt",
+    "QuietOpt",
+    "SampleBar",
+    "VerboseOpt",
+    "progress_enabled",
+    "set_log_level",
+    "status",
+    "steps",
+]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -138,3 +149,25 @@ def steps(description: str, total: int, *, enabled: bool = True) -> Iterator[Any
             bar.update(task, advance=1, extra=text)
 
         yield advance
+
+
+LogLevelOpt = Annotated[
+    str | None,
+    typer.Option("--log-level", help="Logs on stderr: debug, info, warning or error."),
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar (none when not a terminal).")
+]
+
+
+@contextmanager
+def status(text: str, *, enabled: bool = True) -> Iterator[None]:
+    """A spinner with elapsed time for work that reports no steps (re-timing)."""
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(text):
+        yield

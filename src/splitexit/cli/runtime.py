@@ -13,6 +13,14 @@ from typing import Annotated
 import typer
 
 from splitexit.cli._common import console, torch_threads, user_errors
+from splitexit.cli._progress import (
+    LogLevelOpt,
+    QuietOpt,
+    SampleBar,
+    VerboseOpt,
+    progress_enabled,
+    set_log_level,
+)
 from splitexit.errors import InputError
 
 __all__ = ["register"]
@@ -167,16 +175,16 @@ def testbed_run_command(
         typer.Option(help="The profile run's checkpoints (default runs/MODEL-DATASET)."),
     ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Folder of the dataset files.")] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar (none when not a terminal).")
-    ] = False,
+    quiet: QuietOpt = False,
+    log_level: LogLevelOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Deploy a configuration on local workers, stream samples, measure latency and exits."""
     from splitexit.cli._common import console
-    from splitexit.cli._progress import SampleBar, progress_enabled
 
     bar = SampleBar("streaming samples", samples, enabled=progress_enabled(quiet))
     with user_errors(), bar:
+        set_log_level(log_level, verbose)
         measurement = run_one(
             profile=profile, topology=topology, config=config, export_dir=export_dir,
             samples=samples, clients=clients, compute_mode=compute_mode, deadline=deadline,
@@ -285,12 +293,15 @@ def run_command(
     out: Annotated[
         Path | None, typer.Option(help="Report folder (default runs/experiments/NAME).")
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    log_level: LogLevelOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Profile (or reuse), plan, export, deploy on the testbed, measure: a report folder."""
     from rich.console import Console
 
     with user_errors():
+        set_log_level(log_level, verbose)
         from splitexit.experiment import default_experiment_path, load_experiment, run_experiment
 
         path = experiment if experiment is not None else default_experiment_path()
@@ -301,8 +312,6 @@ def run_command(
         def say(text: str) -> None:
             if not quiet:
                 err.print(text, markup=False)
-
-        from splitexit.cli._progress import SampleBar, progress_enabled
 
         def bar(description: str, samples: int) -> SampleBar:
             return SampleBar(description, samples, enabled=progress_enabled(quiet))

@@ -14,6 +14,14 @@ from splitexit._boundary import atomic_write_text
 from splitexit.cli._common import check_png, passive_openmp
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
+from splitexit.cli._progress import (
+    LogLevelOpt,
+    QuietOpt,
+    VerboseOpt,
+    progress_enabled,
+    set_log_level,
+    steps,
+)
 from splitexit.errors import InputError
 
 __all__ = ["distredge_app", "register"]
@@ -70,12 +78,13 @@ def distredge_compare_command(
     html: Annotated[
         Path | None, typer.Option(help="Write a self-contained HTML report here.")
     ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar (none when not a terminal).")
-    ] = False,
+    quiet: QuietOpt = False,
+    log_level: LogLevelOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Images per second of the nine methods (seven baselines, DistrEdge, ours) on one case."""
     with _user_errors():
+        set_log_level(log_level, verbose)
         from splitexit.spatial import (
             METHODS,
             OSDSConfig,
@@ -103,8 +112,6 @@ def distredge_compare_command(
             overhead=overhead,
             requester_bandwidth=requester_bandwidth,
         )
-        from splitexit.cli._progress import progress_enabled, steps
-
         unknown = [m for m in chosen if m not in METHODS]
         if unknown:  # before any work, as compare() says it
             compare(problem, methods=unknown)
