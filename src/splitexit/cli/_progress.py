@@ -99,11 +99,12 @@ class SampleBar:
         self._task: Any = None
 
     def __enter__(self) -> SampleBar:
-        if self.enabled:
-            self._bar = _progress(transient=False)
-            self._bar.start()
-            self._task = self._bar.add_task(self.description, total=self.total, extra="")
-        return self
+        return self  # the bar starts with the first sample: elapsed and ETA are streaming's
+
+    def _start(self) -> None:
+        self._bar = _progress(transient=False)
+        self._bar.start()
+        self._task = self._bar.add_task(self.description, total=self.total, extra="")
 
     def __exit__(
         self,
@@ -128,6 +129,8 @@ class SampleBar:
         with self._lock:
             self.done += 1
             done = self.done
+            if self.enabled and self._bar is None:
+                self._start()
         if self._bar is not None and (done % 5 == 0 or done == self.total):
             p50, p99 = self.percentile(50) * 1e3, self.percentile(99) * 1e3
             self._bar.update(
