@@ -4,6 +4,7 @@ one headless-Chromium check that the plot actually renders (skipped without chro
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +16,7 @@ from splitexit import load_profile, load_topology, plan
 from splitexit.fidelity import compare_many, load_cases
 from splitexit.planner import Plan
 from splitexit.reports import (
+    bar_section,
     fidelity_figure,
     fidelity_info,
     fidelity_section,
@@ -100,8 +102,9 @@ def test_html_reports_render_in_headless_chromium(
     info = fidelity_info(compare_many(load_cases(fidelity_files)))
     # one page with both plots: one browser launch for the pixels, one for the DOM
     page = tmp_path / "report.html"
+    bars = bar_section("methods", ["a", "b"], [3.0, 5.0], "images per second")
     write_html_report(page, "report", [pareto_section(pareto_plot_info(result)),
-                                       fidelity_section(info)])  # fmt: skip
+                                       fidelity_section(info), bars])  # fmt: skip
     flags = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
              "--virtual-time-budget=8000"]  # fmt: skip
     shot = tmp_path / "shot.png"
@@ -116,4 +119,9 @@ def test_html_reports_render_in_headless_chromium(
     ).stdout  # fmt: skip
     assert dom.count('class="scatterlayer') == 3  # the Pareto plot and the two fidelity panels
     assert 'class="legendtext"' in dom and ">Pareto frontier</text>" in dom
-    assert dom.count('class="point"') >= len(result.pareto) + len(fidelity_files)
+    assert 'class="trace scatter tracefrontier"' in dom, "no frontier trace in the rendered SVG"
+    frontier = dom.split('class="trace scatter tracefrontier"')[1].split('class="trace ')[0]
+    assert len(re.findall(r'class="point[ "]', frontier)) == len(result.pareto)
+    points = len(re.findall(r'class="point[ "]', dom))
+    assert points >= len(result.pareto) + len(fidelity_files)
+    assert 'class="trace bars"' in dom  # the bar chart of distredge compare's kind

@@ -113,6 +113,7 @@ def pareto_figure(info: ParetoPlotInfo) -> Any:
             line={"shape": "hv", "color": "black", "width": 1.2},
             marker={"size": 6, "color": "black"},
             name="Pareto frontier",
+            uid="frontier",  # the SVG group's class names it: trace scatter tracefrontier
             customdata=data,
             hovertemplate=template,
         )
