@@ -105,6 +105,13 @@ def test_html_reports_render_in_headless_chromium(
     bars = bar_section("methods", ["a", "b"], [3.0, 5.0], "images per second")
     write_html_report(page, "report", [pareto_section(pareto_plot_info(result)),
                                        fidelity_section(info), bars])  # fmt: skip
+    click = (  # a click on the first frontier point, as plotly emits it
+        "<script>setTimeout(function () { var gd = document.getElementById('plot0');"
+        " var t = gd.data.find(function (d) { return d.name === 'Pareto frontier'; });"
+        " gd.emit('plotly_click', {points: [{x: t.x[0], y: t.y[0], customdata: t.customdata[0]}]});"
+        " }, 500);</script></body>"
+    )
+    page.write_text(page.read_text().replace("</body>", click))
     flags = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
              "--virtual-time-budget=8000"]  # fmt: skip
     shot = tmp_path / "shot.png"
@@ -124,4 +131,7 @@ def test_html_reports_render_in_headless_chromium(
     assert len(re.findall(r'class="point[ "]', frontier)) == len(result.pareto)
     points = len(re.findall(r'class="point[ "]', dom))
     assert points >= len(result.pareto) + len(fidelity_files)
+    first = pareto_plot_info(result).frontier[0]
+    clicked = f"frontier: T = {first.threshold}, P = {first.partition}, A = {first.placement}"
+    assert clicked in dom and ">clicked</text>" in dom  # the handler marked the point
     assert 'class="trace bars"' in dom  # the bar chart of distredge compare's kind

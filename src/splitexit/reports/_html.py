@@ -259,9 +259,9 @@ def bar_section(
 
 _CLICK_JS = """
 var gd = document.getElementById('{plot_id}');
-var info = document.getElementById('{plot_id}-clicked');
 gd.on('plotly_click', function (ev) {
   var p = ev.points[0];
+  var info = document.getElementById('{plot_id}-clicked');  // after the plot in the page
   var ring = {x: [p.x], y: [p.y], mode: 'markers', name: 'clicked', hoverinfo: 'skip',
     marker: {size: 22, color: 'rgba(0,0,0,0)', line: {color: 'orange', width: 3}}};
   var last = gd.data.length - 1;
