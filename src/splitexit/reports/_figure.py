@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from splitexit._boundary import atomic_write_bytes
+from splitexit._validation import InstanceOf, PathLike, validate_params
 from splitexit.errors import InputError
 
 __all__ = ["FIGURE_FORMATS", "check_figure_path", "figure_format", "new_figure", "save_figure"]
@@ -31,6 +32,7 @@ def figure_format(path: Path) -> str:
     return suffix
 
 
+@validate_params({"path": [PathLike(), None], "option": [InstanceOf(str)]})
 def check_figure_path(path: Path | None, option: str = "--plot") -> None:
     """Refuse a plot path with an unknown extension before any work starts."""
     if path is None:
@@ -48,6 +50,7 @@ def new_figure(width: float, height: float, dpi: int = 120) -> Any:
     return Figure(figsize=(width, height), dpi=dpi)
 
 
+@validate_params({"figure": [InstanceOf("matplotlib.figure:Figure")], "path": [PathLike()]})
 def save_figure(figure: Any, path: Path, **savefig: Any) -> None:
     """Render ``figure`` in memory in the format of ``path``'s extension, then write it
     atomically (nothing half-written on error)."""

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from splitexit._boundary import atomic_write_text
+from splitexit._validation import InstanceOf, PathLike, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.reports._fidelity import FidelityInfo
 from splitexit.reports._pareto_plot import ParetoPlotInfo, PointInfo
@@ -38,6 +39,7 @@ __all__ = [
 _MAX_SAMPLES = 4000  # sampled configurations drawn as SVG points (no WebGL needed)
 
 
+@returned_type
 @dataclass(frozen=True)
 class HtmlSection:
     """One part of a page: a heading, a paragraph, a plotly figure and/or a table."""
@@ -82,6 +84,7 @@ def _hover(points: Sequence[PointInfo]) -> tuple[list[list[str]], str]:
     return data, template
 
 
+@validate_params({"info": [InstanceOf(ParetoPlotInfo)]})
 def pareto_figure(info: ParetoPlotInfo) -> Any:
     """The interactive Pareto plot: samples, frontier, baselines, the recommendation."""
     go = _go()
@@ -162,6 +165,7 @@ def pareto_figure(info: ParetoPlotInfo) -> Any:
     return fig
 
 
+@validate_params({"info": [InstanceOf(FidelityInfo)]})
 def fidelity_figure(info: FidelityInfo) -> Any:
     """Predicted against measured mean and p99 latency, per model, with y = x."""
     go = _go()
@@ -210,6 +214,7 @@ def fidelity_figure(info: FidelityInfo) -> Any:
     return fig
 
 
+@validate_params({"info": [InstanceOf(ParetoPlotInfo)], "heading": [InstanceOf(str)]})
 def pareto_section(info: ParetoPlotInfo, heading: str = "Latency and accuracy") -> HtmlSection:
     """The Pareto plot as a section; clicking a point highlights it."""
     rec = info.recommended
@@ -222,6 +227,7 @@ def pareto_section(info: ParetoPlotInfo, heading: str = "Latency and accuracy") 
     return HtmlSection(heading, text=text, figure=pareto_figure(info), click_highlight=True)
 
 
+@validate_params({"info": [InstanceOf(FidelityInfo)], "heading": [InstanceOf(str)]})
 def fidelity_section(
     info: FidelityInfo, heading: str = "Predicted against measured"
 ) -> HtmlSection:
@@ -241,6 +247,15 @@ def fidelity_section(
     return HtmlSection(heading, figure=fidelity_figure(info), table=(header, *rows))
 
 
+@validate_params(
+    {
+        "heading": [InstanceOf(str)],
+        "labels": [InstanceOf(list, tuple)],
+        "values": [InstanceOf(list, tuple)],
+        "ylabel": [InstanceOf(str)],
+        "table": [InstanceOf(tuple)],
+    }
+)
 def bar_section(
     heading: str,
     labels: Sequence[str],
@@ -288,6 +303,7 @@ def _table(rows: tuple[tuple[str, ...], ...]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+@validate_params({"title": [InstanceOf(str)], "sections": [InstanceOf(list, tuple)]})
 def html_page(title: str, sections: Sequence[HtmlSection]) -> str:
     """One self-contained HTML page; plotly.js is embedded once, inline (never a CDN)."""
     parts = [
@@ -320,6 +336,9 @@ def html_page(title: str, sections: Sequence[HtmlSection]) -> str:
     return "\n".join(parts)
 
 
+@validate_params(
+    {"path": [PathLike()], "title": [InstanceOf(str)], "sections": [InstanceOf(list, tuple)]}
+)
 def write_html_report(path: Path, title: str, sections: Sequence[HtmlSection]) -> None:
     """Write :func:`html_page` to ``path`` atomically."""
     atomic_write_text(Path(path), html_page(title, sections))
