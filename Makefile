@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo data test test-fast check-runtime-extra bench clean
+.PHONY: demo data chromium test test-fast check-runtime-extra bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,11 +26,20 @@ data:
 	    else echo "Fashion-MNIST is missing: sudo apt-get install dataset-fashion-mnist" \
 	      "(or set SPLITEXIT_FASHION_MNIST_DIR to a folder with the IDX files)"; exit 2; fi; }
 
+# Headless Chromium for the test that opens the HTML reports (Debian package; installed here
+# when we are root, otherwise that test is skipped with the reason).
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -q && apt-get install -y -q chromium; \
+	    else echo "chromium is missing (sudo apt-get install chromium); the HTML render test" \
+	      "will be skipped"; fi; }
+
 demo: $(STAMP) data
 	$(BIN)/splitexit plan --json out/plan.json --plot out/pareto.png
 	$(BIN)/splitexit run --out out/run
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check src tests benchmarks tools examples
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest

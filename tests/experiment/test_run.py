@@ -34,7 +34,7 @@ def test_run_goes_from_nothing_to_a_measured_report(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "tiny-profile.json").is_file()  # profiled, then reused next time
     for name in ("experiment.json", "plan.json", "pareto.png", "fidelity.json", "fidelity.md",
-                 "fidelity.png", "summary.md"):  # fmt: skip
+                 "fidelity.png", "summary.md", "report.html"):  # fmt: skip
         assert (out / name).is_file(), name
     assert not (tmp_path / "report.partial").exists()
     measurements = sorted((out / "measurements").glob("*.json"))
@@ -51,7 +51,9 @@ def test_run_goes_from_nothing_to_a_measured_report(tmp_path: Path) -> None:
         # the same weights made the trace and the ONNX partitions: exits and accuracy agree
         assert row["exit_agreement"] == pytest.approx(1.0)
         assert row["accuracy"]["measured"] == pytest.approx(row["accuracy"]["predicted"])
-    assert "Predicted against measured" in (out / "summary.md").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "Predicted against measured" in summary
+    assert "](pareto.png)" in summary and "](fidelity.png)" in summary  # shows its plots
 
 
 @pytest.mark.parametrize(

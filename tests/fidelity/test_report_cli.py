@@ -98,7 +98,7 @@ def test_cli_fidelity_writes_outputs(files: list[Path], tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--plot", "x.svg"], "PNG"),
+        (["--plot", "x.gif"], "PNG"),
         (["--compute", "gpu"], "--compute"),
         (["--topology", "nowhere"], "neither a file nor a preset"),
     ],

@@ -13,6 +13,14 @@ from splitexit._boundary import check_output_folder
 from splitexit.cli._common import check_threads, default_work_dir, torch_threads
 from splitexit.cli._common import user_errors as _user_errors
 from splitexit.cli._outputs import check_output_file
+from splitexit.cli._progress import (
+    LogLevelOpt,
+    QuietOpt,
+    VerboseOpt,
+    progress_enabled,
+    set_log_level,
+    status,
+)
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
@@ -129,9 +137,13 @@ def retime_command(
         float, typer.Option(help="Percentile kept (50: what the testbed's stretch uses).")
     ] = 50.0,
     threads: Annotated[int, typer.Option(help="ONNX Runtime (and torch) threads.")] = 1,
+    quiet: QuietOpt = False,
+    log_level: LogLevelOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Re-time a profile's blocks and branches with ONNX Runtime, as the workers run them."""
     with _user_errors():
+        set_log_level(log_level, verbose)
         check_threads(threads)
         check_output_file(out, "--out", suffixes=(".json",))
         from splitexit._boundary import atomic_write_bytes
@@ -146,7 +158,9 @@ def retime_command(
         folder = work_dir or _cache_dir(loaded) or default_work_dir(loaded.model, loaded.dataset)
         joint = load_profile_joint(loaded, profile, folder)
         torch_threads(threads)
-        retimed = retime_profile(loaded, joint.net, settings)
+        text = f"re-timing {loaded.num_blocks} blocks and branches, {runs} runs each"
+        with status(text, enabled=progress_enabled(quiet)):
+            retimed = retime_profile(loaded, joint.net, settings)
         if loaded.trace is not None:
             source = profile_path(profile).parent / loaded.trace
             target = out.with_name(out.stem + ".trace.npz")

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal, cast
 import typer
 
 from splitexit._boundary import dump_json
-from splitexit.cli._common import check_json_out, check_png
+from splitexit.cli._common import check_json_out
+from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
 from splitexit.cli._outputs import check_output_file
 from splitexit.errors import InputError
@@ -54,7 +55,12 @@ def fidelity_command(
         Path | None, typer.Option("--json", help="Write the comparison as JSON here.")
     ] = None,
     plot: Annotated[
-        Path | None, typer.Option(help="Plot predicted vs measured mean and p99 (PNG) here.")
+        Path | None,
+        typer.Option(help="Plot predicted vs measured mean and p99 here (.png, .svg or .pdf)."),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(help="Write a self-contained HTML report (interactive plot) here."),
     ] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write the Markdown tables here.")] = None,
 ) -> None:
@@ -62,13 +68,16 @@ def fidelity_command(
     with _user_errors():
         from splitexit.fidelity import compare_many, load_cases
         from splitexit.reports import (
+            check_figure_path,
             fidelity_info,
             fidelity_json,
             fidelity_markdown,
+            fidelity_section,
             render_fidelity_plot,
+            write_html_report,
         )
 
-        check_png(plot)
+        check_figure_path(plot)
         check_json_out(json_out)
         check_output_file(markdown, "--markdown")
         if compute not in ("paper", "runtime"):
@@ -89,8 +98,17 @@ def fidelity_command(
         document = dump_json(fidelity_json(info), where="fidelity JSON")  # before any write
         to_stdout = json_out is not None and str(json_out) == "-"
         if not to_stdout:
-            print(text, end="")
+            out = _console()
+            if out.is_terminal:  # rich tables on a terminal; Markdown as it is when piped
+                from rich.markdown import Markdown
+
+                out.print(Markdown(text))
+            else:
+                print(text, end="")
         _write_all(json_out, document, markdown, text, plot, info, render_fidelity_plot)
+        if html is not None:
+            write_html_report(html, "splitexit fidelity", [fidelity_section(info)])
+            print(f"wrote {html}", file=sys.stderr if to_stdout else sys.stdout)
 
 
 def _write_all(

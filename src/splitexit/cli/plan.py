@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, cast
 import typer
 from rich.console import Console
 
-from splitexit.cli._common import check_json_out, check_png, cli_duration, emit_json
+from splitexit.cli._common import check_json_out, cli_duration, emit_json
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
 from splitexit.cli._outputs import is_stdout
@@ -91,18 +91,31 @@ def plan_command(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the plan as JSON here.")
     ] = None,
-    plot: Annotated[Path | None, typer.Option(help="Write the Pareto plot (PNG) here.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write the Pareto plot here (.png, .svg or .pdf).")
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(help="Write a self-contained HTML report (interactive Pareto plot) here."),
+    ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="Print every frontier point.")] = False,
 ) -> None:
     """Recommend (threshold, partitioning, placement) and show the latency/accuracy frontier."""
     with _user_errors():
         from splitexit.planner import load_plan_inputs, plan
-        from splitexit.reports import pareto_plot_info, print_plan, render_pareto_plot
+        from splitexit.reports import (
+            check_figure_path,
+            pareto_plot_info,
+            pareto_section,
+            print_plan,
+            render_pareto_plot,
+            write_html_report,
+        )
         from splitexit.topology import load_topology
 
         if accuracy not in ("separate", "joint"):
             raise InputError(f"--accuracy must be 'separate' or 'joint', got {accuracy!r}")
-        check_png(plot)
+        check_figure_path(plot)
         check_json_out(json_out)
         needed_accuracy = None if min_accuracy is None else _min_accuracy(min_accuracy)
         needed_latency = None if max_latency is None else _max_latency(max_latency)
@@ -128,6 +141,10 @@ def plan_command(
         if plot is not None:
             render_pareto_plot(pareto_plot_info(result), plot)
             print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
+        if html is not None:
+            title = f"splitexit plan: {result.profile.model} on {result.topology.name}"
+            write_html_report(html, title, [pareto_section(pareto_plot_info(result))])
+            print(f"wrote {html}")
 
 
 def presets_command() -> None:

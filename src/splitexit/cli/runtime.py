@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,12 +15,21 @@ import typer
 from splitexit.cli._common import (
     check_json_out,
     cli_duration,
+    console,
     emit_json,
     print_error,
     torch_threads,
     user_errors,
 )
 from splitexit.cli._outputs import is_stdout
+from splitexit.cli._progress import (
+    LogLevelOpt,
+    QuietOpt,
+    SampleBar,
+    VerboseOpt,
+    progress_enabled,
+    set_log_level,
+)
 from splitexit.errors import InputError
 
 __all__ = ["PARENT_POLL_S", "register"]
@@ -235,13 +245,18 @@ def testbed_run_command(
             "its own network namespace, links shaped by the kernel (docs/netns.md).",
         ),
     ] = "emulated",
+    quiet: QuietOpt = False,
+    log_level: LogLevelOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Deploy a configuration on local workers, stream samples, measure latency and exits.
 
     Exit status 1 when more than --allow-failures samples failed (2: bad input)."""
     from splitexit.cli._common import console
 
-    with user_errors():
+    bar = SampleBar("streaming samples", samples, enabled=progress_enabled(quiet))
+    with user_errors(), bar:
+        set_log_level(log_level, verbose)
         check_json_out(json_out)
         if allow_failures < 0:
             raise InputError(f"--allow-failures must be >= 0, got {allow_failures}")
@@ -255,6 +270,7 @@ def testbed_run_command(
             tls=(_read_pem(tls_cert, "--tls-cert"), _read_pem(tls_key, "--tls-key"),
                  _read_pem(tls_ca, "--tls-ca")), ready_timeout=ready_timeout,
             network=network,
+            progress=bar,
         )  # fmt: skip
         to_stdout = is_stdout(json_out)
         emit_json(json_out, measurement, indent=1)
@@ -297,6 +313,7 @@ def run_one(
     transport: str = "grpc",
     ready_timeout: str = "30s",
     network: str = "emulated",
+    progress: Callable[[], None] | None = None,
 ) -> dict[str, object]:
     """Parse the options, export (unless ``export_dir``), deploy and measure through the
     library pipelines: the measurement mapping."""
@@ -322,6 +339,7 @@ def run_one(
             folder, topo, loaded, options, profile_name=profile, data_dir=data_dir,
             connect=addresses, token=token, sink_listen=sink_listen,
             worker_options=WorkerOptions(tls_cert=tls[0], tls_key=tls[1], tls_ca=tls[2]),
+            progress=progress,
         )  # fmt: skip
 
     if export_dir is not None:
@@ -373,12 +391,15 @@ def run_command(
     out: Annotated[
         Path | None, typer.Option(help="Report folder (default runs/experiments/NAME).")
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    log_level: LogLevelOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Profile (or reuse), plan, export, deploy on the testbed, measure: a report folder."""
     from rich.console import Console
 
     with user_errors():
+        set_log_level(log_level, verbose)
         from splitexit.experiment import (
             check_report_folder,
             default_experiment_path,
@@ -398,9 +419,18 @@ def run_command(
             if not quiet:
                 err.print(text, markup=False)
 
-        result = run_experiment(spec, folder, say=say)
-    print(result.summary_markdown)
-    print(f"report: {result.out}/ (summary.md, fidelity.md, plots, measurements)")
+        def bar(description: str, samples: int) -> SampleBar:
+            return SampleBar(description, samples, enabled=progress_enabled(quiet))
+
+        result = run_experiment(spec, folder, say=say, bar=bar)
+    out_console = console()
+    if out_console.is_terminal:  # rich tables on a terminal; Markdown as it is when piped
+        from rich.markdown import Markdown
+
+        out_console.print(Markdown(result.summary_markdown))
+    else:
+        print(result.summary_markdown)
+    print(f"report: {result.out}/ (report.html, summary.md, fidelity.md, plots, measurements)")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -22,6 +23,14 @@ from splitexit.cli._common import (
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
 from splitexit.cli._outputs import check_output_file, is_stdout
+from splitexit.cli._progress import (
+    LogLevelOpt,
+    QuietOpt,
+    VerboseOpt,
+    progress_enabled,
+    set_log_level,
+    steps,
+)
 from splitexit.errors import InputError
 
 __all__ = ["distredge_app", "register"]
@@ -75,9 +84,16 @@ def distredge_compare_command(
         Path | None, typer.Option("--json", help="Write results and strategies as JSON here.")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a bar plot (PNG) here.")] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="Write a self-contained HTML report here.")
+    ] = None,
+    quiet: QuietOpt = False,
+    log_level: LogLevelOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Images per second of the nine methods (seven baselines, DistrEdge, ours) on one case."""
     with _user_errors():
+        set_log_level(log_level, verbose)
         check_png(plot)
         check_json_out(json_out)
         _check_units(bandwidth, overhead, requester_bandwidth)
@@ -107,13 +123,27 @@ def distredge_compare_command(
             overhead=overhead,
             requester_bandwidth=requester_bandwidth,
         )
-        comparison = compare(
-            problem,
-            methods=chosen,
-            osds_config=OSDSConfig(episodes=episodes, seed=seed),
-            alpha=alpha,
-            fast_evaluations=fast_evaluations,
-            seed=seed,
+        unknown = [m for m in chosen if m not in METHODS]
+        if unknown:  # before any work, as compare() says it
+            compare(problem, methods=unknown)
+        parts = []  # one method at a time (they are independent), for the progress bar
+        with steps("methods", len(chosen), enabled=progress_enabled(quiet)) as advance:
+            for method in chosen:
+                parts.append(
+                    compare(
+                        problem,
+                        methods=[method],
+                        osds_config=OSDSConfig(episodes=episodes, seed=seed),
+                        alpha=alpha,
+                        fast_evaluations=fast_evaluations,
+                        seed=seed,
+                    )
+                )
+                advance(f"{method}: {parts[-1].results[0].ips:.2f} IPS")
+        comparison = dataclasses.replace(
+            parts[0],
+            results=tuple(p.results[0] for p in parts),
+            notes={k: v for p in parts for k, v in p.notes.items()},
         )
         print_comparison(comparison, Console(stderr=True) if is_stdout(json_out) else _console())
         emit_json(json_out, comparison.to_dict(problem), indent=1)
@@ -121,6 +151,22 @@ def distredge_compare_command(
             title = f"{comparison.model}, {comparison.cluster}"
             render_bars(bars_info([comparison.to_dict(problem)], title), plot)
             print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
+        if html is not None:
+            from splitexit.reports import bar_section, write_html_report
+
+            rows = tuple(
+                (r.method, f"{r.ips:.3f}", f"{r.latency_s * 1e3:.2f}", f"{r.plan_s:.2f}")
+                for r in comparison.results
+            )
+            section = bar_section(
+                f"{comparison.model} on {comparison.cluster}",
+                [r.method for r in comparison.results],
+                [r.ips for r in comparison.results],
+                "images per second",
+                (("method", "IPS", "latency (ms)", "planning (s)"), *rows),
+            )
+            write_html_report(html, "splitexit distredge compare", [section])
+            print(f"wrote {html}")
 
 
 @distredge_app.command("simulate")

@@ -11,6 +11,7 @@ OUT/exports/NN/         ONNX partitions + manifest of configuration NN (01 = rec
 OUT/measurements/NN.json  splitexit.measurement/1 of configuration NN
 OUT/fidelity.json|md|png  predicted against measured (docs/fidelity.md)
 OUT/summary.md          what was run, the recommendation, measured against predicted
+OUT/report.html         the same with interactive plots (self-contained, opens offline)
 ```
 """
 
@@ -20,6 +21,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["ExperimentResult", "run_experiment"]
 
 Say = Callable[[str], None]
+Bar = Callable[[str, int], AbstractContextManager[Callable[[], None]]]
 
 
 @returned_type
@@ -151,10 +154,16 @@ def _adopt_earlier_report(out: Path) -> None:
         "experiment": [InstanceOf(Experiment)],
         "out": [PathLike()],
         "say": [Callable_()],
+        "bar": [Callable_(), None],
     }
 )
-def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> ExperimentResult:
-    """Run ``experiment`` end to end and write its report folder ``out`` (replaced)."""
+def run_experiment(
+    experiment: Experiment, out: Path, *, say: Say = print, bar: Bar | None = None
+) -> ExperimentResult:
+    """Run ``experiment`` end to end and write its report folder ``out`` (replaced).
+
+    ``bar(description, samples)``, when given, makes a context manager per configuration
+    whose value is the testbed's ``progress`` hook (the CLI's progress bar)."""
     from splitexit.datasets import load_dataset  # numpy only
     from splitexit.export import load_profile_joint
     from splitexit.fidelity import (
@@ -169,9 +178,12 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
         fidelity_info,
         fidelity_json,
         fidelity_markdown,
+        fidelity_section,
         pareto_plot_info,
+        pareto_section,
         render_fidelity_plot,
         render_pareto_plot,
+        write_html_report,
     )
     from splitexit.runtime import TestbedOptions
     from splitexit.topology import load_topology
@@ -225,7 +237,8 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
         per_exit_thresholds=experiment.per_exit_thresholds,
     )
     atomic_write_text(partial / "plan.json", json.dumps(result.to_dict(), indent=2) + "\n")
-    render_pareto_plot(pareto_plot_info(result), partial / "pareto.png")
+    pareto_info = pareto_plot_info(result)
+    render_pareto_plot(pareto_info, partial / "pareto.png")
     points = configurations_to_measure(result, experiment.measure.configurations)
     if onnx:  # an ONNX model's one exit is its last block: partitionings must reach it
         points = [p for p in points if p.config.partition[-1] == profile.num_blocks - 1]
@@ -244,9 +257,12 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
             f"[{n}/{len(points)}] T={point.threshold} P=[{shown}] A=[{placement}]: "
             f"measuring {options.samples} samples"
         )
-        measured = deploy_and_measure(
-            export_dir, topology, profile, options, profile_name=spec, data=data
-        )
+        hook = nullcontext(None) if bar is None else bar(f"[{n}/{len(points)}]", options.samples)
+        with hook as progress:
+            measured = deploy_and_measure(
+                export_dir, topology, profile, options, profile_name=spec, data=data,
+                progress=progress,
+            )  # fmt: skip
         path = partial / "measurements" / f"{name}.json"
         atomic_write_text(path, json.dumps(measured, indent=1) + "\n")
         cases.append(
@@ -265,6 +281,11 @@ def run_experiment(experiment: Experiment, out: Path, *, say: Say = print) -> Ex
     wall_s = time.monotonic() - started
     text = _summary(experiment, spec, topology.name, result, points, markdown, wall_s)
     atomic_write_text(partial / "summary.md", text)
+    write_html_report(
+        partial / "report.html",
+        f"Experiment {experiment.name}",
+        [pareto_section(pareto_info), fidelity_section(info)],
+    )
     if out.exists():
         claim_folder(out, "out", "run")  # still ours (or empty) after the long run
         shutil.rmtree(out)
@@ -304,7 +325,11 @@ def _summary(
             f"`{experiment.measure.compute_mode}`, transport `{experiment.measure.transport}`; "
             f"the run took {wall_s:.0f} s",
             "",
+            "![Pareto frontier](pareto.png)",
+            "",
             "## Predicted against measured",
+            "",
+            "![predicted against measured](fidelity.png)",
             "",
             fidelity_md.strip(),
             "",

@@ -1,4 +1,4 @@
-"""Predicted against measured (issue 5, step 4): an info object from a fidelity summary, then
+"""Predicted against measured: an info object from a fidelity summary, then
 a Markdown table, a JSON dict and a plot of predicted vs measured mean and p99 latency.
 """
 
@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from splitexit._boundary import atomic_write_png
 from splitexit._validation import (
     InstanceOf,
     PathLike,
@@ -25,6 +24,7 @@ from splitexit.fidelity import (
     LatencyStats,
     ModelErrors,
 )
+from splitexit.reports._figure import new_figure, save_figure
 
 __all__ = [
     "FidelityInfo",
@@ -274,52 +274,47 @@ def fidelity_json(info: FidelityInfo) -> dict[str, Any]:
     }
 )
 def render_fidelity_plot(info: FidelityInfo, path: Path) -> None:
-    """Predicted against measured mean and p99 latency, before and after; PNG, atomic."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Predicted against measured mean and p99 latency, before and after; PNG, SVG or PDF by
+    ``path``'s extension, written atomically."""
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8), dpi=120)
-    try:
-        for ax, stat, name, band in (
-            (axes[0], 0, "mean", MEAN_TARGET),
-            (axes[1], 3, "p99", P99_TARGET),
-        ):
-            measured = np.array([row.measured_ms[stat] for row in info.rows])
-            values = [measured]
-            for model, marker in ((info.before, "o"), (info.after, "^")):
-                rows = [r for r in info.rows if model in r.predicted_ms]
-                x = np.array([r.measured_ms[stat] for r in rows])
-                y = np.array([r.predicted_ms[model][stat] for r in rows])
-                values.append(y)
-                kind = "before" if model == info.before else "after"
-                ax.scatter(x, y, marker=marker, s=28, label=f"{model} ({kind})", alpha=0.8)
-            every = np.concatenate(values)
-            lo, hi = float(every.min()) * 0.9, float(every.max()) * 1.1
-            line = np.array([lo, hi])
-            ax.plot(line, line, color="black", linewidth=1, label="y = x")
-            ax.fill_between(
-                line,
-                line * (1 - band),
-                line * (1 + band),
-                color="gray",
-                alpha=0.15,
-                label=f"±{band:.0%}",
-            )
-            if hi / max(lo, 1e-12) > 30:
-                ax.set_xscale("log")
-                ax.set_yscale("log")
-                for axis in (ax.xaxis, ax.yaxis):  # decades only: minor labels collide
-                    axis.set_minor_formatter(NullFormatter())
-                    axis.set_major_formatter(ScalarFormatter())
-            ax.set_xlabel(f"measured {name} latency (ms)")
-            ax.set_ylabel(f"predicted {name} latency (ms)")
-            ax.set_title(f"{name} latency, {len(info.rows)} configurations")
-            ax.grid(True, alpha=0.3)
-            ax.legend(fontsize=8, loc="upper left")
-        fig.tight_layout()
-        atomic_write_png(fig, path)
-    finally:
-        plt.close(fig)
+    fig = new_figure(10, 4.8)
+    axes = fig.subplots(1, 2)
+    for ax, stat, name, band in (
+        (axes[0], 0, "mean", MEAN_TARGET),
+        (axes[1], 3, "p99", P99_TARGET),
+    ):
+        measured = np.array([row.measured_ms[stat] for row in info.rows])
+        values = [measured]
+        for model, marker in ((info.before, "o"), (info.after, "^")):
+            rows = [r for r in info.rows if model in r.predicted_ms]
+            x = np.array([r.measured_ms[stat] for r in rows])
+            y = np.array([r.predicted_ms[model][stat] for r in rows])
+            values.append(y)
+            kind = "before" if model == info.before else "after"
+            ax.scatter(x, y, marker=marker, s=28, label=f"{model} ({kind})", alpha=0.8)
+        every = np.concatenate(values)
+        lo, hi = float(every.min()) * 0.9, float(every.max()) * 1.1
+        line = np.array([lo, hi])
+        ax.plot(line, line, color="black", linewidth=1, label="y = x")
+        ax.fill_between(
+            line,
+            line * (1 - band),
+            line * (1 + band),
+            color="gray",
+            alpha=0.15,
+            label=f"±{band:.0%}",
+        )
+        if hi / max(lo, 1e-12) > 30:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            for axis in (ax.xaxis, ax.yaxis):  # decades only: minor labels collide
+                axis.set_minor_formatter(NullFormatter())
+                axis.set_major_formatter(ScalarFormatter())
+        ax.set_xlabel(f"measured {name} latency (ms)")
+        ax.set_ylabel(f"predicted {name} latency (ms)")
+        ax.set_title(f"{name} latency, {len(info.rows)} configurations")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    save_figure(fig, path)

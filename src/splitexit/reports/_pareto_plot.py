@@ -1,5 +1,7 @@
-"""The latency-accuracy trade-off plot of seed 000, Fig. 4: sampled configurations, the
-Pareto frontier, the recommendation and the baselines. Info first, pixels second.
+"""The latency-accuracy trade-off plot (Ebrahimi et al., Combining DNN Partitioning and Early
+Exit, EdgeSys '22, Fig. 4): sampled configurations, the Pareto frontier, the recommendation and
+the baselines. Info first, pixels second (PNG, SVG or PDF by the file's extension; the
+interactive HTML form is in :mod:`splitexit.reports._html`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from splitexit._boundary import atomic_write_png
 from splitexit._validation import (
     InstanceOf,
     PathLike,
@@ -18,11 +19,43 @@ from splitexit._validation import (
     validate_params,
 )
 from splitexit.planner import Plan, PlanPoint
+from splitexit.reports._figure import new_figure, save_figure
 from splitexit.reports._format import partition_text, placement_text, threshold_text
 
-__all__ = ["ParetoPlotInfo", "pareto_plot_info", "render_pareto_plot"]
+__all__ = ["ParetoPlotInfo", "PointInfo", "pareto_plot_info", "render_pareto_plot"]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+@returned_type
+@dataclass(frozen=True)
+class PointInfo:
+    """One configuration as people read it: T, P, A, accuracy and the latency's parts (ms)."""
+
+    name: str  # "frontier", "recommended" or a baseline's name
+    latency_ms: float
+    accuracy_pct: float
+    threshold: str  # "-" when no exit is selected
+    partition: str
+    placement: str
+    compute_ms: float
+    transmission_ms: float
+    propagation_ms: float
+
+
+def _point_info(name: str, point: PlanPoint, tier_names: list[str]) -> PointInfo:
+    est = point.estimate
+    return PointInfo(
+        name=name,
+        latency_ms=point.latency_s * 1e3,
+        accuracy_pct=point.accuracy * 100,
+        threshold=threshold_text(point) or "-",
+        partition=partition_text(point),
+        placement=placement_text(point, tier_names, sep=","),
+        compute_ms=est.compute_s * 1e3,
+        transmission_ms=est.transmission_s * 1e3,
+        propagation_ms=est.propagation_s * 1e3,
+    )
 
 
 @returned_type
@@ -41,6 +74,9 @@ class ParetoPlotInfo:
     requirement: tuple[str, float] | None  # ("accuracy", pct) or ("latency", ms)
     log_latency: bool
     configurations_evaluated: int
+    frontier: tuple[PointInfo, ...] = ()
+    recommended: PointInfo | None = None
+    baseline_points: tuple[PointInfo, ...] = ()
 
 
 def _label(point: PlanPoint, tier_names: list[str]) -> str:
@@ -82,6 +118,9 @@ def pareto_plot_info(plan: Plan) -> ParetoPlotInfo:
         requirement=requirement,
         log_latency=bool(spread > 30),
         configurations_evaluated=plan.configurations_evaluated,
+        frontier=tuple(_point_info("frontier", p, names) for p in plan.pareto),
+        recommended=_point_info("recommended", plan.best, names),
+        baseline_points=tuple(_point_info(b.name, b.point, names) for b in plan.baselines),
     )
 
 
@@ -92,49 +131,58 @@ def pareto_plot_info(plan: Plan) -> ParetoPlotInfo:
     }
 )
 def render_pareto_plot(info: ParetoPlotInfo, path: Path) -> None:
-    """Draw ``info`` to a PNG file, written atomically."""
-    import matplotlib
+    """Draw ``info`` to a PNG, SVG or PDF file (by ``path``'s extension), written atomically.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
-    try:
-        for num_parts in np.unique(info.sample_partitions):
-            mask = info.sample_partitions == num_parts
-            ax.scatter(
-                info.sample_latency_ms[mask],
-                info.sample_accuracy_pct[mask],
-                s=3,
-                alpha=0.35,
-                label=f"L = {num_parts} ({mask.sum()} sampled)",
-            )
-        ax.step(
-            info.frontier_latency_ms,
-            info.frontier_accuracy_pct,
-            where="post",
-            color="black",
-            linewidth=1.2,
-            label="Pareto frontier",
+    Baselines are told apart by marker and named in the legend, never by text next to the
+    point: "source" and "fastest" often sit on the same spot and their labels collided.
+    """
+    fig = new_figure(8, 5.5)
+    ax = fig.subplots()
+    for num_parts in np.unique(info.sample_partitions):
+        mask = info.sample_partitions == num_parts
+        ax.scatter(
+            info.sample_latency_ms[mask],
+            info.sample_accuracy_pct[mask],
+            s=3,
+            alpha=0.35,
+            label=f"L = {num_parts} ({mask.sum()} sampled)",
         )
-        for lat, acc, name in info.baselines:
-            ax.scatter([lat], [acc], marker="s", s=40, facecolors="none", edgecolors="dimgray")
-            ax.annotate(name, (lat, acc), textcoords="offset points", xytext=(4, -10), fontsize=7)
-        lat, acc, label = info.chosen
-        ax.scatter([lat], [acc], marker="*", s=160, color="red", zorder=5, label="recommended")
-        ax.annotate(label, (lat, acc), textcoords="offset points", xytext=(6, 6), fontsize=8)
-        if info.requirement is not None:
-            kind, value = info.requirement
-            line = ax.axhline if kind == "accuracy" else ax.axvline
-            line(value, linestyle="--", color="gray", linewidth=1)
-        if info.log_latency:
-            ax.set_xscale("log")
-        ax.set_xlabel("expected end-to-end latency (ms)")
-        ax.set_ylabel("estimated accuracy (%)")
-        ax.set_title(f"{info.title}: {info.configurations_evaluated:,} configurations")
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
-        atomic_write_png(fig, path)
-    finally:
-        plt.close(fig)
+    ax.step(
+        info.frontier_latency_ms,
+        info.frontier_accuracy_pct,
+        where="post",
+        color="black",
+        linewidth=1.2,
+        label="Pareto frontier",
+    )
+    markers = ("s", "D", "^", "v", "P", "X", "h")
+    for k, (lat, acc, name) in enumerate(info.baselines):
+        ax.scatter(
+            [lat],
+            [acc],
+            marker=markers[k % len(markers)],
+            s=44 + 16 * k,  # growing sizes: coinciding baselines stay visible
+            facecolors="none",
+            edgecolors="dimgray",
+            zorder=4,
+            label=f"{name} ({lat:.0f} ms, {acc:.1f}%)"
+            if lat >= 10
+            else f"{name} ({lat:.3g} ms, {acc:.1f}%)",
+        )
+    lat, acc, label = info.chosen
+    ax.scatter(
+        [lat], [acc], marker="*", s=160, color="red", zorder=5, label=f"recommended: {label}"
+    )
+    if info.requirement is not None:
+        kind, value = info.requirement
+        line = ax.axhline if kind == "accuracy" else ax.axvline
+        line(value, linestyle="--", color="gray", linewidth=1)
+    if info.log_latency:
+        ax.set_xscale("log")
+    ax.set_xlabel("expected end-to-end latency (ms)")
+    ax.set_ylabel("estimated accuracy (%)")
+    ax.set_title(f"{info.title}: {info.configurations_evaluated:,} configurations")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path)

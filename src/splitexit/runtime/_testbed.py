@@ -86,7 +86,10 @@ def measure(
     progress: Callable[[], None] | None = None,
     after_deploy: Callable[[], None] | None = None,
 ) -> list[SampleRecord]:
-    """Deploy on a ready chain, stream the warm samples, then the measured ones."""
+    """Deploy on a ready chain, stream the warm samples, then the measured ones.
+
+    ``progress`` is called once per measured sample; when it also has an ``observe(latency_s)``
+    method (the CLI's live p50/p99), it sees each delivered sample's latency (None: failed)."""
     chain.wait_ready()
     chain.deploy()
     if after_deploy is not None:
@@ -94,9 +97,25 @@ def measure(
     warm = min(options.warm_samples, len(labels))
     if warm:
         chain.stream(images[:warm], labels[:warm], list(range(warm)))
-    return chain.stream(
-        images, labels, list(range(len(labels))), clients=options.clients, progress=progress
-    )
+    observe = getattr(progress, "observe", None)
+    if observe is None:
+        return chain.stream(
+            images, labels, list(range(len(labels))), clients=options.clients, progress=progress
+        )
+    infer = chain.infer
+
+    def infer_observed(*args: Any, **kwargs: Any) -> SampleRecord:
+        record = infer(*args, **kwargs)
+        observe(record.latency_s if record.status == "delivered" else None)
+        return record
+
+    chain.infer = infer_observed  # type: ignore[method-assign]  # this stream only
+    try:
+        return chain.stream(
+            images, labels, list(range(len(labels))), clients=options.clients, progress=progress
+        )
+    finally:
+        del chain.infer  # the class's method again
 
 
 def run_testbed(

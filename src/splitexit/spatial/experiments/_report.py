@@ -81,14 +81,12 @@ def _save(figure: object, path: Path) -> None:
 
 def render_bars(info: BarsInfo, path: Path) -> None:
     """Draw :class:`BarsInfo` as grouped bars into a PNG file."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the global backend stays as it was
 
     groups, methods = len(info.groups), len(info.methods)
     width = 0.8 / methods
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * groups + 3), 4.0))
+    fig = Figure(figsize=(max(6.0, 1.3 * groups + 3), 4.0))
+    ax = fig.subplots()
     for m, method in enumerate(info.methods):
         xs = [g + (m - (methods - 1) / 2) * width for g in range(groups)]
         ax.bar(xs, [info.values[g][m] for g in range(groups)], width, label=method)
@@ -98,17 +96,14 @@ def render_bars(info: BarsInfo, path: Path) -> None:
     ax.legend(fontsize=7, ncols=3)
     ax.grid(axis="y", alpha=0.3)
     _save(fig, path)
-    plt.close(fig)
 
 
 def render_lines(info: LinesInfo, path: Path) -> None:
     """Draw :class:`LinesInfo` as lines into a PNG file."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the global backend stays as it was
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    fig = Figure(figsize=(7.0, 4.0))
+    ax = fig.subplots()
     for label, xs, ys in zip(info.labels, info.x, info.y, strict=True):
         ax.plot(xs, ys, label=label, marker="." if len(xs) < 20 else None, linewidth=1.2)
     ax.set_xlabel(info.xlabel)
@@ -119,7 +114,6 @@ def render_lines(info: LinesInfo, path: Path) -> None:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     _save(fig, path)
-    plt.close(fig)
 
 
 def print_comparison(comparison: Comparison, console: Console) -> None:
