@@ -20,6 +20,7 @@ from typing import Any
 
 import networkx as nx  # type: ignore[import-untyped]
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.operators._graph import GraphInfo
 
@@ -46,6 +47,7 @@ class Split:
     tail: frozenset[int]
 
 
+@returned_type
 @dataclass(frozen=True)
 class Cut:
     """One offered cut with its sizes; ``seconds`` is ``(head, tail)`` when timed."""
@@ -142,6 +144,9 @@ def _live_sets(info: GraphInfo, order: list[int]) -> list[tuple[str, ...]]:
     return result
 
 
+@validate_params(
+    {"info": [InstanceOf(GraphInfo)], "min_gap": [Interval(int, 0, None, closed="left")]}
+)
 def find_cuts(info: GraphInfo, *, min_gap: int = 6) -> list[Cut]:
     """Every offered cut of ``info``'s graph, in graph order.
 
@@ -199,6 +204,7 @@ def _prefix(info: GraphInfo, order: list[int]) -> tuple[list[float], list[int]]:
     return flops, params
 
 
+@validate_params({"info": [InstanceOf(GraphInfo)], "tensors": [InstanceOf(tuple, list)]})
 def split_at(info: GraphInfo, tensors: tuple[str, ...]) -> Split:
     """Check that ``tensors`` is a cut and return the nodes on either side.
 
@@ -246,6 +252,7 @@ def split_at(info: GraphInfo, tensors: tuple[str, ...]) -> Split:
     return Split(tensors=tuple(tensors), head=head, tail=frozenset(tail))
 
 
+@validate_params({"info": [InstanceOf(GraphInfo)], "cuts": [InstanceOf(list, tuple)]})
 def cuts_to_mapping(info: GraphInfo, cuts: list[Cut]) -> dict[str, Any]:
     """The ``splitexit.cuts/1`` document."""
     return {

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, PathLike, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.operators._model import TensorInfo
 
@@ -17,6 +18,7 @@ __all__ = ["Samples", "load_samples"]
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm"}
 
 
+@returned_type
 @dataclass(frozen=True)
 class Samples:
     """Feeds for one model, one dict per run, and the labels of each run's rows if known."""
@@ -33,6 +35,15 @@ class Samples:
         )
 
 
+@validate_params(
+    {
+        "path": [PathLike()],
+        "inputs": [InstanceOf(tuple, list)],
+        "mean": [Interval(float, None, None)],
+        "std": [Interval(float, 0, None, closed="neither")],
+        "limit": [Interval(int, 1, None, closed="left"), None],
+    }
+)
 def load_samples(
     path: Path,
     inputs: tuple[TensorInfo, ...],

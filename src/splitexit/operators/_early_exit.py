@@ -17,6 +17,7 @@ from typing import Any
 import onnx
 from onnx import AttributeProto, helper
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.operators._cuts import cut_order, find_cuts
 from splitexit.operators._graph import GraphInfo
@@ -26,6 +27,7 @@ __all__ = ["Run", "find_runs", "skip_blocks"]
 _MAX_SEGMENTS_PER_BLOCK = 6
 
 
+@returned_type
 @dataclass(frozen=True)
 class Run:
     """``count`` identical blocks; block j spans nodes ``blocks[j]`` from ``boundaries[j]`` to
@@ -77,6 +79,7 @@ def _signature(info: GraphInfo, nodes: list[int], first: str, last: str) -> tupl
     return tuple(sig)
 
 
+@validate_params({"info": [InstanceOf(GraphInfo)]})
 def find_runs(info: GraphInfo) -> list[Run]:
     """Maximal runs of identical blocks, longest (in nodes) first.
 
@@ -126,6 +129,13 @@ def find_runs(info: GraphInfo) -> list[Run]:
     return kept
 
 
+@validate_params(
+    {
+        "info": [InstanceOf(GraphInfo)],
+        "run": [InstanceOf(Run)],
+        "skip": [Interval(int, 1, None, closed="left")],
+    }
+)
 def skip_blocks(info: GraphInfo, run: Run, skip: int) -> onnx.ModelProto:
     """The model without the last ``skip`` blocks of ``run``; tensor names are kept."""
     if not 1 <= skip <= run.count:

@@ -15,6 +15,7 @@ import numpy as np
 import onnx
 from onnx import AttributeProto, helper, numpy_helper
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.operators._model import LoadedModel, TensorInfo, ort_session
 
 __all__ = ["GraphInfo", "analyse", "random_inputs"]
@@ -52,6 +53,7 @@ def outer_reads(graph: onnx.GraphProto) -> set[str]:
     return reads
 
 
+@returned_type
 @dataclass
 class GraphInfo:
     """Trusted facts about a loaded model's top-level graph (0-based node indices)."""
@@ -74,6 +76,7 @@ class GraphInfo:
         return self.tensors[name]
 
 
+@validate_params({"loaded": [InstanceOf(LoadedModel)]})
 def analyse(loaded: LoadedModel) -> GraphInfo:
     """Build the :class:`GraphInfo` of ``loaded``, with shapes at its given input shapes.
 
@@ -173,6 +176,9 @@ def _shapes(info: GraphInfo) -> dict[str, TensorInfo]:
     return found
 
 
+@validate_params(
+    {"inputs": [InstanceOf(tuple, list)], "seed": [Interval(int, 0, None, closed="left")]}
+)
 def random_inputs(inputs: tuple[TensorInfo, ...], seed: int = 0) -> dict[str, np.ndarray]:
     """Seeded sample inputs: standard normal floats, small non-negative integers, booleans."""
     rng = np.random.default_rng(seed)

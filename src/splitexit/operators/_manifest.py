@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from splitexit._boundary import StrictModel, read_mapping
+from splitexit._validation import InstanceOf, PathLike, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.operators._model import TensorInfo
 
@@ -31,6 +32,7 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@returned_type
 @dataclass(frozen=True)
 class PieceEntry:
     index: int  # 1-based
@@ -53,6 +55,7 @@ class PieceEntry:
         }
 
 
+@returned_type
 @dataclass(frozen=True)
 class PiecesManifest:
     """A partition of ``source`` into pieces, in order; cuts name the tensors between them."""
@@ -115,6 +118,7 @@ def _tensors(items: list[_Tensor]) -> tuple[TensorInfo, ...]:
     return tuple(TensorInfo(t.name, tuple(t.shape), t.dtype) for t in items)
 
 
+@validate_params({"path": [PathLike()], "verify_files": [InstanceOf(bool)]})
 def load_pieces(path: Path, *, verify_files: bool = True) -> PiecesManifest:
     """Read and check a ``splitexit.pieces/1`` manifest; problems are one InputError line.
 

@@ -10,11 +10,21 @@ from typing import Any
 import numpy as np
 import onnx
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.operators._model import ort_session
 
 __all__ = ["Agreement", "agreement", "latency", "outputs_of", "paired_latency"]
 
 
+@validate_params(
+    {
+        "model": [InstanceOf("onnx:ModelProto", bytes, name="an ONNX model (ModelProto or bytes)")],
+        "feeds": [InstanceOf(dict)],
+        "runs": [Interval(int, 1, None, closed="left")],
+        "threads": [Interval(int, 1, None, closed="left")],
+        "source": [InstanceOf(str)],
+    }
+)
 def latency(
     model: onnx.ModelProto | bytes,
     feeds: dict[str, np.ndarray],
@@ -37,6 +47,19 @@ def latency(
     return float(np.median(times))
 
 
+@validate_params(
+    {
+        "first": [InstanceOf("onnx:ModelProto", bytes, name="an ONNX model (ModelProto or bytes)")],
+        "second": [
+            InstanceOf("onnx:ModelProto", bytes, name="an ONNX model (ModelProto or bytes)")
+        ],
+        "feeds": [InstanceOf(dict)],
+        "runs": [Interval(int, 1, None, closed="left")],
+        "threads": [Interval(int, 1, None, closed="left")],
+        "warmup": [Interval(int, 0, None, closed="left")],
+        "source": [InstanceOf(str)],
+    }
+)
 def paired_latency(
     first: onnx.ModelProto | bytes,
     second: onnx.ModelProto | bytes,
@@ -80,6 +103,7 @@ def outputs_of(
     return [session.run([name], {k: v for k, v in f.items() if k in wanted})[0] for f in feeds]
 
 
+@returned_type
 @dataclass(frozen=True)
 class Agreement:
     """Agreement of a variant with the float model on held-out runs."""
@@ -96,6 +120,13 @@ class Agreement:
         return dict(self.__dict__)
 
 
+@validate_params(
+    {
+        "reference": [InstanceOf(list, tuple)],
+        "variant": [InstanceOf(list, tuple)],
+        "labels": [InstanceOf(np.ndarray), None],
+    }
+)
 def agreement(
     reference: list[np.ndarray], variant: list[np.ndarray], labels: np.ndarray | None = None
 ) -> Agreement:

@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
+from splitexit._validation import InstanceOf, PathLike, returned_type, validate_params
 from splitexit.errors import InputError
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 
+@returned_type
 @dataclass(frozen=True)
 class TensorInfo:
     """A named tensor with its full shape (batch included) and numpy dtype name."""
@@ -43,6 +45,7 @@ class TensorInfo:
         return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype}
 
 
+@returned_type
 @dataclass(frozen=True)
 class LoadedModel:
     """A checked model plus the concrete shapes of its graph inputs."""
@@ -56,6 +59,7 @@ class LoadedModel:
         return {t.name: t.shape for t in self.inputs}
 
 
+@validate_params({"items": [InstanceOf(list, tuple), None]})
 def parse_input_shapes(items: list[str] | None) -> dict[str, tuple[int, ...]]:
     """``["data=1x3x224x224"]`` -> ``{"data": (1, 3, 224, 224)}``.
 
@@ -163,6 +167,7 @@ def _resolve_inputs(
     return tuple(infos)
 
 
+@validate_params({"path": [PathLike()], "input_shapes": [InstanceOf(dict), None]})
 def load_model(path: Path, input_shapes: dict[str, tuple[int, ...]] | None = None) -> LoadedModel:
     """Read and check ``path``; every problem is one :class:`InputError` line.
 

@@ -6,11 +6,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from splitexit._validation import InstanceOf, PathLike, validate_params
 from splitexit.errors import InputError
 
 __all__ = ["write_folder"]
 
 
+@validate_params({"out": [PathLike()], "files": [InstanceOf(dict)]})
 def write_folder(out: Path, files: dict[str, bytes]) -> None:
     """Write ``files`` (relative name -> bytes) as the folder ``out``, replacing it whole.
 

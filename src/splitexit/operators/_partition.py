@@ -6,11 +6,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import onnx
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    Options,
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError, SplitexitError
 from splitexit.operators._balance import node_seconds, prefix_seconds
 from splitexit.operators._cuts import Cut, find_cuts
@@ -30,6 +38,7 @@ class EquivalenceError(SplitexitError):
     """Chained pieces do not reproduce the whole model's outputs."""
 
 
+@returned_type
 @dataclass(frozen=True)
 class PartitionResult:
     manifest: PiecesManifest
@@ -39,6 +48,13 @@ class PartitionResult:
     samples: int
 
 
+@validate_params(
+    {
+        "info": [InstanceOf(GraphInfo)],
+        "pieces": [Interval(int, 1, None, closed="left")],
+        "criterion": [Options(get_args(Criterion))],
+    }
+)
 def choose_cuts(info: GraphInfo, pieces: int, criterion: Criterion) -> list[tuple[str, ...]]:
     """K - 1 offered cuts closest to equal shares of parameter bytes (``size``, the seed's
     rule), of measured ONNX Runtime kernel time (``compute``, one profiling run; see
@@ -93,6 +109,19 @@ def prove_equal(
     return diff, scale
 
 
+@validate_params(
+    {
+        "model_path": [PathLike()],
+        "out": [PathLike()],
+        "cuts": [InstanceOf(list, tuple), None],
+        "pieces": [Interval(int, 1, None, closed="left"), None],
+        "criterion": [Options(get_args(Criterion))],
+        "input_shapes": [InstanceOf(dict), None],
+        "samples": [Interval(int, 1, None, closed="left")],
+        "tolerance": [Interval(float, 0, None, closed="left")],
+        "operators": [InstanceOf(tuple)],
+    }
+)
 def partition(
     model_path: Path,
     out: Path,

@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
+from splitexit._validation import InstanceOf, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.operators._cuts import Split, split_at
 from splitexit.operators._graph import GraphInfo
@@ -24,6 +25,7 @@ from splitexit.operators._model import TensorInfo, ort_session
 __all__ = ["Piece", "build_pieces", "chain_outputs", "max_abs_diff", "run_model"]
 
 
+@returned_type
 @dataclass(frozen=True)
 class Piece:
     """One piece of a partition: its model and its boundary tensors."""
@@ -46,6 +48,7 @@ def _ordered_splits(info: GraphInfo, cuts: list[tuple[str, ...]]) -> list[Split]
     return splits
 
 
+@validate_params({"info": [InstanceOf(GraphInfo)], "cuts": [InstanceOf(list, tuple)]})
 def build_pieces(info: GraphInfo, cuts: list[tuple[str, ...]]) -> list[Piece]:
     """Split ``info``'s model at ``cuts`` (each a tuple of tensor names) into len(cuts)+1
     pieces, in order.
@@ -150,6 +153,9 @@ def run_model(
     return dict(zip(names, values, strict=True))
 
 
+@validate_params(
+    {"models": [InstanceOf(list, tuple)], "feeds": [InstanceOf(dict)], "source": [InstanceOf(str)]}
+)
 def chain_outputs(
     models: list[onnx.ModelProto | bytes], feeds: dict[str, np.ndarray], *, source: str
 ) -> dict[str, np.ndarray]:

@@ -7,11 +7,19 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import onnx
 
 from splitexit._boundary import atomic_write_bytes
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    Options,
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.operators._data import Samples, load_samples
 from splitexit.operators._early_exit import Run, find_runs, skip_blocks
@@ -46,6 +54,21 @@ def samples_for(
     return samples.split(len(samples.feeds) // 2)
 
 
+@validate_params(
+    {
+        "model_path": [PathLike()],
+        "out": [PathLike()],
+        "data": [PathLike(), None],
+        "input_shapes": [InstanceOf(dict), None],
+        "count": [Interval(int, 1, None, closed="left")],
+        "per_channel": [InstanceOf(bool)],
+        "runs": [Interval(int, 1, None, closed="left")],
+        "mean": [Interval(float, None, None)],
+        "std": [Interval(float, 0, None, closed="neither")],
+        "held_out": [PathLike(), None],
+        "threads": [Interval(int, 1, None, closed="left")],
+    }
+)
 def quantize(
     model_path: Path,
     out: Path,
@@ -87,6 +110,17 @@ def quantize(
     return report
 
 
+@validate_params(
+    {
+        "folder": [PathLike()],
+        "out": [PathLike()],
+        "data": [PathLike(), None],
+        "count": [Interval(int, 1, None, closed="left")],
+        "per_channel": [InstanceOf(bool)],
+        "mean": [Interval(float, None, None)],
+        "std": [Interval(float, 0, None, closed="neither")],
+    }
+)
 def quantize_pieces(
     folder: Path,
     out: Path,
@@ -131,6 +165,7 @@ def _rehash(piece: PieceEntry, data: bytes) -> PieceEntry:
     return replace(piece, sha256=hashlib.sha256(data).hexdigest())
 
 
+@returned_type
 @dataclass(frozen=True)
 class EarlyExitResult:
     run: Run
@@ -139,6 +174,18 @@ class EarlyExitResult:
     collapsed: bool
 
 
+@validate_params(
+    {
+        "model_path": [PathLike()],
+        "out": [PathLike()],
+        "skip": [Interval(int, 1, None, closed="left")],
+        "run_index": [Interval(int, 0, None, closed="left")],
+        "data": [PathLike(), None],
+        "input_shapes": [InstanceOf(dict), None],
+        "count": [Interval(int, 1, None, closed="left")],
+        "runs": [Interval(int, 1, None, closed="left")],
+    }
+)
 def early_exit(
     model_path: Path,
     out: Path,
@@ -176,6 +223,20 @@ def _collapsed(report: QuantReport) -> bool:
     return a.top1_agreement is not None and a.top1_agreement < COLLAPSE_AGREEMENT
 
 
+@validate_params(
+    {
+        "kind": [Options(("qe", "qep"))],
+        "model_path": [PathLike()],
+        "out": [PathLike()],
+        "skip": [Interval(int, 1, None, closed="left")],
+        "data": [PathLike(), None],
+        "input_shapes": [InstanceOf(dict), None],
+        "pieces": [Interval(int, 1, None, closed="left")],
+        "criterion": [Options(get_args(Criterion))],
+        "count": [Interval(int, 1, None, closed="left")],
+        "runs": [Interval(int, 1, None, closed="left")],
+    }
+)
 def hybrid(
     kind: Literal["qe", "qep"],
     model_path: Path,

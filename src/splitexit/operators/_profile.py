@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, PathLike, validate_params
 from splitexit.errors import InputError
 from splitexit.operators._cuts import find_cuts
 from splitexit.operators._data import Samples, load_samples
@@ -36,6 +37,14 @@ __all__ = ["OnnxProfileSettings", "profile_onnx", "top1"]
 CutKind = Literal["single", "all"]
 
 
+@validate_params(
+    {
+        "cuts": [InstanceOf(str)],  # its own check keeps the CLI's "--cuts must be" line
+        "runs": [Interval(int, 1, None, closed="left")],
+        "percentile": [Interval(float, 0, 100, closed="right")],
+        "limit": [Interval(int, 1, None, closed="left"), None],
+    }
+)
 @dataclass(frozen=True)
 class OnnxProfileSettings:
     """How to cut and time: which cuts, runs per piece, the percentile kept."""
@@ -87,6 +96,16 @@ def _relative(path: Path, folder: Path) -> str:
         return str(path.resolve())
 
 
+@validate_params(
+    {
+        "model_path": [PathLike()],
+        "data": [PathLike()],
+        "out": [PathLike()],
+        "labels": [PathLike(), None],
+        "input_shapes": [InstanceOf(dict), None],
+        "settings": [InstanceOf(OnnxProfileSettings), None],
+    }
+)
 def profile_onnx(
     model_path: Path,
     data: Path,

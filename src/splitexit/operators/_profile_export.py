@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import onnx
 
+from splitexit._validation import InstanceOf, Interval, PathLike, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.operators._data import load_samples
 from splitexit.operators._graph import analyse, random_inputs
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 __all__ = ["PiecesExport", "export_onnx_profile", "onnx_profile_samples", "source_model"]
 
 
+@validate_params(
+    {"profile": [InstanceOf("splitexit.profile:Profile")], "profile_file": [PathLike()]}
+)
 def source_model(profile: Profile, profile_file: Path) -> LoadedModel:
     """The profile's ONNX model, loaded at its shapes; its SHA-256 must be the profile's."""
     source = profile.onnx
@@ -49,6 +53,7 @@ def source_model(profile: Profile, profile_file: Path) -> LoadedModel:
     return load_model(path, source.input_shapes)
 
 
+@returned_type
 @dataclass(frozen=True)
 class PiecesExport:
     """The files of an export (``piece-K.onnx``, ``pieces.json``), not yet written, with what
@@ -64,6 +69,14 @@ class PiecesExport:
     partition: tuple[int, ...]  # 0-based last blocks, as given
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf("splitexit.profile:Profile")],
+        "profile_file": [PathLike()],
+        "partition": [InstanceOf(list, tuple)],
+        "tolerance": [Interval(float, 0, None, closed="left")],
+    }
+)
 def export_onnx_profile(
     profile: Profile,
     profile_file: Path,
@@ -110,6 +123,13 @@ def export_onnx_profile(
     )  # fmt: skip
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf("splitexit.profile:Profile")],
+        "profile_file": [PathLike()],
+        "limit": [Interval(int, 1, None, closed="left"), None],
+    }
+)
 def onnx_profile_samples(
     profile: Profile, profile_file: Path, *, limit: int | None = None
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from splitexit._validation import InstanceOf, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.operators._data import Samples
 from splitexit.operators._measure import Agreement, agreement, outputs_of, paired_latency
@@ -26,6 +27,7 @@ __all__ = ["QuantReport", "compare", "quantize_bytes", "quantize_loaded"]
 _PER_CHANNEL_OPSET = 13
 
 
+@returned_type
 @dataclass(frozen=True)
 class QuantReport:
     """A variant against its float model on the held-out runs."""
@@ -83,6 +85,14 @@ def _without_initializer_inputs(model: onnx.ModelProto) -> onnx.ModelProto:
     return copy
 
 
+@validate_params(
+    {
+        "model": [InstanceOf("onnx:ModelProto")],
+        "calibration": [InstanceOf(list, tuple)],
+        "source": [InstanceOf(str)],
+        "per_channel": [InstanceOf(bool)],
+    }
+)
 def quantize_bytes(
     model: onnx.ModelProto,
     calibration: list[dict[str, np.ndarray]],

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.study._effect import cliffs_delta, magnitude
 from splitexit.study._stats import adjust, finite
 
@@ -28,6 +29,7 @@ SEED_ACCURACY_PAIRS: tuple[tuple[str, str], ...] = (
 )
 
 
+@returned_type
 @dataclass(frozen=True)
 class AccuracyRow:
     """One accuracy value in percent: top-1, top-5, mIoU or agreement with identity."""
@@ -39,6 +41,7 @@ class AccuracyRow:
     value: float
 
 
+@returned_type
 @dataclass(frozen=True)
 class WilcoxonTest:
     a: str  # operator
@@ -73,6 +76,13 @@ def wilcoxon_method(x: np.ndarray, y: np.ndarray) -> str:
     return "exact" if np.all(d > 0) and np.unique(d).size == d.size else "auto"
 
 
+@validate_params(
+    {
+        "rows": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "pairs": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "alpha": [Interval(float, 0, 1, closed="neither")],
+    }
+)
 def accuracy_tests(
     rows: Sequence[AccuracyRow],
     *,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from splitexit._validation import InstanceOf, returned_type, validate_params
 from splitexit.study._schedule import Strategy
 
 __all__ = ["Design", "study_designs"]
@@ -24,6 +25,7 @@ _SINGLE = ("M", "E", "C")
 _PAIRS = ("ME", "EC", "MC")
 
 
+@returned_type
 @dataclass(frozen=True)
 class Design:
     """One Kruskal-Wallis family: a name, its dimension and its groups in table order."""
@@ -41,6 +43,9 @@ def _keep(
     return [Design(name, dimension, subject, groups)] if len(groups) >= 2 else []
 
 
+@validate_params(
+    {"strategies": [InstanceOf(list, tuple, "collections.abc:Iterable", name="an iterable")]}
+)
 def study_designs(strategies: Iterable[Strategy]) -> list[Design]:
     """The tier and operator designs over the measured ``strategies``.
 

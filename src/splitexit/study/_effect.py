@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, validate_params
+
 __all__ = ["MAGNITUDE_BOUNDS", "cliffs_delta", "magnitude", "magnitude_letter"]
 
 # |d| < 0.147 negligible, < 0.33 small, < 0.474 medium, else large (Romano et al. 2006)
@@ -22,6 +24,18 @@ MAGNITUDE_BOUNDS: tuple[tuple[float, str], ...] = (
 )
 
 
+@validate_params(
+    {
+        "x": [
+            InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence"),
+            InstanceOf(np.ndarray),
+        ],
+        "y": [
+            InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence"),
+            InstanceOf(np.ndarray),
+        ],
+    }
+)
 def cliffs_delta(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
     """Cliff's delta of ``x`` against ``y``.
 
@@ -37,6 +51,7 @@ def cliffs_delta(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarra
     return float((below.sum() - above.sum()) / (a.size * b.size))
 
 
+@validate_params({"delta": [Interval(float, -1, 1)]})
 def magnitude(delta: float) -> str:
     """The seed's label of ``|delta|``.
 
@@ -50,6 +65,7 @@ def magnitude(delta: float) -> str:
     return "large"
 
 
+@validate_params({"delta": [Interval(float, -1, 1)]})
 def magnitude_letter(delta: float) -> str:
     """The seed's table cell: sign and first letter, e.g. ``-L`` or ``S``.
 

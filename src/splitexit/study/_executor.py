@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from splitexit._validation import Callable_, InstanceOf, Interval, PathLike, validate_params
 from splitexit.errors import SplitexitError
 from splitexit.operators import Samples, load_model, load_samples, random_inputs
 from splitexit.study._accuracy import AccuracyRow
@@ -30,6 +31,15 @@ from splitexit.study._variants import Variant, build_variants, time_pieces, vari
 __all__ = ["RuntimeExecutor"]
 
 
+@validate_params(
+    {
+        "study": [InstanceOf("splitexit.study._spec:Study")],
+        "work": [PathLike()],
+        "compute_mode": [InstanceOf(str)],
+        "skip": [Interval(int, 1, None, closed="left")],
+        "progress": [Callable_(), None],
+    }
+)
 class RuntimeExecutor:
     """Deploys and times the study's strategies on local workers (``StrategyExecutor``)."""
 

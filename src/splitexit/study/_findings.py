@@ -11,12 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, returned_type, validate_params
 from splitexit.study._accuracy import AccuracyRow
 from splitexit.study._stats import StrategySummary
 
 __all__ = ["Finding", "seed_findings"]
 
 
+@returned_type
 @dataclass(frozen=True)
 class Finding:
     claim: str  # the seed's finding
@@ -91,6 +93,12 @@ def _loss_text(losses: list[float], seed: tuple[float, float]) -> tuple[str, boo
     return f"{low:.2f}-{high:.2f} points lost", inside
 
 
+@validate_params(
+    {
+        "summaries": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "accuracy": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+    }
+)
 def seed_findings(
     summaries: Sequence[StrategySummary], accuracy: Sequence[AccuracyRow] = ()
 ) -> tuple[Finding, ...]:

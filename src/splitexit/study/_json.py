@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from splitexit._boundary import atomic_write_text
+from splitexit._validation import InstanceOf, Interval, Options, PathLike, validate_params
 from splitexit.study._accuracy import AccuracyRow, accuracy_tests
 from splitexit.study._log import read_latencies
 from splitexit.study._schedule import Strategy
@@ -26,6 +27,7 @@ def _strategy(s: Strategy) -> dict[str, str]:
     return {"subject": s.subject, "operator": s.operator, "tiers": s.tiers}
 
 
+@validate_params({"stats": [InstanceOf("splitexit.study._stats:StudyStatistics")]})
 def statistics_json(stats: StudyStatistics) -> dict[str, Any]:
     """The JSON document of ``stats`` (plain dicts, lists, finite numbers, null)."""
     return {
@@ -106,12 +108,23 @@ def statistics_json(stats: StudyStatistics) -> dict[str, Any]:
     }
 
 
+@validate_params(
+    {"stats": [InstanceOf("splitexit.study._stats:StudyStatistics")], "path": [PathLike()]}
+)
 def write_statistics(stats: StudyStatistics, path: Path) -> None:
     """Write ``statistics.json`` atomically; a non-finite number is a bug, not output."""
     text = json.dumps(statistics_json(stats), indent=2, allow_nan=False)
     atomic_write_text(path, text + "\n")
 
 
+@validate_params(
+    {
+        "path": [PathLike()],
+        "alpha": [Interval(float, 0, 1, closed="neither")],
+        "p_adjust": [Options(("holm", "bonferroni"))],
+        "accuracy": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+    }
+)
 def statistics_from_csv(
     path: Path,
     *,

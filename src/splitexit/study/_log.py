@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from splitexit._boundary import atomic_write_text
+from splitexit._validation import PathLike, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.study._schedule import Strategy
 
@@ -20,6 +21,7 @@ __all__ = ["COLUMNS", "LatencyLog", "read_latencies"]
 COLUMNS: tuple[str, ...] = ("subject", "operator", "tiers", "repetition", "sample", "latency_s")
 
 
+@returned_type
 @dataclass
 class LatencyLog:
     """Latencies in seconds, in the order they were measured.
@@ -82,6 +84,7 @@ class LatencyLog:
         atomic_write_text(path, self.to_csv())
 
 
+@validate_params({"path": [PathLike()]})
 def read_latencies(path: Path) -> LatencyLog:
     """Read a ``latencies.csv`` back; a bad row is one :class:`InputError` line."""
     try:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from splitexit._validation import Callable_, InstanceOf, PathLike, validate_params
 from splitexit.errors import InputError
 from splitexit.study._executor import RuntimeExecutor
 from splitexit.study._predict import kendall_tau
@@ -23,6 +24,7 @@ from splitexit.study._spec import Study
 __all__ = ["measured_study", "quick_study"]
 
 
+@validate_params({"study": [InstanceOf("splitexit.study._spec:Study")]})
 def quick_study(study: Study) -> Study:
     """The study with short counts: 1 repetition of 20 inferences, 5 warm-ups, 20 samples."""
     spec = study.spec
@@ -31,6 +33,14 @@ def quick_study(study: Study) -> Study:
     return dataclasses.replace(study, spec=spec.model_copy(update=update))
 
 
+@validate_params(
+    {
+        "study": [InstanceOf("splitexit.study._spec:Study")],
+        "out": [PathLike()],
+        "compute_mode": [InstanceOf(str)],
+        "progress": [Callable_(), None],
+    }
+)
 def measured_study(
     study: Study,
     out: Path,

@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.study._schedule import Strategy
 from splitexit.study._stats import StrategySummary, finite
 
 __all__ = ["Prediction", "PredictionRow", "kendall_tau", "prediction_table"]
 
 
+@validate_params({"median_s": [Interval(float, 0, None)], "p99_s": [Interval(float, 0, None)]})
 @dataclass(frozen=True)
 class Prediction:
     """The model's figures for one strategy, in seconds."""
@@ -22,6 +24,7 @@ class Prediction:
     p99_s: float
 
 
+@returned_type
 @dataclass(frozen=True)
 class PredictionRow:
     strategy: Strategy
@@ -35,6 +38,12 @@ class PredictionRow:
     measured_rank: int
 
 
+@validate_params(
+    {
+        "predicted": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+        "measured": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+    }
+)
 def kendall_tau(
     predicted: Mapping[Strategy, float], measured: Mapping[Strategy, float]
 ) -> tuple[float | None, float | None]:
@@ -59,6 +68,12 @@ def _ranks(values: Mapping[Strategy, float]) -> dict[Strategy, int]:
     return {s: i + 1 for i, s in enumerate(order)}
 
 
+@validate_params(
+    {
+        "predictions": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+        "summaries": [InstanceOf(tuple, list)],
+    }
+)
 def prediction_table(
     predictions: Mapping[Strategy, Prediction], summaries: tuple[StrategySummary, ...]
 ) -> list[PredictionRow]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.study._accuracy import AccuracyRow
 from splitexit.study._effect import cliffs_delta, magnitude
 from splitexit.study._schedule import Strategy
@@ -84,6 +85,14 @@ def _check(
     )  # fmt: skip
 
 
+@validate_params(
+    {
+        "predicted": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+        "latencies": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+        "accuracy": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "loss": [Interval(float, 0, None)],
+    }
+)
 def recommend(
     predicted: Mapping[Strategy, float],
     latencies: Mapping[Strategy, list[float]],

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from splitexit._boundary import atomic_write_bytes, atomic_write_text
+from splitexit._validation import InstanceOf, PathLike, returned_type, validate_params
 from splitexit.study._figures import box_png, qq_png
 from splitexit.study._report_info import StudyReportInfo
 
@@ -27,6 +28,7 @@ class Block:
     png: bytes = b""
 
 
+@returned_type
 @dataclass(frozen=True)
 class ReportFiles:
     markdown: Path
@@ -273,6 +275,9 @@ def _html(blocks: list[Block], title: str) -> str:
     return "\n".join(out)
 
 
+@validate_params(
+    {"info": [InstanceOf("splitexit.study._report_info:StudyReportInfo")], "out_dir": [PathLike()]}
+)
 def write_report(info: StudyReportInfo, out_dir: Path) -> ReportFiles:
     """Write ``report.md``, ``figures/*.png`` and ``report.html`` under ``out_dir``."""
     blocks = report_blocks(info)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, returned_type, validate_params
 from splitexit.study._accuracy import AccuracyRow
 from splitexit.study._effect import magnitude_letter
 from splitexit.study._findings import Finding, seed_findings
@@ -47,6 +48,7 @@ class QQPanel:
     ordered: tuple[float, ...]
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class StudyReportInfo:
     name: str
@@ -108,6 +110,16 @@ def _boxes(
     return {subject: tuple(panels) for subject, panels in out.items()}
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "setting": [InstanceOf(str)],
+        "log": [InstanceOf("splitexit.study._log:LatencyLog")],
+        "stats": [InstanceOf("splitexit.study._stats:StudyStatistics")],
+        "accuracy": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "predictions": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
+    }
+)
 def study_report_info(
     *,
     name: str,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from splitexit._validation import Callable_, InstanceOf, PathLike, returned_type, validate_params
 from splitexit.study._accuracy import AccuracyRow, accuracy_tests
 from splitexit.study._json import write_statistics
 from splitexit.study._log import LatencyLog
@@ -49,6 +50,7 @@ class _FunctionExecutor:
         """A plain function has no workers to restart."""
 
 
+@returned_type
 @dataclass(frozen=True)
 class StudyResult:
     out: Path
@@ -59,11 +61,18 @@ class StudyResult:
     events: int
 
 
+@validate_params({"study": [InstanceOf("splitexit.study._spec:Study")]})
 def study_strategies(study: Study) -> list[Strategy]:
     """Every (subject, operator, tiers) cell of the study, subjects first."""
     return [Strategy(subject, op, tiers) for subject in study.subjects for op, tiers in study.cells]
 
 
+@validate_params(
+    {
+        "study": [InstanceOf("splitexit.study._spec:Study")],
+        "input_sizes": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
+    }
+)
 def study_schedule(
     study: Study, input_sizes: Mapping[str, Sequence[int]] | None = None
 ) -> list[Event]:
@@ -104,6 +113,16 @@ def _setting(study: Study) -> str:
     )
 
 
+@validate_params(
+    {
+        "study": [InstanceOf("splitexit.study._spec:Study")],
+        "out": [PathLike()],
+        "executor": [Callable_(), InstanceOf(StrategyExecutor, name="a StrategyExecutor")],
+        "input_sizes": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
+        "accuracy": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "predictions": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
+    }
+)
 def run_study(
     study: Study,
     out: Path,

@@ -16,6 +16,8 @@ from typing import Literal
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, Options, returned_type, validate_params
+
 __all__ = [
     "Event",
     "Strategy",
@@ -24,6 +26,9 @@ __all__ = [
 ]
 
 
+@validate_params(
+    {"subject": [InstanceOf(str)], "operator": [InstanceOf(str)], "tiers": [InstanceOf(str)]}
+)
 @dataclass(frozen=True, order=True)
 class Strategy:
     """One measured cell: a subject under an operator on a tier set (seed 004's strategy).
@@ -41,6 +46,7 @@ class Strategy:
         return f"{self.subject} {self.operator}@{self.tiers}"
 
 
+@returned_type
 @dataclass(frozen=True)
 class Event:
     """One step of the protocol: ``restart`` (fresh workers), ``warmup`` (latencies thrown
@@ -52,6 +58,14 @@ class Event:
     samples: tuple[int, ...]
 
 
+@validate_params(
+    {
+        "sizes": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "count": [Interval(int, 1, None, closed="left")],
+        "choice": [Options(("largest", "first", "random"))],
+        "seed": [Interval(int, 0, None, closed="left")],
+    }
+)
 def choose_samples(
     sizes: Sequence[int], count: int, *, choice: str = "largest", seed: int = 0
 ) -> tuple[int, ...]:
@@ -79,6 +93,17 @@ def _cycle(samples: Sequence[int], length: int) -> tuple[int, ...]:
     return tuple(samples[i % len(samples)] for i in range(length))
 
 
+@validate_params(
+    {
+        "strategies": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "samples": [InstanceOf(dict)],
+        "repetitions": [Interval(int, None, None)],  # its own check words the bound
+        "warmup": [Interval(int, 0, None, closed="left")],
+        "inferences": [Interval(int, 1, None, closed="left")],
+        "order": [InstanceOf(str)],  # its own check lists the orders
+        "seed": [Interval(int, 0, None, closed="left")],
+    }
+)
 def make_schedule(
     strategies: Sequence[Strategy],
     samples: dict[str, tuple[int, ...]],

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from splitexit._boundary import StrictModel, read_mapping
+from splitexit._validation import InstanceOf, PathLike, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.topology import Topology, load_topology
 
@@ -37,6 +38,7 @@ TIER_PAIRS: tuple[str, ...] = ("ME", "EC", "MC")
 PARTITIONED: frozenset[str] = frozenset({"P", "QEP"})
 
 
+@validate_params({"operator": [InstanceOf(str)]})
 def seed_tier_sets(operator: str) -> tuple[str, ...]:
     """The seed's cells: whole models on M, E, C; partitioned ones (P, QEP) on the pairs.
 
@@ -126,6 +128,7 @@ class StudySpec(StrictModel):
         return self
 
 
+@returned_type
 @dataclass(frozen=True)
 class Study:
     """A validated study: every (operator, tiers) cell and the topology it runs on."""
@@ -177,6 +180,7 @@ def study_from_mapping(data: object, *, source: str, base_dir: Path) -> Study:
     return Study(spec=spec, topology=topology, cells=cells, base_dir=base_dir)
 
 
+@validate_params({"path": [PathLike()]})
 def load_study(path: str | Path) -> Study:
     """Load and validate a `splitexit.study/1` YAML file.
 

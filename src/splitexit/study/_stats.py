@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, Options, returned_type, validate_params
 from splitexit.study._designs import Design, study_designs
 from splitexit.study._effect import cliffs_delta, magnitude
 from splitexit.study._log import LatencyLog
@@ -48,6 +49,12 @@ def finite(value: float) -> float | None:
     return number if math.isfinite(number) else None
 
 
+@validate_params(
+    {
+        "p_values": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "method": [Options(("holm", "bonferroni"))],
+    }
+)
 def adjust(p_values: Sequence[float], method: str) -> list[float]:
     """Adjusted p-values (``holm`` or ``bonferroni``) by statsmodels' ``multipletests``.
 
@@ -67,6 +74,7 @@ def adjust(p_values: Sequence[float], method: str) -> list[float]:
     return out
 
 
+@returned_type
 @dataclass(frozen=True)
 class StrategySummary:
     strategy: Strategy
@@ -77,6 +85,7 @@ class StrategySummary:
     repetition_median_s: float  # the median of the repetitions' medians
 
 
+@returned_type
 @dataclass(frozen=True)
 class NormalityTest:
     strategy: Strategy
@@ -88,6 +97,7 @@ class NormalityTest:
     qq_ordered: tuple[float, ...] = field(repr=False, default=())
 
 
+@returned_type
 @dataclass(frozen=True)
 class PairTest:
     """Conover post-hoc on one pair of a design, with Cliff's delta and the speedup."""
@@ -102,6 +112,7 @@ class PairTest:
     speedup: float | None  # median(a) / median(b)
 
 
+@returned_type
 @dataclass(frozen=True)
 class KruskalTest:
     design: Design
@@ -112,6 +123,7 @@ class KruskalTest:
     pairs: tuple[PairTest, ...]
 
 
+@returned_type
 @dataclass(frozen=True)
 class StudyStatistics:
     """Everything ``statistics.json`` holds, before it is written."""
@@ -238,6 +250,14 @@ def _kruskal(groups: Mapping[Strategy, np.ndarray], alpha: float, method: str) -
     return tests
 
 
+@validate_params(
+    {
+        "log": [InstanceOf("splitexit.study._log:LatencyLog")],
+        "alpha": [Interval(float, 0, 1, closed="neither")],
+        "p_adjust": [InstanceOf(str)],
+        "wilcoxon": [InstanceOf(tuple)],
+    }
+)
 def compute_statistics(
     log: LatencyLog,
     *,
