@@ -75,7 +75,7 @@ ALLOWED: dict[str, set[str]] = {
         "_boundary",
         "_validation",
     },
-    "operators": {"profile", "configuration", "errors", "_boundary", "units"},
+    "operators": {"profile", "configuration", "errors", "_boundary", "units", "_validation"},
     "runtime": {"export", "operators", "topology", "datasets"} | _BASE,
     "fidelity": {"perfmodel", "planner", "profile", "topology"} | _BASE,
     "reports": _MODEL_ROOMS,

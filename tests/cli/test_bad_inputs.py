@@ -150,7 +150,7 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["plan", "--min-accuracy"], "--min-accuracy"),
         *_outputs(["plan", "--profile", "example"], "--plot", _PNG_BAD),
         *_outputs(["plan", "--profile", "example"], "--json", _FILE_BAD),
-        (["plan", "--plot", "pareto.svg"], "pareto.svg"),
+        (["plan", "--plot", "pareto.gif"], "pareto.gif"),
     ],
     "presets": [(["presets", "--bogus"], "--bogus"), (["presets", "extra"], "extra")],
     "profile": [
@@ -284,7 +284,7 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["fidelity", "measure_wrong.json"], "measure_wrong.json"),
         (["fidelity", "measure_bad.json", "--compute", "fast"], "--compute"),
         (["fidelity", "measure_bad.json", "--trace-source", "x"], "--trace-source"),
-        (["fidelity", "measure_bad.json", "--plot", "f.pdf"], "f.pdf"),
+        (["fidelity", "measure_bad.json", "--plot", "f.gif"], "f.gif"),
         *_outputs(["fidelity", "measure_bad.json"], "--plot", _PNG_BAD),
         *_outputs(["fidelity", "measure_bad.json"], "--json", _FILE_BAD),
         *_outputs(["fidelity", "measure_bad.json"], "--markdown", _FILE_BAD),

@@ -76,6 +76,15 @@ def check_png(plot: Path | None, option: str = "--plot") -> None:
     check_output_file(plot, option)
 
 
+def check_plot(plot: Path | None, option: str = "--plot") -> None:
+    """Refuse a ``--plot`` that is not a writable .png, .svg or .pdf file before any work."""
+    from splitexit.cli._outputs import check_output_file
+    from splitexit.reports import check_figure_path
+
+    check_figure_path(plot)
+    check_output_file(plot, option)
+
+
 def check_json_out(path: Path | None, option: str = "--json") -> None:
     """Refuse a JSON output that cannot be written (``-`` is stdout) before any work starts."""
     from splitexit.cli._outputs import check_output_file

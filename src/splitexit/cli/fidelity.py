@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, cast
 import typer
 
 from splitexit._boundary import dump_json
-from splitexit.cli._common import check_json_out
+from splitexit.cli._common import check_json_out, check_plot
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
 from splitexit.cli._outputs import check_output_file
@@ -68,7 +68,6 @@ def fidelity_command(
     with _user_errors():
         from splitexit.fidelity import compare_many, load_cases
         from splitexit.reports import (
-            check_figure_path,
             fidelity_info,
             fidelity_json,
             fidelity_markdown,
@@ -77,7 +76,7 @@ def fidelity_command(
             write_html_report,
         )
 
-        check_figure_path(plot)
+        check_plot(plot)
         check_json_out(json_out)
         check_output_file(markdown, "--markdown")
         if compute not in ("paper", "runtime"):

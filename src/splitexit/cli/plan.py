@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, cast
 import typer
 from rich.console import Console
 
-from splitexit.cli._common import check_json_out, cli_duration, emit_json
+from splitexit.cli._common import check_json_out, check_plot, cli_duration, emit_json
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
 from splitexit.cli._outputs import is_stdout
@@ -104,7 +104,6 @@ def plan_command(
     with _user_errors():
         from splitexit.planner import load_plan_inputs, plan
         from splitexit.reports import (
-            check_figure_path,
             pareto_plot_info,
             pareto_section,
             print_plan,
@@ -115,7 +114,7 @@ def plan_command(
 
         if accuracy not in ("separate", "joint"):
             raise InputError(f"--accuracy must be 'separate' or 'joint', got {accuracy!r}")
-        check_figure_path(plot)
+        check_plot(plot)
         check_json_out(json_out)
         needed_accuracy = None if min_accuracy is None else _min_accuracy(min_accuracy)
         needed_latency = None if max_latency is None else _max_latency(max_latency)

@@ -104,6 +104,7 @@ def _relative(path: Path, folder: Path) -> str:
         "labels": [PathLike(), None],
         "input_shapes": [InstanceOf(dict), None],
         "settings": [InstanceOf(OnnxProfileSettings), None],
+        "trace_out": [PathLike(), None],
     }
 )
 def profile_onnx(
