@@ -7,9 +7,12 @@ N, compares the measured mean latency with ``fidelity.predict_queueing`` (the on
 model's paths replayed through the shared tiers and links by N closed-loop clients) for the
 paper, runtime-timed and calibrated models. The calibrated model of a configuration is fitted
 on the one-client runs of the *other* configurations (so it has seen neither this
-configuration nor any queueing). Also printed: the measured queueing (mean at N minus mean
-at 1) against the predicted waiting, and the driver's think time (a client's next send minus
-its previous result's arrival).
+configuration nor any queueing). ``one-client`` replays the same configuration's one-client
+measurement instead of a model (its mean latency per exit, how its samples varied around it,
+and its think time) with the calls holding their tier for the predicted run's measured
+service times (``busy_s``, the lock wait excluded): it checks the queueing alone. Also
+printed: the measured queueing (mean at N minus mean at 1) against the predicted waiting,
+and the driver's think time (a client's next send minus its previous result's arrival).
 
 Run (about 1 min per N on netns):
 
@@ -31,7 +34,7 @@ import numpy as np
 from splitexit.fidelity import FidelityCase, calibrate, load_cases, predict_queueing
 
 EXPERIMENT = Path(__file__).parent.parent / "examples" / "fidelity-iot-netns-clients.yaml"
-MODELS = ("paper", "runtime-timed", "calibrated")
+MODELS = ("paper", "runtime-timed", "calibrated", "one-client")
 
 
 def run(network: str, clients: int, samples: int, configurations: int, out: Path) -> None:
@@ -71,6 +74,53 @@ def think_s(case: FidelityCase) -> float:
     return float(np.mean(gaps)) if gaps else float("nan")
 
 
+def residuals_per_exit(case: FidelityCase) -> list[list[float]]:
+    """Measured latency minus its exit's mean, per exit: how one client's samples vary."""
+    m = case.measurement
+    pools = []
+    for e in range(m.num_partitions):
+        mine = m.latency_s[m.delivered & (m.exit == e)]
+        pools.append((mine - mine.mean()).tolist() if mine.size else [])
+    return pools
+
+
+def busy_per_partition(case: FidelityCase) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Measured mean time each partition's call held its tier (``busy_s``, lock wait
+    excluded): the service time, not the queueing."""
+    m = case.measurement
+    return np.array(
+        [
+            m.busy_s[m.hop_partition == k].mean() if (m.hop_partition == k).any() else np.nan
+            for k in range(m.num_partitions)
+        ]
+    )
+
+
+def alone_per_exit(single: FidelityCase, case: FidelityCase) -> list[float]:
+    """The one-client run's mean latency of the samples leaving at each partition (NaN: none
+    did), its compute swapped for the predicted run's (the reference time, measured at each
+    deploy, moves from run to run on a loaded machine)."""
+    m = single.measurement
+    swap = np.cumsum(np.nan_to_num(busy_per_partition(case) - busy_per_partition(single)))
+    return [
+        float(m.latency_s[m.delivered & (m.exit == e)].mean() + swap[e])
+        if (m.delivered & (m.exit == e)).any()
+        else float("nan")
+        for e in range(m.num_partitions)
+    ]
+
+
+def _hold(single: FidelityCase, case: FidelityCase) -> list[float]:
+    """Service times of the predicted run where measured, else the one-client run's."""
+    mine, alone = busy_per_partition(case), busy_per_partition(single)
+    return np.where(np.isnan(mine), alone, mine).tolist()  # type: ignore[no-any-return]
+
+
+def _pause(anchor: FidelityCase | None) -> float:
+    pause = float("nan") if anchor is None else think_s(anchor)
+    return pause if pause > 0 else 0.0
+
+
 def analyse(runs: dict[int, dict[str, FidelityCase]]) -> list[dict[str, Any]]:
     single = runs.get(1, {})
     rows = []
@@ -81,13 +131,20 @@ def analyse(runs: dict[int, dict[str, FidelityCase]]) -> list[dict[str, Any]]:
             measured = float(np.nanmean(case.measurement.latency_s))
             row: dict[str, Any] = {"clients": n, "configuration": label, "measured_s": measured}
             for model in MODELS:
-                if model == "calibrated" and calibration is None:
+                if (model == "calibrated" and calibration is None) or (
+                    model == "one-client" and label not in single
+                ):
                     continue
+                anchor = single[label] if model == "one-client" else None
                 q = predict_queueing(
                     case,
                     compute="paper" if model == "paper" else "runtime",
                     calibration=calibration if model == "calibrated" else None,
                     clients=n,
+                    alone_s=None if anchor is None else alone_per_exit(anchor, case),
+                    hold_s=None if anchor is None else _hold(anchor, case),
+                    think_s=_pause(anchor),
+                    residual_s=None if anchor is None else residuals_per_exit(anchor),
                 )
                 row[model] = {"mean_s": q.mean_s, "alone_s": float(q.alone_s.mean())}
                 row[model]["wait_s"] = q.wait_s
@@ -105,10 +162,10 @@ def analyse(runs: dict[int, dict[str, FidelityCase]]) -> list[dict[str, Any]]:
 def print_table(rows: list[dict[str, Any]]) -> None:
     print(
         "| N | configuration | measured (ms) | paper (ms, err) | runtime-timed (ms, err) | "
-        "calibrated (ms, err) | queueing measured / predicted (ms) | busiest (predicted) | "
-        "think (ms) |"
+        "calibrated (ms, err) | one-client (ms, err) | queueing measured / predicted (ms) | "
+        "busiest (predicted) | think (ms) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         cells = []
         for model in MODELS:
@@ -117,7 +174,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                 cells.append(f"{p * 1e3:.1f} ({p / r['measured_s'] - 1:+.1%})")
             else:
                 cells.append("-")
-        model = "calibrated" if "calibrated" in r else "runtime-timed"
+        model = "one-client" if "one-client" in r else "runtime-timed"
         queue = r.get("measured_queueing_s")
         queue_text = "-" if queue is None else f"{queue * 1e3:+.2f}"
         print(

@@ -152,3 +152,43 @@ def test_recorded_clients_are_used() -> None:
     case = make_case(measurement_from_mapping(data, source="x.json"), profile, trace, topo)
     q = predict_queueing(case)
     assert q.client.tolist() == [1] * 20 + [2] * 20
+
+
+def test_think_time_and_measured_one_client_latency() -> None:
+    """A client pauses ``think_s`` between a result and its next send (not in the latency);
+    ``alone_s`` replaces the model's one-sample latency per exit."""
+    path = [Stage(0, 1.0)]
+    a, b = closed_loop([path], [[0, 0], [0, 0]], 1, think_s=1.0)
+    assert a.tolist() == [1.0, 1.0] and b.tolist() == [2.0, 1.0]
+    plan = Configuration(partition=(2, 5), placement=(0, 1), thresholds=(0.55,))
+    case = _case(plan, rows=100)
+    q = predict_queueing(case, clients=1, alone_s=[0.030, float("nan")])
+    model = predict_queueing(case, clients=1)
+    first = case.measurement.exit[case.measurement.delivered] == 0
+    assert np.allclose(q.latency_s[first], 0.030)
+    assert np.allclose(q.latency_s[~first], model.latency_s[~first])
+    slow = predict_queueing(case, clients=4, alone_s=[0.030, float("nan")], think_s=0.01)
+    assert slow.wait_s < predict_queueing(case, clients=4, alone_s=[0.030, float("nan")]).wait_s
+
+
+def test_residuals_vary_the_paths_and_break_the_lockstep() -> None:
+    """Alone, a sample lasts its exit's latency plus its drawn residual (seeded); with two
+    clients and a busy pi, identical paths fall into step and never wait, varied ones do."""
+    plan = Configuration(partition=(0,), placement=(0,), thresholds=())
+    case = _case(plan, rows=200, run={"clients": 2, "network": "netns"})
+    base = float(predict_queueing(case, clients=1).alone_s[0])  # nearly all compute
+    alone = [3 * base]  # the pi's compute is a third of the cycle
+    pool = [[-base, 0.0, base, 2 * base]]
+    one = predict_queueing(case, clients=1, alone_s=alone, residual_s=pool, seed=5)
+    np.testing.assert_allclose(one.latency_s, one.alone_s, rtol=0, atol=1e-12)
+    drawn = set(np.round((one.alone_s - 3 * base) / base, 9).tolist())
+    assert drawn == {-1.0, 0.0, 1.0, 2.0}
+    again = predict_queueing(case, clients=1, alone_s=alone, residual_s=pool, seed=5)
+    assert np.array_equal(again.latency_s, one.latency_s)
+    assert not np.array_equal(
+        predict_queueing(case, clients=1, alone_s=alone, residual_s=pool, seed=6).alone_s,
+        one.alone_s,
+    )
+    steady = predict_queueing(case, clients=2, alone_s=alone)
+    varied = predict_queueing(case, clients=2, alone_s=alone, residual_s=pool, seed=5)
+    assert steady.wait_s < 0.01 * base < 0.05 * base < varied.wait_s  # one wait at the start

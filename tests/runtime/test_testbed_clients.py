@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from typer.testing import CliRunner
 from splitexit.cli import app
 from splitexit.fidelity import measurement_from_mapping
 from splitexit.profile import random_profile, save_profile
+from splitexit.runtime import PixelCodec, TestbedOptions, run_testbed
+from splitexit.runtime._netns import list_namespaces
+from splitexit.runtime._netns_testbed import path_delay_s
 
 runner = CliRunner()
 
@@ -70,3 +74,30 @@ def test_a_bad_clients_value_is_one_line_with_exit_status_2(
     assert "clients" in result.output and f"got 2, {value}," in result.output
     assert result.output.strip().count("\n") == 0
     assert not out.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: makes network namespaces and veths")
+@pytest.mark.slow
+def test_two_clients_on_kernel_shaped_links_wait_the_way_back(deployable) -> None:  # type: ignore[no-untyped-def]
+    """netns: the result's propagation is waited by the client before its next sample (it is
+    part of the latency and of the cycle), and nothing of the run is left behind."""
+    before = {n for n in list_namespaces() if n.startswith("splitexit-")}
+    data, topo = deployable.data, deployable.topology
+    options = TestbedOptions(samples=12, clients=2, network="netns", warmup=2, warm_samples=1)
+    pixels = PixelCodec(data.pixel_levels, data.mean, data.std)
+    measurement = run_testbed(
+        deployable.manifest, deployable.folder, topo, data.profile.images, data.profile.labels,
+        pixels, options, profile_name="tiny",
+    )  # fmt: skip
+    assert {n for n in list_namespaces() if n.startswith("splitexit-")} <= before
+    samples = measurement["samples"]
+    assert measurement["summary"]["delivered"] == 12
+    for s in samples:
+        exit_tier = topo.tier_index(s["hops"][-1]["tier"])
+        back = path_delay_s(topo, exit_tier, topo.destination)
+        assert s["latency_s"] >= path_delay_s(topo, topo.source, exit_tier) + back
+        assert s["received_s"] - s["sent_s"] == pytest.approx(s["latency_s"], abs=1e-6)
+    for c in (1, 2):
+        mine = sorted((s for s in samples if s["client"] == c), key=lambda s: s["sent_s"])
+        for before_s, after_s in itertools.pairwise(mine):
+            assert after_s["sent_s"] >= before_s["received_s"]

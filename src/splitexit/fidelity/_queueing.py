@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,6 +76,7 @@ class Stage:
         "queues": [InstanceOf(list, tuple)],
         "resources": [Interval(int, 0, None, closed="left")],
         "start_s": [InstanceOf(list, tuple), None],
+        "think_s": [Interval(float, 0, None)],
     }
 )
 def closed_loop(
@@ -84,10 +85,11 @@ def closed_loop(
     resources: int,
     *,
     start_s: Sequence[float] | None = None,
+    think_s: float = 0.0,
 ) -> list[FloatArray]:
     """Latency of every sample of every client: ``queues[c]`` lists, in order, the paths
-    (indices into ``paths``) client c sends, each when its previous one is done; every
-    resource serves one stage at a time, first come first served (ties: lower client).
+    (indices into ``paths``) client c sends, each ``think_s`` after its previous one is done;
+    every resource serves one stage at a time, first come first served (ties: lower client).
 
     Two clients, one resource held 1 s, then a 2 s delay: the second waits 1 s once, and
     after that the two alternate without waiting.
@@ -137,8 +139,8 @@ def closed_loop(
         sample[c] += 1
         stage[c] = 0
         if sample[c] < len(queues[c]):
-            began[c] = now
-            heapq.heappush(events, (now, c))
+            began[c] = now + think_s
+            heapq.heappush(events, (began[c], c))
     return latency
 
 
@@ -227,6 +229,7 @@ def _transfer(
         "costs": [InstanceOf(PathCosts)],
         "latency_s": [InstanceOf(list, tuple)],
         "shared_links": [InstanceOf(bool)],
+        "exits": [InstanceOf(list, tuple), None],
     }
 )
 def path_stages(
@@ -236,20 +239,23 @@ def path_stages(
     latency_s: Sequence[float],
     *,
     shared_links: bool,
+    exits: Sequence[int] | None = None,
 ) -> tuple[list[list[Stage]], FloatArray, list[str]]:
-    """The stages of the path of a sample leaving at each partition e (one list per e), what
-    is left to add after it (a negative remainder is added, not waited) and the resource
-    names. ``latency_s[e]`` is the model's one-sample latency of that path: what its compute
-    and transfers do not explain is split evenly over its messages as delays."""
-    if len(latency_s) != len(placement):
+    """The stages of paths, what is left to add after each (a negative remainder is added,
+    not waited) and the resource names. Path i leaves at partition ``exits[i]`` (default:
+    one path per partition, in order) and lasts ``latency_s[i]`` alone: what its compute and
+    transfers do not explain is split evenly over its messages as delays."""
+    leave = list(range(len(placement))) if exits is None else [int(e) for e in exits]
+    if len(latency_s) != len(leave) or not all(0 <= e < len(placement) for e in leave):
         raise InputError(
-            f"latency_s needs one latency per exit ({len(placement)}), got {len(latency_s)}"
+            f"latency_s needs one latency per path ({len(leave)}, exits in "
+            f"0..{len(placement) - 1}), got {len(latency_s)}"
         )
     names = _Resources()
     src, dst = topology.source, topology.destination
     tier = [topology.tiers[j].name for j in placement]
-    paths, after = [], np.zeros(len(placement))
-    for e in range(len(placement)):
+    paths, after = [], np.zeros(len(leave))
+    for i, e in enumerate(leave):
         messages: list[list[Stage]] = []  # each message's transfer, waited after the stage
         computes: list[Stage] = []
         messages.append(
@@ -268,9 +274,9 @@ def path_stages(
                           shared_links=shared_links, resource=names)
             )  # fmt: skip
         charged = sum(s.seconds for m in messages for s in m) + sum(s.seconds for s in computes)
-        rest = float(latency_s[e]) - charged
+        rest = float(latency_s[i]) - charged
         each = max(rest, 0.0) / len(messages)
-        after[e] = min(rest, 0.0)
+        after[i] = min(rest, 0.0)
         path = [*messages[0], Stage(DELAY, each)]
         for k, compute in enumerate(computes):
             path += [compute, *messages[k + 1], Stage(DELAY, each)]
@@ -286,6 +292,10 @@ def path_stages(
         "clients": [Interval(int, 1, None, closed="left"), None],
         "seed": [Interval(int, 0, None, closed="left")],
         "stagger_s": [Interval(float, 0, None, closed="left")],
+        "alone_s": [InstanceOf(list, tuple), None],
+        "think_s": [Interval(float, 0, None)],
+        "residual_s": [InstanceOf(list, tuple), None],
+        "hold_s": [InstanceOf(list, tuple), None],
     }
 )
 def predict_queueing(
@@ -296,13 +306,29 @@ def predict_queueing(
     clients: int | None = None,
     seed: int = 0,
     stagger_s: float = 0.0,
+    alone_s: Sequence[float] | None = None,
+    think_s: float = 0.0,
+    residual_s: Sequence[Sequence[float]] | None = None,
+    hold_s: Sequence[float] | None = None,
 ) -> QueueingPrediction:
     """Each delivered sample's latency with ``clients`` (default: the measurement's
     ``run.clients``) closed-loop clients sharing the tiers and links (module docstring).
 
     ``compute`` and ``calibration`` choose the one-sample model, as for ``compare``; the
     links are shared between senders on ``network: netns`` and per sender on the emulated
-    links. With one client the result is the one-sample prediction."""
+    links. With one client the result is the one-sample prediction.
+
+    ``alone_s`` (one per partition; NaN: the model's) replaces the model's one-sample
+    latency of a path leaving there, e.g. by what one client measured: the replay then adds
+    only the waiting. ``think_s``: a client's pause between a result and its next send.
+
+    ``residual_s`` (one pool per partition) makes the paths vary as measured ones do: each
+    sample draws (``seed``) one value from its exit's pool (an empty pool: 0) and adds it to
+    its delays. Without it every path of an exit lasts the same, and a few clients can fall
+    into step and never meet at a resource that real variation makes them share.
+
+    ``hold_s`` (one per partition) replaces how long a call holds its tier (the model's
+    R t_k), e.g. by the measured ``busy_s``; the one-sample latency is kept."""
     measurement = case.measurement
     count = measurement.clients if clients is None else clients
     prediction = predict_samples(
@@ -315,42 +341,93 @@ def predict_queueing(
         leaving = np.flatnonzero(prediction.exit == e)
         if leaving.size:
             per_exit[e] = prediction.latency_s[leaving[0]]
-    paths, after, names = path_stages(
-        case.topology, case.deployment.placement, costs, per_exit.tolist(),
-        shared_links=measurement.network == "netns",
-    )  # fmt: skip
+    jitter = float(prediction.jitter_s.mean())
+    if alone_s is not None:
+        if len(alone_s) != measurement.num_partitions:
+            raise InputError(
+                f"alone_s needs one latency per partition ({measurement.num_partitions}), "
+                f"got {len(alone_s)}"
+            )
+        override = np.array(alone_s, dtype=np.float64)
+        per_exit = np.where(np.isnan(override), per_exit + jitter, override)
+        jitter = 0.0
     delivered = np.flatnonzero(measurement.delivered)
     rows = measurement.index[delivered]
     exits = prediction.exit[rows]
+    rng = np.random.default_rng(seed)
+    start = (rng.random(count) * stagger_s).tolist()
+    drawn = np.zeros(len(delivered))
+    if residual_s is not None:  # one path per sample, each with its own draw
+        if len(residual_s) != measurement.num_partitions:
+            raise InputError(
+                f"residual_s needs one pool per partition ({measurement.num_partitions}), "
+                f"got {len(residual_s)}"
+            )
+        drawn = _draw(residual_s, exits, rng)
+        path_of, path_exits = np.arange(len(delivered)), exits.tolist()
+    else:  # one path per exit
+        path_of, path_exits = exits, list(range(measurement.num_partitions))
+    lasting = per_exit[path_exits] + (drawn if residual_s is not None else 0.0)
+    if hold_s is not None:
+        if len(hold_s) != measurement.num_partitions:
+            raise InputError(
+                f"hold_s needs one time per partition ({measurement.num_partitions}), "
+                f"got {len(hold_s)}"
+            )
+        costs = replace(costs, work_s=np.asarray(hold_s, dtype=np.float64))
+    paths, after, names = path_stages(
+        case.topology, case.deployment.placement, costs, lasting.tolist(),
+        shared_links=measurement.network == "netns", exits=path_exits,
+    )  # fmt: skip
     given = measurement.client if count == measurement.clients else None
     owner = _clients_of(given, delivered, count)
     queues: list[list[int]] = [[] for _ in range(count)]
     where: list[list[int]] = [[] for _ in range(count)]
     for position in _send_order(measurement.sent_s, delivered):
-        queues[owner[position]].append(int(exits[position]))
+        queues[owner[position]].append(int(path_of[position]))
         where[owner[position]].append(position)
-    rng = np.random.default_rng(seed)
-    start = (rng.random(count) * stagger_s).tolist()
-    waited = closed_loop(paths, queues, len(names), start_s=start)
+    waited = closed_loop(paths, queues, len(names), start_s=start, think_s=think_s)
     latency = np.zeros(len(delivered))
     for c in range(count):
         latency[where[c]] = waited[c]
-    jitter = float(prediction.jitter_s.mean())
-    latency = latency + after[exits] + jitter
+    latency = latency + after[path_of] + jitter
     return QueueingPrediction(
         clients=count,
         rows=rows,
         client=owner + 1,
         latency_s=latency,
-        alone_s=prediction.latency_s[rows] + jitter,
+        alone_s=per_exit[exits] + drawn + jitter,
         resources=tuple(names),
-        utilization=_utilization(paths, queues, len(names), _span(waited, start)),
+        utilization=_utilization(paths, queues, len(names), _span(waited, start, think_s)),
     )
 
 
-def _span(latency: Sequence[FloatArray], start_s: Sequence[float]) -> float:
-    """When the last client finished (s): clients send back to back."""
-    return max((s + float(x.sum()) for x, s in zip(latency, start_s, strict=True)), default=0.0)
+def _draw(
+    pools: Sequence[Sequence[float]], exits: IntArray, rng: np.random.Generator
+) -> FloatArray:
+    """One value per sample from its exit's pool, dealt in rounds: each round of as many
+    samples as the pool has values gets the pool in a fresh random order (so the draws vary
+    like independent ones, yet every value is used as often and the pool's mean is kept)."""
+    drawn = np.zeros(len(exits))
+    for e, pool in enumerate(pools):
+        mine = np.flatnonzero(exits == e)
+        values = np.asarray(pool, dtype=np.float64)
+        if mine.size and values.size:
+            rounds = -(-mine.size // values.size)
+            dealt = np.concatenate([rng.permutation(values) for _ in range(rounds)])
+            drawn[mine] = dealt[: mine.size]
+    return drawn
+
+
+def _span(latency: Sequence[FloatArray], start_s: Sequence[float], think_s: float) -> float:
+    """When the last client finished (s)."""
+    return max(
+        (
+            s + float(x.sum()) + think_s * (len(x) - 1)
+            for x, s in zip(latency, start_s, strict=True)
+        ),
+        default=0.0,
+    )
 
 
 def _utilization(
