@@ -214,7 +214,7 @@ def main() -> None:
     if not args.analyse:
         for n, folder in folders.items():
             run(args.network, n, args.samples, args.configurations, folder)
-    print(f"load average after the runs: {Path('/proc/loadavg').read_text().strip()}")
+        print(f"load average after the runs: {Path('/proc/loadavg').read_text().strip()}")
     rows = analyse({n: cases_of(folder) for n, folder in folders.items()})
     print_table(rows)
     if args.json:

@@ -21,10 +21,18 @@ Delays overlap freely (infinite servers); only the resources queue. Alone (N = 1
 never waits and its latency is exactly the prediction's (tested); the mean of a calibrated
 model's residual quantiles is added to every sample, as in its one-sample mean. Samples go to
 clients as the measurement says (``client`` and ``sent_s``), else round-robin as the testbed
-deals them (sample i to client i % N). Deterministic: ties are served by client number, and
-the only randomness, each client's start offset in ``[0, stagger_s)``, comes from ``seed``.
-Not modelled: CPU the processes share (gRPC, encoding, Python's GIL on a small machine), which
-the measurements show where they disagree (docs/fidelity.md, "Concurrent clients").
+deals them (sample i to client i % N).
+
+Identical paths can fall into step: two clients whose cycles never overlap at a resource
+never wait, where real variation makes them meet. ``residual_s`` gives each exit a pool of
+variations (e.g. a one-client run's latencies around their mean) dealt to the samples in
+shuffled rounds. ``alone_s``, ``hold_s`` and ``think_s`` replace the model's one-sample
+latency, its compute holding times and the clients' pause by measured ones, so that the
+replay predicts the waiting only. Deterministic: ties are served by client number, and the
+randomness (the deal, each client's start in ``[0, stagger_s)``) comes from ``seed``.
+Not modelled: CPU the processes share outside the compute lock (gRPC, encoding, Python's
+GIL, on a small loaded machine), and per-message costs that change with the load; the
+measurements show where (docs/fidelity.md, "Concurrent clients").
 """
 
 from __future__ import annotations
