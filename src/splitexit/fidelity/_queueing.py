@@ -116,6 +116,8 @@ def closed_loop(
                     f"a stage's resource must be {DELAY} (a delay) or in 0..{resources - 1}, "
                     f"got {step.resource}"
                 )
+    if any(not 0 <= p < len(paths) for q in queues for p in q):
+        raise InputError(f"queues must name paths in 0..{len(paths) - 1}")
     free = [0.0] * resources
     latency = [np.zeros(len(q)) for q in queues]
     # per client: position in its queue, stage within the path, when the sample left
@@ -131,8 +133,6 @@ def closed_loop(
         while stage[c] < len(path) and path[stage[c]].resource == DELAY:
             now += path[stage[c]].seconds
             stage[c] += 1
-            if stage[c] < len(path) and path[stage[c]].resource != DELAY:
-                break
         if stage[c] < len(path) and path[stage[c]].resource != DELAY:
             step = path[stage[c]]
             if events and events[0] < (now, c):  # someone asks earlier: let them go first
