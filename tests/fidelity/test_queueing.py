@@ -96,7 +96,7 @@ def test_closed_loop_saturates_at_the_bottleneck() -> None:
 def test_closed_loop_refuses_unknown_resources() -> None:
     with pytest.raises(InputError, match="resource must be -1"):
         closed_loop([[Stage(3, 1.0)]], [[0]], 2)
-    with pytest.raises(InputError, match="queues must name paths in 0..0"):
+    with pytest.raises(InputError, match=r"queues must name paths in 0\.\.0"):
         closed_loop([[Stage(0, 1.0)]], [[0, 1]], 1)
     with pytest.raises(InputError, match="seconds"):
         Stage(0, -1.0)
