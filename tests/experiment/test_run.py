@@ -64,6 +64,7 @@ def test_run_goes_from_nothing_to_a_measured_report(tmp_path: Path) -> None:
         ("requirement: {min_accuracy: 190%}\n", "requirement.min_accuracy"),
         ("measure: {compute_mode: warp}\n", "measure.compute_mode"),
         ("measure: {deadline: soon}\n", "measure.deadline"),
+        ("measure: {clients: 0}\n", "measure.clients"),
     ],
 )
 def test_a_bad_experiment_file_is_one_line_with_exit_status_2(
@@ -90,6 +91,7 @@ def test_the_example_experiments_are_valid() -> None:
     names = sorted(p.name for p in folder.glob("*.yaml") if not p.name.startswith("study-"))
     assert names == [
         "fidelity-iot-netns-10.yaml",
+        "fidelity-iot-netns-clients.yaml",
         "fidelity-iot-netns-quota.yaml",
         "fidelity-iot-netns.yaml",
         "fidelity-iot-tcp.yaml",

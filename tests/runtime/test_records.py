@@ -50,3 +50,16 @@ def test_a_raising_progress_stops_its_client_and_fails_the_rest_with_the_reason(
 def test_run_clients_needs_a_client() -> None:
     with pytest.raises(InputError, match="clients must be >= 1, got 0"):
         run_clients(3, 0, lambda i: _failed(i, ""), _failed)
+
+
+def test_run_clients_names_each_samples_client() -> None:
+    """Sample i goes to client i % clients + 1, failed ones included."""
+
+    def one(i: int) -> SampleRecord:
+        if i == 4:
+            raise ValueError("bad sample")
+        return SampleRecord(i, 0, "delivered", latency_s=0.001, prediction=0, exit=1)
+
+    records = run_clients(7, 3, one, _failed)
+    assert [r.client for r in records] == [1, 2, 3, 1, 2, 3, 1]
+    assert records[4].status == "failed"

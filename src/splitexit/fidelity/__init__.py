@@ -2,7 +2,9 @@
 
 Load ``splitexit.measurement/1`` files, predict each sample's exit and latency by replaying
 the profile's trace, fit the costs the paper's model misses (calibrated model), and compare
-mean, p50, p95, p99 latency, accuracy and exit rates (docs/fidelity.md).
+mean, p50, p95, p99 latency, accuracy and exit rates (docs/fidelity.md); with several
+closed-loop clients, replay the predicted paths through the shared tiers and links
+(``predict_queueing``).
 """
 
 from splitexit.fidelity._calibrate import Calibration, calibrate
@@ -32,6 +34,13 @@ from splitexit.fidelity._predict import (
     path_costs,
     predict_samples,
 )
+from splitexit.fidelity._queueing import (
+    QueueingPrediction,
+    Stage,
+    closed_loop,
+    path_stages,
+    predict_queueing,
+)
 from splitexit.fidelity._select import configurations_to_measure
 
 __all__ = [
@@ -49,8 +58,11 @@ __all__ = [
     "ModelErrors",
     "ModelFigures",
     "PathCosts",
+    "QueueingPrediction",
     "SamplePrediction",
+    "Stage",
     "calibrate",
+    "closed_loop",
     "compare",
     "compare_many",
     "configurations_to_measure",
@@ -59,5 +71,7 @@ __all__ = [
     "make_case",
     "measurement_from_mapping",
     "path_costs",
+    "path_stages",
+    "predict_queueing",
     "predict_samples",
 ]

@@ -116,6 +116,11 @@ class _SampleSpec(StrictModel):
     latency_s: NonNegative | None
     input_link_s: NonNegative
     hops: list[_HopSpec]
+    # optional (older files lack them): the 1-based client that sent it, and when it left
+    # and its result arrived, in seconds from the run's first send
+    client: Annotated[int, Field(ge=1)] | None = None
+    sent_s: NonNegative | None = None
+    received_s: NonNegative | None = None
 
 
 class _MeasurementSpec(StrictModel):
@@ -163,6 +168,15 @@ def _check_sample(s: int, sample: _SampleSpec, placement: list[str], seen: set[i
     if sample.index < 0 or sample.index in seen:
         raise ValueError(f"{where}.index must be a distinct row >= 0, got {sample.index}")
     seen.add(sample.index)
+    if (
+        sample.sent_s is not None
+        and sample.received_s is not None
+        and sample.received_s < sample.sent_s
+    ):
+        raise ValueError(
+            f"{where}.received_s must not be before sent_s, got {sample.received_s:g} < "
+            f"{sample.sent_s:g}"
+        )
     if sample.status == "failed":
         return
     if sample.latency_s is None or sample.exit is None:
@@ -232,6 +246,13 @@ class Measurement:
     busy_s: FloatArray
     link_s: FloatArray
     transport: str = "grpc"  # run.transport: how samples travelled (grpc when absent)
+    network: str = "emulated"  # run.network: emulated or netns links (emulated when absent)
+    # per sample (S,), when every sample names it: the 1-based client; else None
+    client: IntArray | None = None
+    # per sample (S,), NaN where absent; None when no sample has them: seconds from the
+    # run's first send to the sample's send and to its result's arrival
+    sent_s: FloatArray | None = None
+    received_s: FloatArray | None = None
 
     @property
     def setting(self) -> tuple[str, str]:
@@ -308,6 +329,14 @@ def measurement_from_mapping(data: object, *, source: str = "<measurement>") -> 
         input_bits=spec.input_bits,
         clients=_clients(spec.run, source),
         transport=_transport(spec.run, source),
+        network=_network(spec.run, source),
+        client=(
+            np.array([s.client for s in samples], dtype=np.int64)
+            if all(s.client is not None for s in samples)
+            else None
+        ),
+        sent_s=_times([s.sent_s for s in samples]),
+        received_s=_times([s.received_s for s in samples]),
         partitions=tuple(
             MeasuredPartition(
                 tier=p.tier,
@@ -360,6 +389,19 @@ def _transport(run: dict[str, Any] | None, source: str) -> str:
     if value not in ("grpc", "tcp"):
         raise InputError(f"{source}: run.transport must be grpc or tcp, got {value!r}")
     return str(value)
+
+
+def _network(run: dict[str, Any] | None, source: str) -> str:
+    value = "emulated" if run is None else run.get("network", "emulated")
+    if value not in ("emulated", "netns"):
+        raise InputError(f"{source}: run.network must be emulated or netns, got {value!r}")
+    return str(value)
+
+
+def _times(values: list[float | None]) -> FloatArray | None:
+    if all(v is None for v in values):
+        return None
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
 
 @validate_params(

@@ -25,7 +25,7 @@ from splitexit.export import Manifest
 from splitexit.export._manifest import contained_file
 from splitexit.runtime import _wire as wire
 from splitexit.runtime._frames import FrameStub, TransportError
-from splitexit.runtime._links import LinkEmulator, LinkHop, path_links
+from splitexit.runtime._links import LinkEmulator, LinkHop, path_links, sleep_until
 from splitexit.runtime._pixels import PixelCodec
 from splitexit.runtime._plan import ChainPlan, plan_of
 from splitexit.runtime._records import (
@@ -88,6 +88,9 @@ class Chain:
         ready_timeout_s: float = 30.0,
         emulate_links: bool = True,  # False: the kernel shapes the links (netns testbed)
         max_in_flight: int | None = None,  # samples in the first worker at once (its queue)
+        # per partition: propagation from its tier to the destination that no sender sleeps
+        # (netns testbed); the client waits it after the sink's arrival, and it is counted
+        result_delays_s: Sequence[float] | None = None,
     ) -> None:
         self.plan = manifest if isinstance(manifest, ChainPlan) else plan_of(manifest)
         if len(addresses) != len(self.plan.partitions):
@@ -122,6 +125,13 @@ class Chain:
         if limit < 1:
             raise InputError(f"max_in_flight must be >= 1, got {limit}")
         self._in_flight = threading.BoundedSemaphore(limit)
+        self.result_delays_s = list(result_delays_s or [0.0] * len(self.plan.partitions))
+        if len(self.result_delays_s) != len(self.plan.partitions) or not all(
+            d >= 0 for d in self.result_delays_s
+        ):
+            raise InputError(
+                f"result_delays_s must give one delay >= 0 per partition, got {result_delays_s}"
+            )
         self._channels: list[grpc.Channel] = []
         self._first: Any = None  # the first worker's Infer; a FrameStub on the tcp transport
         self._ids = iter(range(1, 1 << 62))
@@ -293,6 +303,7 @@ class Chain:
         payload = self._wire_input(image)
         record = SampleRecord(index=index, label=label, status="failed", request_id=request_id)
         sent_ns = time.monotonic_ns()
+        record.sent_s = sent_ns / 1e9
         record.input_link_s = self._links.send(self._input_links, payload.nbytes * 8)
         request = wire.InferRequest(
             request_id=request_id,
@@ -322,6 +333,11 @@ class Chain:
         record.status = "delivered"
         record.prediction = int(result.prediction)
         record.exit = int(result.exit)
+        delay = self.result_delays_s[record.exit - 1] if 1 <= record.exit <= len(self.tiers) else 0
+        if delay > 0:  # the result's propagation: this client sends its next sample after it
+            arrive_ns += round(delay * 1e9)
+            sleep_until(arrive_ns / 1e9)
+        record.received_s = arrive_ns / 1e9
         record.latency_s = (arrive_ns - sent_ns) / 1e9
         record.hops = [
             {

@@ -12,8 +12,9 @@ source and the destination must therefore be the same tier (every preset's are).
 Propagation delay (no netem on this kernel) is added by the receiving side: the worker of
 partition k sleeps, from a sample's arrival, the latency of the links between the previous
 partition's tier (the source for k = 1) and its own (``SPLITEXIT_RECEIVE_DELAY_S``, set at
-start); the sink's side, the latency from the exit tier to the destination, is added to
-each delivered sample's latency (:func:`add_result_delays`): the sink only records.
+start); the sink's side, the latency from the exit tier to the destination, is waited by
+the driver's client after the sink's arrival and counted in the sample's latency
+(``Chain(result_delays_s=...)``), so a client's next sample leaves after it, as on a wire.
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ from splitexit.errors import InputError
 from splitexit.runtime._links import path_links
 from splitexit.runtime._local import LocalWorkers
 from splitexit.runtime._netns import NetnsTestbed
-from splitexit.runtime._records import SampleRecord
 from splitexit.runtime._worker import RECEIVE_DELAY_ENV
 from splitexit.topology import Topology
 
-__all__ = ["NetnsWorkers", "add_result_delays", "netns_workers", "path_delay_s"]
+__all__ = ["NetnsWorkers", "netns_workers", "path_delay_s"]
 
 
 def path_delay_s(topology: Topology, a: int, b: int) -> float:
@@ -92,15 +92,3 @@ def netns_workers(
             envs=envs,
         ) as workers:
             yield NetnsWorkers(net, workers, f"{net.host_address}:0")
-
-
-def add_result_delays(
-    records: list[SampleRecord], tiers: Sequence[int], topology: Topology
-) -> None:
-    """Add to each delivered sample the propagation from its exit tier to the destination.
-
-    ``tiers[k]`` is partition k + 1's tier index (``record.exit`` is 1-based)."""
-    for record in records:
-        if record.status == "delivered" and record.latency_s is not None and record.exit:
-            tier = tiers[record.exit - 1]
-            record.latency_s += path_delay_s(topology, tier, topology.destination)

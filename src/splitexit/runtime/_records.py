@@ -66,6 +66,11 @@ class SampleRecord:
     latency_s: float | None = None
     input_link_s: float = 0.0
     hops: list[dict[str, Any]] = field(default_factory=list)
+    client: int | None = None  # 1-based client (thread) that sent it (run_clients)
+    # when it left the driver and its result reached the destination: monotonic seconds in
+    # the driver; the testbed's measurement counts them from the stream's first send
+    sent_s: float | None = None
+    received_s: float | None = None
     request_id: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,7 +89,10 @@ def run_clients(
     """Samples ``0..count-1`` shared round-robin by ``clients`` threads, each one at a time.
 
     One record per sample, in order: ``one(i)``, or ``failed(i, reason)`` when ``one``
-    raises (the client goes on) or the client's thread stops (its samples left fail)."""
+    raises (the client goes on) or the client's thread stops (its samples left fail). Each
+    record's ``client`` is the 1-based client that had it (sample i: client i % clients + 1).
+    Threads, not processes: a client mostly waits on its call (the GIL is released), and the
+    sink that receives every result lives in this process."""
     if clients < 1:
         raise InputError(f"clients must be >= 1, got {clients}")
     shares = [list(range(c, count, clients)) for c in range(clients)]
@@ -95,9 +103,11 @@ def run_clients(
         try:
             for i in shares[c]:
                 try:
-                    records[i] = one(i)
+                    record = one(i)
                 except Exception as error:  # a bug or a broken input: this sample fails
-                    records[i] = failed(i, f"client error: {_why(error)}")
+                    record = failed(i, f"client error: {_why(error)}")
+                record.client = c + 1
+                records[i] = record
                 if progress is not None:
                     progress()
         except BaseException as error:  # the thread stops; its samples left fail below
@@ -114,6 +124,7 @@ def run_clients(
             c = i % clients
             why = stopped[c] or "the client thread ended early"
             record = failed(i, f"client {c + 1} stopped: {why}")
+            record.client = c + 1
         out.append(record)
     return out
 

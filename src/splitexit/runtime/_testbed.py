@@ -24,7 +24,7 @@ from splitexit.runtime._cgroup import CpuLimits, quota_for
 from splitexit.runtime._cpu_calibration import effective_slowdowns
 from splitexit.runtime._driver import Chain
 from splitexit.runtime._local import LocalWorkers
-from splitexit.runtime._netns_testbed import add_result_delays, netns_workers
+from splitexit.runtime._netns_testbed import netns_workers, path_delay_s
 from splitexit.runtime._pixels import PixelCodec
 from splitexit.runtime._plan import ChainPlan, plan_of
 from splitexit.runtime._records import SampleRecord, check_run_settings
@@ -150,6 +150,12 @@ def run_testbed(
     n = min(options.samples, len(labels))
     images, labels = images[:n], labels[:n]
     started = time.monotonic()
+    # netns: no sender sleeps the propagation back to the destination; the client waits it
+    result_delays = (
+        [path_delay_s(topology, topology.tier_index(t), topology.destination) for t in tiers]
+        if netns
+        else None
+    )
 
     def run(
         addresses: list[str], shared: str, workers: LocalWorkers | None, sink: str
@@ -160,6 +166,7 @@ def run_testbed(
             warmup=options.warmup, deadline_s=options.deadline_s, pixels=pixels,
             options=driver, sink_listen=sink, transport=options.transport,
             ready_timeout_s=options.ready_timeout_s, emulate_links=not netns,
+            result_delays_s=result_delays,
         )  # fmt: skip
         with _cpu_limits(options) as limits, chain:
 
@@ -194,7 +201,6 @@ def run_testbed(
             workers = bed.workers
             addresses = [workers.addresses[t] for t in tiers]
             chain, records = run(addresses, workers.token, workers, bed.sink_listen)
-        add_result_delays(records, chain.tiers, topology)
     else:
         with LocalWorkers(
             tiers, queue=options.queue, start_timeout_s=start_s, extra_args=worker_args
@@ -238,7 +244,7 @@ def _measurement(
         }
         for p in chain.partitions
     ]
-    samples = [r.to_dict() for r in records]
+    samples = _from_first_send([r.to_dict() for r in records])
     return {
         "format": MEASUREMENT_FORMAT,
         "profile": profile_name,
@@ -269,6 +275,17 @@ def _measurement(
         "summary": summarize(records),
         "samples": samples,
     }
+
+
+def _from_first_send(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``sent_s`` and ``received_s`` counted from the stream's first send (s)."""
+    sent = [s["sent_s"] for s in samples if s.get("sent_s") is not None]
+    start = min(sent) if sent else 0.0
+    for sample in samples:
+        for key in ("sent_s", "received_s"):
+            if sample.get(key) is not None:
+                sample[key] = max(sample[key] - start, 0.0)
+    return samples
 
 
 def summarize(records: list[SampleRecord]) -> dict[str, Any]:
