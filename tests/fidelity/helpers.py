@@ -32,6 +32,7 @@ class Overheads:
     noise_s: float = 0.0  # scale of exponential noise per message
     reference_scale: float = 1.0  # ORT time / the profile's time
     local_message_s: float | None = None  # an input or result crossing no link (else message_s)
+    per_hop_s: float = 0.0  # per link a message crosses
 
 
 def measurement_mapping(
@@ -58,8 +59,8 @@ def measurement_mapping(
     leave = exit_partitions(chosen, deployment.exit_thresholds)
     count = len(deployment.partition)
 
-    def gap(bits: float, local: bool = False) -> float:
-        base = cost.message_s
+    def gap(bits: float, local: bool = False, hops: int = 0) -> float:
+        base = cost.message_s + cost.per_hop_s * hops
         if local and cost.local_message_s is not None:
             base = cost.local_message_s
         return base + cost.per_bit_s * bits + float(rng.exponential(cost.noise_s))
@@ -70,7 +71,7 @@ def measurement_mapping(
         right = bool(trace.correct_joint[row, deployment.partition[exit_k]])
         first = deployment.placement[0]
         input_link = float(pl[src, first] + profile.input_bits * ib[src, first])
-        clock = input_link + gap(profile.input_bits, first == src)
+        clock = input_link + gap(profile.input_bits, first == src, abs(first - src))
         hops = []
         for k in range(exit_k + 1):
             here = deployment.placement[k]
@@ -91,7 +92,7 @@ def measurement_mapping(
                     "link_s": link,
                 }
             )
-            clock += busy + link + gap(bits, k == exit_k and here == dst)
+            clock += busy + link + gap(bits, k == exit_k and here == dst, abs(to - here))
         delivered = n >= failed
         samples.append(
             {

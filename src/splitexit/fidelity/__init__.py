@@ -25,6 +25,12 @@ from splitexit.fidelity._measurement import (
     load_measurement,
     measurement_from_mapping,
 )
+from splitexit.fidelity._overheads import (
+    MessageExcess,
+    OverheadFit,
+    fit_overheads,
+    message_excess,
+)
 from splitexit.fidelity._predict import (
     COMPUTE_SOURCES,
     PathCosts,
@@ -46,18 +52,22 @@ __all__ = [
     "LatencyStats",
     "MeasuredPartition",
     "Measurement",
+    "MessageExcess",
     "ModelErrors",
     "ModelFigures",
+    "OverheadFit",
     "PathCosts",
     "SamplePrediction",
     "calibrate",
     "compare",
     "compare_many",
     "configurations_to_measure",
+    "fit_overheads",
     "load_cases",
     "load_measurement",
     "make_case",
     "measurement_from_mapping",
+    "message_excess",
     "path_costs",
     "predict_samples",
 ]

@@ -182,7 +182,9 @@ def calibrate(cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtim
     usable = [case for case in cases if case.measurement.delivered.any()]
     if not usable:
         raise InputError("calibration needs at least one measurement with delivered samples")
-    costs = [case.costs(compute) for case in usable]
+    # fitted on the paper's path costs: its message intercepts replace the topology's
+    # overheads, never add to them
+    costs = [case.costs(compute, overheads=False) for case in usable]
     kinds = ("input", "input-local", "result", "result-local", "forward", "call")
     obs = {kind: _Observations() for kind in kinds}
     for file, (case, cost) in enumerate(zip(usable, costs, strict=True)):

@@ -232,6 +232,7 @@ class Measurement:
     busy_s: FloatArray
     link_s: FloatArray
     transport: str = "grpc"  # run.transport: how samples travelled (grpc when absent)
+    network: str = "emulated"  # run.network: emulated links or kernel-shaped (netns)
 
     @property
     def setting(self) -> tuple[str, str]:
@@ -308,6 +309,7 @@ def measurement_from_mapping(data: object, *, source: str = "<measurement>") -> 
         input_bits=spec.input_bits,
         clients=_clients(spec.run, source),
         transport=_transport(spec.run, source),
+        network=_network(spec.run, source),
         partitions=tuple(
             MeasuredPartition(
                 tier=p.tier,
@@ -359,6 +361,13 @@ def _transport(run: dict[str, Any] | None, source: str) -> str:
     value = "grpc" if run is None else run.get("transport", "grpc")
     if value not in ("grpc", "tcp"):
         raise InputError(f"{source}: run.transport must be grpc or tcp, got {value!r}")
+    return str(value)
+
+
+def _network(run: dict[str, Any] | None, source: str) -> str:
+    value = "emulated" if run is None else run.get("network", "emulated")
+    if value not in ("emulated", "netns"):
+        raise InputError(f"{source}: run.network must be emulated or netns, got {value!r}")
     return str(value)
 
 
