@@ -201,7 +201,7 @@ def fidelity_overheads_command(
             atomic_write_text(json_out, document)
         print(
             f"per message {format_duration(fit.per_message_s)}, per link crossed "
-            f"{format_duration(fit.per_hop_s)} ({fit.messages} messages in "
+            f"{format_duration(fit.per_hop_s)} ({fit.samples} samples in "
             f"{len(fit.fitted_on)} files, network {fit.network}, transport {fit.setting[1]})"
         )
         print(f"wrote {out}")

@@ -26,10 +26,10 @@ from splitexit.fidelity._measurement import (
     measurement_from_mapping,
 )
 from splitexit.fidelity._overheads import (
-    MessageExcess,
     OverheadFit,
+    SampleResiduals,
     fit_overheads,
-    message_excess,
+    sample_residuals,
 )
 from splitexit.fidelity._predict import (
     COMPUTE_SOURCES,
@@ -52,12 +52,12 @@ __all__ = [
     "LatencyStats",
     "MeasuredPartition",
     "Measurement",
-    "MessageExcess",
     "ModelErrors",
     "ModelFigures",
     "OverheadFit",
     "PathCosts",
     "SamplePrediction",
+    "SampleResiduals",
     "calibrate",
     "compare",
     "compare_many",
@@ -67,7 +67,7 @@ __all__ = [
     "load_measurement",
     "make_case",
     "measurement_from_mapping",
-    "message_excess",
     "path_costs",
     "predict_samples",
+    "sample_residuals",
 ]

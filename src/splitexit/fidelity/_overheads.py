@@ -1,27 +1,25 @@
 """Fit the topology's per-message overheads once per network, from measurements.
 
-Every message the runtime sends (the input, each activation forwarded between partitions,
-the result) takes, between its sender finishing and its receiver starting, the transfer the
-paper's model charges (PL + bits * IB over the links it crosses) plus an excess the model
-lacks: encoding, gRPC or frames, TCP, forwarding in the middle tiers, thread wake-ups. The
-per-hop timestamps of a measurement give each message's time without a guess:
+The paper's model charges a sample its compute and, for every message the runtime sends (the
+input, each activation forwarded between partitions, the result), PL + bits * IB over the
+links it crosses. What a measured sample took beyond that path cost (with each partition's
+measured ONNX Runtime time and the sizes the workers sent, the ``runtime-timed`` figures) is
+what the model lacks: encoding, gRPC or frames, TCP, forwarding in the middle tiers, thread
+wake-ups, the sleep's overshoot. The term fitted is
 
-    input    arrive_1                                (the driver sends at 0)
-    forward  arrive_{k+1} - (arrive_k + busy_k)      (partition k ends at arrive_k + busy_k)
-    result   latency - (arrive_e + busy_e)
+    residual = per_message * (messages the sample sent) + per_hop * (links they crossed)
 
-whatever the network: on the emulated testbed the sender sleeps the charged delay inside this
-interval, on kernel-shaped links the kernel spends it. The excess of each message is its time
-minus PL + bits * IB of its path (with the sizes the workers sent), and the term fitted is
+(a sample leaving at partition e sent e + 1 messages: the input, e - 1 forwards, the result).
+Whole samples are used, not the per-hop timestamps: on kernel-shaped links the receiver
+adds the propagation after it stamps the arrival, so single messages are misattributed, but a
+sample's total is not. The fit is a least-absolute-deviations line through each file's means
+(mean residual, mean messages, mean links crossed), both coefficients at least 0: a file's
+usual tail counts (the mean latency needs it), one disturbed run does not drag the line.
+Where the links crossed do not vary apart from the messages in the fitted files, per_hop is
+0 and per_message the median of the files' residual per message.
 
-    excess = per_message + per_hop * (links crossed)
-
-robustly, as the calibrated model reads its intercepts (docs/fidelity.md): ``per_hop`` is the
-count-weighted line through the median excess at each number of links crossed (at least 0),
-``per_message`` the median over files of each file's mean of (excess - per_hop * links), so a
-file's usual tail counts but one disturbed run does not. Fit it on measurements of one
-network (one compute mode and transport), then predict *other* configurations with the
-topology it writes (``Overheads``).
+Fit it on measurements of one network (compute mode, transport, emulated or netns) and
+predict *other* configurations with the topology it writes (``Overheads``).
 """
 
 from __future__ import annotations
@@ -39,11 +37,10 @@ from splitexit._validation import (
     validate_params,
 )
 from splitexit.errors import InputError
-from splitexit.fidelity._calibrate import _Observations
 from splitexit.fidelity._case import FidelityCase
 from splitexit.topology import Overheads, Topology
 
-__all__ = ["MessageExcess", "OverheadFit", "fit_overheads", "message_excess"]
+__all__ = ["OverheadFit", "SampleResiduals", "fit_overheads", "sample_residuals"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -51,58 +48,29 @@ IntArray = npt.NDArray[np.int64]
 
 @returned_type
 @dataclass(frozen=True, eq=False)
-class MessageExcess:
-    """One measurement's messages (delivered samples only): arrays (messages,).
+class SampleResiduals:
+    """One measurement's delivered samples: arrays (samples,)."""
 
-    ``kind`` is 0 for an input, 1 for a forward, 2 for a result; ``time_s`` the message's
-    measured time, ``charged_s`` what the paper's model charges for it (PL + bits * IB).
-    """
-
-    kind: IntArray
-    hops: IntArray
-    bits: FloatArray
-    time_s: FloatArray
-    charged_s: FloatArray
-
-    @property
-    def excess_s(self) -> FloatArray:
-        return np.asarray(self.time_s - self.charged_s, dtype=np.float64)
+    residual_s: FloatArray  # measured latency - the paper's path cost (runtime-timed)
+    messages: IntArray  # messages the sample sent
+    hops: IntArray  # links those messages crossed, summed
 
 
 @validate_params({"case": [InstanceOf(FidelityCase)]})
-def message_excess(case: FidelityCase) -> MessageExcess:
-    """Every message of ``case`` with its measured time and the model's charge."""
+def sample_residuals(case: FidelityCase) -> SampleResiduals:
+    """What each delivered sample of ``case`` took beyond the paper's path cost, and the
+    messages and links crossed of its path."""
     m = case.measurement
     topo = case.topology
-    pl, ib = topo.path_latency, topo.path_inverse_bandwidth
+    costs = case.costs("runtime", overheads=False)
+    leave = m.exit[m.delivered]
     tiers = np.array(case.deployment.placement)
-    src, dst = topo.source, topo.destination
-    sample, part = m.hop_sample, m.hop_partition
-    keep = m.delivered[sample]
-    sample, part = sample[keep], part[keep]
-    arrive, busy = m.arrive_s[keep], m.busy_s[keep]
-    last = part == m.exit[sample]
-    following = np.append(arrive[1:], 0.0)  # hops are stored in order within a sample
-    ends = np.where(last, m.latency_s[sample], following) - (arrive + busy)
-    forward_bits = np.array([float(p.activation_bits or 0.0) for p in m.partitions])
-    result_bits = np.array([p.result_bits for p in m.partitions])
-    here = tiers[part]
-    there = np.where(last, dst, tiers[np.minimum(part + 1, len(tiers) - 1)])
-    bits = np.where(last, result_bits[part], forward_bits[part])
-    first = part == 0
-    in_tier = np.full(int(first.sum()), tiers[0])
-    kind = np.concatenate([np.zeros(int(first.sum()), dtype=np.int64), np.where(last, 2, 1)])
-    return MessageExcess(
-        kind=kind,
-        hops=np.concatenate([np.abs(in_tier - src), np.abs(there - here)]).astype(np.int64),
-        bits=np.concatenate([np.full(len(in_tier), m.input_bits), bits]),
-        time_s=np.concatenate([arrive[first], ends]),
-        charged_s=np.concatenate(
-            [
-                pl[src, in_tier] + m.input_bits * ib[src, in_tier],
-                pl[here, there] + bits * ib[here, there],
-            ]
-        ),
+    forwards = np.concatenate([[0], np.cumsum(np.abs(np.diff(tiers)))])
+    hops = abs(int(tiers[0]) - topo.source) + forwards + np.abs(tiers - topo.destination)
+    return SampleResiduals(
+        residual_s=np.asarray(m.latency_s[m.delivered] - costs.latency_s[leave], np.float64),
+        messages=(leave + 2).astype(np.int64),
+        hops=hops[leave].astype(np.int64),
     )
 
 
@@ -113,18 +81,18 @@ class OverheadFit:
 
     per_message_s: float
     per_hop_s: float
-    messages: int
+    samples: int
     fitted_on: tuple[str, ...]
     setting: tuple[str, str]  # (compute mode, transport) of the fitted files
     network: str  # the testbed's network of the fitted files ("emulated" or "netns")
-    median_excess_s: dict[int, float]  # by links crossed, for reading
+    file_means: FloatArray  # (files, 3): mean residual (s), messages, links crossed
 
     @property
     def overheads(self) -> Overheads:
         names = ", ".join(self.fitted_on[:3]) + (" ..." if len(self.fitted_on) > 3 else "")
         note = (
             f"fitted by splitexit fidelity-overheads on {len(self.fitted_on)} measurement(s) "
-            f"({self.messages} messages; network {self.network}, transport {self.setting[1]}, "
+            f"({self.samples} samples; network {self.network}, transport {self.setting[1]}, "
             f"compute {self.setting[0]}): {names}"
         )
         return Overheads(self.per_message_s, self.per_hop_s, note)
@@ -137,13 +105,39 @@ class OverheadFit:
         return {
             "per_message_s": self.per_message_s,
             "per_hop_s": self.per_hop_s,
-            "messages": self.messages,
+            "samples": self.samples,
             "fitted_on": list(self.fitted_on),
             "compute_mode": self.setting[0],
             "transport": self.setting[1],
             "network": self.network,
-            "median_excess_s_by_links": {str(k): v for k, v in self.median_excess_s.items()},
+            "files": [
+                {"file": name, "residual_s": r, "messages": msg, "hops": hop}
+                for name, (r, msg, hop) in zip(
+                    self.fitted_on, self.file_means.tolist(), strict=True
+                )
+            ],
         }
+
+
+def least_absolute(
+    residual: FloatArray, messages: FloatArray, hops: FloatArray
+) -> tuple[float, float]:
+    """(per_message, per_hop) >= 0 minimising sum |residual - per_message * messages -
+    per_hop * hops| (a linear programme, scipy's HiGHS); per_hop is 0 where the hops do not
+    vary apart from the messages."""
+    from scipy.optimize import linprog
+
+    design = np.column_stack([messages, hops])
+    if np.linalg.matrix_rank(design, tol=1e-9 * max(1.0, float(np.abs(design).max()))) < 2:
+        return float(max(np.median(residual / messages), 0.0)), 0.0
+    n = len(residual)
+    # variables: per_message, per_hop, then the positive and negative parts of each error
+    cost = np.concatenate([[0.0, 0.0], np.ones(2 * n)])
+    equality = np.hstack([design, np.eye(n), -np.eye(n)])
+    found = linprog(cost, A_eq=equality, b_eq=residual, bounds=(0, None), method="highs")
+    if not found.success:  # pragma: no cover - a feasible, bounded programme always solves
+        raise InputError(f"the overhead fit failed: {found.message}")
+    return float(found.x[0]), float(found.x[1])
 
 
 @validate_params({"cases": [InstanceOf(list, tuple)]})
@@ -167,19 +161,18 @@ def fit_overheads(cases: Sequence[FidelityCase]) -> OverheadFit:
                 f"{case.name}: topology {case.topology.name!r} has other tiers than "
                 f"{usable[0].name}'s; fit the overheads of one topology at a time"
             )
-    obs = _Observations()
-    for file, case in enumerate(usable):
-        found = message_excess(case)
-        obs.add(file, found.hops.astype(np.float64), found.excess_s)
-    per_message, per_hop = obs.fit(floor=0.0)  # crossing a link cannot save time
-    hops, excess = np.array(obs.x), np.array(obs.y)
+    found = [sample_residuals(case) for case in usable]
+    means = np.array(
+        [[r.residual_s.mean(), r.messages.mean(), r.hops.mean()] for r in found], np.float64
+    )
+    per_message, per_hop = least_absolute(means[:, 0], means[:, 1], means[:, 2])
     (setting, network), *_ = settings
     return OverheadFit(
-        per_message_s=max(per_message, 0.0),
+        per_message_s=per_message,
         per_hop_s=per_hop,
-        messages=len(obs.y),
+        samples=int(sum(len(r.residual_s) for r in found)),
         fitted_on=tuple(case.name for case in usable),
         setting=setting,
         network=network,
-        median_excess_s={int(h): float(np.median(excess[hops == h])) for h in np.unique(hops)},
+        file_means=means,
     )
