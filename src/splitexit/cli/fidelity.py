@@ -176,6 +176,13 @@ def fidelity_overheads_command(
         str | None,
         typer.Option(help="Topology file or preset (default: the one each file names)."),
     ] = None,
+    onto: Annotated[
+        str | None,
+        typer.Option(
+            help="Write this topology (file or preset) with the fitted overheads instead of "
+            "the measured one: another topology on the same network, e.g. a study's."
+        ),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the fit as JSON here.")
     ] = None,
@@ -187,13 +194,15 @@ def fidelity_overheads_command(
 
         from splitexit._boundary import atomic_write_text
         from splitexit.fidelity import fit_overheads, load_cases
+        from splitexit.topology import load_topology
         from splitexit.units import format_duration
 
         check_output_file(out, "--out", suffixes=(".yaml", ".yml"))
         check_json_out(json_out)
+        target = load_topology(onto) if onto is not None else None
         cases = load_cases(measurements, profile=profile, topology=topology)
         fit = fit_overheads(cases)
-        fitted = fit.topology(cases[0].topology)
+        fitted = fit.topology(target if target is not None else cases[0].topology)
         text = yaml.safe_dump(fitted.to_mapping(), sort_keys=False)
         document = dump_json(fit.to_dict(), where="overheads JSON") if json_out else None
         atomic_write_text(out, text)
