@@ -63,7 +63,9 @@ def burst_credit(case: FidelityCase) -> FloatArray:
         for k, p in enumerate(m.partitions[:-1])
     ]
     before = np.concatenate([[0.0], np.cumsum(forwards)])
-    results = np.array([credit(p.result_bits, t, dst) for p, t in zip(m.partitions, tiers)])
+    results = np.array(
+        [credit(p.result_bits, t, dst) for p, t in zip(m.partitions, tiers, strict=True)]
+    )
     return np.asarray(credit(m.input_bits, src, tiers[0]) + before + results, np.float64)
 
 
@@ -79,13 +81,20 @@ def fit_after_burst(cases: Sequence[FidelityCase]) -> Overheads:
     return Overheads(*least_absolute(table[:, 0], table[:, 1], table[:, 2]))
 
 
-def errors(case: FidelityCase, model: str, overheads: Overheads, burst: bool) -> tuple[float, float]:
+def errors(
+    case: FidelityCase, model: str, overheads: Overheads, burst: bool
+) -> tuple[float, float]:
     """(mean, p99) relative errors of one configuration, sample-matched."""
     m = case.measurement
     topology = replace(case.topology, overheads=overheads)
     compute = COMPUTE[model]
     pred = predict_samples(
-        case.profile, case.trace, topology, case.deployment, compute=compute, measurement=m  # type: ignore[arg-type]
+        case.profile,
+        case.trace,
+        topology,
+        case.deployment,
+        compute=compute,
+        measurement=m,  # type: ignore[arg-type]
     )
     rows = case.rows
     latency = pred.latency_s[rows]
@@ -154,8 +163,10 @@ def main() -> None:
                     found.setdefault(model + label, []).append(
                         errors(case, model, overheads, burst)
                     )
-    print("| model | configurations | MAPE of mean | max | mean abs. p99 error | max | "
-          "p99 within 10% | mean error range |")
+    print(
+        "| model | configurations | MAPE of mean | max | mean abs. p99 error | max | "
+        "p99 within 10% | mean error range |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name in found:
         print(_line(name, found[name]))
