@@ -158,3 +158,35 @@ def test_cli_fidelity_overheads_bad_output_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1 and "--out" in result.output
     assert not (tmp_path / "x.txt").exists()
+
+
+def _netns_cases(truth: Overheads, count: int, seed: int = 0) -> list:
+    profile, trace = bundled()
+    topology = load_topology("iot")
+    found = []
+    for i, plan in enumerate(random_deployments(topology, count, seed)):
+        data = measurement_mapping(
+            topology, plan, rows=300, overheads=truth, seed=seed + i, network="netns"
+        )
+        measurement = measurement_from_mapping(data, source=f"netns-{i}.json")
+        found.append(make_case(measurement, profile, trace, topology))
+    return found
+
+
+def test_netns_timestamps_calibrate_as_the_emulated_ones() -> None:
+    # on kernel-shaped links the receiver sleeps the propagation after stamping the arrival
+    # and nobody sleeps the transfer; the calibrated model must read the same overheads
+    truth = Overheads(message_s=1.5e-3, per_bit_s=3e-9, call_s=4e-4)
+    netns, emulated = _netns_cases(truth, 6), cases("iot", 6, truth)
+    assert netns[0].measurement.network == "netns"
+    pairs = [(n.measurement, e.measurement) for n, e in zip(netns, emulated, strict=True)]
+    assert all(np.allclose(n.latency_s, e.latency_s) for n, e in pairs)
+    assert not all(np.allclose(n.arrive_s, e.arrive_s) for n, e in pairs)
+    a, b = calibrate(netns), calibrate(emulated)
+    for name in ("input_s", "result_s", "forward_s", "per_bit_s", "call_s"):
+        assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-6, abs=1e-12), name
+    assert a.result_s == pytest.approx(1.5e-3 + 3e-9 * 80, rel=1e-3)
+    # and the whole-sample fit does not care how the stamps fall
+    fit_a, fit_b = fit_overheads(netns), fit_overheads(emulated)
+    assert fit_a.per_message_s == pytest.approx(fit_b.per_message_s, rel=1e-9)
+    assert fit_a.network == "netns"
