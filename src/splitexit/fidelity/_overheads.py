@@ -119,6 +119,13 @@ class OverheadFit:
         }
 
 
+@validate_params(
+    {
+        "residual": [InstanceOf(np.ndarray)],
+        "messages": [InstanceOf(np.ndarray)],
+        "hops": [InstanceOf(np.ndarray)],
+    }
+)
 def least_absolute(
     residual: FloatArray, messages: FloatArray, hops: FloatArray
 ) -> tuple[float, float]:

@@ -32,6 +32,13 @@ from splitexit.topology import Topology
 __all__ = ["RuntimeExecutor", "message_costs"]
 
 
+@validate_params(
+    {
+        "topology": [InstanceOf(Topology)],
+        "path": [InstanceOf(list, tuple)],
+        "bits": [InstanceOf(list, tuple)],
+    }
+)
 def message_costs(topology: Topology, path: Sequence[int], bits: Sequence[float]) -> list[float]:
     """What each message of a strategy costs the model: the message from ``path[i]`` to
     ``path[i + 1]`` (tier indices: the source, each piece's tier, the destination) carries
