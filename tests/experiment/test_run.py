@@ -91,11 +91,13 @@ def test_the_example_experiments_are_valid() -> None:
     names = sorted(p.name for p in folder.glob("*.yaml") if not p.name.startswith("study-"))
     assert names == [
         "fidelity-iot-netns-10.yaml",
+        "fidelity-iot-netns-20.yaml",
         "fidelity-iot-netns-clients.yaml",
         "fidelity-iot-netns-quota.yaml",
         "fidelity-iot-netns.yaml",
         "fidelity-iot-tcp.yaml",
         "fidelity-iot.yaml",
+        "fidelity-mobile-netns-10.yaml",
         "fidelity-mobile-tcp.yaml",
         "fidelity-mobile.yaml",
     ]

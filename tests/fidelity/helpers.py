@@ -32,6 +32,7 @@ class Overheads:
     noise_s: float = 0.0  # scale of exponential noise per message
     reference_scale: float = 1.0  # ORT time / the profile's time
     local_message_s: float | None = None  # an input or result crossing no link (else message_s)
+    per_hop_s: float = 0.0  # per link a message crosses
 
 
 def measurement_mapping(
@@ -42,8 +43,14 @@ def measurement_mapping(
     overheads: Overheads | None = None,
     seed: int = 0,
     failed: int = 0,
+    network: str = "emulated",
 ) -> dict[str, Any]:
-    """A ``splitexit.measurement/1`` mapping for ``deployment`` on ``topology``."""
+    """A ``splitexit.measurement/1`` mapping for ``deployment`` on ``topology``.
+
+    ``network="netns"`` times it as the kernel-shaped testbed does: nobody sleeps the links
+    (``link_s`` = 0), the transfer happens between the stamps, and each receiver sleeps the
+    propagation after stamping the arrival (the result's is added to the latency)."""
+    netns = network == "netns"
     cost = overheads or Overheads()
     profile, trace = bundled()
     rng = np.random.default_rng(seed)
@@ -58,8 +65,8 @@ def measurement_mapping(
     leave = exit_partitions(chosen, deployment.exit_thresholds)
     count = len(deployment.partition)
 
-    def gap(bits: float, local: bool = False) -> float:
-        base = cost.message_s
+    def gap(bits: float, local: bool = False, hops: int = 0) -> float:
+        base = cost.message_s + cost.per_hop_s * hops
         if local and cost.local_message_s is not None:
             base = cost.local_message_s
         return base + cost.per_bit_s * bits + float(rng.exponential(cost.noise_s))
@@ -70,7 +77,12 @@ def measurement_mapping(
         right = bool(trace.correct_joint[row, deployment.partition[exit_k]])
         first = deployment.placement[0]
         input_link = float(pl[src, first] + profile.input_bits * ib[src, first])
-        clock = input_link + gap(profile.input_bits, first == src)
+        clock = input_link + gap(profile.input_bits, first == src, abs(first - src))
+        delay = 0.0  # netns: the propagation the receiver sleeps after stamping
+        if netns:
+            delay = float(pl[src, first])
+            clock -= delay
+            input_link = 0.0
         hops = []
         for k in range(exit_k + 1):
             here = deployment.placement[k]
@@ -88,10 +100,13 @@ def measurement_mapping(
                     "arrive_s": clock,
                     "compute_s": reference[k],
                     "busy_s": busy,
-                    "link_s": link,
+                    "link_s": 0.0 if netns else link,
                 }
             )
-            clock += busy + link + gap(bits, k == exit_k and here == dst)
+            clock += delay + busy + link + gap(bits, k == exit_k and here == dst, abs(to - here))
+            if netns and k < exit_k:  # the next receiver sleeps this hop's propagation
+                delay = float(pl[here, to])
+                clock -= delay
         delivered = n >= failed
         samples.append(
             {
@@ -121,6 +136,7 @@ def measurement_mapping(
         "source": topology.tiers[src].name,
         "destination": topology.tiers[dst].name,
         "compute_mode": "sleep",
+        **({"run": {"network": "netns"}} if netns else {}),
         "input_bits": float(profile.input_bits),
         "partitions": [
             {

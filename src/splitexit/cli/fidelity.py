@@ -156,6 +156,67 @@ def _stage(path: Path, data: bytes, tempfile: Any) -> Path:
     return Path(name)
 
 
+def fidelity_overheads_command(
+    measurements: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Measurement files of one network (compute mode, transport, emulated or "
+            "netns) and one topology; leave out the configurations you mean to predict."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(help="Write the topology with the fitted `overheads:` here (.yaml)."),
+    ],
+    profile: Annotated[
+        str | None,
+        typer.Option(help="Profile file or bundled name (default: the one each file names)."),
+    ] = None,
+    topology: Annotated[
+        str | None,
+        typer.Option(help="Topology file or preset (default: the one each file names)."),
+    ] = None,
+    onto: Annotated[
+        str | None,
+        typer.Option(
+            help="Write this topology (file or preset) with the fitted overheads instead of "
+            "the measured one: another topology on the same network, e.g. a study's."
+        ),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the fit as JSON here.")
+    ] = None,
+) -> None:
+    """Fit the per-message overheads of a network (docs/fidelity.md) and write a topology
+    that declares them, for `splitexit plan --topology` and `splitexit fidelity --topology`."""
+    with _user_errors():
+        import yaml
+
+        from splitexit._boundary import atomic_write_text
+        from splitexit.fidelity import fit_overheads, load_cases
+        from splitexit.topology import load_topology
+        from splitexit.units import format_duration
+
+        check_output_file(out, "--out", suffixes=(".yaml", ".yml"))
+        check_json_out(json_out)
+        target = load_topology(onto) if onto is not None else None
+        cases = load_cases(measurements, profile=profile, topology=topology)
+        fit = fit_overheads(cases)
+        fitted = fit.topology(target if target is not None else cases[0].topology)
+        text = yaml.safe_dump(fitted.to_mapping(), sort_keys=False)
+        document = dump_json(fit.to_dict(), where="overheads JSON") if json_out else None
+        atomic_write_text(out, text)
+        if json_out is not None and document is not None:
+            atomic_write_text(json_out, document)
+        print(
+            f"per message {format_duration(fit.per_message_s)}, per link crossed "
+            f"{format_duration(fit.per_hop_s)} ({fit.samples} samples in "
+            f"{len(fit.fitted_on)} files, network {fit.network}, transport {fit.setting[1]})"
+        )
+        print(f"wrote {out}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``splitexit fidelity`` to ``app``."""
+    """Add ``splitexit fidelity`` and ``splitexit fidelity-overheads`` to ``app``."""
     app.command("fidelity")(fidelity_command)
+    app.command("fidelity-overheads")(fidelity_overheads_command)

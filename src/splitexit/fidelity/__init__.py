@@ -27,6 +27,12 @@ from splitexit.fidelity._measurement import (
     load_measurement,
     measurement_from_mapping,
 )
+from splitexit.fidelity._overheads import (
+    OverheadFit,
+    SampleResiduals,
+    fit_overheads,
+    sample_residuals,
+)
 from splitexit.fidelity._predict import (
     COMPUTE_SOURCES,
     PathCosts,
@@ -57,15 +63,18 @@ __all__ = [
     "Measurement",
     "ModelErrors",
     "ModelFigures",
+    "OverheadFit",
     "PathCosts",
     "QueueingPrediction",
     "SamplePrediction",
+    "SampleResiduals",
     "Stage",
     "calibrate",
     "closed_loop",
     "compare",
     "compare_many",
     "configurations_to_measure",
+    "fit_overheads",
     "load_cases",
     "load_measurement",
     "make_case",
@@ -74,4 +83,5 @@ __all__ = [
     "path_stages",
     "predict_queueing",
     "predict_samples",
+    "sample_residuals",
 ]

@@ -10,7 +10,10 @@ per-hop timestamps of a measurement split it without any guess:
     result gap   = latency - (arrive_e + busy_e + link_e)        (message: the result)
     call excess  = busy_k - R[A_k] t_k                           (partition k's call)
 
-and they sum, with the charged delays, to the measured latency. The model:
+and they sum, with the charged delays, to the measured latency. On kernel-shaped links
+(``network: netns``) nobody sleeps the charged delays and the receiver adds the propagation
+after stamping the arrival: the gaps are read from arrive + that propagation, minus what the
+model charges each message (``_netns_timing``). The model:
 
     input message   a_in                 result message   a_out
     forward message a_fwd + b * bits     partition call   c + d * R[A_k] t_k
@@ -146,15 +149,16 @@ def _observe(
 ) -> None:
     m = case.measurement
     sample, part = m.hop_sample, m.hop_partition
-    departure = m.arrive_s + m.busy_s + m.link_s
     last = part == m.exit[sample]
-    following = np.append(m.arrive_s[1:], 0.0)  # hops are stored in order within a sample
-    gap = np.where(last, m.latency_s[sample], following) - departure
     first = part == 0
+    start, link, input_link = m.arrive_s, m.link_s, m.input_link_s[sample[first]]
+    if m.network == "netns":
+        start, link, input_link = _netns_timing(case, last)
+    departure = start + m.busy_s + link
+    following = np.append(start[1:], 0.0)  # hops are stored in order within a sample
+    gap = np.where(last, m.latency_s[sample], following) - departure
     kind = "input-local" if costs.input_local else "input"
-    obs[kind].add(
-        file, np.zeros(int(first.sum())), m.arrive_s[first] - m.input_link_s[sample[first]]
-    )
+    obs[kind].add(file, np.zeros(int(first.sum())), start[first] - input_link)
     local = np.zeros(len(part), dtype=bool)
     if costs.result_local is not None:
         local = costs.result_local[part]
@@ -164,6 +168,30 @@ def _observe(
     bits = np.append(costs.forward_bits, 0.0)[part]
     obs["forward"].add(file, bits[forward], gap[forward])
     obs["call"].add(file, costs.work_s[part], m.busy_s - costs.work_s[part])
+
+
+def _netns_timing(case: FidelityCase, last: npt.NDArray[np.bool_]) -> tuple[FloatArray, ...]:
+    """On kernel-shaped links the sender sleeps nothing (``link_s`` = 0) and the receiver
+    adds the propagation after it stamps the arrival: each hop really starts at arrive +
+    PL[previous tier, its tier], and what the model charges a message (PL + bits * IB, the
+    sizes sent) is inside the gaps. Returns (start, charge of the outgoing message per hop,
+    charge of each input) so that the gaps are the excess, as on the emulated testbed."""
+    m, topo = case.measurement, case.topology
+    pl, ib = topo.path_latency, topo.path_inverse_bandwidth
+    tiers = np.array(case.deployment.placement)
+    part = m.hop_partition
+    previous = np.concatenate([[topo.source], tiers[:-1]])
+    start = m.arrive_s + pl[previous[part], tiers[part]]
+    forward_bits = np.array([float(p.activation_bits or 0.0) for p in m.partitions])
+    result_bits = np.array([p.result_bits for p in m.partitions])
+    here = tiers[part]
+    there = np.where(last, topo.destination, tiers[np.minimum(part + 1, len(tiers) - 1)])
+    bits = np.where(last, result_bits[part], forward_bits[part])
+    charge = pl[here, there] + bits * ib[here, there]
+    first = tiers[0]
+    inputs = np.full(int((part == 0).sum()), pl[topo.source, first])
+    inputs += m.input_bits * ib[topo.source, first]
+    return start, charge, inputs
 
 
 @validate_params(
@@ -182,7 +210,9 @@ def calibrate(cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtim
     usable = [case for case in cases if case.measurement.delivered.any()]
     if not usable:
         raise InputError("calibration needs at least one measurement with delivered samples")
-    costs = [case.costs(compute) for case in usable]
+    # fitted on the paper's path costs: its message intercepts replace the topology's
+    # overheads, never add to them
+    costs = [case.costs(compute, overheads=False) for case in usable]
     kinds = ("input", "input-local", "result", "result-local", "forward", "call")
     obs = {kind: _Observations() for kind in kinds}
     for file, (case, cost) in enumerate(zip(usable, costs, strict=True)):

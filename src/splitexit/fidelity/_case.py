@@ -46,13 +46,15 @@ class FidelityCase:
         """Trace rows of the delivered samples."""
         return self.measurement.index[self.measurement.delivered]
 
-    def costs(self, compute: ComputeSource) -> PathCosts:
+    def costs(self, compute: ComputeSource, *, overheads: bool = True) -> PathCosts:
+        """Path costs per exit; ``overheads``: with the topology's message overheads."""
         return path_costs(
             self.profile,
             self.topology,
             self.deployment,
             compute=compute,
             measurement=self.measurement,
+            overheads=overheads,
         )
 
 

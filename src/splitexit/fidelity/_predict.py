@@ -8,7 +8,8 @@ threshold, the last one taking the rest: ``configuration.exit_partitions``), and
 cost is
 
     input(src -> A_1) + sum_{k <= e} R[A_k] t_k + sum_{k < e} forward_k(A_k -> A_{k+1})
-    + result(A_e -> D),  every transfer of b bits costing PL + b * IB,
+    + result(A_e -> D),  every transfer of b bits costing PL + b * IB
+    (+ the topology's per-message overhead MO[a, b] when it declares ``overheads``),
 
 so the mean over the whole trace is the trace estimator's latency, and the distribution
 (p50, p95, p99) comes for free. t_k is the profile's block and branch times ("paper", the
@@ -70,10 +71,18 @@ class PathCosts:
     result_bits: FloatArray  # (L,)
     input_local: bool = False  # partition 1 runs on the source tier: the input crosses no link
     result_local: npt.NDArray[np.bool_] | None = None  # (L,): exit tier = destination
+    message_s: FloatArray | None = None  # (L,) the topology's per-message overheads, or None
+
+    @property
+    def overhead_s(self) -> FloatArray:
+        """The topology's message overheads of the path of each exit (zeros without)."""
+        if self.message_s is None:
+            return np.zeros_like(self.compute_s)
+        return self.message_s
 
     @property
     def latency_s(self) -> FloatArray:
-        return self.compute_s + self.transmission_s + self.propagation_s
+        return self.compute_s + self.transmission_s + self.propagation_s + self.overhead_s
 
 
 @validate_params(
@@ -83,6 +92,7 @@ class PathCosts:
         "deployment": [InstanceOf(Configuration)],
         "compute": [Options(COMPUTE_SOURCES)],
         "measurement": [InstanceOf("splitexit.fidelity._measurement:Measurement"), None],
+        "overheads": [InstanceOf(bool)],
     }
 )
 def path_costs(
@@ -92,6 +102,7 @@ def path_costs(
     *,
     compute: ComputeSource = "paper",
     measurement: Measurement | None = None,
+    overheads: bool = True,
 ) -> PathCosts:
     """Path costs per exit, as the paper's model charges them.
 
@@ -99,6 +110,8 @@ def path_costs(
     ``"runtime"``: what the emulation charges for compute, R_j times the measurement's
     ``reference_s`` where the workers stretch it (``compute_mode`` sleep or cpu-quota and
     R_j > 1), the bare ``reference_s`` elsewhere, and the sizes the workers sent.
+    With ``overheads`` (and a topology that declares them) every message of the path also
+    pays ``Topology.message_s``: the input, each forward crossed and the result.
     """
     _check_fits(profile, topology, deployment)
     parts, tiers = deployment.partition, deployment.placement
@@ -133,6 +146,11 @@ def path_costs(
         np.concatenate([[0.0], np.cumsum(hop_trans)]),
         np.concatenate([[0.0], np.cumsum(hop_prop)]),
     )
+    message = None
+    if overheads and not topology.overheads.is_zero:
+        mo = topology.path_message
+        forwards = np.concatenate([[0.0], np.cumsum(mo[here[:-1], here[1:]])])
+        message = mo[src, here[0]] + forwards + mo[here, dst]
     return PathCosts(
         compute_s=np.cumsum(work),
         transmission_s=input_bits * ib[src, here[0]] + before[0] + result * ib[here, dst],
@@ -143,6 +161,7 @@ def path_costs(
         result_bits=result,
         input_local=bool(here[0] == src),
         result_local=here == dst,
+        message_s=message,
     )
 
 
@@ -240,11 +259,19 @@ def predict_samples(
             f"trace has {entropy.shape[1]} branches, profile {profile.model!r} has "
             f"{profile.num_blocks} blocks"
         )
-    costs = path_costs(profile, topology, deployment, compute=compute, measurement=measurement)
+    # the calibrated model's fitted message costs replace the topology's overheads
+    costs = path_costs(
+        profile,
+        topology,
+        deployment,
+        compute=compute,
+        measurement=measurement,
+        overheads=calibration is None,
+    )
     chosen = entropy[:, list(deployment.partition)]
     leave = exit_partitions(chosen, deployment.exit_thresholds)
     last_block = np.array(deployment.partition)[leave]
-    overhead = np.zeros(len(costs.work_s))
+    overhead = costs.overhead_s
     jitter = np.zeros(1)
     if calibration is not None:
         overhead = calibration.overhead_s(costs)

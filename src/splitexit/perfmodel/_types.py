@@ -39,10 +39,11 @@ class Estimate:
     transmission_s: float
     propagation_s: float
     exit_rates: tuple[float, ...]  # E_k, one per partition, summing to 1
+    overhead_s: float = 0.0  # the topology's per-message overheads (0 without them)
 
     @property
     def latency_s(self) -> float:
-        return self.compute_s + self.transmission_s + self.propagation_s
+        return self.compute_s + self.transmission_s + self.propagation_s + self.overhead_s
 
 
 @returned_type
@@ -72,6 +73,20 @@ class ModelInputs:
     # One threshold per selected exit (vectors coded in base |T|) instead of one global T;
     # needs an exit model that understands the codes (perfmodel/_per_exit.py).
     per_exit_thresholds: bool = False
+    # MO[a, b]: overhead of one message from tier a to tier b (the topology's ``overheads``),
+    # (M, M) seconds; None is the paper's model (no overheads).
+    path_message: FloatArray | None = None
+
+    @property
+    def message_cost(self) -> FloatArray:
+        """MO[a, b], zeros when the topology declares no overheads."""
+        if self.path_message is None:
+            return np.zeros_like(self.path_latency)
+        return self.path_message
+
+    @property
+    def has_overheads(self) -> bool:
+        return self.path_message is not None and bool(np.any(self.path_message != 0.0))
 
     @property
     def num_blocks(self) -> int:
@@ -136,4 +151,5 @@ class ModelInputs:
             destination=topology.destination,
             exit_model=exit_model,
             per_exit_thresholds=per_exit_thresholds,
+            path_message=None if topology.overheads.is_zero else topology.path_message,
         )

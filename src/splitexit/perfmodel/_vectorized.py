@@ -14,6 +14,10 @@ Features (4L - 1 columns), with S_0 = 1 and the last partition summing exit rate
   E_k                        -> result transfer A_k -> D: result_bits * IB + PL
   S_k            (k < L)     -> propagation A_k -> A_{k+1}: PL
   S_k * O[P_k]   (k < L)     -> transmission A_k -> A_{k+1}: IB
+
+The topology's per-message overheads (``Topology.overheads``, 0 in the paper's model) are one
+more coefficient of the features that count messages: MO[src, A_1] on the input's 1, MO[A_k, D]
+on E_k (the result) and MO[A_k, A_{k+1}] on S_k (the forward); component ``"overhead"``.
 """
 
 from __future__ import annotations
@@ -44,8 +48,14 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.integer]
-Component = Literal["total", "compute", "transmission", "propagation"]
-COMPONENTS: tuple[Component, ...] = ("total", "compute", "transmission", "propagation")
+Component = Literal["total", "compute", "transmission", "propagation", "overhead"]
+COMPONENTS: tuple[Component, ...] = (
+    "total",
+    "compute",
+    "transmission",
+    "propagation",
+    "overhead",
+)
 
 
 @returned_type
@@ -155,6 +165,7 @@ def coefficients(
     want_compute = component in ("total", "compute")
     want_trans = component in ("total", "transmission")
     want_prop = component in ("total", "propagation")
+    want_overhead = component in ("total", "overhead") and inputs.has_overheads
     first, here, nxt = placements[:, 0], placements, placements[:, 1:]
     coef = np.zeros((4 * num_parts - 1, num_placements))
     if want_trans:
@@ -165,6 +176,11 @@ def coefficients(
         coef[0] += pl[src, first]
         coef[num_parts + 1 : 2 * num_parts + 1] += pl[here, dst].T
         coef[2 * num_parts + 1 : 3 * num_parts] += pl[here[:, :-1], nxt].T
+    if want_overhead:
+        mo = inputs.message_cost
+        coef[0] += mo[src, first]
+        coef[num_parts + 1 : 2 * num_parts + 1] += mo[here, dst].T
+        coef[2 * num_parts + 1 : 3 * num_parts] += mo[here[:, :-1], nxt].T
     if want_compute:
         coef[1 : num_parts + 1] = inputs.compute_ratio[here].T
     return coef
@@ -185,7 +201,7 @@ def estimate(inputs: ModelInputs, config: Configuration) -> Estimate:
     terms = partition_terms(inputs, partitions, t_idx)
     parts = [
         float((terms.features @ coefficients(inputs, placements, component))[0, 0])
-        for component in ("compute", "transmission", "propagation")
+        for component in ("compute", "transmission", "propagation", "overhead")
     ]
     return Estimate(
         accuracy=float(terms.accuracy[0]),
@@ -193,4 +209,5 @@ def estimate(inputs: ModelInputs, config: Configuration) -> Estimate:
         transmission_s=parts[1],
         propagation_s=parts[2],
         exit_rates=tuple(float(e) for e in terms.exit_rates[0]),
+        overhead_s=parts[3],
     )

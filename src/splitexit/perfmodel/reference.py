@@ -31,6 +31,11 @@ def _transfer(topology: Topology, bits: float, a: int, b: int) -> tuple[float, f
     return transmission, propagation
 
 
+def _message(topology: Topology, a: int, b: int) -> float:
+    """Overhead of one message from tier a to tier b: per message, plus per link crossed."""
+    return topology.overheads.per_message + topology.overheads.per_hop * abs(b - a)
+
+
 def _paper_exits(
     profile: Profile, config: Configuration, accuracy: str
 ) -> tuple[list[float], float]:
@@ -79,10 +84,11 @@ def reference_estimate(
     else:
         exit_rates, estimated_accuracy = _paper_exits(profile, config, accuracy)
 
-    compute = transmission = propagation = 0.0
+    compute = transmission = propagation = overhead = 0.0
     trans, prop = _transfer(topology, profile.input_bits, topology.source, config.placement[0])
     transmission += trans
     propagation += prop
+    overhead += _message(topology, topology.source, config.placement[0])
 
     reached = 1.0  # S_{k-1}
     first = 0
@@ -96,12 +102,14 @@ def reference_estimate(
         trans, prop = _transfer(topology, profile.result_bits, tier, topology.destination)
         transmission += exiting * trans
         propagation += exiting * prop
+        overhead += exiting * _message(topology, tier, topology.destination)
         if k < num_parts - 1:
             trans, prop = _transfer(
                 topology, float(profile.output_bits[last]), tier, config.placement[k + 1]
             )
             transmission += staying * trans
             propagation += staying * prop
+            overhead += staying * _message(topology, tier, config.placement[k + 1])
         reached = staying
         first = last + 1
 
@@ -111,4 +119,5 @@ def reference_estimate(
         transmission_s=transmission,
         propagation_s=propagation,
         exit_rates=tuple(exit_rates),
+        overhead_s=overhead,
     )

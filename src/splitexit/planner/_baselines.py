@@ -44,11 +44,13 @@ def _single_cut(inputs: ModelInputs) -> PlanPoint | None:
         + inputs.result_bits * ib[b, dst]
     )
     propagation = pl[src, a] + pl[a, b] + pl[b, dst]
+    mo = inputs.message_cost  # the topology's per-message overheads: three messages
+    overhead = mo[src, a] + mo[a, b] + mo[b, dst]
     shape = (n - 1, m, m)
-    compute, transmission, propagation = (
-        np.broadcast_to(x, shape) for x in (compute, transmission, propagation)
+    compute, transmission, propagation, overhead = (
+        np.broadcast_to(x, shape) for x in (compute, transmission, propagation, overhead)
     )
-    total = np.where(a == b, np.inf, compute + transmission + propagation)
+    total = np.where(a == b, np.inf, compute + transmission + propagation + overhead)
     c, ta, tb = np.unravel_index(int(np.argmin(total)), total.shape)
     est = Estimate(
         accuracy=float(inputs.accuracy[n - 1]),
@@ -56,6 +58,7 @@ def _single_cut(inputs: ModelInputs) -> PlanPoint | None:
         transmission_s=float(transmission[c, ta, tb]),
         propagation_s=float(propagation[c, ta, tb]),
         exit_rates=(0.0, 1.0),
+        overhead_s=float(overhead[c, ta, tb]),
     )
     config = Configuration(
         partition=(int(c), n - 1), placement=(int(ta), int(tb)), early_exit=False

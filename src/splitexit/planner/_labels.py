@@ -58,9 +58,11 @@ class Tables:
     @classmethod
     def build(cls, inputs: ModelInputs) -> Tables:
         n, m = inputs.num_blocks, inputs.num_tiers
+        mo = inputs.message_cost  # per-message overheads, zeros in the paper's model
         res = (
             inputs.path_latency[:, inputs.destination]
             + inputs.result_bits * (inputs.path_inv_bandwidth[:, inputs.destination])
+            + mo[:, inputs.destination]
         )
         # work(p, q) = cum[q+1] - cum[p+1] + CB[q]; minimise cum[q+1] + CB[q] over q > p.
         ends = inputs.compute_cum[1:] + inputs.branch_compute
@@ -87,6 +89,7 @@ class Tables:
             hop = (
                 inputs.path_latency[a][:, None]
                 + inputs.path_inv_bandwidth[a][:, None] * (inputs.output_bits[None, :])
+                + mo[a][:, None]
             )  # (a', p)
             future[a] = np.where(free[:, :, None], hop[None], np.inf).min(axis=1) + rest
         return cls(inputs, res, max_acc, future)
@@ -200,6 +203,7 @@ def first_layer(tables: Tables) -> Layer:
     lat = (
         inputs.path_latency[src, a]
         + inputs.input_bits * inputs.path_inv_bandwidth[src, a]
+        + inputs.message_cost[src, a]
         + inputs.compute_ratio[a] * (inputs.compute_cum[p + 1] + inputs.branch_compute[p])
         + exits * tables.result_cost[a]
     )
@@ -249,6 +253,7 @@ def expand(
         hop = s * (
             inputs.path_latency[layer.a[rows], nxt]
             + inputs.output_bits[p] * inputs.path_inv_bandwidth[layer.a[rows], nxt]
+            + inputs.message_cost[layer.a[rows], nxt]
         )
         # every q in p+1 .. N-1 for every row, flattened
         counts = (n - 1) - p

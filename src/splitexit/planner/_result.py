@@ -49,7 +49,7 @@ class PlanPoint:
         """The JSON form: 1-based block indices P_k, tier names A_k, SI seconds."""
         est = self.estimate
         names = [tier.name for tier in topology.tiers]
-        return {
+        data = {
             **self.config.to_json(names, per_exit=self.per_exit),
             "accuracy": est.accuracy,
             "latency_s": est.latency_s,
@@ -58,6 +58,9 @@ class PlanPoint:
             "propagation_s": est.propagation_s,
             "exit_rates": list(est.exit_rates),
         }
+        if not topology.overheads.is_zero:  # the topology's per-message overheads
+            data["overhead_s"] = est.overhead_s
+        return data
 
 
 @returned_type

@@ -89,6 +89,11 @@ def print_plan(plan: Plan, console: Console, *, show_all: bool = False) -> None:
         f" = compute {_share(est.compute_s, est.latency_s)}"
         f" + transmission {_share(est.transmission_s, est.latency_s)}"
         f" + propagation {_share(est.propagation_s, est.latency_s)}"
+        + (
+            f" + message overheads {_share(est.overhead_s, est.latency_s)}"
+            if est.overhead_s
+            else ""
+        )
     )
     exits = ", ".join(
         f"{names[a]} {e:.1%}" for a, e in zip(best.config.placement, est.exit_rates, strict=True)

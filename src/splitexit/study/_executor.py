@@ -27,8 +27,34 @@ from splitexit.study._predict import Prediction
 from splitexit.study._schedule import Strategy
 from splitexit.study._spec import Study
 from splitexit.study._variants import Variant, build_variants, time_pieces, variant_predictions
+from splitexit.topology import Topology
 
-__all__ = ["RuntimeExecutor"]
+__all__ = ["RuntimeExecutor", "message_costs"]
+
+
+@validate_params(
+    {
+        "topology": [InstanceOf(Topology)],
+        "path": [InstanceOf(list, tuple)],
+        "bits": [InstanceOf(list, tuple)],
+    }
+)
+def message_costs(topology: Topology, path: Sequence[int], bits: Sequence[float]) -> list[float]:
+    """What each message of a strategy costs the model: the message from ``path[i]`` to
+    ``path[i + 1]`` (tier indices: the source, each piece's tier, the destination) carries
+    ``bits[i]`` and costs its transfer (PL + bits * IB) plus the topology's per-message
+    overhead (``Topology.message_s``, 0 without ``overheads:``), also where it crosses no link.
+
+    >>> from splitexit.topology import Overheads, load_topology
+    >>> from dataclasses import replace
+    >>> topo = replace(load_topology("seed004"), overheads=Overheads(0.001, 0.0005))
+    >>> [round(c * 1e3, 3) for c in message_costs(topo, [0, 0, 1, 0], [8e5, 2e5, 80.0])]
+    [1.0, 2.5, 1.5]
+    """
+    return [
+        topology.transfer_s(b, a, c) + topology.message_s(a, c)
+        for b, a, c in zip(bits, path[:-1], path[1:], strict=True)
+    ]
 
 
 @validate_params(
@@ -179,7 +205,9 @@ class RuntimeExecutor:
 
     def predictions(self, *, runs: int = 50) -> dict[Strategy, Prediction]:
         """The performance model per strategy: ONNX Runtime piece times on this machine x the
-        tier's compute ratio, plus the input, cut and result transfers over the links."""
+        tier's compute ratio, plus the input, cut and result transfers over the links, each
+        with the topology's per-message overhead (``overheads:``, 0 without it): a strategy
+        of k pieces sends k + 1 messages, also the ones that cross no link."""
         topo = self.study.topology
         out: dict[Strategy, Prediction] = {}
         for subject, variants in self.variants.items():
@@ -192,10 +220,7 @@ class RuntimeExecutor:
                 hops = [topo.source, *idx, topo.destination]
                 bits = [8.0 * t.nbytes for t in variant.pieces[0].inputs]
                 bits += [8.0 * sum(t.nbytes for t in p.outputs) for p in variant.pieces]
-                transfers = [
-                    topo.transfer_s(b, a, c)
-                    for b, a, c in zip(bits, hops[:-1], hops[1:], strict=True)
-                ]
+                transfers = message_costs(topo, hops, bits)
                 median, p99 = variant_predictions(variant, timed[op], ratios, transfers)
                 out[Strategy(subject, op, tiers)] = Prediction(median, p99)
         return out

@@ -16,7 +16,7 @@ from splitexit._validation import (
 from splitexit.errors import InputError
 from splitexit.units import parse_bandwidth, parse_duration
 
-__all__ = ["Link", "Tier", "Topology"]
+__all__ = ["Link", "Overheads", "Tier", "Topology"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -53,11 +53,39 @@ class Link:
 
 @validate_params(
     {
+        "per_message": [Unit(parse_duration, "duration", Interval(float, 0, None))],
+        "per_hop": [Unit(parse_duration, "duration", Interval(float, 0, None))],
+        "note": [InstanceOf(str)],
+    }
+)
+@dataclass(frozen=True)
+class Overheads:
+    """What every message costs beyond the paper's PL + bits * IB, in seconds.
+
+    ``per_message`` is paid once by every message the runtime sends (the input, each
+    activation forwarded between partitions, the result), also by one that crosses no link;
+    ``per_hop`` once per link the message crosses. A message from tier a to tier b costs
+    ``per_message + per_hop * |a - b|`` on top of its transfer. Both default to 0 (the
+    paper's model); fit them once per network (``splitexit fidelity-overheads``).
+    """
+
+    per_message: float = 0.0
+    per_hop: float = 0.0
+    note: str = ""
+
+    @property
+    def is_zero(self) -> bool:
+        return self.per_message == 0.0 and self.per_hop == 0.0
+
+
+@validate_params(
+    {
         "name": [InstanceOf(str)],
         "tiers": [InstanceOf(list, tuple)],
         "links": [InstanceOf(list, tuple)],
         "source": [Interval(int, 0, None)],
         "destination": [Interval(int, 0, None)],
+        "overheads": [InstanceOf(Overheads)],
     }
 )
 @dataclass(frozen=True)
@@ -79,10 +107,12 @@ class Topology:
     links: tuple[Link, ...]
     source: int = 0
     destination: int = 0
+    overheads: Overheads = field(default_factory=Overheads)
     # Path costs between every pair of tiers, derived once: PL[a, b] = sum of propagation
     # latencies, IB[a, b] = sum of 1/bandwidth over the links a transfer from a to b crosses.
     _path_latency: FloatArray = field(init=False, repr=False, compare=False)
     _path_inv_bandwidth: FloatArray = field(init=False, repr=False, compare=False)
+    _path_message: FloatArray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         m = len(self.tiers)
@@ -96,6 +126,9 @@ class Topology:
         hi = np.maximum.outer(idx, idx)
         object.__setattr__(self, "_path_latency", lat_prefix[hi] - lat_prefix[lo])
         object.__setattr__(self, "_path_inv_bandwidth", inv_prefix[hi] - inv_prefix[lo])
+        hops = (hi - lo).astype(np.float64)
+        message = self.overheads.per_message + self.overheads.per_hop * hops
+        object.__setattr__(self, "_path_message", message)
 
     @property
     def num_tiers(self) -> int:
@@ -116,6 +149,16 @@ class Topology:
         """IB[a, b]: seconds per bit of a transfer from tier a to tier b, shape (M, M)."""
         return self._path_inv_bandwidth
 
+    @property
+    def path_message(self) -> FloatArray:
+        """MO[a, b]: the overhead of one message from tier a to tier b (``overheads``),
+        shape (M, M); all zeros without an ``overheads`` section."""
+        return self._path_message
+
+    def message_s(self, a: int, b: int) -> float:
+        """Overhead of one message from tier ``a`` to tier ``b`` (0 without ``overheads``)."""
+        return float(self._path_message[a, b])
+
     def transfer_s(self, bits: float, a: int, b: int) -> float:
         """Time to move ``bits`` from tier ``a`` to tier ``b``: propagation plus transmission."""
         return float(self._path_latency[a, b] + bits * self._path_inv_bandwidth[a, b])
@@ -133,6 +176,28 @@ class Topology:
     def with_destination(self, name: str) -> Topology:
         """The same topology with results delivered to the tier called ``name``."""
         return replace(self, destination=self.tier_index(name, field_name="destination"))
+
+    def to_mapping(self) -> dict[str, object]:
+        """The topology as a topology file holds it (``from_mapping`` reads it back)."""
+        data: dict[str, object] = {
+            "name": self.name,
+            "tiers": [{"name": t.name, "compute_ratio": t.compute_ratio} for t in self.tiers],
+            "links": [
+                {"bandwidth": f"{link.bandwidth!r}bps", "latency": f"{link.latency!r}s"}
+                for link in self.links
+            ],
+            "source": self.tiers[self.source].name,
+            "destination": self.tiers[self.destination].name,
+        }
+        if not self.overheads.is_zero or self.overheads.note:
+            section: dict[str, object] = {
+                "per_message": f"{self.overheads.per_message!r}s",
+                "per_hop": f"{self.overheads.per_hop!r}s",
+            }
+            if self.overheads.note:
+                section["note"] = self.overheads.note
+            data["overheads"] = section
+        return data
 
     @classmethod
     def from_mapping(cls, data: object, *, source: str = "<topology>") -> Topology:

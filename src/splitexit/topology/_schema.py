@@ -11,7 +11,7 @@ from splitexit._boundary import (
     bandwidth_field,
     duration_field,
 )
-from splitexit.topology._model import Link, Tier, Topology
+from splitexit.topology._model import Link, Overheads, Tier, Topology
 
 __all__ = ["topology_from_mapping"]
 
@@ -20,6 +20,7 @@ MAX_RATIO = 1e6
 """compute_ratio lies in [1/MAX_RATIO, MAX_RATIO]: beyond, latencies overflow to inf/nan."""
 MIN_BANDWIDTH, MAX_BANDWIDTH = 1.0, 1e15  # bit/s
 MAX_LATENCY = 1e6  # s
+MAX_OVERHEAD = 1e3  # s, per message or per hop
 
 
 def _ratio(value: Any) -> float:
@@ -46,6 +47,19 @@ def _latency(value: Any) -> float:
     return seconds
 
 
+def _overhead(value: Any) -> float:
+    seconds = duration_field(value)
+    if not seconds <= MAX_OVERHEAD:
+        raise ValueError(f"must be at most {MAX_OVERHEAD:g} s, got {value!r}")
+    return seconds
+
+
+class _OverheadsSpec(StrictModel):
+    per_message: Annotated[float, BeforeValidator(_overhead)] = 0.0
+    per_hop: Annotated[float, BeforeValidator(_overhead)] = 0.0
+    note: str = ""
+
+
 class _TierSpec(StrictModel):
     name: str
     compute_ratio: Annotated[float, BeforeValidator(_ratio)]
@@ -63,6 +77,7 @@ class _TopologySpec(StrictModel):
     links: list[_LinkSpec]
     source: str | None = None
     destination: str | None = None
+    overheads: _OverheadsSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> _TopologySpec:
@@ -102,4 +117,9 @@ def topology_from_mapping(data: object, *, source: str) -> Topology:
         links=tuple(Link(link.bandwidth, link.latency) for link in spec.links),
         source=src,
         destination=dst,
+        overheads=(
+            Overheads(spec.overheads.per_message, spec.overheads.per_hop, spec.overheads.note)
+            if spec.overheads is not None
+            else Overheads()
+        ),
     )

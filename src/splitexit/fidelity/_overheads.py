@@ -1,0 +1,185 @@
+"""Fit the topology's per-message overheads once per network, from measurements.
+
+The paper's model charges a sample its compute and, for every message the runtime sends (the
+input, each activation forwarded between partitions, the result), PL + bits * IB over the
+links it crosses. What a measured sample took beyond that path cost (with each partition's
+measured ONNX Runtime time and the sizes the workers sent, the ``runtime-timed`` figures) is
+what the model lacks: encoding, gRPC or frames, TCP, forwarding in the middle tiers, thread
+wake-ups, the sleep's overshoot. The term fitted is
+
+    residual = per_message * (messages the sample sent) + per_hop * (links they crossed)
+
+(a sample leaving at partition e sent e + 1 messages: the input, e - 1 forwards, the result).
+Whole samples are used, not the per-hop timestamps: on kernel-shaped links the receiver
+adds the propagation after it stamps the arrival, so single messages are misattributed, but a
+sample's total is not. The fit is a least-absolute-deviations line through each file's means
+(mean residual, mean messages, mean links crossed), both coefficients at least 0: a file's
+usual tail counts (the mean latency needs it), one disturbed run does not drag the line.
+Where the links crossed do not vary apart from the messages in the fitted files, per_hop is
+0 and per_message the median of the files' residual per message.
+
+Fit it on measurements of one network (compute mode, transport, emulated or netns) and
+predict *other* configurations with the topology it writes (``Overheads``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from splitexit._validation import (
+    InstanceOf,
+    returned_type,
+    validate_params,
+)
+from splitexit.errors import InputError
+from splitexit.fidelity._case import FidelityCase
+from splitexit.topology import Overheads, Topology
+
+__all__ = ["OverheadFit", "SampleResiduals", "fit_overheads", "sample_residuals"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@returned_type
+@dataclass(frozen=True, eq=False)
+class SampleResiduals:
+    """One measurement's delivered samples: arrays (samples,)."""
+
+    residual_s: FloatArray  # measured latency - the paper's path cost (runtime-timed)
+    messages: IntArray  # messages the sample sent
+    hops: IntArray  # links those messages crossed, summed
+
+
+@validate_params({"case": [InstanceOf(FidelityCase)]})
+def sample_residuals(case: FidelityCase) -> SampleResiduals:
+    """What each delivered sample of ``case`` took beyond the paper's path cost, and the
+    messages and links crossed of its path."""
+    m = case.measurement
+    topo = case.topology
+    costs = case.costs("runtime", overheads=False)
+    leave = m.exit[m.delivered]
+    tiers = np.array(case.deployment.placement)
+    forwards = np.concatenate([[0], np.cumsum(np.abs(np.diff(tiers)))])
+    hops = abs(int(tiers[0]) - topo.source) + forwards + np.abs(tiers - topo.destination)
+    return SampleResiduals(
+        residual_s=np.asarray(m.latency_s[m.delivered] - costs.latency_s[leave], np.float64),
+        messages=(leave + 2).astype(np.int64),
+        hops=hops[leave].astype(np.int64),
+    )
+
+
+@returned_type
+@dataclass(frozen=True, eq=False)
+class OverheadFit:
+    """The per-message overheads of one network, and what they were fitted on."""
+
+    per_message_s: float
+    per_hop_s: float
+    samples: int
+    fitted_on: tuple[str, ...]
+    setting: tuple[str, str]  # (compute mode, transport) of the fitted files
+    network: str  # the testbed's network of the fitted files ("emulated" or "netns")
+    file_means: FloatArray  # (files, 3): mean residual (s), messages, links crossed
+
+    @property
+    def overheads(self) -> Overheads:
+        names = ", ".join(self.fitted_on[:3]) + (" ..." if len(self.fitted_on) > 3 else "")
+        note = (
+            f"fitted by splitexit fidelity-overheads on {len(self.fitted_on)} measurement(s) "
+            f"({self.samples} samples; network {self.network}, transport {self.setting[1]}, "
+            f"compute {self.setting[0]}): {names}"
+        )
+        return Overheads(self.per_message_s, self.per_hop_s, note)
+
+    def topology(self, base: Topology) -> Topology:
+        """``base`` with these overheads."""
+        return replace(base, overheads=self.overheads)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "per_message_s": self.per_message_s,
+            "per_hop_s": self.per_hop_s,
+            "samples": self.samples,
+            "fitted_on": list(self.fitted_on),
+            "compute_mode": self.setting[0],
+            "transport": self.setting[1],
+            "network": self.network,
+            "files": [
+                {"file": name, "residual_s": r, "messages": msg, "hops": hop}
+                for name, (r, msg, hop) in zip(
+                    self.fitted_on, self.file_means.tolist(), strict=True
+                )
+            ],
+        }
+
+
+@validate_params(
+    {
+        "residual": [InstanceOf(np.ndarray)],
+        "messages": [InstanceOf(np.ndarray)],
+        "hops": [InstanceOf(np.ndarray)],
+    }
+)
+def least_absolute(
+    residual: FloatArray, messages: FloatArray, hops: FloatArray
+) -> tuple[float, float]:
+    """(per_message, per_hop) >= 0 minimising sum |residual - per_message * messages -
+    per_hop * hops| (a linear programme, scipy's HiGHS); per_hop is 0 where the hops do not
+    vary apart from the messages."""
+    from scipy.optimize import linprog
+
+    design = np.column_stack([messages, hops])
+    if np.linalg.matrix_rank(design, tol=1e-9 * max(1.0, float(np.abs(design).max()))) < 2:
+        return float(max(np.median(residual / messages), 0.0)), 0.0
+    n = len(residual)
+    # variables: per_message, per_hop, then the positive and negative parts of each error
+    cost = np.concatenate([[0.0, 0.0], np.ones(2 * n)])
+    equality = np.hstack([design, np.eye(n), -np.eye(n)])
+    found = linprog(cost, A_eq=equality, b_eq=residual, bounds=(0, None), method="highs")
+    if not found.success:  # pragma: no cover - a feasible, bounded programme always solves
+        raise InputError(f"the overhead fit failed: {found.message}")
+    return float(found.x[0]), float(found.x[1])
+
+
+@validate_params({"cases": [InstanceOf(list, tuple)]})
+def fit_overheads(cases: Sequence[FidelityCase]) -> OverheadFit:
+    """Fit ``per_message`` and ``per_hop`` on ``cases``, all of one network, compute mode
+    and transport (never include a configuration you mean to predict with the result)."""
+    usable = [case for case in cases if case.measurement.delivered.any()]
+    if not usable:
+        raise InputError("fitting overheads needs at least one measurement with delivered samples")
+    settings = {(c.measurement.setting, c.measurement.network) for c in usable}
+    if len(settings) > 1:
+        shown = ", ".join(f"{s[0][0]}/{s[0][1]}/{s[1]}" for s in sorted(settings))
+        raise InputError(
+            f"the measurements mix networks (compute mode/transport/network: {shown}); "
+            "fit the overheads of one network at a time"
+        )
+    names = [t.name for t in usable[0].topology.tiers]
+    for case in usable[1:]:
+        if [t.name for t in case.topology.tiers] != names:
+            raise InputError(
+                f"{case.name}: topology {case.topology.name!r} has other tiers than "
+                f"{usable[0].name}'s; fit the overheads of one topology at a time"
+            )
+    found = [sample_residuals(case) for case in usable]
+    means = np.array(
+        [[r.residual_s.mean(), r.messages.mean(), r.hops.mean()] for r in found], np.float64
+    )
+    per_message, per_hop = least_absolute(means[:, 0], means[:, 1], means[:, 2])
+    (setting, network), *_ = settings
+    return OverheadFit(
+        per_message_s=per_message,
+        per_hop_s=per_hop,
+        samples=int(sum(len(r.residual_s) for r in found)),
+        fitted_on=tuple(case.name for case in usable),
+        setting=setting,
+        network=network,
+        file_means=means,
+    )
