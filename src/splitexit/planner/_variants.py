@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, validate_params
 from splitexit.errors import InfeasibleError, InputError
 from splitexit.planner._baselines import baselines
 from splitexit.planner._pareto import frontier_order
@@ -48,6 +49,13 @@ PARTITIONED_OPERATORS = {"P": "I", "QEP": "QE"}
 _LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
+@validate_params(
+    {
+        "label": [InstanceOf(str), None],
+        "profile": [InstanceOf(Profile)],
+        "where": [InstanceOf(str)],
+    }
+)
 def variant_label(label: str | None, profile: Profile, where: str) -> str:
     """The variant's label: ``label`` when given, else the one its profile carries
     (``onnx.operator``, written by ``splitexit profile --onnx --operator``)."""
@@ -70,6 +78,7 @@ def variant_label(label: str | None, profile: Profile, where: str) -> str:
     return found
 
 
+@validate_params({"profiles": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")]})
 def check_variants(profiles: Mapping[str, Profile]) -> None:
     """Variants are versions of one model on one input: the same input size and classes."""
     if not profiles:
@@ -98,7 +107,7 @@ def check_variants(profiles: Mapping[str, Profile]) -> None:
 
 def _merged_frontier(spaces: list[Searched]) -> tuple[Candidates, np.ndarray]:
     """The union's frontier and each point's variant index, by increasing latency."""
-    width = max(max(int(s.frontier.num_parts.max(initial=1)), 1) for s in spaces)
+    width = max(s.frontier.partition.shape[1] for s in spaces)
     merged = Candidates.concat([s.frontier for s in spaces], width)
     variant = np.concatenate(
         [np.full(len(s.frontier), v, dtype=np.int64) for v, s in enumerate(spaces)]
