@@ -20,7 +20,7 @@ import numpy as np
 from splitexit._validation import Callable_, InstanceOf, PathLike, validate_params
 from splitexit.errors import InputError
 from splitexit.study._executor import RuntimeExecutor
-from splitexit.study._planned import plan_study
+from splitexit.study._planned import PLANNED_VARIANTS, plan_study
 from splitexit.study._predict import kendall_tau
 from splitexit.study._recommend import accuracy_by_strategy, check_picks, latencies_by_strategy
 from splitexit.study._run import StudyResult, run_study
@@ -66,6 +66,7 @@ def measured_study(
             accuracy = executor.inner.accuracy()
             say("profiling the variants and planning over them")
             inner = executor.inner
+            planned = [v for v in PLANNED_VARIANTS if any(v in b for b in inner.variants.values())]
             picks = plan_study(study, inner.variants, inner.samples, Path(tmp), progress=say)
             extra = [p.strategy for p in picks if p.extra]
             measured_accuracy = {**accuracy_by_strategy(accuracy), **_accuracy(inner, extra)}
@@ -84,9 +85,8 @@ def measured_study(
         "compute_ratios": {t.name: t.compute_ratio for t in study.topology.tiers},
         "kendall_tau": tau,
         "kendall_p": p,
-        "recommender": "splitexit.plan over the variants "
-        + ", ".join(sorted({pick.variant for pick in picks}))
-        + " x partitions x placements",
+        "recommender": f"splitexit.plan over the variants {', '.join(planned)} "
+        "x partitions x placements",
         "planner": [pick.to_mapping() for pick in picks],
         "recommendations": [r.to_mapping() for r in recs],
     }
