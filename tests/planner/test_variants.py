@@ -165,6 +165,7 @@ def test_cli_plans_over_labelled_profiles(
     assert run([*argv, "--min-accuracy", "98%", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "variant Q" in printed and "operator variants" in printed
+    assert "variants I, Q, E" in printed  # the header names the variants, not one model
     data = json.loads(out.read_text())
     assert data["best"]["variant"] == "Q" and data["best"]["placement"] == ["t0"]
     assert [p["variant"] for p in data["pareto"]] == ["E", "Q", "I"]

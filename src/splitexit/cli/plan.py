@@ -151,7 +151,7 @@ def plan_command(
             render_pareto_plot(pareto_plot_info(result), plot)
             print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
         if html is not None:
-            title = f"splitexit plan: {result.profile.model} on {result.topology.name}"
+            title = f"splitexit plan: {result.subject} on {result.topology.name}"
             write_html_report(html, title, [pareto_section(pareto_plot_info(result))])
             print(f"wrote {html}")
 

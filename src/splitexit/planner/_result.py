@@ -133,6 +133,11 @@ class Plan:
     variants: tuple[str, ...] = ()
     variant_profiles: tuple[Profile, ...] = ()
 
+    @property
+    def subject(self) -> str:
+        """What was planned, for titles: the profile's model, or the variants' labels."""
+        return f"variants {', '.join(self.variants)}" if self.variants else self.profile.model
+
     def to_dict(self) -> dict[str, Any]:
         """Everything ``splitexit plan --json`` writes."""
         topo = self.topology

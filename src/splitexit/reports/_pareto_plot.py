@@ -107,7 +107,7 @@ def pareto_plot_info(plan: Plan) -> ParetoPlotInfo:
     else:
         requirement = ("accuracy", plan.requirement.value * 100)
     return ParetoPlotInfo(
-        title=f"{plan.profile.model} on {plan.topology.name}",
+        title=f"{plan.subject} on {plan.topology.name}",
         sample_latency_ms=samples.latency * 1e3,
         sample_accuracy_pct=samples.accuracy * 100,
         sample_partitions=samples.num_parts,

@@ -58,9 +58,14 @@ def print_plan(plan: Plan, console: Console, *, show_all: bool = False) -> None:
     topo = plan.topology
     best = plan.best
     est = best.estimate
+    what = (
+        f"{escape(plan.subject)}[/] ({escape(plan.profile.dataset)})"
+        if plan.variants
+        else f"{escape(plan.profile.model)}[/] ({escape(plan.profile.dataset)}, "
+        f"N = {plan.profile.num_blocks} blocks)"
+    )
     console.print(
-        f"[bold]{escape(plan.profile.model)}[/] ({escape(plan.profile.dataset)}, "
-        f"N = {plan.profile.num_blocks} blocks) on [bold]{escape(topo.name)}[/] "
+        f"[bold]{what} on [bold]{escape(topo.name)}[/] "
         f"({escape(' -> '.join(names))}), source "
         f"{names[topo.source]}, destination {names[topo.destination]}, accuracy from "
         f"{plan.accuracy_source} training, {plan.estimator} estimator"
