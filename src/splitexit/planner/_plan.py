@@ -125,6 +125,10 @@ def plan(
     ``max_latency_s`` may be written as people write them, ``"92%"`` and ``"80ms"``.
     ``profile`` may be a file or a bundled profile's name: then it is loaded with its trace
     exactly as ``splitexit plan --profile`` loads it (:func:`load_plan_inputs`).
+    ``profile`` may also map operator-variant labels to profiles (``{"I": ..., "Q": ...}``,
+    ``splitexit plan --profile`` repeated): the frontier and the answer are then taken over
+    (variant, T, P, A), and every point names its variant (docs/planner.md, "Operator
+    variants"; P and QEP are not variants but I and QE partitioned).
 
     >>> from splitexit import load_profile, load_topology
     >>> result = plan(load_profile("example"), load_topology("mobile"), min_accuracy=0.85)
