@@ -80,7 +80,9 @@ ALLOWED: dict[str, set[str]] = {
     "fidelity": {"perfmodel", "planner", "profile", "topology"} | _BASE,
     "reports": _MODEL_ROOMS,
     "experiment": _MODEL_ROOMS | {"reports"},
-    "study": {"operators", "runtime", "reports", "profile", "topology", "fidelity"} | _BASE,
+    "study": {"operators", "runtime", "reports", "profile", "topology", "fidelity", "planner"}
+    | {"perfmodel"}
+    | _BASE,
     CLI: _MODEL_ROOMS | {"reports", "experiment", "study", PACKAGE},
     PACKAGE: {"errors", "configuration", "perfmodel", "planner", "profile", "topology", "units"},
 }

@@ -134,3 +134,30 @@ def test_profile_command_onnx_writes_a_profile_the_planner_reads(tmp_path: Path)
     assert best.config.partition[-1] == profile.num_blocks - 1  # the one exit is the last
     missing = CliRunner().invoke(app, ["profile", "--onnx", str(model), "--out", str(out)])
     assert missing.exit_code == 2 and "--data" in missing.output
+
+
+def test_profile_onnx_operator_label_and_whole_timing(tmp_path: Path) -> None:
+    model = graphs.save(graphs.residual(2), tmp_path)
+    data = _data(tmp_path, (1, 3, 8, 8))
+    settings = OnnxProfileSettings(runs=3, percentile=50.0, timing="whole", operator="Q")
+    profile = profile_onnx(model, data, out=tmp_path / "p.json", settings=settings)
+    assert profile.onnx is not None
+    assert (profile.onnx.operator, profile.onnx.timing) == ("Q", "whole")
+    assert "scaled to the whole model's" in profile.reference_device
+    save_profile(profile, tmp_path / "p.json")
+    loaded = load_profile(tmp_path / "p.json")
+    assert loaded.onnx == profile.onnx
+    # without them, neither field is written: older readers read the file as before
+    plain = profile_onnx(model, data, out=tmp_path / "q.json", settings=FAST)
+    assert plain.onnx is not None
+    assert {"operator", "timing"}.isdisjoint(plain.to_mapping()["onnx"])
+    assert (plain.onnx.operator, plain.onnx.timing) == (None, "segments")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("timing", "fused", "--timing must be"), ("operator", "Q E", "--operator must be")],
+)
+def test_profile_onnx_operator_and_timing_refusals(field: str, value: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        OnnxProfileSettings(**{field: value})  # type: ignore[arg-type]

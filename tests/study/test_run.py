@@ -133,3 +133,15 @@ def test_study_schedule_without_sizes_takes_the_first_samples(tmp_path: Path) ->
     study = load_study(_study(tmp_path, operators=["I"], inferences=5))
     measures = [e for e in study_schedule(study) if e.kind == "measure"]
     assert measures[0].samples == (0, 1, 2, 3, 4) and len(measures) == 9
+
+
+def test_extra_strategies_join_the_protocol_after_the_study_cells(tmp_path: Path) -> None:
+    study = load_study(_study(tmp_path, operators=["I"], repetitions=2))
+    extra = Strategy("a", "I/3", "EM")
+    events = study_schedule(study, None, [extra, extra, Strategy("a", "I", "E")])
+    measured = [(e.strategy, e.repetition) for e in events if e.kind == "measure"]
+    cells = [Strategy("a", "I", t) for t in "MEC"]
+    # interleaved: repetition r of every strategy, the extra one last; no duplicates
+    assert measured == [(s, r) for r in (1, 2) for s in [*cells, extra]]
+    restarts = [e.strategy for e in events if e.kind == "restart"]
+    assert restarts.count(extra) == 2  # restarted and warmed up like every strategy

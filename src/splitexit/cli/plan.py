@@ -41,12 +41,14 @@ def _max_latency(text: str) -> float:
 
 def plan_command(
     profile: Annotated[
-        str,
+        list[str] | None,
         typer.Option(
             help="Profile file (splitexit.profile/1 JSON) or a bundled one: "
-            "'resnet20-fashion-mnist' (measured) or 'example' (synthetic)."
+            "'resnet20-fashion-mnist' (measured, the default) or 'example' (synthetic). "
+            "Repeat it to plan over operator variants, each LABEL=FILE (Q=q.json) or a "
+            "profile written with --operator."
         ),
-    ] = "resnet20-fashion-mnist",
+    ] = None,
     topology: Annotated[
         str, typer.Option(help="Topology YAML file or preset name (mobile, iot, mec).")
     ] = "mobile",
@@ -118,9 +120,17 @@ def plan_command(
         check_json_out(json_out)
         needed_accuracy = None if min_accuracy is None else _min_accuracy(min_accuracy)
         needed_latency = None if max_latency is None else _max_latency(max_latency)
-        loaded, trace = load_plan_inputs(profile, estimator)  # as splitexit.plan() loads it
-        if (warning := loaded.timing_warning()) is not None:
-            print(f"warning: {warning}", file=sys.stderr)
+        given = profile or ["resnet20-fashion-mnist"]
+        loaded: Any
+        if len(given) == 1 and not _labelled(given[0]):
+            loaded, trace = load_plan_inputs(given[0], estimator)  # as splitexit.plan() loads it
+            warnings = [loaded.timing_warning()]
+        else:
+            loaded, warnings = _variants(given, estimator)
+            trace = None
+        for warning in warnings:
+            if warning is not None:
+                print(f"warning: {warning}", file=sys.stderr)
         result = plan(
             loaded,
             load_topology(topology),
@@ -141,9 +151,35 @@ def plan_command(
             render_pareto_plot(pareto_plot_info(result), plot)
             print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
         if html is not None:
-            title = f"splitexit plan: {result.profile.model} on {result.topology.name}"
+            title = f"splitexit plan: {result.subject} on {result.topology.name}"
             write_html_report(html, title, [pareto_section(pareto_plot_info(result))])
             print(f"wrote {html}")
+
+
+def _labelled(spec: str) -> bool:
+    """``LABEL=FILE``: a label before the first '=' that is not a path."""
+    label, sep, _ = spec.partition("=")
+    return bool(sep) and bool(label) and "/" not in label and "\\" not in label
+
+
+def _variants(given: list[str], estimator: str) -> tuple[dict[str, Any], list[str | None]]:
+    """``--profile`` repeated: each variant's label (given or from its profile) and file, which
+    ``splitexit.plan()`` loads; a label used twice is refused. Also the timing warnings."""
+    from splitexit.planner import load_plan_inputs, variant_label
+
+    out: dict[str, Any] = {}
+    warnings: list[str | None] = []
+    for spec in given:
+        label, path = spec.split("=", 1) if _labelled(spec) else (None, spec)
+        loaded, _ = load_plan_inputs(path, estimator)
+        name = variant_label(label, loaded, f"--profile {spec}")
+        if name in out:
+            raise InputError(
+                f"--profile {spec}: variant {name} is given twice; each variant needs its own label"
+            )
+        out[name] = path
+        warnings.append(loaded.timing_warning())
+    return out, warnings
 
 
 def presets_command() -> None:

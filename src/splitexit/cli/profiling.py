@@ -57,6 +57,18 @@ def profile_command(
         typer.Option(help="--onnx: blocks between 'single'-tensor cuts or 'all' cuts."),
     ] = "single",
     runs: Annotated[int, typer.Option(help="--onnx: timed batch-1 runs per block.")] = 50,
+    operator: Annotated[
+        str | None,
+        typer.Option(help="--onnx: the operator variant this model is (I, Q, E, QE), for plan."),
+    ] = None,
+    timing: Annotated[
+        str,
+        typer.Option(
+            metavar="[segments|whole]",
+            help="--onnx: 'whole' scales the segment times to sum to the whole model's "
+            "(fused int8 kernels).",
+        ),
+    ] = "segments",
     work_dir: Annotated[
         Path | None,
         typer.Option(
@@ -119,7 +131,8 @@ def profile_command(
     with _user_errors():
         check_output_file(out, "--out")
         if onnx is not None:
-            _profile_onnx(onnx, data, out, labels, input_shape, cuts, runs, percentile)
+            how = (cuts, runs, percentile, timing, operator)
+            _profile_onnx(onnx, data, out, labels, input_shape, how)
             return
         if model is None or dataset is None:
             raise InputError("give --model and --dataset (our backbones), or --onnx MODEL.onnx")
@@ -188,9 +201,7 @@ def _profile_onnx(
     out: Path,
     labels: Path | None,
     input_shape: list[str] | None,
-    cuts: str,
-    runs: int,
-    percentile: float,
+    how: tuple[str, int, float, str, str | None],
 ) -> None:
     if data is None:
         raise InputError("--onnx needs --data SAMPLES.npz (timing inputs and accuracy)")
@@ -199,7 +210,10 @@ def _profile_onnx(
     from splitexit.operators import OnnxProfileSettings, parse_input_shapes, profile_onnx
     from splitexit.profile import save_profile
 
-    settings = OnnxProfileSettings(cuts=cuts, runs=runs, percentile=percentile)  # type: ignore[arg-type]
+    cuts, runs, percentile, timing, operator = how
+    settings = OnnxProfileSettings(
+        cuts=cuts, runs=runs, percentile=percentile, timing=timing, operator=operator,  # type: ignore[arg-type]
+    )  # fmt: skip
     profile = profile_onnx(
         model, data, out=out, labels=labels, input_shapes=parse_input_shapes(input_shape),
         settings=settings, trace_out=out.with_suffix(".trace.npz"),

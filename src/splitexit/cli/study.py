@@ -47,8 +47,9 @@ def study_command(
         con.print(
             f"{result.latencies}: {result.events} protocol steps in "
             f"{time.monotonic() - started:.0f} s; Kendall's tau "
-            f"{'undefined' if tau is None else f'{tau:.3f}'}; recommendations confirmed "
-            f"{confirmed}/{len(check['recommendations'])}; report {result.report.markdown}",
+            f"{'undefined' if tau is None else f'{tau:.3f}'}; planner recommendations "
+            f"confirmed {confirmed}/{len(check['recommendations'])} checked "
+            f"({len(check['planner'])} made); report {result.report.markdown}",
             highlight=False,
         )
 

@@ -15,10 +15,11 @@ the labels when given, else 1.0 (agreement of the model with itself).
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -35,6 +36,8 @@ from splitexit.profile import OnnxSource, Profile
 __all__ = ["OnnxProfileSettings", "profile_onnx", "top1"]
 
 CutKind = Literal["single", "all"]
+TimingKind = Literal["segments", "whole"]
+_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")  # an operator variant's label
 
 
 @validate_params(
@@ -43,6 +46,8 @@ CutKind = Literal["single", "all"]
         "runs": [Interval(int, 1, None, closed="left")],
         "percentile": [Interval(float, 0, 100, closed="right")],
         "limit": [Interval(int, 1, None, closed="left"), None],
+        "timing": [InstanceOf(str)],  # its own check keeps the CLI's "--timing must be" line
+        "operator": [InstanceOf(str), None],
     }
 )
 @dataclass(frozen=True)
@@ -53,8 +58,18 @@ class OnnxProfileSettings:
     runs: int = 50  # timed batch-1 runs per piece (after 3 warm-up runs)
     percentile: float = 99.0
     limit: int | None = None  # samples of the data used for accuracy
+    # "whole": segment times scaled to sum to the whole model timed in one session
+    timing: TimingKind = "segments"
+    operator: str | None = None  # the operator variant this model is (I, Q, E, QE, ...)
 
     def __post_init__(self) -> None:
+        if self.timing not in ("segments", "whole"):
+            raise InputError(f"--timing must be 'segments' or 'whole', got {self.timing!r}")
+        if self.operator is not None and not _LABEL.fullmatch(self.operator):
+            raise InputError(
+                f"--operator must be a label such as I, Q, E or QE (a letter, then letters, "
+                f"digits, '_' or '-'), got {self.operator!r}"
+            )
         if self.cuts not in ("single", "all"):
             raise InputError(f"--cuts must be 'single' or 'all', got {self.cuts!r}")
         if self.runs < 1:
@@ -70,6 +85,13 @@ def _cuts(info: GraphInfo, kind: CutKind) -> list[tuple[str, ...]]:
 
 def _time(piece: Piece, feeds: dict[str, np.ndarray], settings: OnnxProfileSettings) -> float:
     session = ort_session(piece.model, source=f"piece {piece.nodes[:1]}")
+    return _time_session(session, feeds, settings)
+
+
+def _time_session(
+    session: Any, feeds: dict[str, np.ndarray], settings: OnnxProfileSettings
+) -> float:
+    """``settings.percentile`` of ``settings.runs`` runs of ``session`` (after 3 warm-ups)."""
     feed = {i.name: feeds[i.name] for i in session.get_inputs()}
     for _ in range(3):
         session.run(None, feed)
@@ -139,6 +161,14 @@ def profile_onnx(
     for k, piece in enumerate(pieces):
         compute.append(_time(piece, tensors, settings))
         tensors.update(run_model(piece.model, tensors, source=f"{model_path} piece {k + 1}"))
+    timing_note = ""
+    if settings.timing == "whole":
+        whole = _time_session(
+            ort_session(loaded.model, source=str(model_path)), samples.feeds[0], settings
+        )
+        summed = sum(compute)
+        compute = [c * whole / summed for c in compute] if summed > 0 else compute
+        timing_note = f", segments scaled to the whole model's {whole * 1e3:.4g} ms"
     outputs = [info.tensors[o] for o in info.outputs]
     result_bits = float(sum(t.nbytes for t in outputs) * 8)
     sizes = [float(sum(info.tensors[t].nbytes for t in cut) * 8) for cut in cuts]
@@ -156,6 +186,8 @@ def profile_onnx(
         input_shapes=loaded.input_shapes,
         data=_relative(data, folder),
         statistic="median" if settings.percentile == 50.0 else f"p{settings.percentile:g}",
+        operator=settings.operator,
+        timing=settings.timing,
     )
     said = "top-1 accuracy on the labels" if truth is not None else "agreement with itself"
     trace_name = None
@@ -177,8 +209,10 @@ def profile_onnx(
         accuracy_joint=None,
         exit_rates=np.array([[0.0] * (n - 1) + [1.0]]),
         reference_device=f"onnxruntime CPU, 1 thread, {source.statistic} of "
-        f"{settings.runs} batch-1 runs",
-        notes=f"user ONNX model {model_path.name}: {n} segments between "
+        f"{settings.runs} batch-1 runs{timing_note}",
+        notes=f"user ONNX model {model_path.name}"
+        + ("" if settings.operator is None else f" (operator variant {settings.operator})")
+        + f": {n} segments between "
         f"{settings.cuts}-tensor cuts; one exit at the end ({said} over "
         f"{len(predicted)} samples); branches 1..{n - 1} are never taken",
         onnx=source,

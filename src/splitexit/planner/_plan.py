@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -66,7 +68,16 @@ def load_plan_inputs(spec: str | Path, estimator: str = "auto") -> tuple[Profile
 
 @validate_params(
     {
-        "profile": [InstanceOf(Profile, str, Path)],
+        "profile": [
+            InstanceOf(
+                Profile,
+                str,
+                Path,
+                dict,
+                "collections.abc:Mapping",
+                name="a Profile, a str or Path, or a mapping of variant labels to them",
+            )
+        ],
         "topology": [InstanceOf(Topology)],
         "min_accuracy": [Unit(parse_fraction, "fraction", Interval(float, 0, 1)), None],
         "max_latency_s": [
@@ -83,7 +94,7 @@ def load_plan_inputs(spec: str | Path, estimator: str = "auto") -> tuple[Profile
     }
 )
 def plan(
-    profile: Profile | str | Path,
+    profile: Profile | str | Path | Mapping[str, Profile | str | Path],
     topology: Topology,
     *,
     min_accuracy: float | str | None = None,
@@ -114,21 +125,93 @@ def plan(
     ``max_latency_s`` may be written as people write them, ``"92%"`` and ``"80ms"``.
     ``profile`` may be a file or a bundled profile's name: then it is loaded with its trace
     exactly as ``splitexit plan --profile`` loads it (:func:`load_plan_inputs`).
+    ``profile`` may also map operator-variant labels to profiles (``{"I": ..., "Q": ...}``,
+    ``splitexit plan --profile`` repeated): the frontier and the answer are then taken over
+    (variant, T, P, A), and every point names its variant (docs/planner.md, "Operator
+    variants"; P and QEP are not variants but I and QE partitioned).
 
     >>> from splitexit import load_profile, load_topology
     >>> result = plan(load_profile("example"), load_topology("mobile"), min_accuracy=0.85)
     >>> result.best.accuracy >= 0.85
     True
     """
+    assert not isinstance(min_accuracy, str) and not isinstance(max_latency_s, str)  # parsed
+    if isinstance(profile, Mapping):
+        from splitexit.planner._variants import plan_variants
+
+        if trace is not None:
+            raise InputError("plan: with several variants, each profile brings its own trace")
+        return plan_variants(
+            profile, topology, min_accuracy=min_accuracy, max_latency_s=max_latency_s,
+            destination=destination, accuracy=accuracy, solver=solver, estimator=estimator,
+            per_exit_thresholds=per_exit_thresholds, sample_size=sample_size,
+        )  # fmt: skip
     if not isinstance(profile, Profile):
         profile, loaded_trace = load_plan_inputs(profile, estimator)
         trace = trace if trace is not None else loaded_trace
     if min_accuracy is not None and max_latency_s is not None:
         raise InputError("plan: give either a minimum accuracy or a maximum latency, not both")
-    assert not isinstance(min_accuracy, str) and not isinstance(max_latency_s, str)  # parsed
     if destination is not None:
         topology = topology.with_destination(destination)
     started = time.perf_counter()
+    space = search(
+        profile, topology, accuracy=accuracy, solver=solver, estimator=estimator, trace=trace,
+        per_exit_thresholds=per_exit_thresholds, sample_size=sample_size,
+    )  # fmt: skip
+    requirement = _requirement(min_accuracy, max_latency_s, space.frontier)
+    chosen = optimum(space, requirement)
+    elapsed = time.perf_counter() - started
+    best = _point(space.inputs, profile, chosen, 0)
+    names = [tier.name for tier in topology.tiers]
+    return Plan(
+        profile=profile,
+        topology=topology,
+        accuracy_source=accuracy,
+        requirement=requirement,
+        best=best,
+        pareto=tuple(
+            _point(space.inputs, profile, space.frontier, i) for i in range(len(space.frontier))
+        ),
+        baselines=tuple(baselines(space.inputs, best.latency_s, names)),
+        configurations_evaluated=space.total,
+        solver=space.solver,
+        estimator=space.estimator,
+        per_exit_thresholds=per_exit_thresholds,
+        elapsed_s=elapsed,
+        samples=space.samples,
+        states_explored=space.states,
+        labels_kept=space.labels,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Searched:
+    """One profile's space searched: its frontier and what answers a requirement on it."""
+
+    inputs: ModelInputs
+    frontier: Candidates
+    per_length: dict[int, Candidates] | None  # enumeration only: the per-L frontiers
+    samples: SampledPoints
+    solver: str
+    estimator: str
+    total: int
+    states: int | None
+    labels: int | None
+
+
+def search(
+    profile: Profile,
+    topology: Topology,
+    *,
+    accuracy: AccuracySource,
+    solver: str,
+    estimator: str,
+    trace: Trace | None,
+    per_exit_thresholds: bool,
+    sample_size: int,
+) -> Searched:
+    """Build the model inputs of ``profile`` and find its whole frontier (enumerating or
+    exact, as ``solver`` and the space's size say)."""
     total = count_configurations(
         profile.num_blocks,
         topology.num_tiers,
@@ -147,40 +230,24 @@ def plan(
         per_exit_thresholds=per_exit_thresholds,
     )
     used = _choose_solver(solver, total, decomposable=inputs.exit_model is None)
-    states: int | None = None
-    labels: int | None = None
     if used == "enumerate":
         result = sweep(inputs, sample_size=sample_size)
-        frontier = result.frontier()
-        samples: SampledPoints = result.samples
-        requirement = _requirement(min_accuracy, max_latency_s, frontier)
-        chosen = _solve(result.per_length, requirement, frontier)
-    else:
-        exact = exact_frontier(inputs)
-        frontier, states, labels = exact.frontier, exact.states_explored, exact.labels_kept
-        samples = sample_configurations(inputs, sample_size)
-        requirement = _requirement(min_accuracy, max_latency_s, frontier)
-        chosen = _solve_exact(inputs, requirement, frontier)
-    elapsed = time.perf_counter() - started
-    best = _point(inputs, profile, chosen, 0)
-    names = [tier.name for tier in topology.tiers]
-    return Plan(
-        profile=profile,
-        topology=topology,
-        accuracy_source=accuracy,
-        requirement=requirement,
-        best=best,
-        pareto=tuple(_point(inputs, profile, frontier, i) for i in range(len(frontier))),
-        baselines=tuple(baselines(inputs, best.latency_s, names)),
-        configurations_evaluated=total,
-        solver=used,
-        estimator=estimator,
-        per_exit_thresholds=per_exit_thresholds,
-        elapsed_s=elapsed,
-        samples=samples,
-        states_explored=states,
-        labels_kept=labels,
-    )
+        return Searched(
+            inputs, result.frontier(), result.per_length, result.samples, used, estimator,
+            total, None, None,
+        )  # fmt: skip
+    exact = exact_frontier(inputs)
+    return Searched(
+        inputs, exact.frontier, None, sample_configurations(inputs, sample_size), used,
+        estimator, total, exact.states_explored, exact.labels_kept,
+    )  # fmt: skip
+
+
+def optimum(space: Searched, requirement: Requirement) -> Candidates:
+    """The configuration answering ``requirement`` (InfeasibleError when none does)."""
+    if space.per_length is not None:
+        return _solve(space.per_length, requirement, space.frontier)
+    return _solve_exact(space.inputs, requirement, space.frontier)
 
 
 def _exit_model(
@@ -309,7 +376,9 @@ def _infeasible_message(requirement: Requirement, frontier: Candidates) -> str:
     )
 
 
-def _point(inputs: ModelInputs, profile: Profile, cands: Candidates, i: int) -> PlanPoint:
+def _point(
+    inputs: ModelInputs, profile: Profile, cands: Candidates, i: int, variant: str | None = None
+) -> PlanPoint:
     num_parts = int(cands.num_parts[i])
     t = int(cands.threshold[i])
     exits = num_parts - 1
@@ -326,4 +395,6 @@ def _point(inputs: ModelInputs, profile: Profile, cands: Candidates, i: int) -> 
         profile.thresholds.tolist(),
     )
     per_exit = inputs.per_exit_thresholds
-    return PlanPoint(config=config, estimate=estimate(inputs, config), per_exit=per_exit)
+    return PlanPoint(
+        config=config, estimate=estimate(inputs, config), per_exit=per_exit, variant=variant
+    )

@@ -28,6 +28,7 @@ class PlanPoint:
     config: Configuration
     estimate: Estimate
     per_exit: bool = False
+    variant: str | None = None  # the operator variant (I, Q, E, QE, ...) when planning several
 
     @property
     def threshold(self) -> float | tuple[float, ...] | None:
@@ -50,6 +51,7 @@ class PlanPoint:
         est = self.estimate
         names = [tier.name for tier in topology.tiers]
         data = {
+            **({} if self.variant is None else {"variant": self.variant}),
             **self.config.to_json(names, per_exit=self.per_exit),
             "accuracy": est.accuracy,
             "latency_s": est.latency_s,
@@ -129,6 +131,15 @@ class Plan:
     samples: SampledPoints
     states_explored: int | None = None  # exact solver only
     labels_kept: int | None = None  # exact solver only
+    # planning over operator variants: their labels, in the order given (ties go to the
+    # earlier one), and each one's profile; empty for a single profile
+    variants: tuple[str, ...] = ()
+    variant_profiles: tuple[Profile, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        """What was planned, for titles: the profile's model, or the variants' labels."""
+        return f"variants {', '.join(self.variants)}" if self.variants else self.profile.model
 
     def to_dict(self) -> dict[str, Any]:
         """Everything ``splitexit plan --json`` writes."""
@@ -146,6 +157,16 @@ class Plan:
             "requirement": self.requirement.to_dict(),
             "configurations_evaluated": self.configurations_evaluated,
             "states_explored": self.states_explored,
+            **(
+                {}
+                if not self.variants
+                else {
+                    "variants": [
+                        {"variant": v, "model": p.model, "num_blocks": p.num_blocks}
+                        for v, p in zip(self.variants, self.variant_profiles, strict=True)
+                    ]
+                }
+            ),
             "labels_kept": self.labels_kept,
             "elapsed_s": self.elapsed_s,
             "best": self.best.to_dict(topo),

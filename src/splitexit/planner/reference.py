@@ -8,7 +8,7 @@ plain sorting, and shares no code with ``_sweep``; do not use it for real sizes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -25,7 +25,15 @@ from splitexit.planner._pareto import ACCURACY_DECIMALS, LATENCY_DECIMALS
 from splitexit.profile import ACCURACY_SOURCES, AccuracySource, Profile
 from splitexit.topology import Topology
 
-__all__ = ["Evaluated", "reference_configurations", "reference_frontier", "reference_optimum"]
+__all__ = [
+    "Evaluated",
+    "VariantEvaluated",
+    "reference_configurations",
+    "reference_frontier",
+    "reference_optimum",
+    "reference_variant_frontier",
+    "reference_variant_optimum",
+]
 
 # (config, rounded latency, rounded accuracy, rank in enumeration order within its L)
 Evaluated = tuple[Configuration, float, float, int]
@@ -141,6 +149,81 @@ def reference_optimum(
             if latency > round(max_latency_s, LATENCY_DECIMALS):
                 continue
             key = (-acc, config.num_partitions, latency, rank)
+        if best_key is None or key < best_key:
+            best, best_key = item, key
+    return best
+
+
+# (variant index, label, evaluated configuration)
+VariantEvaluated = tuple[int, str, Evaluated]
+
+
+def _evaluate_variants(
+    profiles: Mapping[str, Profile], topology: Topology, accuracy: AccuracySource
+) -> list[VariantEvaluated]:
+    return [
+        (v, label, item)
+        for v, (label, profile) in enumerate(profiles.items())
+        for item in _evaluate_all(profile, topology, accuracy)
+    ]
+
+
+@validate_params(
+    {
+        "profiles": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+        "topology": [InstanceOf(Topology)],
+        "accuracy": [Options(ACCURACY_SOURCES)],
+    }
+)
+def reference_variant_frontier(
+    profiles: Mapping[str, Profile],
+    topology: Topology,
+    *,
+    accuracy: AccuracySource = "separate",
+) -> list[VariantEvaluated]:
+    """The frontier over every (variant, configuration) by sorting all of them: latency,
+    accuracy (high first), fewer partitions, the earlier variant, enumeration order."""
+    every = _evaluate_variants(profiles, topology, accuracy)
+    every.sort(key=lambda e: (e[2][1], -e[2][2], e[2][0].num_partitions, e[0], e[2][3]))
+    frontier: list[VariantEvaluated] = []
+    for item in every:
+        if not frontier or item[2][2] > frontier[-1][2][2]:
+            frontier.append(item)
+    return frontier
+
+
+@validate_params(
+    {
+        "profiles": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+        "topology": [InstanceOf(Topology)],
+        "min_accuracy": [Interval(float, 0, 1), None],
+        "max_latency_s": [Interval(float, 0, None, closed="neither"), None],
+        "accuracy": [Options(ACCURACY_SOURCES)],
+    }
+)
+def reference_variant_optimum(
+    profiles: Mapping[str, Profile],
+    topology: Topology,
+    *,
+    min_accuracy: float | None = None,
+    max_latency_s: float | None = None,
+    accuracy: AccuracySource = "separate",
+) -> VariantEvaluated | None:
+    """P_lat or P_acc over every (variant, configuration), by scanning (ties: fewer
+    partitions, then the better other value, then the earlier variant)."""
+    best: VariantEvaluated | None = None
+    best_key: tuple[float, ...] | None = None
+    for item in _evaluate_variants(profiles, topology, accuracy):
+        v, _, (config, latency, acc, rank) = item
+        if min_accuracy is not None:
+            if acc < round(min_accuracy, ACCURACY_DECIMALS):
+                continue
+            key: tuple[float, ...] = (latency, config.num_partitions, -acc, v, rank)
+        else:
+            assert max_latency_s is not None
+            if latency > round(max_latency_s, LATENCY_DECIMALS):
+                continue
+            key = (-acc, config.num_partitions, latency, v, rank)
         if best_key is None or key < best_key:
             best, best_key = item, key
     return best

@@ -42,8 +42,18 @@ class OnnxSource:
     data: str | None = None  # the samples (.npz), relative like ``path``
     engine: str = "onnxruntime"
     statistic: str = "p99"  # of batch-1 runs: p99 or median (p50)
+    # the operator variant this model is (I, Q, E, QE, ...), for planning over variants
+    operator: str | None = None
+    # "segments": each block timed as its own piece; "whole": those times scaled so that
+    # they sum to the whole model timed in one session (keeps fused kernels, e.g. int8)
+    timing: str = "segments"
 
     def to_mapping(self) -> dict[str, Any]:
+        optional: dict[str, Any] = {}  # written only when set, so older readers still read it
+        if self.operator is not None:
+            optional["operator"] = self.operator
+        if self.timing != "segments":
+            optional["timing"] = self.timing
         return {
             "path": self.path,
             "sha256": self.sha256,
@@ -52,6 +62,7 @@ class OnnxSource:
             "data": self.data,
             "engine": self.engine,
             "statistic": self.statistic,
+            **optional,
         }
 
 

@@ -62,6 +62,8 @@ class _OnnxSpec(StrictModel):
     data: str | None = None
     engine: Literal["onnxruntime"] = "onnxruntime"
     statistic: str = "p99"
+    operator: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")] | None = None
+    timing: Literal["segments", "whole"] = "segments"
 
 
 class _TimingSpec(StrictModel):
@@ -213,4 +215,6 @@ def _onnx_source(spec: _OnnxSpec) -> OnnxSource:
         data=spec.data,
         engine=spec.engine,
         statistic=spec.statistic,
+        operator=spec.operator,
+        timing=spec.timing,
     )

@@ -46,7 +46,7 @@ class PointInfo:
 def _point_info(name: str, point: PlanPoint, tier_names: list[str]) -> PointInfo:
     est = point.estimate
     return PointInfo(
-        name=name,
+        name=name if point.variant is None else f"{name} (variant {point.variant})",
         latency_ms=point.latency_s * 1e3,
         accuracy_pct=point.accuracy * 100,
         threshold=threshold_text(point) or "-",
@@ -82,6 +82,8 @@ class ParetoPlotInfo:
 def _label(point: PlanPoint, tier_names: list[str]) -> str:
     threshold = threshold_text(point)
     text = f"P={partition_text(point)} A={placement_text(point, tier_names, sep=',')}"
+    if point.variant is not None:
+        text = f"{point.variant} {text}"
     return text if threshold is None else f"{text} T={threshold}"
 
 
@@ -105,7 +107,7 @@ def pareto_plot_info(plan: Plan) -> ParetoPlotInfo:
     else:
         requirement = ("accuracy", plan.requirement.value * 100)
     return ParetoPlotInfo(
-        title=f"{plan.profile.model} on {plan.topology.name}",
+        title=f"{plan.subject} on {plan.topology.name}",
         sample_latency_ms=samples.latency * 1e3,
         sample_accuracy_pct=samples.accuracy * 100,
         sample_partitions=samples.num_parts,

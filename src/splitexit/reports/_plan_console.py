@@ -58,14 +58,27 @@ def print_plan(plan: Plan, console: Console, *, show_all: bool = False) -> None:
     topo = plan.topology
     best = plan.best
     est = best.estimate
+    what = (
+        f"{escape(plan.subject)}[/] ({escape(plan.profile.dataset)})"
+        if plan.variants
+        else f"{escape(plan.profile.model)}[/] ({escape(plan.profile.dataset)}, "
+        f"N = {plan.profile.num_blocks} blocks)"
+    )
     console.print(
-        f"[bold]{escape(plan.profile.model)}[/] ({escape(plan.profile.dataset)}, "
-        f"N = {plan.profile.num_blocks} blocks) on [bold]{escape(topo.name)}[/] "
+        f"[bold]{what} on [bold]{escape(topo.name)}[/] "
         f"({escape(' -> '.join(names))}), source "
         f"{names[topo.source]}, destination {names[topo.destination]}, accuracy from "
         f"{plan.accuracy_source} training, {plan.estimator} estimator"
         + (", one threshold per exit" if plan.per_exit_thresholds else "")
     )
+    if plan.variants:
+        console.print(
+            "operator variants (ties go to the earlier): "
+            + ", ".join(
+                f"{escape(v)} ({escape(p.model)}, N = {p.num_blocks})"
+                for v, p in zip(plan.variants, plan.variant_profiles, strict=True)
+            )
+        )
     if plan.solver == "exact":
         console.print(
             f"{plan.configurations_evaluated:,} configurations covered exactly in "
@@ -81,7 +94,8 @@ def print_plan(plan: Plan, console: Console, *, show_all: bool = False) -> None:
         )
     console.print(f"\n[bold]Recommendation[/]: {plan.requirement.describe()}")
     console.print(
-        f"  threshold T = {_threshold(best)}, partition P = {_partition(best)}, "
+        ("  " if best.variant is None else f"  variant {escape(best.variant)}, ")
+        + f"threshold T = {_threshold(best)}, partition P = {_partition(best)}, "
         f"placement A = {_placement(best, names)}"
     )
     console.print(
@@ -101,15 +115,26 @@ def print_plan(plan: Plan, console: Console, *, show_all: bool = False) -> None:
     console.print(f"  samples leaving at each partition's exit: {exits}")
 
     table = Table(title="Pareto frontier (latency vs accuracy)", show_lines=False)
-    for column in ("#", "T", "P", "A", "accuracy", "latency", "compute", "transm.", "propag."):
+    columns = ["#", "T", "P", "A", "accuracy", "latency", "compute", "transm.", "propag."]
+    if plan.variants:
+        columns.insert(1, "variant")
+    for column in columns:
         table.add_column(column, justify="right" if column not in ("P", "A") else "left")
-    chosen = next((i for i, p in enumerate(plan.pareto) if p.config == best.config), None)
+    chosen = next(
+        (
+            i
+            for i, p in enumerate(plan.pareto)
+            if p.config == best.config and p.variant == best.variant
+        ),
+        None,
+    )
     rows = _frontier_rows(len(plan.pareto), chosen, show_all)
     for i in rows:
         point = plan.pareto[i]
         e = point.estimate
         table.add_row(
             str(i + 1),
+            *([] if not plan.variants else [escape(point.variant or "-")]),
             _threshold(point),
             _partition(point),
             _placement(point, names),

@@ -79,6 +79,7 @@ __all__ = [
     "WilcoxonTest",
     "accuracy_tests",
     "adjust",
+    "check_picks",
     "choose_samples",
     "cliffs_delta",
     "compute_statistics",
@@ -88,10 +89,10 @@ __all__ = [
     "magnitude_letter",
     "make_schedule",
     "measured_study",
+    "plan_study",
     "prediction_table",
     "quick_study",
     "read_latencies",
-    "recommend",
     "run_study",
     "seed_findings",
     "seed_tier_sets",
@@ -111,7 +112,8 @@ _LAZY = {
     "RuntimeExecutor": "splitexit.study._executor",
     "measured_study": "splitexit.study._measured",
     "quick_study": "splitexit.study._measured",
-    "recommend": "splitexit.study._recommend",
+    "check_picks": "splitexit.study._recommend",
+    "plan_study": "splitexit.study._planned",
 }
 
 

@@ -1,12 +1,13 @@
-"""Recommendations under a requirement, from the predictions, checked by the measurement.
+"""The planner's recommendations checked by the measurement.
 
-Three requirements: the fastest strategy; the fastest within ``loss`` points of the
-identity's accuracy; the most accurate whose latency fits a budget. The recommendation uses
-predicted medians only; the check takes the same requirement over measured medians and says
-whether the recommended strategy is the measured best or within its noise (Cliff's delta
-negligible, or a median within 5 %).
+For each requirement the planner answered (``_planned``), the same requirement is taken over
+the measured strategies of the subject (the study's cells and the extra ones the planner
+asked for): the fastest measured strategy with any accuracy; the fastest within ``loss``
+points of I's measured accuracy; the most accurate (then fastest) whose measured median fits
+the budget. The recommendation is confirmed when its strategy is the measured best or within
+its noise (Cliff's delta negligible, or a median within 5 %).
 
->>> recommend(preds, measured, acc, samples)[0].confirmed  # doctest: +SKIP
+>>> check_picks(picks, latencies, accuracy)[0].confirmed  # doctest: +SKIP
 True
 """
 
@@ -25,7 +26,15 @@ from splitexit.study._accuracy import AccuracyRow
 from splitexit.study._effect import cliffs_delta, magnitude
 from splitexit.study._schedule import Strategy
 
-__all__ = ["Recommendation", "latencies_by_strategy", "recommend"]
+__all__ = [
+    "NOISE_MEDIAN_RATIO",
+    "Recommendation",
+    "accuracy_by_strategy",
+    "check_picks",
+    "latencies_by_strategy",
+]
+
+NOISE_MEDIAN_RATIO = 1.05  # a median within 5 % of the best one is within its noise
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class Recommendation:
     best_median_s: float
     delta: float  # Cliff's delta, recommended vs measured best
     confirmed: bool
+    planner: dict[str, Any] | None = None  # the planner's configuration (``PlannerPick``)
 
     def to_mapping(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -54,81 +64,68 @@ def latencies_by_strategy(path: Path) -> dict[Strategy, list[float]]:
     return out
 
 
-def _accuracy(rows: Sequence[AccuracyRow]) -> dict[Strategy, float]:
-    out: dict[Strategy, float] = {}
-    for r in rows:
-        if r.metric in ("top-1", "agreement"):
-            out[Strategy(r.subject, r.operator, r.tiers)] = r.value
-    return out
+@validate_params({"rows": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")]})
+def accuracy_by_strategy(rows: Sequence[AccuracyRow]) -> dict[Strategy, float]:
+    """Top-1 (or agreement with I) in percent per strategy."""
+    return {
+        Strategy(r.subject, r.operator, r.tiers): r.value
+        for r in rows
+        if r.metric in ("top-1", "agreement")
+    }
 
 
-def _check(
-    subject: str,
-    requirement: str,
-    fits_pred: list[Strategy],
-    fits_meas: list[Strategy],
-    predicted: Mapping[Strategy, float],
-    latencies: Mapping[Strategy, list[float]],
-    key_pred: Any,
-    key_meas: Any,
-) -> Recommendation | None:
-    if not fits_pred or not fits_meas:
-        return None
-    rec = min(fits_pred, key=key_pred)
-    best = min(fits_meas, key=key_meas)
+def _confirm(
+    pick: Any, best: Strategy, latencies: Mapping[Strategy, list[float]]
+) -> Recommendation:
+    rec = pick.strategy
     med = {s: float(np.median(latencies[s])) for s in (rec, best)}
     delta = cliffs_delta(latencies[rec], latencies[best]) if rec != best else 0.0
-    same = rec == best or magnitude(delta) == "negligible" or med[rec] <= 1.05 * med[best]
+    same = (
+        rec == best
+        or magnitude(delta) == "negligible"
+        or med[rec] <= NOISE_MEDIAN_RATIO * med[best]
+    )
     return Recommendation(
-        subject, requirement, rec.label, best.label, predicted[rec], med[rec], med[best],
-        delta, same,
+        pick.subject, pick.requirement, rec.label, best.label, pick.predicted_s, med[rec],
+        med[best], delta, same, pick.to_mapping(),
     )  # fmt: skip
 
 
 @validate_params(
     {
-        "predicted": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+        "picks": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
         "latencies": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
-        "accuracy": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "accuracy": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
         "loss": [Interval(float, 0, None)],
     }
 )
-def recommend(
-    predicted: Mapping[Strategy, float],
+def check_picks(
+    picks: Sequence[Any],
     latencies: Mapping[Strategy, list[float]],
-    accuracy: Sequence[AccuracyRow],
+    accuracy: Mapping[Strategy, float],
     *,
     loss: float = 1.0,
 ) -> list[Recommendation]:
-    """Per subject: fastest; fastest within ``loss`` points of I; most accurate under the
-    budget of the median of predicted medians."""
-    acc = _accuracy(accuracy)
+    """Each planner pick (``PlannerPick``) against the measured best for its requirement;
+    a requirement no measured strategy meets (or a pick that was not measured) is left out."""
     measured = {s: float(np.median(v)) for s, v in latencies.items()}
     out: list[Recommendation] = []
-    for subject in sorted({s.subject for s in predicted}):
-        cells = [s for s in predicted if s.subject == subject and s in measured]
-        ident = max((acc.get(s, 0.0) for s in cells if s.operator == "I"), default=None)
-        fast = [
-            _check(subject, "fastest", cells, cells, predicted, latencies,
-                   predicted.__getitem__, measured.__getitem__),
-        ]  # fmt: skip
-        if ident is not None and acc:
-            ok = [s for s in cells if acc.get(s, 0.0) >= ident - loss]
-            fast.append(
-                _check(subject, f"accuracy >= I - {loss:g} points", ok, ok, predicted,
-                       latencies, predicted.__getitem__, measured.__getitem__)
-            )  # fmt: skip
-            budget = float(np.median([predicted[s] for s in cells]))
-            name = f"latency <= {1000 * budget:.3g} ms, best accuracy"
-            fast.append(
-                _check(
-                    subject, name,
-                    [s for s in cells if predicted[s] <= budget],
-                    [s for s in cells if measured[s] <= budget],
-                    predicted, latencies,
-                    lambda s: (-acc.get(s, 0.0), predicted[s]),
-                    lambda s: (-acc.get(s, 0.0), measured[s]),
-                )
-            )  # fmt: skip
-        out += [r for r in fast if r is not None]
+    for pick in picks:
+        if pick.strategy not in measured:
+            continue
+        cells = [s for s in measured if s.subject == pick.subject and s in accuracy]
+        if pick.kind == "budget":
+            fits = [s for s in cells if measured[s] <= pick.budget_s]
+            key: Any = lambda s: (-accuracy[s], measured[s])  # noqa: E731
+        else:
+            floor = 0.0
+            if pick.kind == "near_identity":
+                ident = [accuracy[s] for s in cells if s.operator == "I"]
+                if not ident:
+                    continue
+                floor = max(ident) - loss
+            fits = [s for s in cells if accuracy[s] >= floor and accuracy[s] > 0]
+            key = measured.__getitem__
+        if fits:
+            out.append(_confirm(pick, min(fits, key=key), latencies))
     return out

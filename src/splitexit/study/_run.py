@@ -71,13 +71,18 @@ def study_strategies(study: Study) -> list[Strategy]:
     {
         "study": [InstanceOf("splitexit.study._spec:Study")],
         "input_sizes": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
+        "extra": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
     }
 )
 def study_schedule(
-    study: Study, input_sizes: Mapping[str, Sequence[int]] | None = None
+    study: Study,
+    input_sizes: Mapping[str, Sequence[int]] | None = None,
+    extra: Sequence[Strategy] = (),
 ) -> list[Event]:
     """The study's protocol. With ``input_sizes`` (per subject, one size per sample of its
-    set) the samples follow ``samples.choice``; without, they are 0 .. count - 1."""
+    set) the samples follow ``samples.choice``; without, they are 0 .. count - 1. ``extra``
+    strategies (the planner's recommendations that are not study cells) join the schedule
+    after the study's own, measured the same way."""
     spec = study.spec
     samples: dict[str, tuple[int, ...]] = {}
     for subject in study.subjects:
@@ -90,8 +95,10 @@ def study_schedule(
             )
         else:
             samples[subject] = tuple(range(spec.samples.count))
+    strategies = study_strategies(study)
+    strategies += [s for s in dict.fromkeys(extra) if s not in strategies]
     return make_schedule(
-        study_strategies(study),
+        strategies,
         samples,
         repetitions=spec.repetitions,
         warmup=spec.warmup,
@@ -121,6 +128,7 @@ def _setting(study: Study) -> str:
         "input_sizes": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
         "accuracy": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
         "predictions": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
+        "extra": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
     }
 )
 def run_study(
@@ -131,6 +139,7 @@ def run_study(
     input_sizes: Mapping[str, Sequence[int]] | None = None,
     accuracy: Sequence[AccuracyRow] = (),
     predictions: Mapping[Strategy, Prediction] | None = None,
+    extra: Sequence[Strategy] = (),
 ) -> StudyResult:
     """Run the protocol through ``executor`` and write the study folder ``out``.
 
@@ -139,7 +148,7 @@ def run_study(
     True
     """
     runner = executor if isinstance(executor, StrategyExecutor) else _FunctionExecutor(executor)
-    events = study_schedule(study, input_sizes)
+    events = study_schedule(study, input_sizes, extra)
     log = LatencyLog()
     for event in events:
         if event.kind == "restart":

@@ -1,0 +1,324 @@
+"""The planner's recommendations for the study, confirmed by the measurement.
+
+Per subject, each whole-model variant (I, Q, E, QE) is profiled on ONNX Runtime with the
+study's samples (``profile_onnx``, segment times scaled to the whole model's, the median of
+batch-1 runs; labels give the accuracy), and ``splitexit.plan`` searches the union of
+(variant, partition, placement) on the study's topology for three requirements:
+
+1. fastest (any accuracy above 0: a configuration that stops before the model's one exit
+   predicts nothing);
+2. fastest with accuracy within ``loss`` points of I;
+3. most accurate within a latency budget: the median of the planner's estimates of the
+   subject's study strategies.
+
+A recommendation is mapped to a study strategy when it is one: a whole variant on one tier
+is that operator on that tier (Q on edge = ``Q@E``); I cut at the study's P cut over a tier
+pair of the study is ``P`` on that pair, and QE cut at the study's QEP cut is ``QEP`` there
+(the study quantizes QEP's pieces one by one; the planner's QE is quantized whole). Anything
+else (another cut, another order of tiers, three partitions) is partitioned with the
+operators room, deployed and measured as one extra strategy in the same protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from splitexit._validation import Callable_, InstanceOf, Interval, PathLike, validate_params
+from splitexit.configuration import Configuration
+from splitexit.errors import InfeasibleError
+from splitexit.operators import (
+    OnnxProfileSettings,
+    Samples,
+    load_pieces,
+    partition,
+    profile_onnx,
+)
+from splitexit.perfmodel import ModelInputs, estimate
+from splitexit.planner import PlanPoint, plan
+from splitexit.profile import Profile
+from splitexit.study._schedule import Strategy
+from splitexit.study._spec import Study
+from splitexit.study._variants import Variant, VariantPiece
+
+__all__ = [
+    "PLANNED_VARIANTS",
+    "PlannerPick",
+    "pick_strategy",
+    "plan_study",
+    "strategy_configuration",
+]
+
+PLANNED_VARIANTS = ("I", "Q", "E", "QE")  # P and QEP are I and QE partitioned
+_SPLIT_OF = {"I": "P", "QE": "QEP"}  # the study's partitioned operator of a variant
+_ANY_ACCURACY = 1e-9  # "fastest": anything that predicts at all
+
+
+@dataclass(frozen=True)
+class PlannerPick:
+    """One requirement answered by the planner, and the strategy that measures it."""
+
+    subject: str
+    kind: str  # "fastest", "near_identity" or "budget"
+    requirement: str
+    variant: str
+    partition: tuple[int, ...]  # 1-based last blocks of the variant's profile
+    placement: tuple[str, ...]  # tier names
+    cuts: tuple[tuple[str, ...], ...]  # the tensors at each cut between partitions
+    predicted_s: float
+    predicted_accuracy: float
+    strategy: Strategy
+    extra: bool  # not a study strategy: deployed and measured as an extra one
+    budget_s: float | None = None  # requirement 3's latency budget
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "kind": self.kind,
+            "requirement": self.requirement,
+            "variant": self.variant,
+            "partition": list(self.partition),
+            "placement": list(self.placement),
+            "cuts": [list(c) for c in self.cuts],
+            "predicted_s": self.predicted_s,
+            "predicted_accuracy": self.predicted_accuracy,
+            "strategy": self.strategy.label,
+            "extra": self.extra,
+            "budget_s": self.budget_s,
+        }
+
+
+def _letters(study: Study) -> dict[str, str]:
+    return {name: letter for letter, name in study.spec.tiers.items()}
+
+
+def study_cuts(variants: Mapping[str, Variant]) -> dict[str, tuple[str, ...]]:
+    """The cut of each partitioned study operator (P, QEP): its first piece's outputs."""
+    return {
+        op: tuple(t.name for t in variants[op].pieces[0].outputs)
+        for op in _SPLIT_OF.values()
+        if op in variants and len(variants[op].pieces) == 2
+    }
+
+
+@validate_params(
+    {
+        "study": [InstanceOf("splitexit.study._spec:Study")],
+        "subject": [InstanceOf(str)],
+        "variant": [InstanceOf(str)],
+        "config": [InstanceOf(Configuration)],
+        "profile": [InstanceOf(Profile)],
+        "cuts": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+    }
+)
+def pick_strategy(
+    study: Study,
+    subject: str,
+    variant: str,
+    config: Configuration,
+    profile: Profile,
+    cuts: Mapping[str, tuple[str, ...]],
+) -> tuple[Strategy, bool]:
+    """The study strategy a planner configuration is, and whether it is an extra one (not
+    among the study's cells). Extras are named ``V/c1/c2@XY``: variant V cut after blocks
+    c1, c2 (1-based, of V's profile), placed on tiers X, Y.
+
+    >>> pick_strategy(study, "m", "Q", Configuration((11,), (1,)), q, {})  # doctest: +SKIP
+    (Strategy(subject='m', operator='Q', tiers='E'), False)
+    """
+    names = [t.name for t in study.topology.tiers]
+    letters = _letters(study)
+    tiers = "".join(letters.get(names[a], "?") for a in config.placement)
+    whole = config.partition[-1] == profile.num_blocks - 1
+    if config.num_partitions == 1 and whole and (variant, tiers) in study.cells:
+        return Strategy(subject, variant, tiers), False
+    if config.num_partitions == 2 and whole and variant in _SPLIT_OF and profile.onnx:
+        split = _SPLIT_OF[variant]
+        cut = profile.onnx.cuts[config.partition[0]]
+        if cuts.get(split) == tuple(cut) and (split, tiers) in study.cells:
+            return Strategy(subject, split, tiers), False
+    if config.num_partitions == 1:
+        return Strategy(subject, variant, tiers), True
+    blocks = "/".join(str(p + 1) for p in config.partition[:-1])
+    return Strategy(subject, f"{variant}/{blocks}", tiers), True
+
+
+@validate_params(
+    {
+        "study": [InstanceOf("splitexit.study._spec:Study")],
+        "strategy": [InstanceOf(Strategy)],
+        "profiles": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+        "cuts": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+    }
+)
+def strategy_configuration(
+    study: Study,
+    strategy: Strategy,
+    profiles: Mapping[str, Profile],
+    cuts: Mapping[str, tuple[str, ...]],
+) -> tuple[str, Configuration] | None:
+    """The planner's (variant, configuration) of a study strategy, or None when its variant
+    was not profiled or its cut is not one of the profile's blocks' boundaries."""
+    topo = study.topology
+    tiers = tuple(topo.tier_index(t) for t in study.tier_names(strategy.tiers))
+    base = next((v for v, s in _SPLIT_OF.items() if s == strategy.operator), strategy.operator)
+    profile = profiles.get(base)
+    if profile is None:
+        return None
+    last = profile.num_blocks - 1
+    if base == strategy.operator:
+        return (base, Configuration((last,), tiers)) if len(tiers) == 1 else None
+    if profile.onnx is None or strategy.operator not in cuts:
+        return None
+    bounds = [tuple(c) for c in profile.onnx.cuts]
+    if cuts[strategy.operator] not in bounds or len(tiers) != 2:
+        return None
+    first = bounds.index(cuts[strategy.operator])
+    return base, Configuration((first, last), tiers, (float(profile.thresholds[-1]),))
+
+
+def _profiles(
+    samples: Samples, variants: Mapping[str, Variant], work: Path, runs: int
+) -> dict[str, Profile]:
+    """Each planned variant profiled on exactly the study's samples (written as an .npz)."""
+    data = work / "samples.npz"
+    arrays = {k: np.concatenate([f[k] for f in samples.feeds]) for k in samples.feeds[0]}
+    if samples.labels is not None:
+        arrays["labels"] = samples.labels.reshape(-1)
+    np.savez(data, **arrays)  # type: ignore[arg-type]
+    out: dict[str, Profile] = {}
+    for op in PLANNED_VARIANTS:
+        if op not in variants:
+            continue
+        settings = OnnxProfileSettings(runs=runs, percentile=50.0, timing="whole", operator=op)
+        path = variants[op].pieces[0].file
+        out[op] = profile_onnx(path, data, out=work / f"{op}.json", settings=settings)
+    return out
+
+
+def _deployable(variant: Variant, folder: Path, cuts: Sequence[tuple[str, ...]]) -> Variant:
+    """``variant`` (a whole model) cut at ``cuts`` into pieces the runtime deploys."""
+    partition(variant.pieces[0].file, folder, cuts=list(cuts))
+    manifest = load_pieces(folder / "pieces.json")
+    pieces = tuple(
+        VariantPiece(folder / p.file, p.sha256, p.inputs, p.outputs) for p in manifest.pieces
+    )
+    return Variant(variant.operator, pieces)
+
+
+def _requirements(
+    profiles: Mapping[str, Profile], budget: float, loss: float
+) -> list[tuple[str, str, dict[str, float]]]:
+    """(kind, description, the planner's requirement) of the three requirements."""
+    out = [("fastest", "fastest", {"min_accuracy": _ANY_ACCURACY})]
+    if "I" in profiles:
+        floor = max(_ANY_ACCURACY, float(profiles["I"].accuracy[-1]) - loss / 100)
+        out.append(("near_identity", f"accuracy >= I - {loss:g} points", {"min_accuracy": floor}))
+    text = f"latency <= {1e3 * budget:.3g} ms, best accuracy"
+    out.append(("budget", text, {"max_latency_s": budget}))
+    return out
+
+
+@validate_params(
+    {
+        "study": [InstanceOf("splitexit.study._spec:Study")],
+        "variants": [InstanceOf(dict)],
+        "samples": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
+        "work": [PathLike()],
+        "loss": [Interval(float, 0, None)],
+        "runs": [Interval(int, 1, None, closed="left")],
+        "progress": [Callable_(), None],
+    }
+)
+def plan_study(
+    study: Study,
+    variants: dict[str, dict[str, Variant]],
+    samples: Mapping[str, Samples],
+    work: Path,
+    *,
+    loss: float = 1.0,
+    runs: int = 50,
+    progress: Callable[[str], None] | None = None,
+) -> list[PlannerPick]:
+    """Profile each subject's variants, plan the three requirements over them, and add the
+    extra strategies' deployable variants to ``variants`` (subject -> operator -> variant)."""
+    say = progress or (lambda line: None)
+    names = [t.name for t in study.topology.tiers]
+    picks: list[PlannerPick] = []
+    for subject, built in variants.items():
+        folder = work / f"planner-{subject}"
+        folder.mkdir(parents=True, exist_ok=True)
+        profiles = _profiles(samples[subject], built, folder, runs)
+        if not profiles:
+            continue
+        cuts = study_cuts(built)
+        inputs = {v: ModelInputs.build(p, study.topology) for v, p in profiles.items()}
+        known = [
+            found
+            for op, tiers in study.cells
+            if (
+                found := strategy_configuration(study, Strategy(subject, op, tiers), profiles, cuts)
+            )
+        ]
+        budget = float(np.median([estimate(inputs[v], c).latency_s for v, c in known]))
+        say(f"{subject}: planning over {', '.join(profiles)} (budget {1e3 * budget:.3g} ms)")
+        for kind, name, requirement in _requirements(profiles, budget, loss):
+            try:
+                best = plan(profiles, study.topology, estimator="paper", **requirement).best  # type: ignore[arg-type]
+            except InfeasibleError as exc:
+                say(f"{subject}: {name}: {exc}")
+                continue
+            pick = _pick(study, subject, (kind, name), best, profiles, cuts, names, budget)
+            if best.config.partition[-1] != profiles[pick.variant].num_blocks - 1 or (
+                "?" in pick.strategy.tiers
+            ):
+                say(f"{subject}: {name}: {pick.strategy.label} cannot be deployed; not checked")
+                continue
+            picks.append(pick)
+            if pick.extra and pick.strategy.operator not in built:
+                base = built[pick.variant]
+                target = folder / pick.strategy.operator.replace("/", "-")
+                built[pick.strategy.operator] = (
+                    base if not pick.cuts else _deployable(base, target, pick.cuts)
+                )
+            say(
+                f"{subject}: {name}: {pick.strategy.operator}@{pick.strategy.tiers}"
+                + (" (extra)" if pick.extra else "")
+            )
+    return picks
+
+
+def _pick(
+    study: Study,
+    subject: str,
+    requirement: tuple[str, str],
+    best: PlanPoint,
+    profiles: Mapping[str, Profile],
+    cuts: Mapping[str, tuple[str, ...]],
+    names: list[str],
+    budget: float,
+) -> PlannerPick:
+    variant = best.variant or "I"
+    profile = profiles[variant]
+    config = best.config
+    strategy, extra = pick_strategy(study, subject, variant, config, profile, cuts)
+    bounds = profile.onnx.cuts if profile.onnx is not None else ()
+    kind, name = requirement
+    return PlannerPick(
+        subject=subject,
+        kind=kind,
+        requirement=name,
+        variant=variant,
+        partition=tuple(p + 1 for p in config.partition),
+        placement=tuple(names[a] for a in config.placement),
+        cuts=tuple(tuple(bounds[p]) for p in config.partition[:-1]),
+        predicted_s=best.latency_s,
+        predicted_accuracy=best.accuracy,
+        strategy=strategy,
+        extra=extra,
+        budget_s=budget if kind == "budget" else None,
+    )

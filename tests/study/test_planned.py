@@ -1,0 +1,148 @@
+"""The study's use of the planner: a planner configuration mapped to a study strategy (or an
+extra one), and the recommendations checked against measured latencies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from splitexit.configuration import Configuration
+from splitexit.profile import Profile
+from splitexit.study import Strategy, study_from_mapping
+from splitexit.study._planned import PlannerPick, pick_strategy, strategy_configuration
+from splitexit.study._recommend import check_picks
+from splitexit.study._spec import Study
+from tests.helpers import profile_from
+from tests.study.test_executor import tiny_model
+
+CUTS = [["r1"], ["r2"], ["f"]]  # 4 blocks: conv-relu | conv-relu | flatten | gemm
+
+
+def _study(tmp_path: Path, strategies: list[dict[str, Any]] | None = None) -> Study:
+    tiny_model(tmp_path / "tiny.onnx")
+    data: dict[str, Any] = {
+        "schema": "splitexit.study/1",
+        "subjects": [{"name": "tiny", "onnx": "tiny.onnx"}],
+        "operators": ["I", "Q", "E", "P", "QE", "QEP"],
+    }
+    if strategies is not None:
+        data["strategies"] = strategies
+    return study_from_mapping(data, source="s.yaml", base_dir=tmp_path)
+
+
+def _profile(operator: str) -> Profile:
+    return profile_from(
+        {
+            "format": "splitexit.profile/1",
+            "model": operator, "dataset": "d", "num_classes": 3,
+            "input_bits": 512, "result_bits": 96, "thresholds": [1.0],
+            "blocks": [
+                {"name": f"segment {k + 1}", "output_bits": 256, "compute_s": 1e-4}
+                for k in range(4)
+            ],
+            "branches": [{"compute_s": 0.0, "accuracy": a} for a in (0, 0, 0, 0.9)],
+            "exit_rates": [[0, 0, 0, 1]],
+            "onnx": {
+                "path": "m.onnx", "sha256": "0" * 64, "cuts": CUTS,
+                "input_shapes": {"input": [1, 1, 4, 4]}, "operator": operator,
+            },
+        }
+    )  # fmt: skip
+
+
+STUDY_CUTS = {"P": ("r1",), "QEP": ("r2",)}
+
+
+@pytest.mark.parametrize(
+    ("variant", "partition", "placement", "operator", "tiers", "extra"),
+    [
+        ("Q", (3,), (1,), "Q", "E", False),  # Q on edge = Q@E
+        ("I", (3,), (2,), "I", "C", False),
+        ("I", (0, 3), (0, 1), "P", "ME", False),  # I cut at the study's P cut over M, E
+        ("I", (0, 3), (1, 2), "P", "EC", False),
+        ("QE", (1, 3), (0, 2), "QEP", "MC", False),  # QE cut at the QEP cut
+        ("I", (1, 3), (0, 1), "I/2", "ME", True),  # another cut
+        ("I", (0, 3), (1, 0), "I/1", "EM", True),  # the study's cut, tiers the other way
+        ("QE", (0, 3), (0, 1), "QE/1", "ME", True),  # the P cut is not QEP's
+        ("E", (0, 3), (0, 1), "E/1", "ME", True),  # E has no partitioned operator
+        ("I", (0, 1, 3), (0, 1, 2), "I/1/2", "MEC", True),  # three partitions
+    ],
+)
+def test_planner_configuration_to_study_strategy(
+    tmp_path: Path,
+    variant: str,
+    partition: tuple[int, ...],
+    placement: tuple[int, ...],
+    operator: str,
+    tiers: str,
+    extra: bool,
+) -> None:
+    study = _study(tmp_path)
+    thresholds = (1.0,) * (len(partition) - 1)
+    config = Configuration(partition, placement, thresholds)
+    got = pick_strategy(study, "tiny", variant, config, _profile(variant), STUDY_CUTS)
+    assert got == (Strategy("tiny", operator, tiers), extra)
+
+
+def test_a_whole_variant_outside_the_study_cells_is_extra(tmp_path: Path) -> None:
+    study = _study(tmp_path, [{"operator": "I", "tiers": ["M"]}])
+    config = Configuration((3,), (1,))
+    assert pick_strategy(study, "tiny", "I", config, _profile("I"), {}) == (
+        Strategy("tiny", "I", "E"),
+        True,
+    )
+
+
+def test_every_study_strategy_maps_back_to_itself(tmp_path: Path) -> None:
+    study = _study(tmp_path)
+    profiles = {op: _profile(op) for op in ("I", "Q", "E", "QE")}
+    for op, tiers in study.cells:
+        strategy = Strategy("tiny", op, tiers)
+        found = strategy_configuration(study, strategy, profiles, STUDY_CUTS)
+        assert found is not None, strategy
+        variant, config = found
+        assert variant == {"P": "I", "QEP": "QE"}.get(op, op)
+        got = pick_strategy(study, "tiny", variant, config, profiles[variant], STUDY_CUTS)
+        assert got == (strategy, False)
+    # a P whose cut is not a block boundary of I's profile has no configuration
+    unknown = strategy_configuration(study, Strategy("tiny", "P", "ME"), profiles, {"P": ("x",)})
+    assert unknown is None
+
+
+def _pick(kind: str, strategy: Strategy, budget: float | None = None) -> PlannerPick:
+    return PlannerPick(
+        "m", kind, kind, strategy.operator, (1,), ("edge",), (), 1e-3, 0.99, strategy,
+        False, budget,
+    )  # fmt: skip
+
+
+def test_picks_checked_against_the_measured_best() -> None:
+    i, q, e, z = (Strategy("m", op, "E") for op in ("I", "Q", "E", "Z"))
+    latencies = {
+        i: [3.0, 3.1, 3.2], q: [1.0, 1.1, 1.2], e: [2.0, 2.1, 2.2], z: [0.1, 0.2, 0.3],
+    }  # fmt: skip
+    accuracy = {i: 99.0, q: 98.5, e: 90.0, z: 0.0}  # Z predicts nothing: never "fastest"
+    picks = [
+        _pick("fastest", e),
+        _pick("near_identity", q),
+        _pick("budget", i, budget=2.5),  # under 2.5: Q (98.5) beats E (90)
+        _pick("budget", q, budget=0.05),  # nothing measured fits: not checked
+    ]
+    recs = check_picks(picks, latencies, accuracy)
+    assert [(r.requirement, r.recommended, r.measured_best) for r in recs] == [
+        ("fastest", "m E@E", "m Q@E"),
+        ("near_identity", "m Q@E", "m Q@E"),
+        ("budget", "m I@E", "m Q@E"),
+    ]
+    assert [r.confirmed for r in recs] == [False, True, False]
+    assert recs[0].delta == 1.0  # every E latency above every Q one
+    assert recs[1].planner is not None and recs[1].planner["kind"] == "near_identity"
+
+
+def test_within_noise_confirms() -> None:
+    a, b = Strategy("m", "Q", "E"), Strategy("m", "QE", "E")
+    latencies = {a: [1.00, 1.02, 1.04], b: [1.01, 1.03, 1.05]}  # b 1 % slower: within 5 %
+    recs = check_picks([_pick("fastest", b)], latencies, {a: 99.0, b: 98.0})
+    assert recs[0].measured_best == "m Q@E" and recs[0].confirmed
