@@ -278,7 +278,7 @@ def deploy_and_measure(
     address with ``token``), stream the profiling split of the profile's dataset (``data``,
     else read from ``data_dir``), and return the ``splitexit.measurement/1`` document
     (``fidelity.measurement_from_mapping`` reads it into a ``Measurement``)."""
-    from splitexit.datasets import load_dataset  # numpy only, no torch
+    from splitexit.datasets import Preprocessing, load_dataset  # numpy only, no torch
     from splitexit.export import load_manifest
     from splitexit.runtime import PixelCodec, run_testbed
 
@@ -299,7 +299,11 @@ def deploy_and_measure(
     else:
         if data is None:
             data_dir = None if data_dir is None else Path(data_dir)
-            data = load_dataset(profile.dataset, data_dir=data_dir)
+            data = load_dataset(  # as profiled: the recorded resize, mean and deviation
+                profile.dataset,
+                data_dir=data_dir,
+                preprocessing=Preprocessing.from_record(profile.preprocessing),
+            )
         images, labels = data.profile.images, data.profile.labels
         pixels = PixelCodec(data.pixel_levels, data.mean, data.std)
     return run_testbed(

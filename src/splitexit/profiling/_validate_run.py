@@ -22,6 +22,7 @@ from splitexit.training import (
     ExecutorSettings,
     TrainConfig,
     TrainTask,
+    cache_key,
     cache_root,
     checkpoint_name,
     default_precision,
@@ -87,7 +88,7 @@ def validate(
                 f"{settings.profile}: the profile records no cache key (made before "
                 "training records); give --work-dir, the folder of its checkpoints"
             )
-        key = str(recorded["cache_key"])
+        key = _current_key(profile, recorded, settings.profile)
         work_dir = run_dir(cache_root(settings.cache), profile.model, profile.dataset, key)
     final_dir = work_dir / f"validate-{settings.init}"
     init = None
@@ -139,6 +140,21 @@ def validate(
         )
     predicted = predict(profile, trace, partitions)
     return validation_result(profile.thresholds, partitions, measured, predicted)
+
+
+def _current_key(profile: Any, recorded: dict[str, Any], path: Path) -> str:
+    """The profile's cache key, checked against the model source and data as they are now:
+    a profile of an edited model file or of changed data is stale and never reused."""
+    key = str(recorded["cache_key"])
+    hyperparameters = {k: v for k, v in recorded.items() if k != "cache_key"}
+    now = cache_key(profile.model, profile.dataset, hyperparameters)
+    if now != key:
+        raise InputError(
+            f"{path}: stale profile: the model source ({profile.model}) or the data "
+            f"({profile.dataset}) changed since it was made (cache key {key[:12]}, now "
+            f"{now[:12]}); profile again"
+        )
+    return key
 
 
 def _recorded_joint(recorded: dict[str, Any]) -> TrainConfig:
