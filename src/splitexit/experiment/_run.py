@@ -40,6 +40,7 @@ from splitexit.experiment._pipeline import (
     deploy_and_measure,
     export_configuration,
     export_net,
+    profile_data,
 )
 from splitexit.experiment._spec import Experiment
 
@@ -184,7 +185,6 @@ def run_experiment(
 
     ``bar(description, samples)``, when given, makes a context manager per configuration
     whose value is the testbed's ``progress`` hook (the CLI's progress bar)."""
-    from splitexit.datasets import Preprocessing, load_dataset  # numpy only
     from splitexit.export import load_profile_joint
     from splitexit.fidelity import (
         compare_many,
@@ -238,11 +238,7 @@ def run_experiment(
         folder = _work_dir(experiment, profile)
         joint = load_profile_joint(profile, spec, folder)
         data_dir = experiment.path(experiment.data_dir) if experiment.data_dir else None
-        data = load_dataset(  # as profiled: the recorded resize, mean and deviation
-            profile.dataset,
-            data_dir=data_dir,
-            preprocessing=Preprocessing.from_record(profile.preprocessing),
-        )
+        data = profile_data(profile, data_dir)  # as profiled: the recorded preprocessing
 
     partial = out.with_name(out.name + ".partial")
     if partial.exists():
