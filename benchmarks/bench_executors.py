@@ -74,6 +74,18 @@ def stop_ray(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def weights_sha256(path: Path) -> str:
+    """SHA-256 of a checkpoint's weights (names and bytes, in order): the files themselves
+    also hold each epoch's wall time, which differs between any two runs."""
+    import torch
+
+    digest = hashlib.sha256()
+    for name, tensor in torch.load(path, weights_only=False)["model"].items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def final_checkpoints(cache: Path) -> dict[str, Path]:
     return {p.name: p for p in sorted(cache.glob("*/validate-*/final-*.pt"))}
 
@@ -135,9 +147,7 @@ def main() -> None:
             "wall_s": wall,
             "command": command,
             "files": files,
-            "sha256": {
-                n: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for n, p in files.items()
-            },
+            "weights_sha256": {n: weights_sha256(p) for n, p in files.items()},
             "load": Path("/proc/loadavg").read_text().strip(),
         }
         print(f"{name}: {wall:.1f} s wall, {len(files)} final models; `{command}`")
@@ -155,7 +165,7 @@ def main() -> None:
             b = torch.load(files[key], weights_only=False)["model"]
             same = a.keys() == b.keys() and all(torch.equal(a[t], b[t]) for t in a)
         result["weights_equal_to_" + reference] = same
-        print(f"{name}: weights equal to {reference}'s: {same}; sha256 {result['sha256']}")
+        print(f"{name}: weights equal to {reference}'s: {same}; {result['weights_sha256']}")
     summary = {name: {k: v for k, v in r.items() if k != "files"} for name, r in results.items()}
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     print(f"load after: {Path('/proc/loadavg').read_text().strip()}; wrote {out / 'summary.json'}")
