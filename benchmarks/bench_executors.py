@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -133,8 +134,8 @@ def main() -> None:
         extra = {"local": [], "pool": ["--workers", "2"], "ray": []}[name]
         ray = None
         if name == "ray":
-            ray_dir = out / "ray"
-            ray_dir.mkdir()
+            # Ray wants an absolute, short temp folder (its socket paths have a length limit)
+            ray_dir = Path(tempfile.mkdtemp(prefix="sxray-"))
             ray, address = start_ray(ray_dir)
             extra = ["--executor", "ray", "--ray-address", address]
         try:
@@ -142,6 +143,8 @@ def main() -> None:
         finally:
             if ray is not None:
                 stop_ray(ray)
+                shutil.copy(ray_dir / "ray-start.log", out / "ray-start.log")
+                shutil.rmtree(ray_dir, ignore_errors=True)
         files = final_checkpoints(cache)
         results[name] = {
             "wall_s": wall,

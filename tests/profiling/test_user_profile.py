@@ -158,3 +158,24 @@ def test_plan_uses_onnx_runtime_times_when_the_profile_has_them(tmp_path: Path) 
     loaded, _ = load_plan_inputs(tmp_path / "both.json")
     assert loaded.timing_engine == "onnxruntime"
     assert np.array_equal(loaded.block_compute_s, slower[0])
+
+
+def test_profile_a_factory_whose_blocks_do_not_chain_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from torch import nn\n\n"
+        "def unchained(num_classes, in_channels):\n"
+        "    return [nn.Conv2d(in_channels, 16, 3, padding=1), nn.Conv2d(16, 16, 3, padding=1),\n"
+        "            nn.Conv2d(32, 32, 3, padding=1)]\n"
+    )
+    out = tmp_path / "p.json"
+    args = ["profile", "--model", f"{bad}:unchained", "--dataset", str(_npz(tmp_path))]
+    result = runner.invoke(app, [*args, *TINY, "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {bad}:unchained: block 3 expects 32 channels but block 2 gives 16\n"
+    )
+    assert not out.exists() and not (tmp_path / "cache").exists()
