@@ -179,3 +179,17 @@ def test_profile_a_factory_whose_blocks_do_not_chain_is_one_line(
         f"error: {bad}:unchained: block 3 expects 32 channels but block 2 gives 16\n"
     )
     assert not out.exists() and not (tmp_path / "cache").exists()
+
+
+@pytest.mark.slow
+def test_export_finds_the_user_models_checkpoints_in_the_cache(
+    profiled: Profiled, tmp_path: Path
+) -> None:
+    out = tmp_path / "export"
+    args = ["export", "--profile", str(profiled.out), "--topology", "mobile", "--quiet"]
+    result = runner.invoke(app, [*args, "--cache", str(profiled.cache), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["input"]["shape"][1:] == [1, 10, 10]  # the declared resize
+    run = profile_run_dir(load_profile(profiled.out), profiled.cache)
+    assert run is not None and f"joint ({run / 'joint.pt'})" in result.output

@@ -3,6 +3,7 @@ Ray (CPU); progress says how many tasks are done and running."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,58 @@ def test_train_task_reads_relative_paths_from_the_callers_folder(
     monkeypatch.chdir(elsewhere)  # as a Ray worker of a cluster started in another folder
     done = Path(train_task(task))
     assert done.parent == tmp_path / "runs" and Path.cwd() == elsewhere
+
+
+class _FakeRay:
+    """Ray's calls as run_tasks makes them, recorded (tasks run here, in order)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+        self.connected = False
+
+    def is_initialized(self) -> bool:
+        return self.connected
+
+    def init(self, address: str | None = None, **_: object) -> None:
+        self.calls.append(("init", address))
+        self.connected = True
+
+    def shutdown(self) -> None:
+        self.calls.append(("shutdown", None))
+        self.connected = False
+
+    def cluster_resources(self) -> dict[str, float]:
+        return {"CPU": 1.0}
+
+    def remote(self, num_cpus: float, num_gpus: float) -> object:
+        self.calls.append(("resources", (num_cpus, num_gpus)))
+
+        def wrap(function: object) -> object:
+            class Remote:
+                @staticmethod
+                def remote(task: TrainTask) -> str:
+                    return f"done {task.exits}"
+
+            return Remote
+
+        return wrap
+
+    def wait(self, pending: list[str], num_returns: int) -> tuple[list[str], list[str]]:
+        return pending[:num_returns], pending[num_returns:]
+
+    def get(self, refs: list[str]) -> list[str]:
+        return refs
+
+
+def test_run_tasks_ray_connects_to_the_given_address_with_the_tasks_resources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = _FakeRay()
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    console = Console(record=True, width=100, force_terminal=False)
+    settings = ExecutorSettings(executor="ray", ray_address="10.0.0.7:6379", gpus_per_task=0.5)
+    done = run_tasks(_tasks(tmp_path), settings, console=console, what="final models")
+    assert done == ["done (0, 1)", "done (1, 3)"]
+    assert fake.calls == [("init", "10.0.0.7:6379"), ("resources", (1.0, 0.5)), ("shutdown", None)]
+    lines = console.export_text().splitlines()
+    assert lines == ["final models: 1/2 done, 1 running", "final models: 2/2 done, 0 running"]

@@ -140,7 +140,7 @@ def _progress(console: Console | None, total: int, what: str) -> Any:
         MofNCompleteColumn(),
         TextColumn("{task.fields[running]} running"),
         console=console,
-        disable=console is None,
+        disable=console is None or not console.is_terminal,  # a log gets lines instead
     )
     return progress
 
