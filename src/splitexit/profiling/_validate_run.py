@@ -22,11 +22,9 @@ from splitexit.training import (
     ExecutorSettings,
     TrainConfig,
     TrainTask,
-    cache_key,
-    cache_root,
     checkpoint_name,
     default_precision,
-    run_dir,
+    profile_run_dir,
     run_tasks,
     train_final,
     train_joint,
@@ -88,8 +86,11 @@ def validate(
                 f"{settings.profile}: the profile records no cache key (made before "
                 "training records); give --work-dir, the folder of its checkpoints"
             )
-        key = _current_key(profile, recorded, settings.profile)
-        work_dir = run_dir(cache_root(settings.cache), profile.model, profile.dataset, key)
+        try:
+            work_dir = profile_run_dir(profile, settings.cache)
+        except InputError as exc:
+            raise InputError(f"{settings.profile}: {exc}") from None
+        assert work_dir is not None  # the key is recorded
     final_dir = work_dir / f"validate-{settings.init}"
     init = None
     if settings.init == "joint":
@@ -140,21 +141,6 @@ def validate(
         )
     predicted = predict(profile, trace, partitions)
     return validation_result(profile.thresholds, partitions, measured, predicted)
-
-
-def _current_key(profile: Any, recorded: dict[str, Any], path: Path) -> str:
-    """The profile's cache key, checked against the model source and data as they are now:
-    a profile of an edited model file or of changed data is stale and never reused."""
-    key = str(recorded["cache_key"])
-    hyperparameters = {k: v for k, v in recorded.items() if k != "cache_key"}
-    now = cache_key(profile.model, profile.dataset, hyperparameters)
-    if now != key:
-        raise InputError(
-            f"{path}: stale profile: the model source ({profile.model}) or the data "
-            f"({profile.dataset}) changed since it was made (cache key {key[:12]}, now "
-            f"{now[:12]}); profile again"
-        )
-    return key
 
 
 def _recorded_joint(recorded: dict[str, Any]) -> TrainConfig:
