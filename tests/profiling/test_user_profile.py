@@ -190,6 +190,6 @@ def test_export_finds_the_user_models_checkpoints_in_the_cache(
     result = runner.invoke(app, [*args, "--cache", str(profiled.cache), "--out", str(out)])
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["input"]["shape"][1:] == [1, 10, 10]  # the declared resize
+    assert manifest["input"]["shape"] == [1, 10, 10]  # one channel, the declared resize
     run = profile_run_dir(load_profile(profiled.out), profiled.cache)
     assert run is not None and f"joint ({run / 'joint.pt'})" in result.output
