@@ -193,3 +193,9 @@ def test_export_finds_the_user_models_checkpoints_in_the_cache(
     assert manifest["input"]["shape"] == [1, 10, 10]  # one channel, the declared resize
     run = profile_run_dir(load_profile(profiled.out), profiled.cache)
     assert run is not None and f"joint ({run / 'joint.pt'})" in result.output
+
+    # a final model, trained on the data as profiled (resized to 10x10)
+    final = [*args, "--cache", str(profiled.cache), "--weights", "final", "--out"]
+    result = runner.invoke(app, [*final, str(tmp_path / "final")])
+    assert result.exit_code == 0, result.output
+    assert f"final ({run / 'final-joint'}" in result.output

@@ -254,6 +254,7 @@ def _final_net(
         joint=joint,
         settings=settings,
         console=console,
+        data=profile_data(profile, settings.data_dir),  # with the recorded preprocessing
     )
     return trained.net, f"final ({trained.checkpoint})"
 
