@@ -28,6 +28,7 @@ SKIPPED = {  # command prefix -> why it is not run here
     "make demo": "runs the whole pipeline; `splitexit run --out out/run` below is its core",
     "make test": "runs this suite itself (CI's job)",
     "sudo apt-get install": "needs root and the network; `make data` does it in CI",
+    "python examples/make_user_data.py": "writes the data that the next line trains on",
     "splitexit profile --model": "trains ResNet-20 (~37 min)",
     "splitexit validate": "trains final models (minutes)",
     "splitexit export --profile my.json": "needs the checkpoints of a training run",
@@ -106,3 +107,26 @@ def test_readme_allow_lists_are_used_and_short() -> None:
     for text in SMALLER:
         assert any(text in c for c in commands), f"SMALLER matches no command: {text}"
     assert len(SKIPPED) <= len(commands) // 2
+
+
+def test_readme_python_example_gives_the_command_beside_it(
+    scratch: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ```python block and the one-command ```sh block just before it: same best."""
+    found = re.search(
+        r"^```sh\n([^\n]*)\n```\n\n```python\n(.*?)^```", README.read_text(), re.M | re.S
+    )
+    assert found is not None, "README's Python example lost the command beside it"
+    command, code = found.group(1).replace(".venv/bin/", ""), found.group(2)
+    monkeypatch.chdir(scratch)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # the example as printed
+    assert capsys.readouterr().out.strip()
+    result = namespace["result"]
+    words = shlex.split(command)
+    assert words[:2] == ["splitexit", "plan"]
+    ran = CliRunner().invoke(app, [*words[1:], "--json", "readme-plan.json"])
+    assert ran.exit_code == 0, ran.output
+    from_cli = json.loads((scratch / "readme-plan.json").read_text())
+    assert result.to_dict()["best"] == from_cli["best"]  # type: ignore[attr-defined]
+    assert result.estimator == from_cli["estimator"] == "trace"  # type: ignore[attr-defined]

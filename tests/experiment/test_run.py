@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def test_the_bundled_default_experiment_is_valid() -> None:
 
 def test_the_example_experiments_are_valid() -> None:
     folder = Path(__file__).resolve().parents[2] / "examples"
-    names = sorted(p.name for p in folder.glob("*.yaml") if not p.name.startswith("study-"))
+    names = sorted(p.name for p in folder.glob("fidelity-*.yaml"))
     assert names == [
         "fidelity-iot-netns-10.yaml",
         "fidelity-iot-netns-20.yaml",
@@ -106,3 +107,27 @@ def test_the_example_experiments_are_valid() -> None:
         reduced = "netns" in name  # the kernel-shaped runs are reduced (docs/fidelity.md)
         assert experiment.measure.configurations >= (4 if reduced else 10)
         assert experiment.calibrate
+
+
+def test_the_user_model_experiment_reads_its_files_beside_it() -> None:
+    from splitexit.experiment._run import _train_inputs
+
+    folder = Path(__file__).resolve().parents[2] / "examples"
+    experiment = load_experiment(folder / "user-npz.yaml")
+    model, dataset = _train_inputs(experiment)
+    assert model == f"{folder / 'user_model.py'}:four_blocks"
+    assert Path(dataset) == folder / ".." / "runs" / "my.npz"
+    assert experiment.work_dir is None  # checkpoints go to the cache folder of these inputs
+
+
+def test_run_refuses_a_profile_made_with_other_train_settings(tmp_path: Path) -> None:
+    from splitexit.profile import profile_path
+
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    shutil.copy(profile_path("example"), tmp_path / "tiny-profile.json")  # no training record
+    out = tmp_path / "report"
+    result = runner.invoke(app, ["run", str(tmp_path / "tiny.yaml"), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "tiny-profile.json: made with other train settings" in result.output
+    assert "delete it to profile again" in result.output
+    assert not out.exists() and (tmp_path / "tiny-profile.json").exists()

@@ -73,3 +73,18 @@ def test_cli_profile_corrupt_checkpoint_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{tmp_path / 'joint.pt'}: corrupt checkpoint" in result.output
     assert not out.exists() and not out.with_name("p.trace.npz").exists()
+
+
+@pytest.mark.slow
+def test_cli_profile_separate_models_in_a_process_pool_match_in_process(tmp_path: Path) -> None:
+    outs = []
+    for name, extra in (("here", []), ("pool", ["--workers", "2"])):
+        out = tmp_path / f"{name}.json"
+        args = _profile("--out", str(out), "--cache", str(tmp_path / name), "--no-onnx-timing")
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 0, result.output
+        outs.append(json.loads(out.read_text()))
+    here, pool = outs
+    accuracy = [b["accuracy"] for b in here["branches"]]  # of the separate models
+    assert len(accuracy) == 4 and accuracy == [b["accuracy"] for b in pool["branches"]]
+    assert here["training"]["cache_key"] == pool["training"]["cache_key"]

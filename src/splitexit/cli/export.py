@@ -62,7 +62,10 @@ def export_command(
     ] = "joint",
     work_dir: Annotated[
         Path | None,
-        typer.Option(help="The profile run's checkpoints (default runs/MODEL-DATASET)."),
+        typer.Option(help="The profile run's checkpoints (default: its cache folder)."),
+    ] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Checkpoint cache (as `profile`'s --cache).")
     ] = None,
     init: Annotated[
         str, typer.Option(help="Final model starts from the 'joint' weights or 'scratch'.")
@@ -104,8 +107,13 @@ def export_command(
                 data_dir=data_dir, device=device,
             )  # fmt: skip
         topo = load_topology(topology)
+        loaded = load_profile(profile)
+        if work_dir is None and cache is not None:
+            from splitexit.training import profile_run_dir
+
+            work_dir = profile_run_dir(loaded, cache)
         configuration = resolve_configuration(
-            profile, load_profile(profile), topo, config, per_exit_thresholds=per_exit_thresholds
+            profile, loaded, topo, config, per_exit_thresholds=per_exit_thresholds
         )
         torch_threads(threads)
         result = export_configuration(
@@ -130,7 +138,10 @@ def retime_command(
     ] = "resnet20-fashion-mnist",
     work_dir: Annotated[
         Path | None,
-        typer.Option(help="The profile run's checkpoints (default runs/MODEL-DATASET)."),
+        typer.Option(help="The profile run's checkpoints (default: its cache folder)."),
+    ] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Checkpoint cache (as `profile`'s --cache).")
     ] = None,
     runs: Annotated[int, typer.Option(help="Timed batch-1 runs per block and branch.")] = 300,
     percentile: Annotated[
@@ -155,7 +166,9 @@ def retime_command(
         if out.suffix.lower() != ".json":
             raise InputError(f"--out {out}: the profile is a .json file")
         loaded = load_profile(profile)
-        folder = work_dir or _cache_dir(loaded) or default_work_dir(loaded.model, loaded.dataset)
+        folder = (
+            work_dir or _cache_dir(loaded, cache) or default_work_dir(loaded.model, loaded.dataset)
+        )
         joint = load_profile_joint(loaded, profile, folder)
         torch_threads(threads)
         text = f"re-timing {loaded.num_blocks} blocks and branches, {runs} runs each"
@@ -176,11 +189,12 @@ def retime_command(
         )
 
 
-def _cache_dir(profile: Any) -> Path | None:
-    """The checkpoint cache folder the profile's run used ($SPLITEXIT_CACHE or the default)."""
+def _cache_dir(profile: Any, cache: Path | None = None) -> Path | None:
+    """The checkpoint cache folder the profile's run used (``cache``, $SPLITEXIT_CACHE or the
+    default)."""
     from splitexit.training import profile_run_dir
 
-    found: Path | None = profile_run_dir(profile)
+    found: Path | None = profile_run_dir(profile, cache)
     return found
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -292,16 +292,16 @@ def validate_command(
         recorded = (loaded.training or {}).get("joint")
         if precision == "auto":
             precision = default_precision(device)
-        joint = (
-            TrainConfig(**recorded)
-            if isinstance(recorded, dict) and (epochs, batch_size, lr) == (None, None, None)
-            else TrainConfig(
-                epochs=epochs or 8,
-                batch_size=batch_size or 128,
-                lr=lr or 0.1,
-                seed=0,
-                precision=precision,
-            )
+        given: dict[str, Any] = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
+        try:
+            base = TrainConfig(**recorded) if isinstance(recorded, dict) else None
+        except TypeError as exc:
+            raise InputError(
+                f"{profile}: training.joint is not a training configuration: {exc}"
+            ) from None
+        joint = dataclasses.replace(  # the recorded run, with what was given on top
+            base or TrainConfig(epochs=8, batch_size=128, lr=0.1, seed=0, precision=precision),
+            **{name: value for name, value in given.items() if value is not None},
         )
         if work_dir is None and not (loaded.training or {}).get("cache_key"):
             work_dir = default_work_dir(loaded.model, loaded.dataset)  # an older profile

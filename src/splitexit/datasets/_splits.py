@@ -142,6 +142,9 @@ def _user(name: str, split_seed: int, preprocessing: Preprocessing) -> DatasetSp
     pixels, labels, classes = read_user_images(Path(name))
     if preprocessing.resize is not None:
         pixels = resize_images(pixels, preprocessing.resize)
+    # the 8-bit pixels a sensor sends (O_0), as the runtime sends them: after a resize, or
+    # from float data, the network sees exactly what a worker decodes (uint8 data is unchanged)
+    pixels = np.rint(pixels * 255.0).astype(np.float32) / 255.0
     return split_images(
         name,
         pixels,

@@ -144,9 +144,11 @@ def read_user_images(path: Path) -> tuple[npt.NDArray[np.float32], npt.NDArray[n
 
 @validate_params({"name": [InstanceOf(str)], "split_seed": [Interval(int, 0, None, closed="left")]})
 def data_fingerprint(name: str, *, split_seed: int = 0) -> str:
-    """SHA-256 of a dataset's content (user files) or name (built-ins), with the split seed."""
-    digest = hashlib.sha256(f"{name}|{split_seed}".encode())
+    """SHA-256 of a dataset's content (user files, however their path is spelled) or name
+    (built-ins), with the split seed."""
     path = Path(name)
+    user = path.is_file() or path.is_dir()
+    digest = hashlib.sha256(f"{'' if user else name}|{split_seed}".encode())
     if path.is_file():
         digest.update(path.read_bytes())
     elif path.is_dir():

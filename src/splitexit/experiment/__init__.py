@@ -14,6 +14,7 @@ from splitexit.experiment._pipeline import (
     deploy_and_measure,
     export_configuration,
     export_net,
+    profile_data,
     resolve_configuration,
 )
 from splitexit.experiment._run import ExperimentResult, check_report_folder, run_experiment
@@ -40,6 +41,7 @@ __all__ = [
     "export_configuration",
     "export_net",
     "load_experiment",
+    "profile_data",
     "resolve_configuration",
     "run_experiment",
 ]

@@ -48,6 +48,7 @@ __all__ = [
     "deploy_and_measure",
     "export_configuration",
     "export_net",
+    "profile_data",
     "resolve_configuration",
 ]
 
@@ -58,6 +59,20 @@ _PATH = InstanceOf(str, Path)
 def default_work_dir(model: str, dataset: str) -> Path:
     """Where `splitexit profile` keeps its checkpoints, and later steps look for them."""
     return Path("runs") / f"{model}-{dataset}"
+
+
+@validate_params({"profile": [InstanceOf(Profile)], "data_dir": [_PATH, None]})
+def profile_data(profile: Profile, data_dir: str | Path | None = None) -> DatasetSplits:
+    """The profile's dataset as it was profiled: the recorded preprocessing (resize, mean,
+    deviation) applied, so that export and the runtime feed the network what it trained on.
+    """
+    from splitexit.datasets import Preprocessing, load_dataset  # numpy only, no torch
+
+    return load_dataset(
+        profile.dataset,
+        data_dir=None if data_dir is None else Path(data_dir),
+        preprocessing=Preprocessing.from_record(profile.preprocessing),
+    )
 
 
 @validate_params(
@@ -239,6 +254,7 @@ def _final_net(
         joint=joint,
         settings=settings,
         console=console,
+        data=profile_data(profile, settings.data_dir),  # with the recorded preprocessing
     )
     return trained.net, f"final ({trained.checkpoint})"
 
@@ -278,7 +294,6 @@ def deploy_and_measure(
     address with ``token``), stream the profiling split of the profile's dataset (``data``,
     else read from ``data_dir``), and return the ``splitexit.measurement/1`` document
     (``fidelity.measurement_from_mapping`` reads it into a ``Measurement``)."""
-    from splitexit.datasets import load_dataset  # numpy only, no torch
     from splitexit.export import load_manifest
     from splitexit.runtime import PixelCodec, run_testbed
 
@@ -298,8 +313,7 @@ def deploy_and_measure(
         pixels = None
     else:
         if data is None:
-            data_dir = None if data_dir is None else Path(data_dir)
-            data = load_dataset(profile.dataset, data_dir=data_dir)
+            data = profile_data(profile, None if data_dir is None else Path(data_dir))
         images, labels = data.profile.images, data.profile.labels
         pixels = PixelCodec(data.pixel_levels, data.mean, data.std)
     return run_testbed(

@@ -40,10 +40,12 @@ from splitexit.experiment._pipeline import (
     deploy_and_measure,
     export_configuration,
     export_net,
+    profile_data,
 )
 from splitexit.experiment._spec import Experiment
 
 if TYPE_CHECKING:
+    from splitexit.profile import Profile
     from splitexit.profiling import ProfileSettings
 
 __all__ = ["ExperimentResult", "run_experiment"]
@@ -68,7 +70,8 @@ def _profile_file(experiment: Experiment, say: Say) -> str:
     missing and the experiment says how (``train``)."""
     spec = experiment.resolve(experiment.profile)
     if experiment.train is not None and spec.endswith(".json") and not Path(spec).exists():
-        say(f"profiling {experiment.train.model} on {experiment.train.dataset} into {spec}")
+        train = _train_inputs(experiment)
+        say(f"profiling {train[0]} on {train[1]} into {spec}")
         _train_profile(experiment, Path(spec))
     elif experiment.train is not None and spec.endswith(".json"):
         _refuse_stale(experiment, spec)
@@ -104,11 +107,13 @@ def _profile_settings(experiment: Experiment) -> ProfileSettings:
 
     train = experiment.train
     assert train is not None
+    model, dataset = _train_inputs(experiment)
     joint = TrainConfig(epochs=train.epochs, seed=train.seed, precision=default_precision("cpu"))
     settings = ProfileSettings(
-        model=train.model,
-        dataset=train.dataset,
-        work_dir=_work_dir(experiment, train.model, train.dataset),
+        model=model,
+        dataset=dataset,
+        # checkpoints in the cache folder of these inputs unless the experiment names one
+        work_dir=experiment.path(experiment.work_dir) if experiment.work_dir else None,
         joint=joint,
         separate=dataclasses.replace(joint, epochs=train.separate_epochs, lr=0.02),
         width=train.width,
@@ -117,10 +122,26 @@ def _profile_settings(experiment: Experiment) -> ProfileSettings:
     return settings
 
 
-def _work_dir(experiment: Experiment, model: str, dataset: str) -> Path:
+def _train_inputs(experiment: Experiment) -> tuple[str, str]:
+    """The train section's model and dataset, user files read from the experiment's folder
+    (``my_model.py:factory``, ``data.npz``); built-in names as they are."""
+    train = experiment.train
+    assert train is not None
+    model = train.model
+    where, colon, factory = model.rpartition(":")
+    if colon and where.endswith(".py"):
+        model = f"{experiment.resolve(where)}:{factory}"
+    return model, experiment.resolve(train.dataset)
+
+
+def _work_dir(experiment: Experiment, profile: Profile) -> Path:
+    """Where the profile's checkpoints are: the experiment's ``work_dir``, else the cache
+    folder the profile records, else ``runs/MODEL-DATASET`` (profiles made before the cache)."""
     if experiment.work_dir is not None:
         return experiment.path(experiment.work_dir)
-    return default_work_dir(model, dataset)
+    from splitexit.training import profile_run_dir
+
+    return profile_run_dir(profile) or default_work_dir(profile.model, profile.dataset)
 
 
 _REPORT_FILES = frozenset(
@@ -164,7 +185,6 @@ def run_experiment(
 
     ``bar(description, samples)``, when given, makes a context manager per configuration
     whose value is the testbed's ``progress`` hook (the CLI's progress bar)."""
-    from splitexit.datasets import load_dataset  # numpy only
     from splitexit.export import load_profile_joint
     from splitexit.fidelity import (
         compare_many,
@@ -207,14 +227,18 @@ def run_experiment(
             "sample's exit from it (profile with `splitexit profile`)"
         )
     trace = load_profile_trace(profile, profile_path(spec))
+    if profile.timings is not None and "onnxruntime" in profile.timings:
+        profile = profile.for_engine("onnxruntime")  # the workers' engine
+    if (warning := profile.timing_warning()) is not None:
+        say(f"warning: {warning}")
     topology = load_topology(experiment.resolve(experiment.topology))
     onnx = profile.onnx is not None  # a user's ONNX model: pieces, its own samples
     joint, data = None, None
     if not onnx:
-        folder = _work_dir(experiment, profile.model, profile.dataset)
+        folder = _work_dir(experiment, profile)
         joint = load_profile_joint(profile, spec, folder)
         data_dir = experiment.path(experiment.data_dir) if experiment.data_dir else None
-        data = load_dataset(profile.dataset, data_dir=data_dir)
+        data = profile_data(profile, data_dir)  # as profiled: the recorded preprocessing
 
     partial = out.with_name(out.name + ".partial")
     if partial.exists():

@@ -78,11 +78,14 @@ def _load_factory(model: str) -> Callable[..., object]:
 
 
 def model_source_hash(model: str) -> str:
-    """SHA-256 of the source a backbone comes from (the user's file, or splitexit's nets)."""
+    """SHA-256 of the source a backbone comes from (the user's file, or splitexit's nets):
+    a user file by its factory's name and content, however its path is spelled."""
     digest = hashlib.sha256(model.encode())
     if is_user_model(model):
-        where, _ = _split(model)
+        where, name = _split(model)
         path = Path(where) if where.endswith(".py") else None
+        if path is not None:
+            digest = hashlib.sha256(name.encode())
         if path is None:
             spec = importlib.util.find_spec(where)
             origin = None if spec is None else spec.origin

@@ -53,6 +53,7 @@ ENUMERATE_AT_MOST = 5_000_000_000  # beyond this, enumeration would take minutes
 def load_plan_inputs(spec: str | Path, estimator: str = "auto") -> tuple[Profile, Trace | None]:
     """The profile named by ``spec`` (a file or a bundled name) and, unless ``estimator`` is
     ``"paper"``, the per-sample trace it names: what ``splitexit plan`` and :func:`plan` load.
+    Compute times are ONNX Runtime's (the workers' engine) whenever the profile has them.
 
     >>> profile, trace = load_plan_inputs("resnet20-fashion-mnist")
     >>> trace is not None
@@ -61,6 +62,8 @@ def load_plan_inputs(spec: str | Path, estimator: str = "auto") -> tuple[Profile
     from splitexit.profile import load_profile, load_profile_trace, profile_path
 
     loaded = load_profile(spec)
+    if loaded.timings is not None and "onnxruntime" in loaded.timings:
+        loaded = loaded.for_engine("onnxruntime")  # the workers' engine, when it was timed
     if estimator == "trace" or (estimator == "auto" and loaded.trace is not None):
         return loaded, load_profile_trace(loaded, profile_path(spec))
     return loaded, None

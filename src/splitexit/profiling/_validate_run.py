@@ -22,10 +22,9 @@ from splitexit.training import (
     ExecutorSettings,
     TrainConfig,
     TrainTask,
-    cache_root,
     checkpoint_name,
     default_precision,
-    run_dir,
+    profile_run_dir,
     run_tasks,
     train_final,
     train_joint,
@@ -87,8 +86,11 @@ def validate(
                 f"{settings.profile}: the profile records no cache key (made before "
                 "training records); give --work-dir, the folder of its checkpoints"
             )
-        key = str(recorded["cache_key"])
-        work_dir = run_dir(cache_root(settings.cache), profile.model, profile.dataset, key)
+        try:
+            work_dir = profile_run_dir(profile, settings.cache)
+        except InputError as exc:
+            raise InputError(f"{settings.profile}: {exc}") from None
+        assert work_dir is not None  # the key is recorded
     final_dir = work_dir / f"validate-{settings.init}"
     init = None
     if settings.init == "joint":

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from splitexit.datasets import data_fingerprint
+from splitexit.errors import InputError
 from splitexit.nets import model_source_hash
 
 __all__ = [
     "CACHE_ENV",
     "cache_key",
     "cache_root",
+    "current_cache_key",
     "profile_run_dir",
     "run_dir",
     "training_record",
@@ -75,10 +77,28 @@ def run_dir(root: Path, model: str, dataset: str, key: str) -> Path:
     return root / f"{_slug(model)}-{_slug(dataset)}-{key[:16]}"
 
 
-def profile_run_dir(profile: Any, cache: str | Path | None = None) -> Path | None:
-    """The cache folder of the run that made ``profile`` (its recorded ``cache_key``), or
-    ``None`` for a profile that predates training records."""
-    key = (getattr(profile, "training", None) or {}).get("cache_key")
+def current_cache_key(profile: Any) -> str | None:
+    """The profile's recorded cache key, checked against its model source and data as they
+    are now (``None`` for a profile that predates training records). A profile of an edited
+    model file or of changed data is stale: an :class:`InputError`, never silently reused."""
+    recorded = dict(getattr(profile, "training", None) or {})
+    key = recorded.pop("cache_key", None)
     if not key:
         return None
-    return run_dir(cache_root(cache), profile.model, profile.dataset, str(key))
+    now = cache_key(profile.model, profile.dataset, recorded)
+    if now != key:
+        raise InputError(
+            f"stale profile: the model source ({profile.model}) or the data "
+            f"({profile.dataset}) changed since it was made (cache key {str(key)[:12]}, now "
+            f"{now[:12]}); profile again"
+        )
+    return str(key)
+
+
+def profile_run_dir(profile: Any, cache: str | Path | None = None) -> Path | None:
+    """The cache folder of the run that made ``profile`` (its recorded ``cache_key``, checked
+    by :func:`current_cache_key`), or ``None`` for a profile that predates training records."""
+    key = current_cache_key(profile)
+    if key is None:
+        return None
+    return run_dir(cache_root(cache), profile.model, profile.dataset, key)

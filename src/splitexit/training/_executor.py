@@ -14,6 +14,7 @@ optional extra (``pip install 'splitexit[scale]'``).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -67,10 +68,20 @@ class TrainTask:
     data_dir: Path | None = None
     preprocessing: dict[str, Any] | None = field(default=None)
     threads: int = 1
+    # relative model and data paths are read from here: a Ray cluster started elsewhere
+    # (``ray start``) runs its workers in its own folder, not the caller's
+    cwd: Path = field(default_factory=Path.cwd)
 
 
 def train_task(task: TrainTask) -> str:
-    """Run one task in this process; returns its checkpoint path."""
+    """Run one task in this process (in the caller's folder, ``task.cwd``, when it exists
+    here); returns its checkpoint path."""
+    folder = task.cwd if task.cwd.is_dir() else Path.cwd()
+    with contextlib.chdir(folder):
+        return _train_task(task)
+
+
+def _train_task(task: TrainTask) -> str:
     import torch
 
     from splitexit.datasets import Preprocessing, load_dataset
@@ -116,10 +127,11 @@ def train_task(task: TrainTask) -> str:
             device=task.device,
             init=init,
         )
-    return str(done.checkpoint)
+    return str(Path(done.checkpoint).resolve())
 
 
 def _progress(console: Console | None, total: int, what: str) -> Any:
+    """A bar of tasks done and running on a terminal (lines in a log: :func:`_update`)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     progress = Progress(
@@ -128,9 +140,17 @@ def _progress(console: Console | None, total: int, what: str) -> Any:
         MofNCompleteColumn(),
         TextColumn("{task.fields[running]} running"),
         console=console,
-        disable=console is None,
+        disable=console is None or not console.is_terminal,  # a log gets lines instead
     )
     return progress
+
+
+def _update(
+    progress: Any, bar: Any, console: Console | None, what: str, done: int, total: int, running: int
+) -> None:
+    progress.update(bar, completed=done, running=running)
+    if console is not None and not console.is_terminal:  # a log: one line per finished task
+        console.print(f"{what}: {done}/{total} done, {running} running", highlight=False)
 
 
 def run_tasks(
@@ -155,9 +175,21 @@ def run_tasks(
         bar = progress.add_task(what, total=len(tasks), running=min(len(tasks), settings.workers))
         futures = [pool.submit(train_task, t) for t in tasks]
         for done, _ in enumerate(concurrent.futures.as_completed(futures), start=1):
-            left = len(tasks) - done
-            progress.update(bar, completed=done, running=min(left, settings.workers))
+            running = min(len(tasks) - done, settings.workers)
+            _update(progress, bar, console, what, done, len(tasks), running)
         return [f.result() for f in futures]
+
+
+def _ray_slots(resources: dict[str, float], settings: ExecutorSettings) -> int:
+    """How many tasks the cluster runs at once (the rest wait in its queue).
+
+    >>> _ray_slots({"CPU": 2.0}, ExecutorSettings(executor="ray"))
+    2
+    """
+    slots = resources.get("CPU", 0.0) // settings.cpus_per_task
+    if settings.gpus_per_task > 0:
+        slots = min(slots, resources.get("GPU", 0.0) // settings.gpus_per_task)
+    return max(1, int(slots))
 
 
 def _run_ray(
@@ -179,11 +211,13 @@ def _run_ray(
         )
         refs = [remote.remote(t) for t in tasks]
         pending = list(refs)
+        slots = _ray_slots(ray.cluster_resources(), settings)  # type: ignore[no-untyped-call]
         with _progress(console, len(tasks), what) as progress:
-            bar = progress.add_task(what, total=len(tasks), running=len(tasks))
+            bar = progress.add_task(what, total=len(tasks), running=min(slots, len(tasks)))
             while pending:
                 _, pending = ray.wait(pending, num_returns=1)
-                progress.update(bar, completed=len(tasks) - len(pending), running=len(pending))
+                done, running = len(tasks) - len(pending), min(slots, len(pending))
+                _update(progress, bar, console, what, done, len(tasks), running)
         return [str(p) for p in ray.get(refs)]
     finally:
         if started:
