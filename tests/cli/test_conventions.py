@@ -162,16 +162,26 @@ def test_testbed_run_exit_status_counts_failed_samples(
     assert (f"{failed} of 10 samples failed" in err) == bool(failed)
 
 
-def test_fidelity_outputs_all_or_none(tmp_path: Path) -> None:
-    from splitexit.cli.fidelity import _write_all
+@pytest.mark.parametrize(("failed", "allowed", "code"), [(0, 0, 0), (2, 0, 1), (2, 2, 0)])
+def test_run_exit_status_counts_failed_samples(
+    failed: int,
+    allowed: int,
+    code: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import splitexit.experiment
+    from splitexit.experiment import ExperimentResult
 
-    def broken(info: object, path: Path) -> None:
-        raise RuntimeError("the renderer broke")
+    def fake(spec: object, out: Path, **kwargs: object) -> ExperimentResult:
+        return ExperimentResult(out, "# done\n", {}, 1.0, samples=40, failed=failed)
 
-    json_out, markdown, plot = tmp_path / "f.json", tmp_path / "f.md", tmp_path / "f.png"
-    with pytest.raises(RuntimeError):
-        _write_all(json_out, "{}\n", markdown, "# t\n", plot, None, broken)
-    assert list(tmp_path.iterdir()) == []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(splitexit.experiment, "run_experiment", fake)
+    assert run(["run", "--out", "report", "--allow-failures", str(allowed)]) == code
+    err = capsys.readouterr().err
+    assert (f"error: {failed} of 40 samples failed" in err) == bool(failed)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals")
