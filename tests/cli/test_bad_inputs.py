@@ -330,6 +330,21 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         *_outputs(["fidelity", "measure_bad.json"], "--json", _FILE_BAD),
         *_outputs(["fidelity", "measure_bad.json"], "--markdown", _FILE_BAD),
         *_outputs(["fidelity", "measure_bad.json"], "--html", _FILE_BAD),
+        (["fidelity-overheads", "measure_bad.json"], "--out"),
+        (["fidelity-overheads", "measure_bad.json", "--out", "t.txt"], "t.txt"),
+        (["fidelity-overheads", "nope.json", "--out", "t.yaml"], "nope.json"),
+        *_outputs(
+            ["fidelity-overheads", "measure_bad.json"],
+            "--out",
+            [
+                ("/proc/x.yaml", "/proc"),
+                ("dir", "dir"),
+                ("notes.txt/x.yaml", "notes.txt"),
+            ],
+        ),
+        *_outputs(
+            ["fidelity-overheads", "measure_bad.json", "--out", "t.yaml"], "--json", _FILE_BAD
+        ),
     ],
     "distredge": [
         (["distredge", "compare", "--episodes", "0"], "--episodes"),
