@@ -219,3 +219,36 @@ def test_check_report_folder_adopts_earlier_report_only(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not an earlier output"):
         check_report_folder(mixed)
     assert not (mixed / OUTPUT_MARKER).exists()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals")
+@pytest.mark.parametrize(
+    ("raised", "code", "line"),
+    [
+        ("KeyboardInterrupt", 130, "error: interrupted; stopped"),
+        ("splitexit.cli._Terminated", 143, "error: terminated (SIGTERM); stopped"),
+    ],
+)
+def test_interrupt_raised_inside_a_finalizer_is_not_lost(
+    tmp_path: Path, raised: str, code: int, line: str
+) -> None:
+    # a Ctrl-C that lands in a weakref callback run by the garbage collector (seen with
+    # torch's WeakIdKeyDictionary during `splitexit run`): Python prints "Exception ignored"
+    # and goes on; the console script sends the signal again and stops in one line
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    code_text = (
+        "import sys, time, weakref\nimport splitexit.cli\nfrom splitexit.cli import main, app\n"
+        "class A: pass\n"
+        "def dropped(ref):\n    raise " + raised + "\n"
+        "@app.command('nap')\ndef nap() -> None:\n"
+        "    a = A(); r = weakref.ref(a, dropped); del a\n"
+        "    time.sleep(5); print('finished', flush=True)\n"
+        "sys.argv = ['splitexit', 'nap']; main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code_text], cwd=tmp_path, env=env, text=True,
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == code, proc.stderr
+    assert "finished" not in proc.stdout
+    assert proc.stderr.strip().splitlines() == [line]
