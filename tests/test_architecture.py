@@ -23,11 +23,11 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 
 PACKAGE = "__init__"  # the package itself: `import splitexit`
 CLI = "cli"  # the cli/ package and __main__.py
-_BASE = {"errors", "units", "_boundary", "_validation", "configuration"}
+_BASE = {"errors", "units", "_boundary", "_transaction", "_validation", "configuration"}
 _MODEL_ROOMS = {
-    "errors", "units", "_boundary", "_validation", "configuration", "topology", "profile",
-    "perfmodel", "planner", "nets", "datasets", "training", "profiling", "spatial", "export",
-    "operators", "runtime", "fidelity",
+    "errors", "units", "_boundary", "_transaction", "_validation", "configuration", "topology",
+    "profile", "perfmodel", "planner", "nets", "datasets", "training", "profiling", "spatial",
+    "export", "operators", "runtime", "fidelity",
 }  # fmt: skip
 
 # room -> the rooms it may import (besides itself)
@@ -36,9 +36,10 @@ ALLOWED: dict[str, set[str]] = {
     "_validation": {"errors"},
     "units": {"errors", "_validation"},
     "_boundary": {"errors", "units"},
+    "_transaction": {"errors", "_boundary"},
     "configuration": {"errors", "_validation"},
     "topology": {"units", "errors", "_boundary", "_validation"},
-    "profile": {"errors", "_boundary", "_validation", "configuration"},
+    "profile": {"errors", "_boundary", "_transaction", "_validation", "configuration"},
     "perfmodel": {"topology", "profile", "configuration", "errors", "_validation"},
     "planner": {
         "perfmodel",
@@ -63,8 +64,9 @@ ALLOWED: dict[str, set[str]] = {
         "configuration",
         "errors",
         "_boundary",
+        "_transaction",
     },
-    "spatial": {"errors", "units", "_boundary"},
+    "spatial": {"errors", "units", "_boundary", "_transaction"},
     "export": {
         "nets",
         "training",
@@ -73,9 +75,18 @@ ALLOWED: dict[str, set[str]] = {
         "configuration",
         "errors",
         "_boundary",
+        "_transaction",
         "_validation",
     },
-    "operators": {"profile", "configuration", "errors", "_boundary", "units", "_validation"},
+    "operators": {
+        "profile",
+        "configuration",
+        "errors",
+        "_boundary",
+        "_transaction",
+        "units",
+        "_validation",
+    },
     "runtime": {"export", "operators", "topology", "datasets"} | _BASE,
     "fidelity": {"perfmodel", "planner", "profile", "topology"} | _BASE,
     "reports": _MODEL_ROOMS,
@@ -89,8 +100,9 @@ ALLOWED: dict[str, set[str]] = {
 
 # rooms that never import torch, not even inside a function: the planner and a tier worker
 TORCH_FREE = {
-    "errors", "units", "_boundary", "_validation", "configuration", "topology", "profile",
-    "perfmodel", "planner", "datasets", "fidelity", "runtime", "operators", "reports", PACKAGE,
+    "errors", "units", "_boundary", "_transaction", "_validation", "configuration", "topology",
+    "profile", "perfmodel", "planner", "datasets", "fidelity", "runtime", "operators", "reports",
+    PACKAGE,
 }  # fmt: skip
 _TORCH = {"torch", "torchvision", "stable_baselines3"}
 

@@ -8,6 +8,7 @@ docs/reliability.md shows the counts per subcommand (``python -m tests.cli.test_
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from pathlib import Path
@@ -29,6 +30,21 @@ def _topology(**link: object) -> dict[str, object]:
     data = valid_topology_mapping()
     data["links"][0] = {**data["links"][0], **link}
     return data
+
+
+@functools.cache
+def _measurement_on_one_tier_twice() -> str:
+    """A measurement file whose configuration puts two partitions on one tier."""
+    from splitexit.topology import load_topology
+    from tests.fidelity.helpers import measurement_mapping, random_deployments
+
+    topology = load_topology("mobile")
+    deployment = next(d for d in random_deployments(topology, 5, seed=3) if len(d.partition) > 1)
+    data = measurement_mapping(topology, deployment, rows=20)
+    placement = data["config"]["placement"]
+    placement[1] = placement[0]
+    data["partitions"][1]["tier"] = placement[0]
+    return json.dumps(data)
 
 
 def _fixtures(root: Path) -> None:
@@ -67,6 +83,7 @@ def _fixtures(root: Path) -> None:
         "negative": (("blocks", 0, "compute_s"), -1.0),
         "acc": (("branches", 0, "accuracy"), 1.5),
         "bits": (("blocks", 0, "output_bits"), -8.0),
+        "nan": (("blocks", 0, "compute_s"), float("nan")),  # a NaN token in the JSON
     }.items():
         data = valid_profile_mapping()
         data[path[0]][path[1]][path[2]] = value  # type: ignore[index]
@@ -95,6 +112,13 @@ def _fixtures(root: Path) -> None:
     (root / "cluster_bad.yaml").write_text("providers: 3\n")
     (root / "token.txt").write_text("secret\n")
     (root / "data.npz").write_bytes(b"PK not really")
+    (root / "study_dup.yaml").write_text(
+        "schema: splitexit.study/1\nsubjects: [{name: a, onnx: a.onnx}]\noperators: [I]\n"
+        "tiers: {M: edge, E: edge, C: cloud}\n"
+    )
+    (root / "measure_dup.json").write_text(_measurement_on_one_tier_twice())
+    (root / "busy.trace.npz").mkdir()  # where `profile --out busy.json` would put its trace
+    (root / "dir" / "table1.json").mkdir()  # where `experiment table1 --out dir` would write
 
 
 def _tree(root: Path) -> set[str]:
@@ -118,6 +142,7 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["plan", "--profile", "prof_negative.json"], "blocks[0].compute_s"),
         (["plan", "--profile", "prof_acc.json"], "branches[0].accuracy"),
         (["plan", "--profile", "prof_bits.json"], "blocks[0].output_bits"),
+        (["plan", "--profile", "prof_nan.json"], "blocks[0].compute_s"),
         (["plan", "--profile", "prof_noformat.json"], "prof_noformat.json"),
         (["plan", "--profile", "example", "--topology", "nope"], "nope"),
         (["plan", "--profile", "example", "--topology", "broken.yaml"], "broken.yaml"),
@@ -150,6 +175,7 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["plan", "--min-accuracy"], "--min-accuracy"),
         *_outputs(["plan", "--profile", "example"], "--plot", _PNG_BAD),
         *_outputs(["plan", "--profile", "example"], "--json", _FILE_BAD),
+        *_outputs(["plan", "--profile", "example"], "--html", _FILE_BAD),
         (["plan", "--plot", "pareto.gif"], "pareto.gif"),
     ],
     "presets": [(["presets", "--bogus"], "--bogus"), (["presets", "extra"], "extra")],
@@ -178,6 +204,7 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
             "--threads",
         ),
         *_outputs(["profile", "--model", "resnet8", "--dataset", "digits"], "--out", _FILE_BAD),
+        (["profile", "--out", "busy.json", "--onnx", "not.onnx"], "busy.trace.npz"),
     ],
     "validate": [
         (["validate"], "--profile"),
@@ -218,6 +245,8 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["export", "--profile", "example", "--out", "/proc/e"], "/proc"),
         (["export", "--profile", "example", "--out", "."], "--out"),
         (["export", "--profile", "example", "--out", "notes.txt/e"], "notes.txt"),
+        (["export", "--profile", "example", "--out", "mine"], "mine"),
+        (["export", "--profile", "nope.json", "--out", "mine"], "mine"),
     ],
     "retime": [
         (["retime"], "--out"),
@@ -226,6 +255,7 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["retime", "--out", "r.json", "--profile", "nope.json"], "nope.json"),
         (["retime", "--out", "r.json", "--runs", "x"], "--runs"),
         *_outputs(["retime"], "--out", _FILE_BAD),
+        (["retime", "--out", "busy.json"], "busy.trace.npz"),
     ],
     "worker": [
         (["worker"], "--tier"),
@@ -257,6 +287,15 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         ),
         (["testbed", "run", "--profile", "example", "--connect", "edge"], "--connect"),
         (["testbed", "run", "--tls-ca", "nope.pem"], "--tls-ca"),
+        (
+            ["testbed", "run", "--connect", "edge=127.0.0.1:1", "--connect", "edge=127.0.0.1:2"],
+            "twice",
+        ),
+        (["testbed", "run", "--connect", "edge=127.0.0.1:99999"], "--connect"),
+        (["testbed", "run", "--connect", "edge=127.0.0.1:0"], "--connect"),
+        (["testbed", "run", "--connect", "edge=:80"], "--connect"),
+        (["testbed", "run", "--sink-listen", "bogus"], "--sink-listen"),
+        (["testbed", "run", "--sink-listen", "127.0.0.1:70000"], "--sink-listen"),
         *_outputs(["testbed", "run"], "--json", _FILE_BAD),
     ],
     "run": [
@@ -275,6 +314,7 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["run", "--out", "/sys/x"], "/sys"),
         (["run", "--out", "notes.txt/x"], "notes.txt"),
         (["run", "--out", "mine", "exp_typo.yaml"], "mine"),
+        (["run", "--allow-failures", "-1"], "--allow-failures"),
     ],
     "fidelity": [
         (["fidelity"], "measurements"),
@@ -282,12 +322,29 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["fidelity", "broken.json"], "broken.json"),
         (["fidelity", "measure_bad.json"], "measure_bad.json"),
         (["fidelity", "measure_wrong.json"], "measure_wrong.json"),
+        (["fidelity", "measure_dup.json"], "distinct tiers"),
         (["fidelity", "measure_bad.json", "--compute", "fast"], "--compute"),
         (["fidelity", "measure_bad.json", "--trace-source", "x"], "--trace-source"),
         (["fidelity", "measure_bad.json", "--plot", "f.gif"], "f.gif"),
         *_outputs(["fidelity", "measure_bad.json"], "--plot", _PNG_BAD),
         *_outputs(["fidelity", "measure_bad.json"], "--json", _FILE_BAD),
         *_outputs(["fidelity", "measure_bad.json"], "--markdown", _FILE_BAD),
+        *_outputs(["fidelity", "measure_bad.json"], "--html", _FILE_BAD),
+        (["fidelity-overheads", "measure_bad.json"], "--out"),
+        (["fidelity-overheads", "measure_bad.json", "--out", "t.txt"], "t.txt"),
+        (["fidelity-overheads", "nope.json", "--out", "t.yaml"], "nope.json"),
+        *_outputs(
+            ["fidelity-overheads", "measure_bad.json"],
+            "--out",
+            [
+                ("/proc/x.yaml", "/proc"),
+                ("dir", "dir"),
+                ("notes.txt/x.yaml", "notes.txt"),
+            ],
+        ),
+        *_outputs(
+            ["fidelity-overheads", "measure_bad.json", "--out", "t.yaml"], "--json", _FILE_BAD
+        ),
     ],
     "distredge": [
         (["distredge", "compare", "--episodes", "0"], "--episodes"),
@@ -301,6 +358,7 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["distredge", "compare", "--cluster", "bomb.yaml"], "bomb.yaml"),
         *_outputs(["distredge", "compare"], "--plot", _PNG_BAD),
         *_outputs(["distredge", "compare"], "--json", _FILE_BAD),
+        *_outputs(["distredge", "compare"], "--html", _FILE_BAD),
         (["distredge", "simulate"], "--strategy"),
         (
             [
@@ -319,8 +377,27 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["distredge", "experiment", "table1", "--out", "notes.txt"], "notes.txt"),
         (["distredge", "experiment", "table1", "--out", "/proc/x"], "/proc"),
         (["distredge", "experiment", "nope", "--out", "x"], "nope"),
+        (["distredge", "experiment", "table1", "--out", "dir"], "table1.json"),
+        *_outputs(["distredge", "run", "--cluster", "nope.yaml"], "--json", _FILE_BAD),
+        *_outputs(["distredge", "measure", "--cluster", "nope.yaml"], "--json", _FILE_BAD),
+        *_outputs(["distredge", "measure", "--cluster", "nope.yaml"], "--markdown", _FILE_BAD),
+        (["distredge", "run", "--cluster", "nope.yaml"], "nope.yaml"),
+        (["distredge", "measure", "--cluster", "bomb.yaml"], "bomb.yaml"),
         (["distredge", "profile-device", "--out", "dir"], "dir"),
         (["distredge", "profile-device", "--out", "/sys/x.json"], "/sys"),
+    ],
+    "study": [
+        (["study", "--out", "o"], "study_file"),
+        (["study", "nope.yaml", "--out", "o"], "nope.yaml"),
+        (["study", "bomb.yaml", "--out", "o"], "bomb.yaml"),
+        (["study", "broken.yaml", "--out", "o"], "broken.yaml"),
+        (["study", "exp_typo.yaml", "--out", "o"], "exp_typo.yaml"),
+        (["study", "study_dup.yaml", "--out", "o"], "tiers.E"),
+        (["study", "nope.yaml", "--out", "mine"], "mine"),
+        (["study", "nope.yaml", "--out", "notes.txt"], "notes.txt"),
+        (["study", "nope.yaml", "--out", "/proc/x"], "/proc"),
+        (["study", "nope.yaml", "--out", "."], "--out"),
+        (["study", "nope.yaml", "--out", "o", "--compute-mode", "warp"], "--compute-mode"),
     ],
     "onnx": [
         (["onnx", "cuts", "nope.onnx"], "nope.onnx"),

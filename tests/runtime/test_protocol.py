@@ -141,9 +141,11 @@ def test_a_worker_stops_when_its_parent_has_ended(tmp_path) -> None:  # type: ig
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     start = time.monotonic()
-    assert worker.wait(timeout=20) == 0
+    assert worker.wait(timeout=20) == 0  # at once: while starting up (it never serves)
     assert time.monotonic() - start < 20
-    assert worker.stdout is not None and "ready" in worker.stdout.read()
+    assert worker.stdout is not None
+    out = worker.stdout.read()  # nothing, or the ready line when the watch came after it
+    assert out == "" or out.startswith("splitexit worker ready edge ")
 
 
 def test_a_worker_without_a_token_refuses_to_start(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -176,6 +176,24 @@ def test_ports_cli_worker_refuses_bad_and_taken_ports() -> None:
         held.stop(None)
 
 
+def test_ports_cli_worker_refuses_a_taken_metrics_port_in_one_line() -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from splitexit.cli import app
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        args = ["worker", "--tier", "e", "--metrics-port", str(port)]
+        result = CliRunner().invoke(app, args, env={"SPLITEXIT_TOKEN": "t"})
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "--metrics-port" in lines[0]
+
+
 class _Refused(grpc.RpcError):
     def __init__(self, code: grpc.StatusCode) -> None:
         self._code = code

@@ -78,13 +78,14 @@ def test_run_study_end_to_end_with_a_fake_executor(tmp_path: Path) -> None:
     assert result.events == 27 * 3
     # files
     assert sorted(p.name for p in result.out.iterdir()) == [
+        ".splitexit-output",
         "figures",
         "latencies.csv",
         "report.html",
         "report.md",
         "statistics.json",
     ]
-    assert not (tmp_path / "out.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == []
     with result.latencies.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 9 * 3 * 10
@@ -145,3 +146,36 @@ def test_extra_strategies_join_the_protocol_after_the_study_cells(tmp_path: Path
     assert measured == [(s, r) for r in (1, 2) for s in [*cells, extra]]
     restarts = [e.strategy for e in events if e.kind == "restart"]
     assert restarts.count(extra) == 2  # restarted and warmed up like every strategy
+
+
+def test_run_study_interrupted_at_the_end_leaves_no_folder_and_no_staging(tmp_path: Path) -> None:
+    study = load_study(_study(tmp_path, operators=["I"], inferences=5))
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    def interrupted(staged: object) -> None:  # Ctrl-C while the report is being finished
+        raise KeyboardInterrupt
+
+    def run(strategy: Strategy, samples: Sequence[int]) -> list[float]:
+        return [latency(strategy, s, 1) for s in samples]
+
+    with pytest.raises(KeyboardInterrupt):
+        run_study(study, tmp_path / "out", run, finish=interrupted)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_run_study_refuses_a_folder_of_the_users_before_running(tmp_path: Path) -> None:
+    from splitexit.errors import InputError
+
+    study = load_study(_study(tmp_path, operators=["I"]))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep\n")
+    calls: list[Strategy] = []
+
+    def run(strategy: Strategy, samples: Sequence[int]) -> list[float]:
+        calls.append(strategy)
+        return [0.1] * len(samples)
+
+    with pytest.raises(InputError, match="not an earlier output of `splitexit study`"):
+        run_study(study, mine, run)
+    assert calls == [] and (mine / "notes.txt").read_text() == "keep\n"

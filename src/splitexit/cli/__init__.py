@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from typing import Annotated, Any
 
 import typer
@@ -66,6 +67,26 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Terminated
 
 
+def _redeliver_dropped_interrupts(unraisable: Any) -> None:
+    """``sys.unraisablehook``: Python prints and drops an exception raised inside a finalizer
+    (a weakref callback or ``__del__`` run by the garbage collector). When that exception is
+    our Ctrl-C or SIGTERM, send the signal again, silently, so that the main thread takes it
+    at its next step; anything else goes to the default hook."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt | _Terminated):
+        number = (
+            signal.SIGINT
+            if isinstance(unraisable.exc_value, KeyboardInterrupt)
+            else (signal.SIGTERM)
+        )
+        # from another thread, a moment later: sent from here it would be handled (and
+        # dropped) inside the same finalizer
+        again = threading.Timer(0.05, os.kill, (os.getpid(), number))
+        again.daemon = True
+        again.start()
+    else:
+        sys.__unraisablehook__(unraisable)
+
+
 def _interrupted(code: int, what: str) -> None:
     """Say so in one line and leave at once: non-daemon threads are not joined (their
     tracebacks would follow), the ``with`` blocks have already cleaned up."""
@@ -109,6 +130,7 @@ def main() -> None:
     """Console-script entry point: :func:`run` with SIGTERM turned into a clean stop."""
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _on_sigterm)
+    sys.unraisablehook = _redeliver_dropped_interrupts  # a Ctrl-C is never lost in a finalizer
     try:
         code = run()
     except _Terminated:

@@ -90,6 +90,9 @@ def export_command(
     with _user_errors():
         check_threads(threads)
         check_output_folder(out, "--out")
+        from splitexit.export import check_export_folder
+
+        check_export_folder(out, "--out")  # before any work: a folder of yours is never taken
         if weights not in WEIGHT_SOURCES:
             raise InputError(f"--weights must be 'joint' or 'final', got {weights!r}")
         from splitexit.experiment import export_configuration, resolve_configuration
@@ -157,7 +160,8 @@ def retime_command(
         set_log_level(log_level, verbose)
         check_threads(threads)
         check_output_file(out, "--out", suffixes=(".json",))
-        from splitexit._boundary import atomic_write_bytes
+        check_output_file(out.with_name(out.stem + ".trace.npz"), "--out (its trace)")
+        from splitexit._transaction import Outputs
         from splitexit.export import load_profile_joint
         from splitexit.profile import load_profile, profile_path, save_profile
         from splitexit.profiling import RetimeSettings, retime_profile
@@ -174,13 +178,14 @@ def retime_command(
         text = f"re-timing {loaded.num_blocks} blocks and branches, {runs} runs each"
         with status(text, enabled=progress_enabled(quiet)):
             retimed = retime_profile(loaded, joint.net, settings)
-        if loaded.trace is not None:
-            source = profile_path(profile).parent / loaded.trace
-            target = out.with_name(out.stem + ".trace.npz")
-            if source.resolve() != target.resolve():
-                atomic_write_bytes(target, source.read_bytes())
-            retimed = dataclasses.replace(retimed, trace=target.name)
-        save_profile(retimed, out)
+        with Outputs() as outputs:  # the profile and its trace: both or neither
+            if loaded.trace is not None:
+                source = profile_path(profile).parent / loaded.trace
+                target = out.with_name(out.stem + ".trace.npz")
+                if source.resolve() != target.resolve():
+                    outputs.write_bytes(target, source.read_bytes())
+                retimed = dataclasses.replace(retimed, trace=target.name)
+            save_profile(retimed, outputs.file(out))
         before = loaded.block_compute_s.sum() + loaded.branch_compute_s[-1]
         after = retimed.block_compute_s.sum() + retimed.branch_compute_s[-1]
         print(

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal, cast
 
 import typer
 
-from splitexit._boundary import dump_json
+from splitexit._transaction import Outputs
 from splitexit.cli._common import check_json_out, check_plot
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
-from splitexit.cli._outputs import check_output_file
+from splitexit.cli._outputs import check_output_file, is_stdout
 from splitexit.errors import InputError
 
 __all__ = ["fidelity_command", "register"]
@@ -72,13 +72,14 @@ def fidelity_command(
             fidelity_json,
             fidelity_markdown,
             fidelity_section,
+            html_page,
             render_fidelity_plot,
-            write_html_report,
         )
 
         check_plot(plot)
         check_json_out(json_out)
         check_output_file(markdown, "--markdown")
+        check_output_file(html, "--html")
         if compute not in ("paper", "runtime"):
             raise InputError(f"--compute must be 'paper' or 'runtime', got {compute!r}")
         if trace_source not in ("joint", "separate"):
@@ -94,7 +95,6 @@ def fidelity_command(
         )
         info = fidelity_info(summary)
         text = fidelity_markdown(info)
-        document = dump_json(fidelity_json(info), where="fidelity JSON")  # before any write
         to_stdout = json_out is not None and str(json_out) == "-"
         if not to_stdout:
             out = _console()
@@ -104,56 +104,18 @@ def fidelity_command(
                 out.print(Markdown(text))
             else:
                 print(text, end="")
-        _write_all(json_out, document, markdown, text, plot, info, render_fidelity_plot)
-        if html is not None:
-            write_html_report(html, "splitexit fidelity", [fidelity_section(info)])
-            print(f"wrote {html}", file=sys.stderr if to_stdout else sys.stdout)
-
-
-def _write_all(
-    json_out: Path | None,
-    document: str,
-    markdown: Path | None,
-    text: str,
-    plot: Path | None,
-    info: Any,
-    render: Any,
-) -> None:
-    """Write the outputs all or none: each goes to a temporary sibling, then all are renamed."""
-    import os
-    import tempfile
-
-    staged: list[tuple[Path, Path]] = []
-    try:
-        if json_out is not None and str(json_out) == "-":
-            sys.stdout.write(document)
-        elif json_out is not None:
-            staged.append((_stage(json_out, document.encode(), tempfile), json_out))
-        if markdown is not None:
-            staged.append((_stage(markdown, text.encode(), tempfile), markdown))
-        if plot is not None:
-            staged.append((_stage(plot, b"", tempfile), plot))
-            render(info, staged[-1][0])
-        for tmp, final in staged:
-            os.replace(tmp, final)
-            print(f"wrote {final}")
-        staged = []
-    finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-
-
-def _stage(path: Path, data: bytes, tempfile: Any) -> Path:
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    with open(handle, "wb") as out:
-        out.write(data)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(name, 0o666 & ~umask)  # as a plain open() would (mkstemp makes 0600)
-    return Path(name)
+        human = sys.stderr if to_stdout else sys.stdout
+        with Outputs() as outputs:  # all or none
+            if json_out is not None:
+                outputs.write_json(json_out, fidelity_json(info))
+            if markdown is not None:
+                outputs.write_text(markdown, text)
+            if plot is not None:
+                render_fidelity_plot(info, outputs.file(plot))
+            if html is not None:
+                outputs.write_text(html, html_page("splitexit fidelity", [fidelity_section(info)]))
+        for path in outputs.targets:
+            print(f"wrote {path}", file=human)
 
 
 def fidelity_overheads_command(
@@ -192,7 +154,6 @@ def fidelity_overheads_command(
     with _user_errors():
         import yaml
 
-        from splitexit._boundary import atomic_write_text
         from splitexit.fidelity import fit_overheads, load_cases
         from splitexit.topology import load_topology
         from splitexit.units import format_duration
@@ -204,16 +165,19 @@ def fidelity_overheads_command(
         fit = fit_overheads(cases)
         fitted = fit.topology(target if target is not None else cases[0].topology)
         text = yaml.safe_dump(fitted.to_mapping(), sort_keys=False)
-        document = dump_json(fit.to_dict(), where="overheads JSON") if json_out else None
-        atomic_write_text(out, text)
-        if json_out is not None and document is not None:
-            atomic_write_text(json_out, document)
+        with Outputs() as outputs:  # the topology and the JSON: both or neither
+            outputs.write_text(out, text)
+            if json_out is not None:
+                outputs.write_json(json_out, fit.to_dict())
+        human = sys.stderr if is_stdout(json_out) else sys.stdout
         print(
             f"per message {format_duration(fit.per_message_s)}, per link crossed "
             f"{format_duration(fit.per_hop_s)} ({fit.samples} samples in "
-            f"{len(fit.fitted_on)} files, network {fit.network}, transport {fit.setting[1]})"
+            f"{len(fit.fitted_on)} files, network {fit.network}, transport {fit.setting[1]})",
+            file=human,
         )
-        print(f"wrote {out}")
+        for path in outputs.targets:
+            print(f"wrote {path}", file=human)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal, cast
 import typer
 from rich.console import Console
 
-from splitexit.cli._common import check_json_out, check_plot, cli_duration, emit_json
+from splitexit._transaction import Outputs
+from splitexit.cli._common import check_json_out, check_plot, cli_duration
 from splitexit.cli._common import console as _console
 from splitexit.cli._common import user_errors as _user_errors
-from splitexit.cli._outputs import is_stdout
+from splitexit.cli._outputs import check_output_file, is_stdout
 from splitexit.errors import InputError
 
 __all__ = ["plan_command", "presets_command", "register"]
@@ -106,11 +107,11 @@ def plan_command(
     with _user_errors():
         from splitexit.planner import load_plan_inputs, plan
         from splitexit.reports import (
+            html_page,
             pareto_plot_info,
             pareto_section,
             print_plan,
             render_pareto_plot,
-            write_html_report,
         )
         from splitexit.topology import load_topology
 
@@ -118,6 +119,7 @@ def plan_command(
             raise InputError(f"--accuracy must be 'separate' or 'joint', got {accuracy!r}")
         check_plot(plot)
         check_json_out(json_out)
+        check_output_file(html, "--html")
         needed_accuracy = None if min_accuracy is None else _min_accuracy(min_accuracy)
         needed_latency = None if max_latency is None else _max_latency(max_latency)
         given = profile or ["resnet20-fashion-mnist"]
@@ -146,14 +148,18 @@ def plan_command(
         to_stdout = json_out is not None and str(json_out) == "-"
         shown_on = Console(stderr=True) if to_stdout else _console()  # stdout holds the JSON
         print_plan(result, shown_on, show_all=show_all)
-        emit_json(json_out, result.to_dict())
-        if plot is not None:
-            render_pareto_plot(pareto_plot_info(result), plot)
-            print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
-        if html is not None:
-            title = f"splitexit plan: {result.subject} on {result.topology.name}"
-            write_html_report(html, title, [pareto_section(pareto_plot_info(result))])
-            print(f"wrote {html}")
+        human = sys.stderr if is_stdout(json_out) else sys.stdout
+        with Outputs() as out:  # all or none
+            if json_out is not None:
+                out.write_json(json_out, result.to_dict())
+            if plot is not None:
+                render_pareto_plot(pareto_plot_info(result), out.file(plot))
+            if html is not None:
+                title = f"splitexit plan: {result.subject} on {result.topology.name}"
+                sections = [pareto_section(pareto_plot_info(result))]
+                out.write_text(html, html_page(title, sections))
+        for path in out.targets:
+            print(f"wrote {path}", file=human)
 
 
 def _labelled(spec: str) -> bool:

@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 import typer
 from rich.console import Console
 
+from splitexit._transaction import Outputs
 from splitexit.cli._common import (
     check_json_out,
     check_png,
     check_threads,
     default_work_dir,
-    emit_json,
     torch_threads,
 )
 from splitexit.cli._common import user_errors as _user_errors
@@ -130,6 +130,7 @@ def profile_command(
     or, with --onnx, profile a user's ONNX model on ONNX Runtime (blocks between its cuts)."""
     with _user_errors():
         check_output_file(out, "--out")
+        check_output_file(out.with_name(out.stem + ".trace.npz"), "--out (its trace)")
         if onnx is not None:
             how = (cuts, runs, percentile, timing, operator)
             _profile_onnx(onnx, data, out, labels, input_shape, how)
@@ -207,6 +208,8 @@ def _profile_onnx(
         raise InputError("--onnx needs --data SAMPLES.npz (timing inputs and accuracy)")
     if out.suffix.lower() != ".json":
         raise InputError(f"--out {out}: the profile is a .json file")
+    import dataclasses
+
     from splitexit.operators import OnnxProfileSettings, parse_input_shapes, profile_onnx
     from splitexit.profile import save_profile
 
@@ -214,11 +217,14 @@ def _profile_onnx(
     settings = OnnxProfileSettings(
         cuts=cuts, runs=runs, percentile=percentile, timing=timing, operator=operator,  # type: ignore[arg-type]
     )  # fmt: skip
-    profile = profile_onnx(
-        model, data, out=out, labels=labels, input_shapes=parse_input_shapes(input_shape),
-        settings=settings, trace_out=out.with_suffix(".trace.npz"),
-    )  # fmt: skip
-    save_profile(profile, out)
+    trace = out.with_suffix(".trace.npz")
+    with Outputs() as outputs:  # the profile and its trace: both or neither
+        profile = profile_onnx(
+            model, data, out=out, labels=labels, input_shapes=parse_input_shapes(input_shape),
+            settings=settings, trace_out=outputs.file(trace),
+        )  # fmt: skip
+        profile = dataclasses.replace(profile, trace=trace.name)
+        save_profile(profile, outputs.file(out))
     total = profile.block_compute_s.sum()
     print(
         f"wrote {out}: {profile.num_blocks} blocks, whole model {total * 1e3:.3f} ms "
@@ -343,10 +349,13 @@ def validate_command(
         shown = "; ".join("P=[" + ",".join(str(b + 1) for b in p) + "]" for p in result.partitions)
         print(f"partitionings: {shown}", file=human)
         print(f"best (lowest accuracy MAE): {result.best}", file=human)
-        emit_json(json_out, result.to_dict(), indent=1)
-        if plot is not None:
-            render_validation_plot(result, plot)
-            print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
+        with Outputs() as out:  # all or none
+            if json_out is not None:
+                out.write_json(json_out, result.to_dict(), indent=1)
+            if plot is not None:
+                render_validation_plot(result, out.file(plot))
+        for path in out.targets:
+            print(f"wrote {path}", file=human)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
@@ -32,7 +36,7 @@ from splitexit.cli._progress import (
 )
 from splitexit.errors import InputError
 
-__all__ = ["PARENT_POLL_S", "register"]
+__all__ = ["PARENT_POLL_S", "check_address", "register"]
 
 # how often a worker started with --parent checks that its parent still runs: a killed
 # driver's workers stop within this plus a 0.1 s grace (docs/reliability.md, "Runtime")
@@ -95,6 +99,9 @@ def worker_command(
     ] = 64,
 ) -> None:
     """Serve one tier: take a partition (token), run it, exit or forward every sample."""
+    serving = threading.Event()
+    if parent is not None:  # a driver killed while we start up: leave at once, not when ready
+        _watch_parent_while_starting(parent, serving)
     from splitexit.runtime import READY_PREFIX, TOKEN_ENV, WorkerOptions, WorkerServer
     from splitexit.runtime._logs import configure_logging
 
@@ -121,16 +128,42 @@ def worker_command(
         server = WorkerServer(tier, token, listen=listen, options=options)
         port = server.start()
     host = listen.rsplit(":", 1)[0]
-    print(f"{READY_PREFIX}{tier} {host}:{port}", flush=True)
+    try:
+        print(f"{READY_PREFIX}{tier} {host}:{port}", flush=True)
+    except BrokenPipeError:  # the driver that reads this line is gone
+        server.stop(grace_s=0)
+        os._exit(0)
 
     def on_signal(signum: int, frame: object) -> None:
         server.stop()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    serving.set()  # from here the loop below watches the parent and stops gracefully
     while not server.stopped.wait(PARENT_POLL_S):
         if parent is not None and not _alive(parent):  # the testbed died without closing us
             server.stop(grace_s=0.1)
+    # stopped: the grace for running calls is over, so leave now rather than join the handler
+    # threads still sleeping out a compute stretch or a link delay (their results have nowhere
+    # to go); a killed driver's workers are gone within the poll plus the grace
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # the driver's end may be closed
+            stream.flush()
+    logging.shutdown()
+    os._exit(0)
+
+
+def _watch_parent_while_starting(parent: int, serving: threading.Event) -> None:
+    """A daemon thread that ends the process as soon as ``parent`` is gone, until ``serving``
+    is set: imports, loading and binding take seconds on a loaded machine, and a worker
+    whose driver was killed meanwhile has nobody to serve."""
+
+    def watch() -> None:
+        while not serving.wait(PARENT_POLL_S):
+            if not _alive(parent):
+                os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _check_worker_options(
@@ -139,9 +172,7 @@ def _check_worker_options(
     """The worker's numbers and address, checked before anything binds."""
     import math
 
-    host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise InputError(f"--listen {listen!r}: expected HOST:PORT with a port in 0..65535")
+    check_address(listen, "--listen")
     if pool < 1:
         raise InputError(f"--pool must be >= 1, got {pool}")
     if queue < 1:
@@ -150,6 +181,18 @@ def _check_worker_options(
         raise InputError(f"--max-message-mb must be in (0, 2047] MiB, got {max_message_mb}")
     if metrics_port is not None and not 0 <= metrics_port <= 65535:
         raise InputError(f"--metrics-port must be in 0..65535, got {metrics_port}")
+
+
+def check_address(text: str, option: str, *, lowest_port: int = 0) -> None:
+    """``HOST:PORT`` with a port in ``lowest_port``..65535, else one line naming ``option``.
+
+    >>> check_address("127.0.0.1:0", "--listen")
+    """
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not lowest_port <= int(port) <= 65535:
+        raise InputError(
+            f"{option} {text!r}: expected HOST:PORT with a port in {lowest_port}..65535"
+        )
 
 
 def _alive(pid: int) -> bool:
@@ -262,6 +305,8 @@ def testbed_run_command(
             raise InputError(f"--allow-failures must be >= 0, got {allow_failures}")
         cli_duration(deadline, "--deadline")
         cli_duration(ready_timeout, "--ready-timeout")
+        check_address(sink_listen, "--sink-listen")
+        _parse_connect(connect)  # each TIER=HOST:PORT once, before any work
         measurement = run_one(
             profile=profile, topology=topology, config=config, export_dir=export_dir,
             samples=samples, clients=clients, compute_mode=compute_mode, deadline=deadline,
@@ -367,6 +412,9 @@ def _parse_connect(connect: list[str] | None) -> dict[str, str] | None:
         tier, sep, address = item.partition("=")
         if not sep or not tier or ":" not in address:
             raise InputError(f"--connect {item!r}: expected TIER=HOST:PORT")
+        if tier in out:
+            raise InputError(f"--connect {item!r}: tier {tier!r} is given twice")
+        check_address(address, "--connect", lowest_port=1)
         out[tier] = address
     return out
 
@@ -392,14 +440,22 @@ def run_command(
         Path | None, typer.Option(help="Report folder (default runs/experiments/NAME).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    allow_failures: Annotated[
+        int,
+        typer.Option(help="Failed samples (all configurations) accepted before exit status 1."),
+    ] = 0,
     log_level: LogLevelOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Profile (or reuse), plan, export, deploy on the testbed, measure: a report folder."""
+    """Profile (or reuse), plan, export, deploy on the testbed, measure: a report folder.
+
+    Exit status 1 when more than --allow-failures samples failed (the report is written)."""
     from rich.console import Console
 
     with user_errors():
         set_log_level(log_level, verbose)
+        if allow_failures < 0:
+            raise InputError(f"--allow-failures must be >= 0, got {allow_failures}")
         from splitexit.experiment import (
             check_report_folder,
             default_experiment_path,
@@ -431,6 +487,15 @@ def run_command(
     else:
         print(result.summary_markdown)
     print(f"report: {result.out}/ (report.html, summary.md, fidelity.md, plots, measurements)")
+    _check_failures(result.failed, result.samples, allow_failures)
+
+
+def _check_failures(failed: int, samples: int, allowed: int) -> None:
+    """Say how many samples failed (one line on stderr); exit 1 when more than ``allowed``."""
+    if failed:
+        print_error(f"{failed} of {samples} samples failed; --allow-failures {allowed}")
+    if failed > allowed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

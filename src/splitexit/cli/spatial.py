@@ -5,19 +5,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from splitexit._boundary import atomic_write_text, check_output_folder, dump_json
+from splitexit._boundary import check_output_folder
+from splitexit._transaction import Outputs
 from splitexit.cli._common import (
     check_json_out,
     check_png,
     cli_bandwidth,
     cli_duration,
-    emit_json,
     passive_openmp,
 )
 from splitexit.cli._common import console as _console
@@ -96,6 +98,7 @@ def distredge_compare_command(
         set_log_level(log_level, verbose)
         check_png(plot)
         check_json_out(json_out)
+        check_output_file(html, "--html")
         _check_units(bandwidth, overhead, requester_bandwidth)
         from splitexit.spatial import (
             METHODS,
@@ -146,27 +149,30 @@ def distredge_compare_command(
             notes={k: v for p in parts for k, v in p.notes.items()},
         )
         print_comparison(comparison, Console(stderr=True) if is_stdout(json_out) else _console())
-        emit_json(json_out, comparison.to_dict(problem), indent=1)
-        if plot is not None:
-            title = f"{comparison.model}, {comparison.cluster}"
-            render_bars(bars_info([comparison.to_dict(problem)], title), plot)
-            print(f"wrote {plot}", file=sys.stderr if is_stdout(json_out) else sys.stdout)
-        if html is not None:
-            from splitexit.reports import bar_section, write_html_report
+        human = sys.stderr if is_stdout(json_out) else sys.stdout
+        with Outputs() as outputs:  # all or none
+            if json_out is not None:
+                outputs.write_json(json_out, comparison.to_dict(problem), indent=1)
+            if plot is not None:
+                title = f"{comparison.model}, {comparison.cluster}"
+                render_bars(bars_info([comparison.to_dict(problem)], title), outputs.file(plot))
+            if html is not None:
+                from splitexit.reports import bar_section, html_page
 
-            rows = tuple(
-                (r.method, f"{r.ips:.3f}", f"{r.latency_s * 1e3:.2f}", f"{r.plan_s:.2f}")
-                for r in comparison.results
-            )
-            section = bar_section(
-                f"{comparison.model} on {comparison.cluster}",
-                [r.method for r in comparison.results],
-                [r.ips for r in comparison.results],
-                "images per second",
-                (("method", "IPS", "latency (ms)", "planning (s)"), *rows),
-            )
-            write_html_report(html, "splitexit distredge compare", [section])
-            print(f"wrote {html}")
+                rows = tuple(
+                    (r.method, f"{r.ips:.3f}", f"{r.latency_s * 1e3:.2f}", f"{r.plan_s:.2f}")
+                    for r in comparison.results
+                )
+                section = bar_section(
+                    f"{comparison.model} on {comparison.cluster}",
+                    [r.method for r in comparison.results],
+                    [r.ips for r in comparison.results],
+                    "images per second",
+                    (("method", "IPS", "latency (ms)", "planning (s)"), *rows),
+                )
+                outputs.write_text(html, html_page("splitexit distredge compare", [section]))
+        for path in outputs.targets:
+            print(f"wrote {path}", file=human)
 
 
 @distredge_app.command("simulate")
@@ -241,6 +247,8 @@ def distredge_experiment_command(
     """Re-run an experiment of seed 003, section V, on the simulator; write JSON, MD, PNG."""
     with _user_errors():
         check_output_folder(out, "--out")
+        for suffix in (".json", ".md", ".png"):
+            check_output_file(out / f"{name}{suffix}", "--out")
         from splitexit.spatial import (
             TABLES,
             OSDSConfig,
@@ -291,10 +299,12 @@ def distredge_experiment_command(
                 records = merge_records(name, old, records, source=str(earlier))
             markdown = table_markdown(records)
             payload: object = records
-            render_bars(bars_info(records, f"{spec.name}: {name}"), out / f"{name}.png")
+            draw: Callable[[Path], None] = partial(
+                render_bars, bars_info(records, f"{spec.name}: {name}")
+            )
         elif name == "alpha":
             info, raw = alpha_sweep(spec, splitter=splitter, osds_config=config, progress=progress)
-            render_lines(info, out / "alpha.png")
+            draw = partial(render_lines, info)
             payload = raw
             markdown = lines_markdown(info, "case", "alpha={:g}")
         elif name == "samples":
@@ -309,22 +319,24 @@ def distredge_experiment_command(
             info, raw = samples_sweep(
                 spec, sizes=size_list, repeats=repeats, seed=seed, progress=progress
             )
-            render_lines(info, out / "samples.png")
+            draw = partial(render_lines, info)
             payload = raw
             markdown = samples_markdown(raw)
         else:
             from splitexit.spatial import dynamic_study
 
             result = dynamic_study(spec, osds_config=config, seed=seed)
-            render_lines(result.info(), out / "dynamic.png")
+            draw = partial(render_lines, result.info())
             payload = {
                 "times_s": result.times_s.tolist(),
                 "latency_ms": {k: (v * 1e3).tolist() for k, v in result.latency_s.items()},
                 "notes": result.notes,
             }
             markdown = result.markdown()
-        atomic_write_text(out / f"{name}.json", dump_json(payload, indent=1))
-        atomic_write_text(out / f"{name}.md", markdown)
+        with Outputs() as outputs:  # the three files: all or none
+            outputs.write_json(out / f"{name}.json", payload, indent=1)
+            outputs.write_text(out / f"{name}.md", markdown)
+            draw(outputs.file(out / f"{name}.png"))
         print(markdown, end="")
         print(f"wrote {out / name}.json, .md, .png")
 
@@ -401,6 +413,8 @@ def _measure_run(
     json_out: Path | None,
     markdown_out: Path | None,
 ) -> None:
+    check_json_out(json_out)
+    check_output_file(markdown_out, "--markdown")
     passive_openmp()
     from splitexit.spatial import METHODS, load_model
     from splitexit.spatial.execution import load_emulated, measure_methods
@@ -419,11 +433,12 @@ def _measure_run(
         progress=lambda line: err.print(line, markup=False),
     )  # fmt: skip
     markdown = measured.markdown()
-    if json_out is not None:
-        atomic_write_text(json_out, json.dumps(measured.to_dict(), indent=1) + "\n")
-    if markdown_out is not None:
-        atomic_write_text(markdown_out, markdown)
-    print(markdown, end="")
+    with Outputs() as outputs:  # both or neither
+        if json_out is not None:
+            outputs.write_json(json_out, measured.to_dict(), indent=1)
+        if markdown_out is not None:
+            outputs.write_text(markdown_out, markdown)
+    print(markdown, end="", file=sys.stderr if is_stdout(json_out) else sys.stdout)
 
 
 @distredge_app.command("run")

@@ -26,10 +26,14 @@ def study_command(
 ) -> None:
     """Deploy every strategy (operator x tiers), measure, test and report (seed 004)."""
     with _user_errors():
+        from splitexit._boundary import check_output_folder
         from splitexit.errors import InputError
         from splitexit.study import load_study
         from splitexit.study._measured import measured_study, quick_study
 
+        check_output_folder(out, "--out")
+        if out.is_dir() and any(out.iterdir()):
+            raise InputError(f"--out {out}: exists and is not empty; give a new or empty folder")
         if compute_mode not in ("sleep", "cpu-quota"):
             raise InputError(f"--compute-mode must be 'sleep' or 'cpu-quota', got {compute_mode!r}")
         study = load_study(study_file)

@@ -1,7 +1,8 @@
 """`splitexit run`: profile (or reuse), plan, export, deploy on the testbed, measure, report.
 
-The report folder is built under ``OUT.partial`` and renamed to ``OUT`` at the end, so an
-interrupted or failed run never leaves a report that looks complete:
+The report folder is built in a hidden sibling (``.OUT.<random>.partial``) and swapped in for
+``OUT`` at the end (``_transaction.Outputs``), so an interrupted or failed run never leaves a
+report that looks complete, nor its temporary folder:
 
 ```
 OUT/experiment.json     the experiment as run (validated, defaults filled in)
@@ -17,8 +18,6 @@ OUT/report.html         the same with interactive plots (self-contained, opens o
 
 from __future__ import annotations
 
-import json
-import shutil
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -26,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from splitexit._boundary import atomic_write_text, claim_folder, mark_folder
+from splitexit._boundary import atomic_write_text, claim_folder, dump_json, mark_folder
+from splitexit._transaction import Outputs
 from splitexit._validation import (
     Callable_,
     InstanceOf,
@@ -63,6 +63,10 @@ class ExperimentResult:
     summary_markdown: str
     fidelity: dict[str, Any]
     wall_s: float
+    samples: int = 0
+    """Samples streamed over every measured configuration."""
+    failed: int = 0
+    """Of them, those that failed (the CLI's exit status counts them)."""
 
 
 def _profile_file(experiment: Experiment, say: Say) -> str:
@@ -240,81 +244,85 @@ def run_experiment(
         data_dir = experiment.path(experiment.data_dir) if experiment.data_dir else None
         data = profile_data(profile, data_dir)  # as profiled: the recorded preprocessing
 
-    partial = out.with_name(out.name + ".partial")
-    if partial.exists():
-        claim_folder(partial, "out", "run")
-        shutil.rmtree(partial)
-    (partial / "measurements").mkdir(parents=True)
-    mark_folder(partial, "run")
-    atomic_write_text(
-        partial / "experiment.json",
-        json.dumps(experiment.model_dump(mode="json", by_alias=True), indent=2) + "\n",
-    )
-
-    say(f"planning {profile.model} on {profile.dataset} over {topology.name}")
-    result = plan(
-        profile,
-        topology,
-        min_accuracy=experiment.requirement.min_accuracy,
-        max_latency_s=experiment.requirement.max_latency_s,
-        trace=trace,
-        per_exit_thresholds=experiment.per_exit_thresholds,
-    )
-    atomic_write_text(partial / "plan.json", json.dumps(result.to_dict(), indent=2) + "\n")
-    pareto_info = pareto_plot_info(result)
-    render_pareto_plot(pareto_info, partial / "pareto.png")
-    points = configurations_to_measure(result, experiment.measure.configurations)
-    if onnx:  # an ONNX model's one exit is its last block: partitionings must reach it
-        points = [p for p in points if p.config.partition[-1] == profile.num_blocks - 1]
-
-    cases = []
-    for n, point in enumerate(points, start=1):
-        name = f"{n:02d}"
-        export_dir = partial / "exports" / name
-        if joint is None:
-            export_configuration(spec, point.config, topology, export_dir)
-        else:
-            export_net(joint.net, point.config, topology, profile, export_dir)
-        shown = ",".join(str(p + 1) for p in point.config.partition)
-        placement = ", ".join(topology.tiers[a].name for a in point.config.placement)
-        say(
-            f"[{n}/{len(points)}] T={point.threshold} P=[{shown}] A=[{placement}]: "
-            f"measuring {options.samples} samples"
+    with Outputs() as outputs:  # the report folder appears whole at the end, or not at all
+        partial = outputs.folder(out, owner="run")
+        (partial / "measurements").mkdir()
+        atomic_write_text(
+            partial / "experiment.json",
+            dump_json(experiment.model_dump(mode="json", by_alias=True)),
         )
-        hook = nullcontext(None) if bar is None else bar(f"[{n}/{len(points)}]", options.samples)
-        with hook as progress:
-            measured = deploy_and_measure(
-                export_dir, topology, profile, options, profile_name=spec, data=data,
-                progress=progress,
-            )  # fmt: skip
-        path = partial / "measurements" / f"{name}.json"
-        atomic_write_text(path, json.dumps(measured, indent=1) + "\n")
-        cases.append(
-            make_case(
-                measurement_from_mapping(measured, source=str(path)), profile, trace, topology
+
+        say(f"planning {profile.model} on {profile.dataset} over {topology.name}")
+        result = plan(
+            profile,
+            topology,
+            min_accuracy=experiment.requirement.min_accuracy,
+            max_latency_s=experiment.requirement.max_latency_s,
+            trace=trace,
+            per_exit_thresholds=experiment.per_exit_thresholds,
+        )
+        atomic_write_text(partial / "plan.json", dump_json(result.to_dict()))
+        pareto_info = pareto_plot_info(result)
+        render_pareto_plot(pareto_info, partial / "pareto.png")
+        points = configurations_to_measure(result, experiment.measure.configurations)
+        if onnx:  # an ONNX model's one exit is its last block: partitionings must reach it
+            points = [p for p in points if p.config.partition[-1] == profile.num_blocks - 1]
+
+        cases = []
+        samples = failed = 0
+        for n, point in enumerate(points, start=1):
+            name = f"{n:02d}"
+            export_dir = partial / "exports" / name
+            if joint is None:
+                export_configuration(spec, point.config, topology, export_dir)
+            else:
+                export_net(joint.net, point.config, topology, profile, export_dir)
+            shown = ",".join(str(p + 1) for p in point.config.partition)
+            placement = ", ".join(topology.tiers[a].name for a in point.config.placement)
+            say(
+                f"[{n}/{len(points)}] T={point.threshold} P=[{shown}] A=[{placement}]: "
+                f"measuring {options.samples} samples"
             )
-        )
+            hook = (
+                nullcontext(None) if bar is None else bar(f"[{n}/{len(points)}]", options.samples)
+            )
+            with hook as progress:
+                measured = deploy_and_measure(
+                    export_dir, topology, profile, options, profile_name=spec, data=data,
+                    progress=progress,
+                )  # fmt: skip
+            summary_of = measured.get("summary")
+            if isinstance(summary_of, dict):
+                samples += int(summary_of.get("samples", 0))
+                failed += int(summary_of.get("failed", 0))
+            path = partial / "measurements" / f"{name}.json"
+            atomic_write_text(path, dump_json(measured, indent=1, where=str(path)))
+            cases.append(
+                make_case(
+                    measurement_from_mapping(measured, source=str(path)), profile, trace, topology
+                )
+            )
 
-    summary = compare_many(cases, calibrate_model=experiment.calibrate and len(cases) > 1)
-    info = fidelity_info(summary)
-    fidelity = fidelity_json(info)
-    markdown = fidelity_markdown(info)
-    atomic_write_text(partial / "fidelity.json", json.dumps(fidelity, indent=2) + "\n")
-    atomic_write_text(partial / "fidelity.md", markdown)
-    render_fidelity_plot(info, partial / "fidelity.png")
-    wall_s = time.monotonic() - started
-    text = _summary(experiment, spec, topology.name, result, points, markdown, wall_s)
-    atomic_write_text(partial / "summary.md", text)
-    write_html_report(
-        partial / "report.html",
-        f"Experiment {experiment.name}",
-        [pareto_section(pareto_info), fidelity_section(info)],
-    )
-    if out.exists():
+        summary = compare_many(cases, calibrate_model=experiment.calibrate and len(cases) > 1)
+        info = fidelity_info(summary)
+        fidelity = fidelity_json(info)
+        markdown = fidelity_markdown(info)
+        atomic_write_text(partial / "fidelity.json", dump_json(fidelity))
+        atomic_write_text(partial / "fidelity.md", markdown)
+        render_fidelity_plot(info, partial / "fidelity.png")
+        wall_s = time.monotonic() - started
+        text = _summary(experiment, spec, topology.name, result, points, markdown, wall_s)
+        atomic_write_text(partial / "summary.md", text)
+        write_html_report(
+            partial / "report.html",
+            f"Experiment {experiment.name}",
+            [pareto_section(pareto_info), fidelity_section(info)],
+        )
         claim_folder(out, "out", "run")  # still ours (or empty) after the long run
-        shutil.rmtree(out)
-    partial.rename(out)
-    return ExperimentResult(out=out, summary_markdown=text, fidelity=fidelity, wall_s=wall_s)
+    return ExperimentResult(
+        out=out, summary_markdown=text, fidelity=fidelity, wall_s=wall_s, samples=samples,
+        failed=failed,
+    )  # fmt: skip
 
 
 def _summary(

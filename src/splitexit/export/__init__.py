@@ -17,6 +17,7 @@ loads neither torch nor onnxruntime; the functions that need them load them when
 from splitexit.export._export import (
     MANIFEST_NAME,
     OPSET,
+    check_export_folder,
     export_partitions,
     partition_file_name,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "PartitionEntry",
     "TensorSpec",
     "bundled_checkpoint",
+    "check_export_folder",
     "config_from_file",
     "export_partitions",
     "input_shape_from_bits",

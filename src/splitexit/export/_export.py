@@ -7,8 +7,6 @@ torch and onnx are imported inside :func:`export_partitions`, so that ``splitexi
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from splitexit._boundary import atomic_write_bytes
+from splitexit._transaction import Outputs
 from splitexit._validation import (
     InstanceOf,
     Interval,
@@ -112,31 +111,33 @@ def export_partitions(
         )
 
 
+@validate_params({"out": [PathLike()], "option": [InstanceOf(str), None]})
+def check_export_folder(out: Path | str, option: str | None = None) -> None:
+    """Refuse ``out`` unless it is new, empty or an earlier export (it holds manifest.json):
+    an export replaces the folder whole, so a folder of the user's is never taken.
+
+    >>> check_export_folder(Path("out/new-export"))
+    """
+    out = Path(out)
+    where = f"{option} {out}" if option else str(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{where}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
+        raise InputError(
+            f"{where}: a non-empty folder that is not an export (no {MANIFEST_NAME}); "
+            "give a new or empty folder"
+        )
+
+
 @contextmanager
 def staged_folder(out: Path) -> Iterator[Path]:
     """A new sibling folder to write into; on success it replaces ``out`` (the previous export
     moved aside, then removed), on failure it is removed and ``out`` is untouched. At every
     moment the old or the new export is whole on disk. A non-empty ``out`` that is not an
     export (no manifest.json) is refused, never replaced."""
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
-        raise InputError(f"{out}: a non-empty folder that is not an export; choose another")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
-    try:
-        yield stage
-        old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".old"))
-            old.rmdir()
-            out.rename(old)
-        stage.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+    check_export_folder(out)
+    with Outputs() as outputs:
+        yield outputs.folder(out)
 
 
 def _write_partitions(

@@ -19,7 +19,6 @@ head, so the thresholds are never applied). Files without ``kind`` are ``exits``
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -29,6 +28,7 @@ from pydantic import Field
 from splitexit._boundary import (
     StrictModel,
     atomic_write_text,
+    dump_json,
     read_mapping,
 )
 from splitexit._validation import (
@@ -226,7 +226,7 @@ class _Manifest(StrictModel):
 )
 def save_manifest(manifest: Manifest, path: Path) -> None:
     """Write ``manifest`` as JSON, atomically."""
-    atomic_write_text(path, json.dumps(manifest.to_mapping(), indent=1) + "\n")
+    atomic_write_text(path, dump_json(manifest.to_mapping(), indent=1, where=str(path)))
 
 
 def sha256_of(data: bytes) -> str:

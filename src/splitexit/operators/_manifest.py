@@ -10,14 +10,13 @@ an earlier piece; every model output comes from some piece) and every file's SHA
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from splitexit._boundary import StrictModel, read_mapping
+from splitexit._boundary import StrictModel, dump_json, read_mapping
 from splitexit._validation import InstanceOf, PathLike, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.operators._model import TensorInfo
@@ -80,7 +79,7 @@ class PiecesManifest:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_mapping(), indent=1) + "\n"
+        return dump_json(self.to_mapping(), indent=1, where="pieces.json")
 
 
 class _Tensor(StrictModel):

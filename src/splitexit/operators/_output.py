@@ -1,11 +1,11 @@
-"""Writing an output folder whole or not at all: files go to a hidden sibling, then a rename."""
+"""Writing an output folder whole or not at all: files go to a hidden sibling, then a swap
+(``_transaction.Outputs``)."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
+from splitexit._transaction import Outputs
 from splitexit._validation import InstanceOf, PathLike, validate_params
 from splitexit.errors import InputError
 
@@ -21,19 +21,7 @@ def write_folder(out: Path, files: dict[str, bytes]) -> None:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
-    try:
+    with Outputs() as outputs:
+        stage = outputs.folder(out)
         for name, data in files.items():
             (stage / name).write_bytes(data)
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-        stage.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise

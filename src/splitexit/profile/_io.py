@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
-from splitexit._boundary import atomic_write_text, read_mapping
+from splitexit._boundary import atomic_write_text, dump_json, read_mapping
 from splitexit._validation import (
     InstanceOf,
     PathLike,
@@ -83,4 +82,4 @@ def load_profile(spec: str | Path) -> Profile:
 )
 def save_profile(profile: Profile, path: str | Path) -> None:
     """Write ``profile`` as JSON, atomically."""
-    atomic_write_text(Path(path), json.dumps(profile.to_mapping(), indent=1) + "\n")
+    atomic_write_text(Path(path), dump_json(profile.to_mapping(), indent=1, where=str(path)))

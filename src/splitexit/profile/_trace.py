@@ -85,7 +85,7 @@ def save_trace(trace: Trace, path: str | Path) -> None:
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
-        meta=np.array(json.dumps(meta)),
+        meta=np.array(json.dumps(meta, allow_nan=False)),
         labels=trace.labels.astype(np.int16),
         entropy_joint=trace.entropy_joint.astype(np.float32),
         correct_joint=trace.correct_joint.astype(np.bool_),

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from splitexit._transaction import Outputs
 from splitexit.datasets import DatasetSplits, Preprocessing, load_dataset
 from splitexit.errors import InputError
 from splitexit.profile import Profile, Trace, exit_rates_from_entropy, save_profile, save_trace
@@ -268,10 +269,11 @@ def trace_path_for(profile_path: Path) -> Path:
 
 
 def write_profile(profile: Profile, trace: Trace, out: Path) -> Path:
-    """Write the trace, then the profile naming it (both atomically); returns the trace path."""
+    """Write the trace and the profile naming it, both or neither; returns the trace path."""
     trace_path = trace_path_for(out)
-    save_trace(trace, trace_path)
-    save_profile(_with_trace(profile, trace_path.name), out)
+    with Outputs() as outputs:  # both or neither
+        save_trace(trace, outputs.file(trace_path))
+        save_profile(_with_trace(profile, trace_path.name), outputs.file(out))
     return trace_path
 
 

@@ -80,7 +80,7 @@ def _child(
     os.write(ready_w, b"r")
     os.read(go_r, 1)  # the parent has moved this process into the group
     cpu, wall = _timed(work, calls, gap_s)
-    os.write(out_w, json.dumps([ref_cpu, ref_wall, cpu, wall]).encode())
+    os.write(out_w, json.dumps([ref_cpu, ref_wall, cpu, wall], allow_nan=False).encode())
 
 
 def calibrate_quota(

@@ -47,6 +47,8 @@ class WorkerHealth:
     """A worker's statuses in the standard health servicer; ``add_to`` serves them."""
 
     def __init__(self) -> None:
+        self.stopping = False
+        """Set once the worker shuts down: failures of samples in flight are then expected."""
         self.servicer = _health.HealthServicer()
         self.servicer.set(SERVER, health_pb2.HealthCheckResponse.SERVING)
         for service in _READY_ON_DEPLOY:
@@ -62,6 +64,7 @@ class WorkerHealth:
 
     def shutting_down(self) -> None:
         """Every service NOT_SERVING from now on (later ``set`` calls are ignored)."""
+        self.stopping = True
         self.servicer.enter_graceful_shutdown()
 
     def status(self, service: str) -> str:

@@ -21,6 +21,25 @@ __all__ = ["READY_PREFIX", "TOKEN_ENV", "LocalWorkers"]
 TOKEN_ENV = "SPLITEXIT_TOKEN"
 READY_PREFIX = "splitexit worker ready "  # then TIER ADDRESS, on the worker's first line
 
+# How a worker starts on Linux: before anything is imported it asks the kernel for SIGKILL
+# when its parent ends (PR_SET_PDEATHSIG), and leaves at once if the parent has already gone
+# (argv[1] is the parent's id, 0 when a prefix such as `ip netns exec` may stand between);
+# then it runs `splitexit worker`. A driver killed while its workers import (seconds on a
+# loaded machine) no longer leaves them running until they are ready. The worker's own
+# parent watch (``--parent``) stays for the other systems.
+_BOOT = """\
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+except (OSError, AttributeError):
+    pass
+if sys.argv[1] != "0" and os.getppid() != int(sys.argv[1]):
+    os._exit(0)
+sys.argv[:2] = ["splitexit"]
+from splitexit.cli import main
+main()
+"""
+
 
 class LocalWorkers:
     """Start ``splitexit worker`` processes for ``tiers`` (context manager).
@@ -28,7 +47,9 @@ class LocalWorkers:
     Each binds ``127.0.0.1:0`` (or ``hosts[tier]``, port 0) and prints its address on its
     first line; ``addresses`` maps tier -> address. ``prefixes[tier]`` goes before the
     command (``ip netns exec NS``), ``envs[tier]`` into its environment. The shared token is
-    random and travels in the environment, never on a command line.
+    random and travels in the environment, never on a command line. On Linux a worker gets
+    SIGKILL from the kernel when the thread that started it ends, so ``start`` from a thread
+    that outlives the workers (the main thread, as the testbed and the study do).
 
     >>> LocalWorkers(["edge"], hosts={"edge": "10.213.0.2"}).tiers  # start() runs them
     ['edge']
@@ -78,8 +99,12 @@ class LocalWorkers:
     def start(self) -> None:
         env = dict(os.environ, **{TOKEN_ENV: self.token, "OMP_WAIT_POLICY": "PASSIVE"})
         for tier in self.tiers:
+            prefix = self._prefixes.get(tier, [])
+            start = ["-m", "splitexit"]
+            if sys.platform == "linux":
+                start = ["-c", _BOOT, "0" if prefix else str(os.getpid())]
             command = [
-                *self._prefixes.get(tier, []), sys.executable, "-m", "splitexit", "worker",
+                *prefix, sys.executable, *start, "worker",
                 "--listen", f"{self._hosts.get(tier, '127.0.0.1')}:0", "--tier", tier,
                 "--queue", str(self._queue), "--pool", str(self._pool),
                 "--parent", str(os.getpid()),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -49,10 +50,13 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value if isinstance(value, int | float | bool | None) else str(value)
+                plain = isinstance(value, int | bool | None) or (
+                    isinstance(value, float) and math.isfinite(value)
+                )
+                entry[key] = value if plain else str(value)  # NaN, inf: "nan", "inf"
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return json.dumps(entry, allow_nan=False)
 
 
 _TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

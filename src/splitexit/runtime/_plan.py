@@ -10,11 +10,11 @@ manifest's configuration type changes, only ``plan_of`` changes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from splitexit._boundary import dump_json
 from splitexit.export import Manifest, PartitionEntry, TensorSpec
 
 if TYPE_CHECKING:
@@ -78,10 +78,12 @@ def export_pieces(
     >>> export = export_onnx_profile(profile, Path("p.json"), config.partition)  # doctest: +SKIP
     >>> export_pieces(export, config, topology, Path("out"))  # doctest: +SKIP
     """
+    from splitexit.export import check_export_folder
     from splitexit.operators import write_folder
 
     if export.partition != config.partition:
         raise ValueError(f"pieces of {export.partition} cannot deploy {config.partition}")
+    check_export_folder(out)  # replaced whole below: never a folder of the user's
 
     def specs(items: tuple[TensorInfo, ...]) -> tuple[TensorSpec, ...]:
         return tuple(TensorSpec(name=t.name, shape=tuple(t.shape[1:])) for t in items)
@@ -115,6 +117,6 @@ def export_pieces(
         kind="pieces",
     )
     files = dict(export.files)
-    files["manifest.json"] = (json.dumps(manifest.to_mapping(), indent=1) + "\n").encode()
+    files["manifest.json"] = dump_json(manifest.to_mapping(), indent=1).encode()
     write_folder(out, files)
     return manifest

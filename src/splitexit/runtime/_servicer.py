@@ -17,6 +17,7 @@ readiness to SERVING (``_health``) and runs on the execution providers chosen at
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -146,7 +147,10 @@ class WorkerServicer(rpc.WorkerServicer):
         """Count and log a sample that a later tier or the sink did not take."""
         if not reply.ok:
             call.fail("downstream")
-            log.warning(
+            # while this worker stops (its driver interrupted), samples in flight fail by
+            # design: a debug line, not a warning on the terminal the user just interrupted
+            log.log(
+                logging.DEBUG if self.health.stopping else logging.WARNING,
                 "sample failed downstream: %s",
                 reply.error,
                 extra={"tier": self.tier.name, "failed_tier": reply.failed_tier},

@@ -144,9 +144,18 @@ class WorkerServer:
             check_frames_host(host, self.options)
         server, port = make_server(self.listen, self.options, self._add_servicers)
         if self.options.metrics_port is not None:
-            self.metrics_port = self.metrics.serve(
-                self.options.metrics_port, self.options.metrics_host
-            )
+            metrics_at = f"{self.options.metrics_host}:{self.options.metrics_port}"
+            try:
+                self.metrics_port = self.metrics.serve(
+                    self.options.metrics_port, self.options.metrics_host
+                )
+            except OSError as error:  # taken, or a host that is not ours
+                server.stop(None)
+                reason = error.strerror or str(error)
+                raise InputError(
+                    f"/metrics at {metrics_at} (--metrics-host, --metrics-port): cannot bind "
+                    f"({reason})"
+                ) from None
         if self.options.transport == "tcp":
             try:
                 self._frames = FrameServer(
@@ -159,6 +168,7 @@ class WorkerServer:
                 )
             except OSError as error:
                 server.stop(None)
+                self.metrics.close()
                 raise InputError(f"frame socket on {host}: {error.strerror}") from None
             self.servicer.data_address = self._frames.address
         server.start()

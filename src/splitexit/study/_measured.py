@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from splitexit._boundary import atomic_write_text, dump_json
 from splitexit._validation import Callable_, InstanceOf, PathLike, validate_params
 from splitexit.errors import InputError
 from splitexit.study._executor import RuntimeExecutor
@@ -58,6 +59,7 @@ def measured_study(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise InputError(f"{out}: exists and is not empty; give a new --out folder")
     say = progress or (lambda line: None)
+    checks: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="splitexit-study-") as tmp:
         executor = _Progress(RuntimeExecutor(study, Path(tmp), compute_mode=compute_mode), say)
         try:
@@ -70,32 +72,37 @@ def measured_study(
             picks = plan_study(study, inner.variants, inner.samples, Path(tmp), progress=say)
             extra = [p.strategy for p in picks if p.extra]
             measured_accuracy = {**accuracy_by_strategy(accuracy), **_accuracy(inner, extra)}
+
+            def finish(staged: StudyResult) -> None:  # in the staged folder, before the swap
+                latencies = latencies_by_strategy(staged.latencies)
+                predicted = {s: p.median_s for s, p in predictions.items()}
+                measured = {s: sorted(v)[len(v) // 2] for s, v in latencies.items()}
+                tau, p = kendall_tau(predicted, measured)
+                recs = check_picks(picks, latencies, measured_accuracy)
+                check = {
+                    "compute_mode": compute_mode,
+                    "compute_ratios": {t.name: t.compute_ratio for t in study.topology.tiers},
+                    "kendall_tau": tau,
+                    "kendall_p": p,
+                    "recommender": f"splitexit.plan over the variants {', '.join(planned)} "
+                    "x partitions x placements",
+                    "planner": [pick.to_mapping() for pick in picks],
+                    "recommendations": [r.to_mapping() for r in recs],
+                }
+                stats = json.loads(staged.statistics_path.read_text())
+                stats["prediction_check"] = check
+                atomic_write_text(staged.statistics_path, dump_json(stats, indent=1))
+                with staged.report.markdown.open("a") as f:
+                    f.write(_markdown(check))
+                checks.append(check)
+
             result = run_study(
-                study, out, executor, accuracy=accuracy, predictions=predictions, extra=extra
-            )
+                study, out, executor, accuracy=accuracy, predictions=predictions, extra=extra,
+                finish=finish,
+            )  # fmt: skip
         finally:
             executor.inner.close()
-    latencies = latencies_by_strategy(result.latencies)
-    predicted = {s: p.median_s for s, p in predictions.items()}
-    measured = {s: sorted(v)[len(v) // 2] for s, v in latencies.items()}
-    tau, p = kendall_tau(predicted, measured)
-    recs = check_picks(picks, latencies, measured_accuracy)
-    check = {
-        "compute_mode": compute_mode,
-        "compute_ratios": {t.name: t.compute_ratio for t in study.topology.tiers},
-        "kendall_tau": tau,
-        "kendall_p": p,
-        "recommender": f"splitexit.plan over the variants {', '.join(planned)} "
-        "x partitions x placements",
-        "planner": [pick.to_mapping() for pick in picks],
-        "recommendations": [r.to_mapping() for r in recs],
-    }
-    stats = json.loads(result.statistics_path.read_text())
-    stats["prediction_check"] = check
-    result.statistics_path.write_text(json.dumps(stats, indent=1, allow_nan=False) + "\n")
-    with result.report.markdown.open("a") as f:
-        f.write(_markdown(check))
-    return result, check
+    return result, checks[0]
 
 
 def _accuracy(executor: RuntimeExecutor, extra: list[Any]) -> dict[Any, float]:

@@ -1,18 +1,20 @@
 """``run_study``: schedule -> executor -> latencies.csv -> statistics.json -> report.
 
 The executor that deploys and times strategies on the runtime plugs in through
-:class:`StrategyExecutor` (or a plain function). The folder is built under ``OUT.partial``
-and renamed at the end, so a failed study leaves no half-written ``OUT``.
+:class:`StrategyExecutor` (or a plain function). The folder is built in a hidden sibling and
+swapped in at the end (``_transaction.Outputs``), so a failed or interrupted study leaves no
+half-written ``OUT`` and no temporary folder.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from splitexit._boundary import claim_folder
+from splitexit._transaction import Outputs
 from splitexit._validation import Callable_, InstanceOf, PathLike, returned_type, validate_params
 from splitexit.study._accuracy import AccuracyRow, accuracy_tests
 from splitexit.study._json import write_statistics
@@ -129,6 +131,7 @@ def _setting(study: Study) -> str:
         "accuracy": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
         "predictions": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
         "extra": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+        "finish": [Callable_(), None],
     }
 )
 def run_study(
@@ -140,13 +143,18 @@ def run_study(
     accuracy: Sequence[AccuracyRow] = (),
     predictions: Mapping[Strategy, Prediction] | None = None,
     extra: Sequence[Strategy] = (),
+    finish: Callable[[StudyResult], None] | None = None,
 ) -> StudyResult:
-    """Run the protocol through ``executor`` and write the study folder ``out``.
+    """Run the protocol through ``executor`` and write the study folder ``out`` (new, empty
+    or an earlier study's: anything else is refused before the protocol starts). ``finish``,
+    when given, may add to the folder before it is swapped in: it gets the result with paths
+    inside the hidden staging folder.
 
     >>> result = run_study(load_study("s.yaml"), Path("out"), fake)  # doctest: +SKIP
     >>> result.statistics.kruskal[0].significant  # doctest: +SKIP
     True
     """
+    claim_folder(out, "out", "study")  # before the protocol, never a folder of the user's
     runner = executor if isinstance(executor, StrategyExecutor) else _FunctionExecutor(executor)
     events = study_schedule(study, input_sizes, extra)
     log = LatencyLog()
@@ -161,27 +169,30 @@ def run_study(
     spec = study.spec
     wilcoxon = accuracy_tests(accuracy, alpha=spec.alpha) if accuracy else ()
     stats = compute_statistics(log, alpha=spec.alpha, p_adjust=spec.p_adjust, wilcoxon=wilcoxon)
-    partial = out.with_name(out.name + ".partial")
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True)
-    log.write(partial / "latencies.csv")
-    write_statistics(stats, partial / "statistics.json")
-    info = study_report_info(
-        name=spec.name,
-        setting=_setting(study),
-        log=log,
-        stats=stats,
-        accuracy=accuracy,
-        predictions=predictions,
-    )
-    write_report(info, partial)
-    if out.exists():
-        shutil.rmtree(out)
-    partial.rename(out)
+    with Outputs() as outputs:  # the folder appears whole at the end, or not at all
+        partial = outputs.folder(out, owner="study")
+        log.write(partial / "latencies.csv")
+        write_statistics(stats, partial / "statistics.json")
+        info = study_report_info(
+            name=spec.name,
+            setting=_setting(study),
+            log=log,
+            stats=stats,
+            accuracy=accuracy,
+            predictions=predictions,
+        )
+        write_report(info, partial)
+        if finish is not None:
+            finish(_result(partial, stats, len(events)))
+    return _result(out, stats, len(events))
+
+
+def _result(folder: Path, stats: StudyStatistics, events: int) -> StudyResult:
     report = ReportFiles(
-        out / "report.md", out / "report.html", tuple(sorted((out / "figures").glob("*.png")))
+        folder / "report.md",
+        folder / "report.html",
+        tuple(sorted((folder / "figures").glob("*.png"))),
     )
     return StudyResult(
-        out, out / "latencies.csv", out / "statistics.json", report, stats, len(events)
+        folder, folder / "latencies.csv", folder / "statistics.json", report, stats, events
     )

@@ -119,6 +119,14 @@ class StudySpec(StrictModel):
         for index, name in enumerate(names):
             if names.index(name) != index:
                 raise ValueError(f"subjects[{index}].name {name!r} is used twice")
+        placed: dict[str, str] = {}
+        for letter, tier in self.tiers.items():  # a tier set places each piece on its own tier
+            if tier in placed:
+                raise ValueError(
+                    f"tiers.{letter} names {tier!r}, as tiers.{placed[tier]} does; give each "
+                    "letter its own tier"
+                )
+            placed[tier] = letter
         for index, strategy in enumerate(self.strategies or []):
             if strategy.operator not in self.operators:
                 raise ValueError(

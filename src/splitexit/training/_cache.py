@@ -64,7 +64,9 @@ def cache_key(model: str, dataset: str, hyperparameters: dict[str, Any]) -> str:
     digest = hashlib.sha256()
     digest.update(model_source_hash(model).encode())
     digest.update(data_fingerprint(dataset).encode())
-    digest.update(json.dumps(training_record(**hyperparameters), sort_keys=True).encode())
+    digest.update(
+        json.dumps(training_record(**hyperparameters), sort_keys=True, allow_nan=False).encode()
+    )
     return digest.hexdigest()
 
 

@@ -19,7 +19,6 @@ A cluster (YAML)::
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -29,6 +28,7 @@ from splitexit._boundary import (
     StrictModel,
     atomic_write_text,
     bandwidth_field,
+    dump_json,
     duration_field,
     read_mapping,
 )
@@ -104,7 +104,7 @@ def save_device_table(path: Path, table: TableDevice, *, measured_with: str) -> 
             for name, h, s in zip(table.layer_names, table.heights, table.seconds, strict=True)
         ],
     }
-    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+    atomic_write_text(path, dump_json(data, indent=1, where=str(path)))
 
 
 class _ProviderSpec(StrictModel):
