@@ -6,12 +6,34 @@ Vertical-Splitting Law gives, batch size 1, with the same split-part code as the
 proof; the median of ``repeats`` runs after ``warmup`` runs is kept. The FC tail is timed
 whole. The paper profiles with granularity 1 on TensorRT; a coarser granularity is read back
 with linear interpolation (or k-nearest-neighbours).
+
+Two orders (``mode``):
+
+- ``"isolated"``: one layer and height at a time, its runs back to back (optionally with a
+  buffer written before each run to evict the caches).
+- ``"chained"`` (the profile in place of ``distredge run``): *passes* through the whole
+  model in the order an execution touches it. Each pass runs every layer, first to last, at
+  the same share of its height (as many passes as the tallest layer has heights;
+  :func:`pass_heights`), each from a fresh copy of its input rows; so a layer's weights
+  were last touched a whole pass earlier, as in an executed image they were an image
+  earlier. Each pass runs twice: *woken* (``gap_s`` asleep before each layer, ``lock``
+  taken for each: every layer as the first of a split-part, which an executing device
+  computes right after waking up for its rows while the host ran other devices) into
+  ``first_seconds``, and *chained* (asleep once, ``lock`` held through the pass: every layer
+  as one that follows another within a split-part) into ``seconds``. ``lock`` is the
+  compute lock of ``distredge run``'s workers, so that devices profiling at once take turns
+  on the host as executing ones do. ``warmup`` untimed rounds of passes, then ``repeats``
+  timed ones; every sample of an entry is kept for its median.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import statistics
+import time
 from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -54,6 +76,9 @@ def measure_device(
     slowdown: float = 1.0,
     seed: int = 0,
     flush_bytes: int = 0,
+    mode: Literal["isolated", "chained"] = "isolated",
+    gap_s: float = 0.0,
+    lock: Any = None,
 ) -> TableDevice:
     """Time every layer of ``model`` at several heights on this machine.
 
@@ -62,14 +87,25 @@ def measure_device(
     not timed with its weights and input still in cache from the previous repetition (in a
     chained run the other layers have evicted them; without it the per-layer times of a
     channel-reduced VGG-16 summed to 5-25% less than the whole model's run here).
+    ``mode``, ``gap_s`` and ``lock``: see the module docstring (``"chained"``: the profile
+    in place of ``distredge run``).
     """
     flush = np.zeros(flush_bytes // 8) if flush_bytes > 0 else None
     for option, value, low in (("granularity", granularity, 1), ("repeats", repeats, 1),
                                ("warmup", warmup, 0), ("threads", threads, 1)):  # fmt: skip
         if value < low:
             raise InputError(f"{option} must be >= {low}, got {value}")
+    if mode not in ("isolated", "chained"):
+        raise InputError(f"mode must be 'isolated' or 'chained', got {mode!r}")
+    if not gap_s >= 0:
+        raise InputError(f"gap_s must be >= 0, got {gap_s}")
     torch.set_num_threads(threads)
     net = TorchModel(model, seed=seed).eval()
+    if mode == "chained":
+        return _measure_chained(
+            model, net, name=name, granularity=granularity, repeats=repeats, warmup=warmup,
+            slowdown=slowdown, flush=flush, gap_s=gap_s, lock=lock,
+        )  # fmt: skip
     heights_all, seconds_all = [], []
     with torch.inference_mode():
         x = torch.randn(1, model.c_in, model.h_in, model.w_in)
@@ -105,4 +141,109 @@ def measure_device(
         seconds=tuple(seconds_all),
         tail_s=tail,
         source=f"measured {name}",
+    )
+
+
+def pass_heights(heights: list[list[int]]) -> list[list[int]]:
+    """Per pass of the chained order, the index of every layer's height (its share).
+
+    There are as many passes as the tallest layer has heights; pass ``p`` runs every layer at
+    the same fraction ``p / (passes - 1)`` of its heights (rounded), as a provider computes
+    about the same share of every layer of a split. A layer with fewer heights is timed at
+    some heights more than once per round (all of them kept for the median).
+    """
+    passes = max(len(hs) for hs in heights)
+    if passes == 1:
+        return [[0] * len(heights)]
+    return [[round(p * (len(hs) - 1) / (passes - 1)) for hs in heights] for p in range(passes)]
+
+
+def _measure_chained(
+    model: ModelSpec,
+    net: TorchModel,
+    *,
+    name: str,
+    granularity: int,
+    repeats: int,
+    warmup: int,
+    slowdown: float,
+    flush: np.ndarray | None,
+    gap_s: float,
+    lock: Any,
+) -> TableDevice:
+    """The ``"chained"`` order (module docstring): passes through all layers, height by height.
+
+    Every pass is run twice: *woken*, asleep ``gap_s`` before each layer and the lock taken
+    for each (a layer that is the first of a split-part: ``first_seconds``), and *chained*,
+    asleep once before the pass and the lock held through it (a layer that follows another
+    in the same split-part: ``seconds``).
+    """
+    guard = lock if lock is not None else contextlib.nullcontext()
+    heights = [
+        sorted({*range(granularity, layer.h_out, granularity), layer.h_out})
+        for layer in model.layers
+    ]
+    with torch.inference_mode():
+        inputs = [torch.randn(1, model.c_in, model.h_in, model.w_in)]
+        for index, layer in enumerate(model.layers):
+            inputs.append(run_split_part(net, index, index, inputs[-1], 0, 0, layer.h_out - 1))
+        rows = [
+            [tuple(int(r[0]) for r in layer_input_rows(layer, np.array([0]), np.array([h - 1])))
+             for h in hs]
+            for layer, hs in zip(model.layers, heights, strict=True)
+        ]  # fmt: skip
+        woken: list[list[list[float]]] = [[[] for _ in hs] for hs in heights]
+        chained: list[list[list[float]]] = [[[] for _ in hs] for hs in heights]
+
+        def one(index: int, p: int) -> float:
+            lo, hi = rows[index][p]
+            piece = inputs[index][:, :, lo : hi + 1].clone()  # fresh, as gathered rows are
+            h = heights[index][p]
+            part = functools.partial(run_split_part, net, index, index, piece, lo, 0, h - 1)
+            return timed(part, slowdown)[1]
+
+        def pause() -> None:
+            if gap_s > 0:
+                time.sleep(gap_s)
+            if flush is not None:
+                np.add(flush, 1.0, out=flush)
+
+        for round_ in range(warmup + repeats):
+            keep = round_ >= warmup
+            for at in pass_heights(heights):
+                for index, q in enumerate(at):
+                    pause()
+                    with guard:
+                        seconds = one(index, q)
+                    if keep:
+                        woken[index][q].append(seconds)
+                pause()
+                with guard:
+                    for index, q in enumerate(at):
+                        seconds = one(index, q)
+                        if keep:
+                            chained[index][q].append(seconds)
+        tail = 0.0
+        if model.tail_fc:
+            tails = []
+            for round_ in range(warmup + repeats):
+                pause()
+                with guard:
+                    seconds = timed(lambda: net.head(inputs[-1]), slowdown)[1]
+                if round_ >= warmup:
+                    tails.append(seconds)
+            tail = statistics.median(tails)
+
+    def medians(times: list[list[list[float]]]) -> tuple[tuple[float, ...], ...]:
+        return tuple(tuple(statistics.median(t) for t in per) for per in times)
+
+    return TableDevice(
+        name=name,
+        model_name=model.name,
+        layer_names=tuple(layer.name for layer in model.layers),
+        heights=tuple(tuple(hs) for hs in heights),
+        seconds=medians(chained),
+        tail_s=tail,
+        source=f"measured {name} (chained)",
+        first_seconds=medians(woken),
     )

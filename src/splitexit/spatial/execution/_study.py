@@ -14,19 +14,31 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
 
 from splitexit.errors import InputError
 from splitexit.spatial.execution._emulated import EmulatedCluster
-from splitexit.spatial.execution._pool import ExecutionError, ExecutionPool
+from splitexit.spatial.execution._pool import PROFILE_GAP_S, ExecutionError, ExecutionPool
 from splitexit.spatial.experiments._compare import METHODS, compare
-from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
+from splitexit.spatial.geometry._problem import Problem, Strategy
 from splitexit.spatial.methods._osds import OSDSConfig
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["ATOL", "RTOL", "Measured", "MeasuredRow", "check_output", "measure_methods"]
+__all__ = [
+    "ATOL",
+    "RTOL",
+    "Measured",
+    "MeasuredRow",
+    "check_output",
+    "measure_methods",
+    "table_parts",
+]
 
 ATOL, RTOL = 1e-4, 1e-4  # executed output against the unsplit model's (float32, torch.allclose)
 
@@ -42,6 +54,8 @@ class MeasuredRow:
     rejected_blocks: tuple[int, ...]
     volumes: int
     max_abs_diff: float
+    late_s: float = 0.0  # median of wall minus emulated latency: the host's own lateness
+    compute_ratio: float = float("nan")  # executed split-parts' emulated seconds / the tables'
 
     @property
     def error(self) -> float:
@@ -77,6 +91,8 @@ class Measured:
                     "block_medians_ms": [m * 1e3 for m in r.block_medians_s],
                     "rejected_blocks": list(r.rejected_blocks),
                     "max_abs_diff": r.max_abs_diff,
+                    "host_late_ms": r.late_s * 1e3,
+                    "compute_vs_table_pct": 100.0 * (r.compute_ratio - 1.0),
                 }
                 for r in self.rows
             ],
@@ -87,16 +103,19 @@ class Measured:
         lines = [
             f"**{self.case}** ({self.model}; devices {', '.join(self.devices)})\n",
             "| method | volumes | simulated img/s | measured img/s | simulated ms | "
-            "measured median ms | error | rejected blocks |",
-            "|---|---|---|---|---|---|---|---|",
+            "measured median ms | error | rejected blocks | compute vs table | host late ms |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in self.rows:
             rejected = ", ".join(str(b) for b in r.rejected_blocks) or "-"
             lines.append(
                 f"| {r.method} | {r.volumes} | {1 / r.simulated_s:.2f} | {1 / r.measured_s:.2f}"
                 f" | {r.simulated_s * 1e3:.1f} | {r.measured_s * 1e3:.1f} | "
-                f"{100 * r.error:+.1f}% | {rejected} |"
+                f"{100 * r.error:+.1f}% | {rejected} | {100 * (r.compute_ratio - 1):+.1f}% | "
+                f"{r.late_s * 1e3:.1f} |"
             )
+        within = sum(abs(r.error) <= 0.10 for r in self.rows)
+        lines.append(f"\n{within} of {len(self.rows)} methods within 10% of simulated.")
         return "\n".join(lines) + "\n"
 
 
@@ -133,6 +152,7 @@ def measure_methods(
     repeats: int = 3,
     seed: int = 0,
     mode: str = "process",
+    profile_mode: Literal["chained", "isolated"] = "chained",
     progress: Callable[[str], None] | None = None,
 ) -> Measured:
     """Profile in place, plan every method, execute and time it (see the module docstring)."""
@@ -152,7 +172,7 @@ def measure_methods(
     with ExecutionPool(
         model, cluster, seed=seed, mode="thread" if mode == "thread" else "process"
     ) as pool:
-        problem = pool.profile(granularity=granularity, repeats=repeats)
+        problem = pool.profile(granularity=granularity, repeats=repeats, mode=profile_mode)
         pipe_s = pool.measure_pipe()
         say(f"profiled in place; a stamped delivery is used {pipe_s * 1e3:.2f} ms late")
         comparison = compare(
@@ -161,32 +181,45 @@ def measure_methods(
         )  # fmt: skip
         say("planned: " + ", ".join(f"{r.method} {r.ips:.2f} img/s" for r in comparison.results))
         latencies: dict[str, list[list[float]]] = {m: [] for m in methods}
+        late: dict[str, list[list[float]]] = {m: [] for m in methods}
+        ids: dict[str, list[list[int]]] = {m: [] for m in methods}
         diffs = dict.fromkeys(methods, 0.0)
         for result in comparison.results:  # one warm-up image each, not timed
             output, _ = pool.run(result.strategy, image)
             diffs[result.method] = check_output(output, reference, result.method)
+        pool.part_log()  # drop the warm-up images' parts
         for block in range(blocks):
             order = list(comparison.results)
             order = order[block % len(order) :] + order[: block % len(order)]
             for result in order:
-                times = []
+                times, lates, images_run = [], [], []
                 for _ in range(images):
                     output, latency = pool.run(result.strategy, image)
                     diff = check_output(output, reference, result.method)
                     diffs[result.method] = max(diffs[result.method], diff)
                     times.append(latency)
+                    lates.append(latency - pool.last_emulated_s)
+                    images_run.append(pool.last_image)
                 latencies[result.method].append(times)
+                late[result.method].append(lates)
+                ids[result.method].append(images_run)
             say(f"block {block + 1}/{blocks} done")
+        parts = pool.part_log()
     rows = []
     for result in comparison.results:
         per_block = latencies[result.method]
         medians = [statistics.median(times) for times in per_block]
         rejected = _disturbed(medians, reject_pct)
         kept = [t for b, times in enumerate(per_block) if b not in rejected for t in times]
+        kept_late = [t for b, ts in enumerate(late[result.method]) if b not in rejected for t in ts]
+        kept_ids = {i for b, xs in enumerate(ids[result.method]) if b not in rejected for i in xs}
+        table = sum(table_parts(problem, result.strategy).values())
+        executed = sum(s for (i, _, _), s in parts.items() if i in kept_ids)
         rows.append(
             MeasuredRow(
                 result.method, result.latency_s, statistics.median(kept), tuple(medians),
                 tuple(rejected), result.strategy.num_volumes, diffs[result.method],
+                statistics.median(kept_late), executed / (table * len(kept_ids)),
             )
         )  # fmt: skip
     notes = {
@@ -199,5 +232,41 @@ def measure_methods(
         "requester_mbps": cluster.requester_bandwidth / 1e6,
         "overhead_ms": cluster.overhead_s * 1e3,
         "pipe_ms": pipe_s * 1e3,
+        "profile": profile_mode,
+        "profile_gap_ms": PROFILE_GAP_S * 1e3,
+        "loadavg": _loadavg(),
     }  # fmt: skip
     return Measured(cluster.name, model.name, cluster.names, tuple(rows), notes)
+
+
+def table_parts(problem: Problem, strategy: Strategy) -> dict[tuple[int, int], float]:
+    """The tables' seconds of every split-part of ``strategy``, by ``(device, stage)``.
+
+    Stage ``v`` is volume ``v`` (timed as the simulator times it, ``volume_tables``);
+    stage ``num_layers`` is the FC tail on the provider with the most rows of the last
+    volume. The executed parts' emulated seconds (``ExecutionPool.part_log``) compare to these.
+    """
+    model = problem.model
+    out: dict[tuple[int, int], float] = {}
+    for v, cuts in enumerate(strategy.splits):
+        first, last = strategy.boundaries[v], strategy.boundaries[v + 1] - 1
+        a, b = cuts_to_intervals(np.asarray(cuts, dtype=np.int64), model.layers[last].h_out)
+        rows = volume_rows(model.layers[first : last + 1], a, b)
+        tables = problem.volume_tables(first, last)
+        for k in range(len(a)):
+            if b[k] >= a[k]:
+                pairs = zip(tables, rows[:-1], strict=True)
+                out[(k, v)] = float(sum(t[k, hi[k] - lo[k] + 1] for t, (lo, hi) in pairs))
+    if model.tail_pool != "none":
+        counts = np.maximum(b - a + 1, 0)
+        m = int(np.argmax(counts))
+        out[(m, model.num_layers)] = float(problem.tail_s[m])
+    return out
+
+
+def _loadavg() -> list[float]:
+    """The 1, 5 and 15 minute load averages (empty where /proc/loadavg is missing)."""
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except (OSError, ValueError):
+        return []

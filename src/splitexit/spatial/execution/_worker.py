@@ -2,14 +2,19 @@
 
 Messages (tuples) arrive in the worker's inbox:
 
-- ``("profile", granularity, repeats, warmup)``: time every layer at several heights under
-  the device's slowdown (``measure_device``) and answer ``("profile", k, TableDevice)``.
+- ``("profile", granularity, repeats, warmup, mode, gap_s)``: time every layer at several
+  heights under the device's slowdown (``measure_device``; ``mode`` ``"chained"``: passes
+  through the model, ``gap_s`` asleep before each layer, each timed run under the compute
+  lock; ``"isolated"``: one layer at a time, 8 MB written before each timed run) and answer
+  ``("profile", k, TableDevice)``.
 - ``("go", image, boundaries, splits, links, t0)``: execute image ``image`` under a
   strategy; ``t0`` is the requester's start of the image.
 - ``("data", image, stage, src, lo, rows, deliver_at)``: rows ``lo..`` of a map from
   ``src`` (``-1``: the requester), usable from ``deliver_at`` (``time.monotonic``); stage
   ``v`` feeds volume ``v``, stage ``V`` the FC tail.
 - ``("ping", t)``: wait until ``t`` as for rows, answer ``("pong", k, seconds late)``.
+- ``("log",)``: answer ``("log", k, [(image, stage, emulated seconds), ...])``, every
+  split-part computed since the last ``log`` (stage ``num_layers``: the FC tail).
 - ``("stop",)``.
 
 A worker answers ``("ready", k)`` once its weights are built (the same seeded weights as
@@ -46,7 +51,7 @@ __all__ = ["WorkerSetup", "plan_volume", "worker_main"]
 # torch.manual_seed is global: workers that are threads build their weights one at a time.
 _BUILD_LOCK = threading.Lock()
 IDLE_TIMEOUT_S = 900.0  # a worker whose requester vanished exits after this much silence
-FLUSH_BYTES = 8 << 20  # the profile evicts caches before each timed run (measure_device)
+FLUSH_BYTES = 8 << 20  # the isolated profile evicts caches before each timed run
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,9 @@ class _Worker:
         self.pending: dict[tuple[int, int, int], tuple[int, torch.Tensor, float]] = {}
         self.ready = 0.0  # when the emulated device finishes its current work (monotonic)
         self.start = 0.0  # when its current split-part starts on the emulated clock
+        self.image = 0  # the image being executed
+        self.stage = 0  # the stage being computed (a volume; ``num_layers``: the FC tail)
+        self.log: list[tuple[int, int, float]] = []  # (image, stage, emulated seconds)
 
     def _await(self, key: tuple[int, int, int]) -> tuple[int, torch.Tensor, float]:
         deadline = time.monotonic() + self.setup.wait_s
@@ -121,11 +129,13 @@ class _Worker:
         with self.lock:
             result, seconds = timed(work, self.setup.slowdown)
         self.ready = self.start + seconds
+        self.log.append((self.image, self.stage, seconds))
         return result
 
     def run_image(self, image: int, boundaries: Any, splits: Any, links: Links, t0: float) -> None:
         k, model, net = self.setup.index, self.setup.model, self.net
         volumes = len(splits)
+        self.image = image
         link_free = self.ready = t0  # the requester's start of this image
         mine: tuple[int, torch.Tensor] | None = None  # my rows of the previous volume's output
         held: tuple[list[int], list[int]] | None = None
@@ -148,6 +158,7 @@ class _Worker:
                     ]  # fmt: skip
                     x_lo, x = self._gather(image, v, sources, own)
                 first, last = boundaries[v], boundaries[v + 1] - 1
+                self.stage = v
                 part = functools.partial(run_split_part, net, first, last, x, x_lo, a[k], b[k])
                 out = self._compute(part)
                 y = (a[k], out)
@@ -214,6 +225,7 @@ class _Worker:
             return
         sources = [j for j in range(len(counts)) if j != m and counts[j] > 0]
         _, x = self._gather(image, stage, sources, mine)
+        self.stage = stage
         z = self._compute(functools.partial(self.net.head, x))
         t = max(link_free, self.ready)
         deliver, _ = links.transfer(k, REQUESTER, links.result_bits)
@@ -237,16 +249,21 @@ def worker_main(
                 if msg[0] == "stop":
                     return
                 if msg[0] == "profile":
-                    _, granularity, repeats, warmup = msg
+                    _, granularity, repeats, warmup, mode, gap_s = msg
+                    chained = mode == "chained"
                     table = measure_device(
                         setup.model, name=setup.name, granularity=granularity,
                         repeats=repeats, warmup=warmup, slowdown=setup.slowdown, seed=setup.seed,
-                        flush_bytes=FLUSH_BYTES,
+                        flush_bytes=0 if chained else FLUSH_BYTES, mode=mode, gap_s=gap_s,
+                        lock=lock if chained else None,
                     )  # fmt: skip
                     requester.put(("profile", setup.index, table))
                 elif msg[0] == "ping":  # a delivery stamped msg[1]: how late is it used?
                     wait_until(msg[1])
                     requester.put(("pong", setup.index, time.monotonic() - msg[1]))
+                elif msg[0] == "log":  # the emulated seconds of every part so far
+                    requester.put(("log", setup.index, worker.log))
+                    worker.log = []
                 elif msg[0] == "go":
                     _, image, boundaries, splits, links, t0 = msg
                     worker.run_image(image, boundaries, splits, links, t0)
