@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+from splitexit.errors import InputError
 from splitexit.spatial import Strategy, load_model
 from splitexit.spatial.devices import Cluster, Provider, TableDevice, make_problem
 from splitexit.spatial.execution import Links
@@ -139,3 +140,18 @@ def test_links_pay_the_pipe_only_on_the_delivery_to_the_requester() -> None:
     assert between == pytest.approx(1e6 / 1e8 + 2e-3)  # the simulator's, to the letter
     assert home == pytest.approx(1e6 / 1e8 + 2e-3 - 5e-4)  # the lateness is paid for real
     assert np.isclose(links.transfer(0, 1, 1e6)[1], 1e6 / 1e8 + 2e-3)
+
+
+def test_first_layer_tables_survive_a_device_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from splitexit.spatial.devices import load_device_table, save_device_table
+
+    model = load_model("vgg16", **TINY)
+    table = _table(model, 5e-4)
+    path = tmp_path / "d.json"
+    save_device_table(path, table, measured_with="test")
+    back = load_device_table(path)
+    assert back.first_seconds == table.first_seconds and back.seconds == table.seconds
+    data = path.read_text().replace('"first_seconds"', '"first"', 1)
+    path.write_text(data)
+    with pytest.raises(InputError, match="first"):
+        load_device_table(path)

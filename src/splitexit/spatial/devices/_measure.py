@@ -44,7 +44,7 @@ from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.geometry._geometry import ModelSpec, layer_input_rows
 from splitexit.spatial.geometry._torch import TorchModel, run_split_part
 
-__all__ = ["measure_device"]
+__all__ = ["ChainedProfile", "measure_device", "pass_heights"]
 
 
 def _median_seconds(
@@ -102,10 +102,13 @@ def measure_device(
     torch.set_num_threads(threads)
     net = TorchModel(model, seed=seed).eval()
     if mode == "chained":
-        return _measure_chained(
-            model, net, name=name, granularity=granularity, repeats=repeats, warmup=warmup,
-            slowdown=slowdown, flush=flush, gap_s=gap_s, lock=lock,
+        profile = ChainedProfile(
+            model, net, name=name, granularity=granularity, slowdown=slowdown, gap_s=gap_s,
+            lock=lock, flush_bytes=flush_bytes,
         )  # fmt: skip
+        for round_ in range(warmup + repeats):
+            profile.round(keep=round_ >= warmup)
+        return profile.table()
     heights_all, seconds_all = [], []
     with torch.inference_mode():
         x = torch.randn(1, model.c_in, model.h_in, model.w_in)
@@ -158,92 +161,108 @@ def pass_heights(heights: list[list[int]]) -> list[list[int]]:
     return [[round(p * (len(hs) - 1) / (passes - 1)) for hs in heights] for p in range(passes)]
 
 
-def _measure_chained(
-    model: ModelSpec,
-    net: TorchModel,
-    *,
-    name: str,
-    granularity: int,
-    repeats: int,
-    warmup: int,
-    slowdown: float,
-    flush: np.ndarray | None,
-    gap_s: float,
-    lock: Any,
-) -> TableDevice:
-    """The ``"chained"`` order (module docstring): passes through all layers, height by height.
+class ChainedProfile:
+    """The ``"chained"`` order (module docstring), round by round, its samples kept.
 
     Every pass is run twice: *woken*, asleep ``gap_s`` before each layer and the lock taken
     for each (a layer that is the first of a split-part: ``first_seconds``), and *chained*,
     asleep once before the pass and the lock held through it (a layer that follows another
-    in the same split-part: ``seconds``).
+    in the same split-part: ``seconds``). :meth:`round` runs one round of passes (and the
+    tail); :meth:`table` gives the medians of every sample kept so far, so that more rounds
+    can be taken later (``distredge measure`` takes one before each block of images).
     """
-    guard = lock if lock is not None else contextlib.nullcontext()
-    heights = [
-        sorted({*range(granularity, layer.h_out, granularity), layer.h_out})
-        for layer in model.layers
-    ]
-    with torch.inference_mode():
-        inputs = [torch.randn(1, model.c_in, model.h_in, model.w_in)]
-        for index, layer in enumerate(model.layers):
-            inputs.append(run_split_part(net, index, index, inputs[-1], 0, 0, layer.h_out - 1))
-        rows = [
+
+    def __init__(
+        self,
+        model: ModelSpec,
+        net: TorchModel,
+        *,
+        name: str,
+        granularity: int = 1,
+        slowdown: float = 1.0,
+        gap_s: float = 0.0,
+        lock: Any = None,
+        flush_bytes: int = 0,
+    ):
+        if granularity < 1:
+            raise InputError(f"granularity must be >= 1, got {granularity}")
+        if not gap_s >= 0:
+            raise InputError(f"gap_s must be >= 0, got {gap_s}")
+        self.model, self.net, self.name = model, net, name
+        self.slowdown, self.gap_s = slowdown, gap_s
+        self.guard = lock if lock is not None else contextlib.nullcontext()
+        self.flush = np.zeros(flush_bytes // 8) if flush_bytes > 0 else None
+        self.heights = [
+            sorted({*range(granularity, layer.h_out, granularity), layer.h_out})
+            for layer in model.layers
+        ]
+        with torch.inference_mode():
+            self.inputs = [torch.randn(1, model.c_in, model.h_in, model.w_in)]
+            for index, layer in enumerate(model.layers):
+                x = run_split_part(net, index, index, self.inputs[-1], 0, 0, layer.h_out - 1)
+                self.inputs.append(x)
+        self.rows = [
             [tuple(int(r[0]) for r in layer_input_rows(layer, np.array([0]), np.array([h - 1])))
              for h in hs]
-            for layer, hs in zip(model.layers, heights, strict=True)
+            for layer, hs in zip(model.layers, self.heights, strict=True)
         ]  # fmt: skip
-        woken: list[list[list[float]]] = [[[] for _ in hs] for hs in heights]
-        chained: list[list[list[float]]] = [[[] for _ in hs] for hs in heights]
+        self.woken: list[list[list[float]]] = [[[] for _ in hs] for hs in self.heights]
+        self.chained: list[list[list[float]]] = [[[] for _ in hs] for hs in self.heights]
+        self.tails: list[float] = []
+        self.rounds = 0  # kept rounds so far
 
-        def one(index: int, p: int) -> float:
-            lo, hi = rows[index][p]
-            piece = inputs[index][:, :, lo : hi + 1].clone()  # fresh, as gathered rows are
-            h = heights[index][p]
-            part = functools.partial(run_split_part, net, index, index, piece, lo, 0, h - 1)
-            return timed(part, slowdown)[1]
+    def _one(self, index: int, p: int) -> float:
+        lo, hi = self.rows[index][p]
+        piece = self.inputs[index][:, :, lo : hi + 1].clone()  # fresh, as gathered rows are
+        h = self.heights[index][p]
+        part = functools.partial(run_split_part, self.net, index, index, piece, lo, 0, h - 1)
+        return timed(part, self.slowdown)[1]
 
-        def pause() -> None:
-            if gap_s > 0:
-                time.sleep(gap_s)
-            if flush is not None:
-                np.add(flush, 1.0, out=flush)
+    def _pause(self) -> None:
+        if self.gap_s > 0:
+            time.sleep(self.gap_s)
+        if self.flush is not None:
+            np.add(self.flush, 1.0, out=self.flush)
 
-        for round_ in range(warmup + repeats):
-            keep = round_ >= warmup
-            for at in pass_heights(heights):
+    def round(self, *, keep: bool = True) -> None:
+        """One round: every pass woken, then chained; then the tail (woken)."""
+        with torch.inference_mode():
+            for at in pass_heights(self.heights):
                 for index, q in enumerate(at):
-                    pause()
-                    with guard:
-                        seconds = one(index, q)
+                    self._pause()
+                    with self.guard:
+                        seconds = self._one(index, q)
                     if keep:
-                        woken[index][q].append(seconds)
-                pause()
-                with guard:
+                        self.woken[index][q].append(seconds)
+                self._pause()
+                with self.guard:
                     for index, q in enumerate(at):
-                        seconds = one(index, q)
+                        seconds = self._one(index, q)
                         if keep:
-                            chained[index][q].append(seconds)
-        tail = 0.0
-        if model.tail_fc:
-            tails = []
-            for round_ in range(warmup + repeats):
-                pause()
-                with guard:
-                    seconds = timed(lambda: net.head(inputs[-1]), slowdown)[1]
-                if round_ >= warmup:
-                    tails.append(seconds)
-            tail = statistics.median(tails)
+                            self.chained[index][q].append(seconds)
+            if self.model.tail_fc:
+                self._pause()
+                with self.guard:
+                    seconds = timed(lambda: self.net.head(self.inputs[-1]), self.slowdown)[1]
+                if keep:
+                    self.tails.append(seconds)
+        self.rounds += keep
 
-    def medians(times: list[list[list[float]]]) -> tuple[tuple[float, ...], ...]:
-        return tuple(tuple(statistics.median(t) for t in per) for per in times)
+    def table(self) -> TableDevice:
+        """The medians of every kept sample (at least one round must have been kept)."""
+        if self.rounds == 0:
+            raise InputError("no round of the chained profile was kept yet")
 
-    return TableDevice(
-        name=name,
-        model_name=model.name,
-        layer_names=tuple(layer.name for layer in model.layers),
-        heights=tuple(tuple(hs) for hs in heights),
-        seconds=medians(chained),
-        tail_s=tail,
-        source=f"measured {name} (chained)",
-        first_seconds=medians(woken),
-    )
+        def medians(times: list[list[list[float]]]) -> tuple[tuple[float, ...], ...]:
+            return tuple(tuple(statistics.median(t) for t in per) for per in times)
+
+        return TableDevice(
+            name=self.name,
+            model_name=self.model.name,
+            layer_names=tuple(layer.name for layer in self.model.layers),
+            heights=tuple(tuple(hs) for hs in self.heights),
+            seconds=medians(self.chained),
+            tail_s=statistics.median(self.tails) if self.tails else 0.0,
+            source=f"measured {self.name} (chained, {self.rounds} rounds)",
+            first_seconds=medians(self.woken),
+        )

@@ -154,6 +154,19 @@ class ExecutionPool:
                 tables[msg[1]] = msg[2]
         return self.use_tables([tables[k] for k in range(self.cluster.size)])
 
+    def profile_more(self, rounds: int = 1) -> Problem:
+        """More rounds of the chained profile (all workers at once, as it was taken);
+        the problem on the tables of every round so far."""
+        if self.problem is None:
+            raise ExecutionError("take a chained profile before profiling more")
+        for inbox in self._inboxes:
+            inbox.put(("profile-more", rounds))
+        tables: dict[int, TableDevice] = {}
+        while len(tables) < self.cluster.size:
+            msg = self._answer(PROFILE_WAIT_S)
+            tables[msg[1]] = msg[2]
+        return self.use_tables([tables[k] for k in range(self.cluster.size)])
+
     def measure_pipe(self, *, count: int = 30, ahead_s: float = 2e-3) -> float:
         """How late a stamped delivery is used here (median); kept as ``pipe_s``.
 

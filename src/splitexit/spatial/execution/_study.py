@@ -1,12 +1,19 @@
 """Measured against simulated: every method's strategy executed, one image at a time.
 
-Each method plans on the tables profiled in place (:meth:`ExecutionPool.profile`); the
-simulator times its strategy on the same tables. Then ``blocks`` blocks run; in each block
-every method (in an order rotated from block to block: interleaved) executes ``images``
-images one at a time, every output checked against the unsplit model's. A block whose
-median latency deviates more than ``reject_pct`` % from the median of that method's block
-medians is *disturbed*: rejected and reported. The measured latency is the median of the
-images of the kept blocks; images per second is its inverse (one image at a time).
+Each method plans on the tables profiled in place (:meth:`ExecutionPool.profile`, chained
+by default: ``warmup`` + ``repeats`` rounds). Then ``blocks`` blocks run; before each,
+``rounds_per_block`` more rounds of the same profile are taken (untimed), so that the
+tables are measured over the same minutes, under the same load, as the images; in each
+block every method (in an order rotated from block to block: interleaved) executes
+``images`` images one at a time, every output checked against the unsplit model's. The
+simulator then times every method's strategy (planned on the first rounds) on the tables of
+all rounds: the *simulated* column; the simulated latency on the planning tables is kept
+beside it. A block whose median latency deviates more than ``reject_pct`` % from the median
+of that method's block medians is *disturbed*: rejected and reported. The measured latency
+is the median of the images of the kept blocks; images per second is its inverse (one image
+at a time). Two diagnostics per method: the executed split-parts' emulated seconds against
+the tables' for the same parts (*compute vs table*), and how late the host delivered the
+result after its emulated stamp (*host late*).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from splitexit.spatial.execution._pool import PROFILE_GAP_S, ExecutionError, Exe
 from splitexit.spatial.experiments._compare import METHODS, compare
 from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
 from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import simulate
 from splitexit.spatial.methods._osds import OSDSConfig
 
 if TYPE_CHECKING:
@@ -56,6 +64,7 @@ class MeasuredRow:
     max_abs_diff: float
     late_s: float = 0.0  # median of wall minus emulated latency: the host's own lateness
     compute_ratio: float = float("nan")  # executed split-parts' emulated seconds / the tables'
+    planned_s: float = float("nan")  # simulated on the profile the methods planned on
 
     @property
     def error(self) -> float:
@@ -93,6 +102,7 @@ class Measured:
                     "max_abs_diff": r.max_abs_diff,
                     "host_late_ms": r.late_s * 1e3,
                     "compute_vs_table_pct": 100.0 * (r.compute_ratio - 1.0),
+                    "simulated_at_planning_ms": r.planned_s * 1e3,
                 }
                 for r in self.rows
             ],
@@ -103,8 +113,9 @@ class Measured:
         lines = [
             f"**{self.case}** ({self.model}; devices {', '.join(self.devices)})\n",
             "| method | volumes | simulated img/s | measured img/s | simulated ms | "
-            "measured median ms | error | rejected blocks | compute vs table | host late ms |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "measured median ms | error | rejected blocks | compute vs table | host late ms | "
+            "simulated at planning ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in self.rows:
             rejected = ", ".join(str(b) for b in r.rejected_blocks) or "-"
@@ -112,7 +123,7 @@ class Measured:
                 f"| {r.method} | {r.volumes} | {1 / r.simulated_s:.2f} | {1 / r.measured_s:.2f}"
                 f" | {r.simulated_s * 1e3:.1f} | {r.measured_s * 1e3:.1f} | "
                 f"{100 * r.error:+.1f}% | {rejected} | {100 * (r.compute_ratio - 1):+.1f}% | "
-                f"{r.late_s * 1e3:.1f} |"
+                f"{r.late_s * 1e3:.1f} | {r.planned_s * 1e3:.1f} |"
             )
         within = sum(abs(r.error) <= 0.10 for r in self.rows)
         lines.append(f"\n{within} of {len(self.rows)} methods within 10% of simulated.")
@@ -149,10 +160,11 @@ def measure_methods(
     episodes: int = 300,
     fast_evaluations: int = 1000,
     granularity: int = 1,
-    repeats: int = 3,
+    repeats: int = 1,
     seed: int = 0,
     mode: str = "process",
     profile_mode: Literal["chained", "isolated"] = "chained",
+    rounds_per_block: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> Measured:
     """Profile in place, plan every method, execute and time it (see the module docstring)."""
@@ -160,9 +172,12 @@ def measure_methods(
 
     from splitexit.spatial.geometry._torch import TorchModel
 
-    for option, value in (("blocks", blocks), ("images", images)):
-        if value < 1:
-            raise InputError(f"{option} must be >= 1, got {value}")
+    for option, value, low in (("blocks", blocks, 1), ("images", images, 1),
+                               ("rounds_per_block", rounds_per_block, 0)):  # fmt: skip
+        if value < low:
+            raise InputError(f"{option} must be >= {low}, got {value}")
+    if profile_mode != "chained":
+        rounds_per_block = 0  # only the chained profile takes more rounds
     say = progress or (lambda _: None)
     image = torch.randn(
         1, model.c_in, model.h_in, model.w_in, generator=torch.Generator().manual_seed(seed)
@@ -189,6 +204,8 @@ def measure_methods(
             diffs[result.method] = check_output(output, reference, result.method)
         pool.part_log()  # drop the warm-up images' parts
         for block in range(blocks):
+            if rounds_per_block:  # the profile under the same load as the block's images
+                problem = pool.profile_more(rounds_per_block)
             order = list(comparison.results)
             order = order[block % len(order) :] + order[: block % len(order)]
             for result in order:
@@ -217,15 +234,18 @@ def measure_methods(
         executed = sum(s for (i, _, _), s in parts.items() if i in kept_ids)
         rows.append(
             MeasuredRow(
-                result.method, result.latency_s, statistics.median(kept), tuple(medians),
-                tuple(rejected), result.strategy.num_volumes, diffs[result.method],
+                result.method, simulate(problem, result.strategy).latency_s,
+                statistics.median(kept), tuple(medians), tuple(rejected),
+                result.strategy.num_volumes, diffs[result.method],
                 statistics.median(kept_late), executed / (table * len(kept_ids)),
+                result.latency_s,
             )
         )  # fmt: skip
     notes = {
         "blocks": blocks, "images_per_block": images, "reject_pct": reject_pct,
         "distredge_episodes": episodes, "fast_evaluations": fast_evaluations,
         "granularity": granularity, "profile_repeats": repeats, "seed": seed,
+        "profile_rounds_per_block": rounds_per_block,
         "tolerance": {"atol": ATOL, "rtol": RTOL},
         "slowdowns": [d.slowdown for d in cluster.devices],
         "bandwidths_mbps": [d.bandwidth / 1e6 for d in cluster.devices],

@@ -6,7 +6,9 @@ Messages (tuples) arrive in the worker's inbox:
   heights under the device's slowdown (``measure_device``; ``mode`` ``"chained"``: passes
   through the model, ``gap_s`` asleep before each layer, each timed run under the compute
   lock; ``"isolated"``: one layer at a time, 8 MB written before each timed run) and answer
-  ``("profile", k, TableDevice)``.
+  ``("profile", k, TableDevice)``. The chained profile runs on the worker's own weights
+  (those its split-parts use) and keeps its samples:
+- ``("profile-more", rounds)``: that many more rounds of it; answer the table of all rounds.
 - ``("go", image, boundaries, splits, links, t0)``: execute image ``image`` under a
   strategy; ``t0`` is the requester's start of the image.
 - ``("data", image, stage, src, lo, rows, deliver_at)``: rows ``lo..`` of a map from
@@ -40,7 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from splitexit.spatial.devices._measure import measure_device
+from splitexit.spatial.devices._measure import ChainedProfile, measure_device
 from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.execution._links import REQUESTER, Links, wait_until
 from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
@@ -239,6 +241,7 @@ def worker_main(
     try:
         torch.set_num_threads(1)
         worker = _Worker(setup, inbox, peers, requester, lock)
+        profile: ChainedProfile | None = None
         requester.put(("ready", setup.index))
         with torch.inference_mode():
             while True:
@@ -248,16 +251,29 @@ def worker_main(
                     return
                 if msg[0] == "stop":
                     return
-                if msg[0] == "profile":
+                if msg[0] == "profile" and msg[4] == "chained":
+                    _, granularity, repeats, warmup, _, gap_s = msg
+                    profile = ChainedProfile(
+                        setup.model, worker.net, name=setup.name, granularity=granularity,
+                        slowdown=setup.slowdown, gap_s=gap_s, lock=lock,
+                    )  # fmt: skip
+                    for round_ in range(warmup + repeats):
+                        profile.round(keep=round_ >= warmup)
+                    requester.put(("profile", setup.index, profile.table()))
+                elif msg[0] == "profile":
                     _, granularity, repeats, warmup, mode, gap_s = msg
-                    chained = mode == "chained"
                     table = measure_device(
                         setup.model, name=setup.name, granularity=granularity,
                         repeats=repeats, warmup=warmup, slowdown=setup.slowdown, seed=setup.seed,
-                        flush_bytes=0 if chained else FLUSH_BYTES, mode=mode, gap_s=gap_s,
-                        lock=lock if chained else None,
+                        flush_bytes=FLUSH_BYTES, mode=mode,
                     )  # fmt: skip
                     requester.put(("profile", setup.index, table))
+                elif msg[0] == "profile-more":  # more rounds of the chained profile
+                    if profile is None:
+                        raise RuntimeError("profile-more before a chained profile")
+                    for _ in range(msg[1]):
+                        profile.round()
+                    requester.put(("profile", setup.index, profile.table()))
                 elif msg[0] == "ping":  # a delivery stamped msg[1]: how late is it used?
                     wait_until(msg[1])
                     requester.put(("pong", setup.index, time.monotonic() - msg[1]))
