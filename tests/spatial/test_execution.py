@@ -89,6 +89,7 @@ def test_execution_processes_output_equals_unsplit() -> None:
     [
         ("providers: []\n", "providers"),
         ("providers:\n  - {name: a, slowdown: 0.5, bandwidth: 10Mbps}\n", "slowdown"),
+        ("providers:\n  - {name: a, slowdown: 5000, bandwidth: 10Mbps}\n", "slowdown"),
         ("providers:\n  - {name: a, slowdown: 2, bandwidth: fast}\n", "bandwidth"),
         ("providers:\n  - {name: a, slowdown: 2, bandwidth: 1Mbps, gpu: 1}\n", "gpu"),
         (
