@@ -136,9 +136,11 @@ class ExecutionPool:
     ) -> Problem:
         """Profile every worker under its slowdown; the problem on those tables.
 
-        ``"chained"`` (the default, the way parts run): all workers at once, each in passes
-        through the model, asleep ``gap_s`` before each layer, each timed run under the
-        compute lock the execution uses (``measure_device``'s chained order).
+        ``"chained"`` (the default, the way parts run): all workers at once, each on its own
+        weights in passes through the model, every pass woken (asleep ``gap_s`` and the
+        compute lock taken before each layer: first-layer tables) and chained (the lock held
+        through the pass); ``ChainedProfile``, which keeps its samples for
+        :meth:`profile_more`.
         ``"isolated"``: one layer at a time with 8 MB written before each run, one worker
         at a time unless ``together``.
         """
