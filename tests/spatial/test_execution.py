@@ -128,6 +128,8 @@ def test_measure_methods_reports_every_method_in_json_and_markdown() -> None:
         assert len(row["block_medians_ms"]) == 2 and row["max_abs_diff"] <= 1e-4
         assert row["simulated_at_planning_ms"] > 0 and row["host_late_ms"] > -1.0
         assert -90 < row["compute_vs_table_pct"] < 900  # the parts' seconds were all logged
+        by_device = row["compute_vs_table_pct_by_device"]
+        assert len(by_device) == 2 and any(x is not None for x in by_device)
     assert data["notes"]["profile"] == "chained" and data["notes"]["profile_rounds_per_block"] == 1
     assert "| offload |" in measured.markdown() and "| aofl |" in measured.markdown()
     assert "of 2 methods within 10% of simulated" in measured.markdown()

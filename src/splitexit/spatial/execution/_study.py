@@ -65,6 +65,7 @@ class MeasuredRow:
     late_s: float = 0.0  # median of wall minus emulated latency: the host's own lateness
     compute_ratio: float = float("nan")  # executed split-parts' emulated seconds / the tables'
     planned_s: float = float("nan")  # simulated on the profile the methods planned on
+    device_ratios: tuple[float, ...] = ()  # compute_ratio per device (nan: no part there)
 
     @property
     def error(self) -> float:
@@ -102,6 +103,10 @@ class Measured:
                     "max_abs_diff": r.max_abs_diff,
                     "host_late_ms": r.late_s * 1e3,
                     "compute_vs_table_pct": 100.0 * (r.compute_ratio - 1.0),
+                    "compute_vs_table_pct_by_device": [
+                        None if ratio != ratio else 100.0 * (ratio - 1.0)
+                        for ratio in r.device_ratios
+                    ],
                     "simulated_at_planning_ms": r.planned_s * 1e3,
                 }
                 for r in self.rows
@@ -230,15 +235,21 @@ def measure_methods(
         kept = [t for b, times in enumerate(per_block) if b not in rejected for t in times]
         kept_late = [t for b, ts in enumerate(late[result.method]) if b not in rejected for t in ts]
         kept_ids = {i for b, xs in enumerate(ids[result.method]) if b not in rejected for i in xs}
-        table = sum(table_parts(problem, result.strategy).values())
+        expected = table_parts(problem, result.strategy)
+        table = sum(expected.values())
         executed = sum(s for (i, _, _), s in parts.items() if i in kept_ids)
+        by_device = []
+        for k in range(cluster.size):
+            mine = sum(s for (d, _), s in expected.items() if d == k) * len(kept_ids)
+            ran = sum(s for (i, d, _), s in parts.items() if i in kept_ids and d == k)
+            by_device.append(ran / mine if mine > 0 else float("nan"))
         rows.append(
             MeasuredRow(
                 result.method, simulate(problem, result.strategy).latency_s,
                 statistics.median(kept), tuple(medians), tuple(rejected),
                 result.strategy.num_volumes, diffs[result.method],
                 statistics.median(kept_late), executed / (table * len(kept_ids)),
-                result.latency_s,
+                result.latency_s, tuple(by_device),
             )
         )  # fmt: skip
     notes = {
