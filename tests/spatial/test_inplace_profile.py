@@ -155,3 +155,31 @@ def test_first_layer_tables_survive_a_device_file(tmp_path) -> None:  # type: ig
     path.write_text(data)
     with pytest.raises(InputError, match="first"):
         load_device_table(path)
+
+
+def test_chained_profile_sleeps_out_the_device_and_wakes_every_nth_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = load_model("vgg16", **TINY)
+    net = _measure.TorchModel(model, seed=0).eval()
+    sleeps: list[float] = []
+    monkeypatch.setattr(_measure.time, "sleep", sleeps.append)
+    monkeypatch.setattr(_measure, "timed", lambda work, slowdown: (work(), 4e-3))
+    profile = _measure.ChainedProfile(
+        model, net, name="d", granularity=4, slowdown=4.0, gap_s=1e-4,
+        sleep_out=True, woken_every=3,
+    )  # fmt: skip
+    profile.round(keep=False)  # warm-up: the gap only
+    warm = list(sleeps)
+    assert set(warm) == {1e-4}
+    sleeps.clear()
+    profile.round()
+    passes = len(_measure.pass_heights(profile.heights))
+    woken = len([p for p in range(passes) if p % 3 == 0 or p == passes - 1])
+    # each woken layer (and the tail) sleeps out (1 - 1/4) of the previous one's 4 ms
+    assert sleeps.count(3e-3) == woken * model.num_layers + 1
+    assert sleeps.count(1e-4) == passes  # each chained pass sleeps the gap once
+    table = profile.table()
+    assert table.first_seconds is not None
+    for first, plain in zip(table.first_seconds, table.seconds, strict=True):
+        assert first == pytest.approx(plain)  # woken and chained alike here: ratio 1 between

@@ -164,12 +164,22 @@ def pass_heights(heights: list[list[int]]) -> list[list[int]]:
 class ChainedProfile:
     """The ``"chained"`` order (module docstring), round by round, its samples kept.
 
-    Every pass is run twice: *woken*, asleep ``gap_s`` before each layer and the lock taken
-    for each (a layer that is the first of a split-part: ``first_seconds``), and *chained*,
-    asleep once before the pass and the lock held through it (a layer that follows another
-    in the same split-part: ``seconds``). :meth:`round` runs one round of passes (and the
-    tail); :meth:`table` gives the medians of every sample kept so far, so that more rounds
-    can be taken later (``distredge measure`` takes one before each block of images).
+    Every pass is run twice: *woken*, asleep before each layer and the lock taken for each
+    (a layer that is the first of a split-part: ``first_seconds``), and *chained*, asleep
+    once before the pass and the lock held through it (a layer that follows another in the
+    same split-part: ``seconds``). :meth:`round` runs one round of passes (and the tail);
+    :meth:`table` gives the medians of every sample kept so far, so that more rounds can be
+    taken later (``distredge measure`` takes one before each block of images).
+
+    A woken layer sleeps ``gap_s``; with ``sleep_out`` at least what the emulated device
+    would still be busy with its previous woken layer (its emulated seconds minus the CPU
+    seconds the host spent: ``(1 - 1/slowdown)`` of them), as an executing device sleeps
+    until it is ready before its next split-part, so that as much of the host's other work
+    runs in between (a device with a larger slowdown sleeps longer and wakes up colder).
+    Only every ``woken_every``-th pass (and the last) is run woken (sleeping out is slow);
+    at the other heights ``first_seconds`` is the chained entry times the woken/chained
+    ratio interpolated linearly between the woken heights. Warm-up rounds only sleep
+    ``gap_s``.
     """
 
     def __init__(
@@ -183,9 +193,15 @@ class ChainedProfile:
         gap_s: float = 0.0,
         lock: Any = None,
         flush_bytes: int = 0,
+        sleep_out: bool = False,
+        woken_every: int = 1,
     ):
         if granularity < 1:
             raise InputError(f"granularity must be >= 1, got {granularity}")
+        if woken_every < 1:
+            raise InputError(f"woken_every must be >= 1, got {woken_every}")
+        self.sleep_out, self.woken_every = sleep_out, woken_every
+        self._owed = 0.0  # what the emulated device still sleeps of its last woken layer
         if not gap_s >= 0:
             raise InputError(f"gap_s must be >= 0, got {gap_s}")
         self.model, self.net, self.name = model, net, name
@@ -218,22 +234,26 @@ class ChainedProfile:
         part = functools.partial(run_split_part, self.net, index, index, piece, lo, 0, h - 1)
         return timed(part, self.slowdown)[1]
 
-    def _pause(self) -> None:
-        if self.gap_s > 0:
-            time.sleep(self.gap_s)
+    def _pause(self, owed: float = 0.0) -> None:
+        if max(self.gap_s, owed) > 0:
+            time.sleep(max(self.gap_s, owed))
         if self.flush is not None:
             np.add(self.flush, 1.0, out=self.flush)
 
     def round(self, *, keep: bool = True) -> None:
         """One round: every pass woken, then chained; then the tail (woken)."""
+        awake = 1.0 - 1.0 / self.slowdown if self.sleep_out and self.slowdown > 1 else 0.0
         with torch.inference_mode():
-            for at in pass_heights(self.heights):
-                for index, q in enumerate(at):
-                    self._pause()
-                    with self.guard:
-                        seconds = self._one(index, q)
-                    if keep:
-                        self.woken[index][q].append(seconds)
+            passes = pass_heights(self.heights)
+            for p, at in enumerate(passes):
+                if p % self.woken_every == 0 or p == len(passes) - 1:
+                    for index, q in enumerate(at):
+                        self._pause(self._owed if keep else 0.0)
+                        with self.guard:
+                            seconds = self._one(index, q)
+                        self._owed = awake * seconds
+                        if keep:
+                            self.woken[index][q].append(seconds)
                 self._pause()
                 with self.guard:
                     for index, q in enumerate(at):
@@ -241,7 +261,7 @@ class ChainedProfile:
                         if keep:
                             self.chained[index][q].append(seconds)
             if self.model.tail_fc:
-                self._pause()
+                self._pause(self._owed if keep else 0.0)
                 with self.guard:
                     seconds = timed(lambda: self.net.head(self.inputs[-1]), self.slowdown)[1]
                 if keep:
@@ -256,13 +276,26 @@ class ChainedProfile:
         def medians(times: list[list[list[float]]]) -> tuple[tuple[float, ...], ...]:
             return tuple(tuple(statistics.median(t) for t in per) for per in times)
 
+        chained = medians(self.chained)
+        first = []
+        for woken, plain in zip(self.woken, chained, strict=True):
+            known = [q for q, t in enumerate(woken) if t]
+            ratios = [statistics.median(woken[q]) / max(plain[q], 1e-12) for q in known]
+            scale = np.interp(np.arange(len(plain)), known, ratios)
+            first.append(
+                tuple(
+                    statistics.median(woken[q]) if woken[q] else float(plain[q] * scale[q])
+                    for q in range(len(plain))
+                )
+            )
+
         return TableDevice(
             name=self.name,
             model_name=self.model.name,
             layer_names=tuple(layer.name for layer in self.model.layers),
             heights=tuple(tuple(hs) for hs in self.heights),
-            seconds=medians(self.chained),
+            seconds=chained,
             tail_s=statistics.median(self.tails) if self.tails else 0.0,
             source=f"measured {self.name} (chained, {self.rounds} rounds)",
-            first_seconds=medians(self.woken),
+            first_seconds=tuple(first),
         )

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["PROFILE_GAP_S", "ExecutionError", "ExecutionPool"]
 
 PROFILE_GAP_S = 2e-3  # the chained profile sleeps this long before each layer
+PROFILE_WOKEN_EVERY = 4  # the chained profile runs every 4th pass woken (and the last)
 PROFILE_WAIT_S = 1800.0  # the longest wait for a worker's profile (a dead one is seen in 1 s)
 
 
@@ -133,14 +134,17 @@ class ExecutionPool:
         mode: Literal["chained", "isolated"] = "chained",
         gap_s: float = PROFILE_GAP_S,
         together: bool | None = None,
+        sleep_out: bool = True,
+        woken_every: int = PROFILE_WOKEN_EVERY,
     ) -> Problem:
         """Profile every worker under its slowdown; the problem on those tables.
 
         ``"chained"`` (the default, the way parts run): all workers at once, each on its own
-        weights in passes through the model, every pass woken (asleep ``gap_s`` and the
-        compute lock taken before each layer: first-layer tables) and chained (the lock held
-        through the pass); ``ChainedProfile``, which keeps its samples for
-        :meth:`profile_more`.
+        weights in passes through the model, every ``woken_every``-th pass woken (asleep
+        before each layer, ``sleep_out``: as long as the device would still be busy with the
+        previous one, at least ``gap_s``; the compute lock taken for each layer: first-layer
+        tables) and every pass chained (the lock held through the pass); ``ChainedProfile``,
+        which keeps its samples for :meth:`profile_more`.
         ``"isolated"``: one layer at a time with 8 MB written before each run, one worker
         at a time unless ``together``.
         """
@@ -150,7 +154,9 @@ class ExecutionPool:
             together = mode == "chained"
         for group in [list(range(n))] if together else [[k] for k in range(n)]:
             for k in group:
-                self._inboxes[k].put(("profile", granularity, repeats, warmup, mode, gap_s))
+                self._inboxes[k].put(
+                    ("profile", granularity, repeats, warmup, mode, gap_s, sleep_out, woken_every)
+                )
             while not all(k in tables for k in group):
                 msg = self._answer(PROFILE_WAIT_S)
                 tables[msg[1]] = msg[2]

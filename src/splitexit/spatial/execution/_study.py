@@ -28,7 +28,12 @@ import numpy as np
 
 from splitexit.errors import InputError
 from splitexit.spatial.execution._emulated import EmulatedCluster
-from splitexit.spatial.execution._pool import PROFILE_GAP_S, ExecutionError, ExecutionPool
+from splitexit.spatial.execution._pool import (
+    PROFILE_GAP_S,
+    PROFILE_WOKEN_EVERY,
+    ExecutionError,
+    ExecutionPool,
+)
 from splitexit.spatial.experiments._compare import METHODS, compare
 from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
 from splitexit.spatial.geometry._problem import Problem, Strategy
@@ -265,6 +270,8 @@ def measure_methods(
         "pipe_ms": pipe_s * 1e3,
         "profile": profile_mode,
         "profile_gap_ms": PROFILE_GAP_S * 1e3,
+        "profile_sleep_out": True,
+        "profile_woken_every": PROFILE_WOKEN_EVERY,
         "loadavg": _loadavg(),
     }  # fmt: skip
     return Measured(cluster.name, model.name, cluster.names, tuple(rows), notes)

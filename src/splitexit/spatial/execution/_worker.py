@@ -2,10 +2,11 @@
 
 Messages (tuples) arrive in the worker's inbox:
 
-- ``("profile", granularity, repeats, warmup, mode, gap_s)``: time every layer at several
-  heights under the device's slowdown (``measure_device``; ``mode`` ``"chained"``: passes
-  through the model, ``gap_s`` asleep before each layer, each timed run under the compute
-  lock; ``"isolated"``: one layer at a time, 8 MB written before each timed run) and answer
+- ``("profile", granularity, repeats, warmup, mode, gap_s, sleep_out, woken_every)``: time
+  every layer at several heights under the device's slowdown (``mode`` ``"chained"``:
+  ``ChainedProfile``, passes through the model, woken ones asleep before each layer, each
+  timed run under the compute lock; ``"isolated"``: ``measure_device``, one layer at a
+  time, 8 MB written before each timed run) and answer
   ``("profile", k, TableDevice)``. The chained profile runs on the worker's own weights
   (those its split-parts use) and keeps its samples:
 - ``("profile-more", rounds)``: that many more rounds of it; answer the table of all rounds.
@@ -252,16 +253,17 @@ def worker_main(
                 if msg[0] == "stop":
                     return
                 if msg[0] == "profile" and msg[4] == "chained":
-                    _, granularity, repeats, warmup, _, gap_s = msg
+                    _, granularity, repeats, warmup, _, gap_s, sleep_out, woken_every = msg
                     profile = ChainedProfile(
                         setup.model, worker.net, name=setup.name, granularity=granularity,
-                        slowdown=setup.slowdown, gap_s=gap_s, lock=lock,
+                        slowdown=setup.slowdown, gap_s=gap_s, lock=lock, sleep_out=sleep_out,
+                        woken_every=woken_every,
                     )  # fmt: skip
                     for round_ in range(warmup + repeats):
                         profile.round(keep=round_ >= warmup)
                     requester.put(("profile", setup.index, profile.table()))
                 elif msg[0] == "profile":
-                    _, granularity, repeats, warmup, mode, gap_s = msg
+                    _, granularity, repeats, warmup, mode, *_ = msg
                     table = measure_device(
                         setup.model, name=setup.name, granularity=granularity,
                         repeats=repeats, warmup=warmup, slowdown=setup.slowdown, seed=setup.seed,
