@@ -209,3 +209,23 @@ def test_cli_experiment_unknown_name() -> None:
         "experiment 'table9' is not one of table1, table2, table3, alpha, samples, dynamic"
         in result.output
     )
+
+
+def test_cli_compare_twice_same_numbers_distredge_and_fast(tmp_path: Path) -> None:
+    # Issue 17 item 4: fast is bounded by evaluations, DDPG and LC-PSS are seeded, so the
+    # same simulated command gives the same strategies and numbers (only plan_s, wall time,
+    # may differ).
+    def once(name: str) -> list[dict[str, Any]]:
+        out = tmp_path / name
+        args = ["distredge", "compare", *TINY, "--methods", "distredge,fast", "--episodes", "30",
+                "--fast-evaluations", "200", "--seed", "4", "--json", str(out)]  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        rows = json.loads(out.read_text())["results"]
+        for row in rows:
+            row.pop("plan_s")
+        return rows  # type: ignore[no-any-return]
+
+    first, second = once("a.json"), once("b.json")
+    assert [r["method"] for r in first] == ["distredge", "fast"]
+    assert first == second

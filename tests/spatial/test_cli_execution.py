@@ -46,3 +46,12 @@ def test_cli_measure_unknown_method_exit_2(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2 and "unknown method 'nope'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["run", "measure"])
+def test_cli_execution_bad_profile_exit_2(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "emu.yaml"
+    path.write_text("providers:\n  - {name: a, slowdown: 1, bandwidth: 10Mbps}\n")
+    result = runner.invoke(app, ["distredge", command, "--cluster", str(path), "--profile", "warm"])
+    assert result.exit_code == 2 and "--profile must be 'chained' or 'isolated'" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -89,6 +89,7 @@ def test_execution_processes_output_equals_unsplit() -> None:
     [
         ("providers: []\n", "providers"),
         ("providers:\n  - {name: a, slowdown: 0.5, bandwidth: 10Mbps}\n", "slowdown"),
+        ("providers:\n  - {name: a, slowdown: 5000, bandwidth: 10Mbps}\n", "slowdown"),
         ("providers:\n  - {name: a, slowdown: 2, bandwidth: fast}\n", "bandwidth"),
         ("providers:\n  - {name: a, slowdown: 2, bandwidth: 1Mbps, gpu: 1}\n", "gpu"),
         (
@@ -125,7 +126,27 @@ def test_measure_methods_reports_every_method_in_json_and_markdown() -> None:
     for row in data["rows"]:
         assert row["measured_ips"] > 0 and row["simulated_ips"] > 0
         assert len(row["block_medians_ms"]) == 2 and row["max_abs_diff"] <= 1e-4
+        assert row["simulated_at_planning_ms"] > 0 and row["host_late_ms"] > -1.0
+        assert -90 < row["compute_vs_table_pct"] < 900  # the parts' seconds were all logged
+        by_device = row["compute_vs_table_pct_by_device"]
+        assert len(by_device) == 2 and any(x is not None for x in by_device)
+    assert data["notes"]["profile"] == "chained" and data["notes"]["profile_rounds_per_block"] == 1
     assert "| offload |" in measured.markdown() and "| aofl |" in measured.markdown()
+    assert "of 2 methods within 10% of simulated" in measured.markdown()
+
+
+def test_profile_more_adds_rounds_of_the_chained_profile() -> None:
+    model = load_model("vgg16", **TINY)
+    with ExecutionPool(model, _cluster(2), mode="thread", wait_s=30) as pool:
+        first = pool.profile(granularity=8, repeats=1, warmup=0)
+        more = pool.profile_more(2)
+        assert pool.problem is more
+    for problem, rounds in ((first, 1), (more, 3)):
+        for provider in problem.cluster.providers:  # type: ignore[attr-defined]
+            assert provider.device.source.endswith(f"(chained, {rounds} rounds)")
+        assert problem.first_tables is not None
+        for index, layer in enumerate(model.layers):
+            assert problem.first_tables[index].shape == (2, layer.h_out + 1)
 
 
 def test_disturbed_blocks_never_all() -> None:

@@ -393,6 +393,12 @@ _DivisorOpt = Annotated[
 _InputSizeOpt = Annotated[
     int | None, typer.Option(help="Square input size, e.g. 112 (default: the model's).")
 ]
+_ProfileOpt = Annotated[
+    str,
+    typer.Option(
+        help="In-place profile: chained (passes through the model, as parts run) or isolated."
+    ),
+]
 _BlocksOpt = Annotated[int, typer.Option(help="Repeated blocks (methods interleaved in each).")]
 _ImagesOpt = Annotated[int, typer.Option(help="Images per method per block, one at a time.")]
 
@@ -412,6 +418,7 @@ def _measure_run(
     seed: int,
     json_out: Path | None,
     markdown_out: Path | None,
+    profile: str = "chained",
 ) -> None:
     check_json_out(json_out)
     check_output_file(markdown_out, "--markdown")
@@ -419,6 +426,8 @@ def _measure_run(
     from splitexit.spatial import METHODS, load_model
     from splitexit.spatial.execution import load_emulated, measure_methods
 
+    if profile not in ("chained", "isolated"):
+        raise InputError(f"--profile must be 'chained' or 'isolated', got {profile!r}")
     emulated = load_emulated(cluster)
     chosen = list(METHODS) if methods is None else methods
     unknown = [m for m in chosen if m not in METHODS]
@@ -430,6 +439,7 @@ def _measure_run(
     measured = measure_methods(
         spec, emulated, methods=chosen, blocks=blocks, images=images, reject_pct=reject_pct,
         episodes=episodes, fast_evaluations=fast_evaluations, granularity=granularity, seed=seed,
+        profile_mode="isolated" if profile == "isolated" else "chained",
         progress=lambda line: err.print(line, markup=False),
     )  # fmt: skip
     markdown = measured.markdown()
@@ -456,12 +466,13 @@ def distredge_run_command(
     ] = 1,
     seed: Annotated[int, typer.Option(help="Seed of weights, image and planners.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    profile: _ProfileOpt = "chained",
 ) -> None:
     """Execute one method's split decision for real: a worker process per emulated device."""
     with _user_errors():
         _measure_run(
             cluster, model, channel_divisor, input_size, [method], 1, images, 100.0, episodes,
-            fast_evaluations, granularity, seed, json_out, None,
+            fast_evaluations, granularity, seed, json_out, None, profile,
         )  # fmt: skip
 
 
@@ -487,13 +498,14 @@ def distredge_measure_command(
     markdown_out: Annotated[
         Path | None, typer.Option("--markdown", help="Write the Markdown table here.")
     ] = None,
+    profile: _ProfileOpt = "chained",
 ) -> None:
     """Measured against simulated for every method: img/s and median latency, blocks."""
     with _user_errors():
         chosen = None if methods == "all" else [m.strip() for m in methods.split(",")]
         _measure_run(
             cluster, model, channel_divisor, input_size, chosen, blocks, images, reject_pct,
-            episodes, fast_evaluations, granularity, seed, json_out, markdown_out,
+            episodes, fast_evaluations, granularity, seed, json_out, markdown_out, profile,
         )  # fmt: skip
 
 

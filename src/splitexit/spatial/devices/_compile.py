@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from splitexit.spatial.devices._cluster import Cluster
-from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._geometry import FloatArray, ModelSpec
 from splitexit.spatial.geometry._problem import Problem
 
 __all__ = ["make_problem"]
@@ -23,6 +23,13 @@ def make_problem(model: ModelSpec, cluster: Cluster) -> Problem:
     tables = tuple(
         np.stack([tables[i] for tables, _ in per_device]) for i in range(model.num_layers)
     )
+    firsts = [_first_tables(p.device, model) for p in cluster.providers]
+    first_tables = None
+    if any(f is not None for f in firsts):  # a device without them: its ordinary tables
+        own = [f if f is not None else t for f, (t, _) in zip(firsts, per_device, strict=True)]
+        first_tables = tuple(
+            np.stack([device[i] for device in own]) for i in range(model.num_layers)
+        )
     bits = cluster.feature_bits
     return Problem(
         model=model,
@@ -33,4 +40,11 @@ def make_problem(model: ModelSpec, cluster: Cluster) -> Problem:
         out_row_bits=np.array([float(ly.w_out * ly.c_out * bits) for ly in model.layers]),
         in_row_bits=float(model.w_in * model.c_in * cluster.input_bits),
         result_bits=float(model.result_elements * bits),
+        first_tables=first_tables,
     )
+
+
+def _first_tables(device: object, model: ModelSpec) -> list[FloatArray] | None:
+    """A device's tables of a split-part's first layer (a measured ``TableDevice``'s)."""
+    method = getattr(device, "first_latency_tables", None)
+    return None if method is None else method(model)

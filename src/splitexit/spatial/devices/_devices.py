@@ -146,6 +146,18 @@ class TableDevice:
     tail_s: float
     source: str
     method: Literal["interp", "knn"] = "interp"
+    # Seconds of each layer when it is the first of a split-part (the device has just woken
+    # up for it), at the same heights; None: as ``seconds`` (the chained profile, docs).
+    first_seconds: tuple[tuple[float, ...], ...] | None = None
+
+    def first_latency_tables(self, model: ModelSpec) -> list[FloatArray] | None:
+        """Like :meth:`latency_tables` from ``first_seconds``; None when not profiled."""
+        if self.first_seconds is None:
+            return None
+        self.latency_tables(model)  # the same checks
+        return [
+            self._fill(i, layer.h_out, self.first_seconds) for i, layer in enumerate(model.layers)
+        ]
 
     def latency_tables(self, model: ModelSpec) -> tuple[list[FloatArray], float]:
         if model.name != self.model_name:
@@ -176,9 +188,11 @@ class TableDevice:
             tables.append(self._fill(i, layer.h_out))
         return tables, self.tail_s
 
-    def _fill(self, i: int, height: int) -> FloatArray:
+    def _fill(
+        self, i: int, height: int, seconds: tuple[tuple[float, ...], ...] | None = None
+    ) -> FloatArray:
         known_h = np.array(self.heights[i], dtype=np.float64)
-        known_s = np.array(self.seconds[i], dtype=np.float64)
+        known_s = np.array((self.seconds if seconds is None else seconds)[i], dtype=np.float64)
         wanted = np.arange(1, height + 1, dtype=np.float64)
         if self.method == "knn":
             from sklearn.neighbors import KNeighborsRegressor

@@ -50,11 +50,16 @@ class _LayerTable(StrictModel):
     name: str
     heights: list[int]
     seconds: list[float]
+    first_seconds: list[float] | None = None  # as the first layer of a split-part (chained)
 
     @model_validator(mode="after")
     def _consistent(self) -> _LayerTable:
         if not self.heights or len(self.heights) != len(self.seconds):
             raise ValueError("heights and seconds must be non-empty lists of the same length")
+        if self.first_seconds is not None and len(self.first_seconds) != len(self.heights):
+            raise ValueError("first_seconds must list as many values as heights")
+        if self.first_seconds is not None and any(not s >= 0 for s in self.first_seconds):
+            raise ValueError("first_seconds must be >= 0")
         if self.heights[0] < 1 or any(a >= b for a, b in itertools.pairwise(self.heights)):
             raise ValueError(f"heights must rise strictly from >= 1, got {self.heights}")
         if any(not s >= 0 for s in self.seconds):
@@ -72,6 +77,13 @@ class _DeviceFile(StrictModel):
     synthetic: bool = False
     measured_with: str = ""
 
+    @model_validator(mode="after")
+    def _first_everywhere(self) -> _DeviceFile:
+        given = {layer.first_seconds is not None for layer in self.layers}
+        if len(given) > 1:
+            raise ValueError("first_seconds must be given for every layer or for none")
+        return self
+
 
 def load_device_table(path: Path) -> TableDevice:
     """Read a measured table; it is checked against a model when the simulator compiles it."""
@@ -86,11 +98,23 @@ def load_device_table(path: Path) -> TableDevice:
         tail_s=spec.tail_s,
         source=source,
         method=spec.method,
+        first_seconds=(
+            None
+            if not spec.layers or spec.layers[0].first_seconds is None
+            else tuple(tuple(layer.first_seconds or ()) for layer in spec.layers)
+        ),
     )
 
 
 def save_device_table(path: Path, table: TableDevice, *, measured_with: str) -> None:
     """Write ``table`` as ``splitexit.device/1`` JSON (atomically)."""
+    layers: list[dict[str, object]] = [
+        {"name": name, "heights": list(h), "seconds": list(s)}
+        for name, h, s in zip(table.layer_names, table.heights, table.seconds, strict=True)
+    ]
+    if table.first_seconds is not None:
+        for layer, first in zip(layers, table.first_seconds, strict=True):
+            layer["first_seconds"] = list(first)
     data = {
         "format": DEVICE_FORMAT,
         "device": table.name,
@@ -99,10 +123,7 @@ def save_device_table(path: Path, table: TableDevice, *, measured_with: str) -> 
         "measured_with": measured_with,
         "method": table.method,
         "tail_s": table.tail_s,
-        "layers": [
-            {"name": name, "heights": list(h), "seconds": list(s)}
-            for name, h, s in zip(table.layer_names, table.heights, table.seconds, strict=True)
-        ],
+        "layers": layers,
     }
     atomic_write_text(path, dump_json(data, indent=1, where=str(path)))
 

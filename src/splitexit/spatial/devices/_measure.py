@@ -6,12 +6,34 @@ Vertical-Splitting Law gives, batch size 1, with the same split-part code as the
 proof; the median of ``repeats`` runs after ``warmup`` runs is kept. The FC tail is timed
 whole. The paper profiles with granularity 1 on TensorRT; a coarser granularity is read back
 with linear interpolation (or k-nearest-neighbours).
+
+Two orders (``mode``):
+
+- ``"isolated"``: one layer and height at a time, its runs back to back (optionally with a
+  buffer written before each run to evict the caches).
+- ``"chained"`` (the profile in place of ``distredge run``): *passes* through the whole
+  model in the order an execution touches it. Each pass runs every layer, first to last, at
+  the same share of its height (as many passes as the tallest layer has heights;
+  :func:`pass_heights`), each from a fresh copy of its input rows; so a layer's weights
+  were last touched a whole pass earlier, as in an executed image they were an image
+  earlier. Each pass runs twice: *woken* (``gap_s`` asleep before each layer, ``lock``
+  taken for each: every layer as the first of a split-part, which an executing device
+  computes right after waking up for its rows while the host ran other devices) into
+  ``first_seconds``, and *chained* (asleep once, ``lock`` held through the pass: every layer
+  as one that follows another within a split-part) into ``seconds``. ``lock`` is the
+  compute lock of ``distredge run``'s workers, so that devices profiling at once take turns
+  on the host as executing ones do. ``warmup`` untimed rounds of passes, then ``repeats``
+  timed ones; every sample of an entry is kept for its median.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import statistics
+import time
 from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -22,7 +44,7 @@ from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.geometry._geometry import ModelSpec, layer_input_rows
 from splitexit.spatial.geometry._torch import TorchModel, run_split_part
 
-__all__ = ["measure_device"]
+__all__ = ["ChainedProfile", "measure_device", "pass_heights"]
 
 
 def _median_seconds(
@@ -54,6 +76,9 @@ def measure_device(
     slowdown: float = 1.0,
     seed: int = 0,
     flush_bytes: int = 0,
+    mode: Literal["isolated", "chained"] = "isolated",
+    gap_s: float = 0.0,
+    lock: Any = None,
 ) -> TableDevice:
     """Time every layer of ``model`` at several heights on this machine.
 
@@ -62,14 +87,28 @@ def measure_device(
     not timed with its weights and input still in cache from the previous repetition (in a
     chained run the other layers have evicted them; without it the per-layer times of a
     channel-reduced VGG-16 summed to 5-25% less than the whole model's run here).
+    ``mode``, ``gap_s`` and ``lock``: see the module docstring (``"chained"``: the profile
+    in place of ``distredge run``).
     """
     flush = np.zeros(flush_bytes // 8) if flush_bytes > 0 else None
     for option, value, low in (("granularity", granularity, 1), ("repeats", repeats, 1),
                                ("warmup", warmup, 0), ("threads", threads, 1)):  # fmt: skip
         if value < low:
             raise InputError(f"{option} must be >= {low}, got {value}")
+    if mode not in ("isolated", "chained"):
+        raise InputError(f"mode must be 'isolated' or 'chained', got {mode!r}")
+    if not gap_s >= 0:
+        raise InputError(f"gap_s must be >= 0, got {gap_s}")
     torch.set_num_threads(threads)
     net = TorchModel(model, seed=seed).eval()
+    if mode == "chained":
+        profile = ChainedProfile(
+            model, net, name=name, granularity=granularity, slowdown=slowdown, gap_s=gap_s,
+            lock=lock, flush_bytes=flush_bytes,
+        )  # fmt: skip
+        for round_ in range(warmup + repeats):
+            profile.round(keep=round_ >= warmup)
+        return profile.table()
     heights_all, seconds_all = [], []
     with torch.inference_mode():
         x = torch.randn(1, model.c_in, model.h_in, model.w_in)
@@ -106,3 +145,157 @@ def measure_device(
         tail_s=tail,
         source=f"measured {name}",
     )
+
+
+def pass_heights(heights: list[list[int]]) -> list[list[int]]:
+    """Per pass of the chained order, the index of every layer's height (its share).
+
+    There are as many passes as the tallest layer has heights; pass ``p`` runs every layer at
+    the same fraction ``p / (passes - 1)`` of its heights (rounded), as a provider computes
+    about the same share of every layer of a split. A layer with fewer heights is timed at
+    some heights more than once per round (all of them kept for the median).
+    """
+    passes = max(len(hs) for hs in heights)
+    if passes == 1:
+        return [[0] * len(heights)]
+    return [[round(p * (len(hs) - 1) / (passes - 1)) for hs in heights] for p in range(passes)]
+
+
+class ChainedProfile:
+    """The ``"chained"`` order (module docstring), round by round, its samples kept.
+
+    Every pass is run twice: *woken*, asleep before each layer and the lock taken for each
+    (a layer that is the first of a split-part: ``first_seconds``), and *chained*, asleep
+    once before the pass and the lock held through it (a layer that follows another in the
+    same split-part: ``seconds``). :meth:`round` runs one round of passes (and the tail);
+    :meth:`table` gives the medians of every sample kept so far, so that more rounds can be
+    taken later (``distredge measure`` takes one before each block of images).
+
+    A woken layer sleeps ``gap_s``; with ``sleep_out`` at least what the emulated device
+    would still be busy with its previous woken layer (its emulated seconds minus the CPU
+    seconds the host spent: ``(1 - 1/slowdown)`` of them), as an executing device sleeps
+    until it is ready before its next split-part, so that as much of the host's other work
+    runs in between (a device with a larger slowdown sleeps longer and wakes up colder).
+    Only every ``woken_every``-th pass (and the last) is run woken (sleeping out is slow);
+    at the other heights ``first_seconds`` is the chained entry times the woken/chained
+    ratio interpolated linearly between the woken heights. Warm-up rounds only sleep
+    ``gap_s``.
+    """
+
+    def __init__(
+        self,
+        model: ModelSpec,
+        net: TorchModel,
+        *,
+        name: str,
+        granularity: int = 1,
+        slowdown: float = 1.0,
+        gap_s: float = 0.0,
+        lock: Any = None,
+        flush_bytes: int = 0,
+        sleep_out: bool = False,
+        woken_every: int = 1,
+    ):
+        if granularity < 1:
+            raise InputError(f"granularity must be >= 1, got {granularity}")
+        if woken_every < 1:
+            raise InputError(f"woken_every must be >= 1, got {woken_every}")
+        self.sleep_out, self.woken_every = sleep_out, woken_every
+        self._owed = 0.0  # what the emulated device still sleeps of its last woken layer
+        if not gap_s >= 0:
+            raise InputError(f"gap_s must be >= 0, got {gap_s}")
+        self.model, self.net, self.name = model, net, name
+        self.slowdown, self.gap_s = slowdown, gap_s
+        self.guard = lock if lock is not None else contextlib.nullcontext()
+        self.flush = np.zeros(flush_bytes // 8) if flush_bytes > 0 else None
+        self.heights = [
+            sorted({*range(granularity, layer.h_out, granularity), layer.h_out})
+            for layer in model.layers
+        ]
+        with torch.inference_mode():
+            self.inputs = [torch.randn(1, model.c_in, model.h_in, model.w_in)]
+            for index, layer in enumerate(model.layers):
+                x = run_split_part(net, index, index, self.inputs[-1], 0, 0, layer.h_out - 1)
+                self.inputs.append(x)
+        self.rows = [
+            [tuple(int(r[0]) for r in layer_input_rows(layer, np.array([0]), np.array([h - 1])))
+             for h in hs]
+            for layer, hs in zip(model.layers, self.heights, strict=True)
+        ]  # fmt: skip
+        self.woken: list[list[list[float]]] = [[[] for _ in hs] for hs in self.heights]
+        self.chained: list[list[list[float]]] = [[[] for _ in hs] for hs in self.heights]
+        self.tails: list[float] = []
+        self.rounds = 0  # kept rounds so far
+
+    def _one(self, index: int, p: int) -> float:
+        lo, hi = self.rows[index][p]
+        piece = self.inputs[index][:, :, lo : hi + 1].clone()  # fresh, as gathered rows are
+        h = self.heights[index][p]
+        part = functools.partial(run_split_part, self.net, index, index, piece, lo, 0, h - 1)
+        return timed(part, self.slowdown)[1]
+
+    def _pause(self, owed: float = 0.0) -> None:
+        if max(self.gap_s, owed) > 0:
+            time.sleep(max(self.gap_s, owed))
+        if self.flush is not None:
+            np.add(self.flush, 1.0, out=self.flush)
+
+    def round(self, *, keep: bool = True) -> None:
+        """One round: every pass woken, then chained; then the tail (woken)."""
+        awake = 1.0 - 1.0 / self.slowdown if self.sleep_out and self.slowdown > 1 else 0.0
+        with torch.inference_mode():
+            passes = pass_heights(self.heights)
+            for p, at in enumerate(passes):
+                if p % self.woken_every == 0 or p == len(passes) - 1:
+                    for index, q in enumerate(at):
+                        self._pause(self._owed if keep else 0.0)
+                        with self.guard:
+                            seconds = self._one(index, q)
+                        self._owed = awake * seconds
+                        if keep:
+                            self.woken[index][q].append(seconds)
+                self._pause()
+                with self.guard:
+                    for index, q in enumerate(at):
+                        seconds = self._one(index, q)
+                        if keep:
+                            self.chained[index][q].append(seconds)
+            if self.model.tail_fc:
+                self._pause(self._owed if keep else 0.0)
+                with self.guard:
+                    seconds = timed(lambda: self.net.head(self.inputs[-1]), self.slowdown)[1]
+                if keep:
+                    self.tails.append(seconds)
+        self.rounds += keep
+
+    def table(self) -> TableDevice:
+        """The medians of every kept sample (at least one round must have been kept)."""
+        if self.rounds == 0:
+            raise InputError("no round of the chained profile was kept yet")
+
+        def medians(times: list[list[list[float]]]) -> tuple[tuple[float, ...], ...]:
+            return tuple(tuple(statistics.median(t) for t in per) for per in times)
+
+        chained = medians(self.chained)
+        first = []
+        for woken, plain in zip(self.woken, chained, strict=True):
+            known = [q for q, t in enumerate(woken) if t]
+            ratios = [statistics.median(woken[q]) / max(plain[q], 1e-12) for q in known]
+            scale = np.interp(np.arange(len(plain)), known, ratios)
+            first.append(
+                tuple(
+                    statistics.median(woken[q]) if woken[q] else float(plain[q] * scale[q])
+                    for q in range(len(plain))
+                )
+            )
+
+        return TableDevice(
+            name=self.name,
+            model_name=self.model.name,
+            layer_names=tuple(layer.name for layer in self.model.layers),
+            heights=tuple(tuple(hs) for hs in self.heights),
+            seconds=chained,
+            tail_s=statistics.median(self.tails) if self.tails else 0.0,
+            source=f"measured {self.name} (chained, {self.rounds} rounds)",
+            first_seconds=tuple(first),
+        )

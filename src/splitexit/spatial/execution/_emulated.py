@@ -64,7 +64,7 @@ class EmulatedCluster:
 
 class _DeviceSpec(StrictModel):
     name: str
-    slowdown: float = Field(ge=1.0, le=100.0)
+    slowdown: float = Field(ge=1.0, le=1000.0)
     bandwidth: Annotated[float, BeforeValidator(bandwidth_field)]
 
 

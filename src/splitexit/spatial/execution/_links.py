@@ -4,11 +4,15 @@ A transfer of ``bits`` from ``i`` to ``j`` that starts at ``t`` is delivered at
 ``t + bits / min(B_i, B_j) + overhead`` and keeps ``i``'s link busy until
 ``t + bits / B_i + overhead``; a sender's transfers leave one after another in device order.
 The executor does not shape the loopback pipe: it stamps each message with its delivery
-time and the receiver waits until then (``wait_until``) before using the rows. A stamped
-delivery is used ``pipe_s`` late (transit and wake-up, measured in place under the current
-load, ``ExecutionPool.measure_pipe``); that much of the overhead is already paid for
-real, so the stamp charges only the rest,
-``max(overhead - pipe_s, 0)``, and a transfer costs the simulator's overhead in all.
+time and the receiver waits until then (``wait_until``) before using the rows. A worker's
+split-part starts on the emulated clock at the stamp, whenever the host actually woke it
+up, so a transfer between providers costs exactly the simulator's time. Only the requester
+reads the wall clock: the last delivery to it is used ``pipe_s`` late (transit and wake-up,
+measured in place under the current load, ``ExecutionPool.measure_pipe``); that much of its
+overhead is paid for real, so its stamp charges only the rest, ``max(overhead - pipe_s,
+0)``. (Before, every transfer's stamp was shortened so, although only the last one's
+lateness is paid: the emulated image ran ``pipe_s`` faster per transfer on its critical
+path than the simulator's.)
 
 >>> links = Links((100e6, 50e6), 400e6, 0.002, 8.0, (16.0,), 16.0)
 >>> round(links.transfer(0, 1, 1e6)[0], 4)
@@ -45,7 +49,8 @@ class Links:
     def transfer(self, src: int, dst: int, bits: float) -> tuple[float, float]:
         """(seconds until delivered, seconds the sender's link is busy) of one transfer."""
         rate = min(self._bw(src), self._bw(dst))
-        stamp = max(self.overhead_s - self.pipe_s, 0.0)
+        paid = self.pipe_s if dst == REQUESTER else 0.0  # see the module docstring
+        stamp = max(self.overhead_s - paid, 0.0)
         return bits / rate + stamp, bits / self._bw(src) + self.overhead_s
 
     def row_bits(self, layer: int) -> float:

@@ -32,7 +32,11 @@ from splitexit.spatial.geometry._problem import Problem, Strategy
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["ExecutionError", "ExecutionPool"]
+__all__ = ["PROFILE_GAP_S", "ExecutionError", "ExecutionPool"]
+
+PROFILE_GAP_S = 2e-3  # the chained profile sleeps this long before each layer
+PROFILE_WOKEN_EVERY = 4  # the chained profile runs every 4th pass woken (and the last)
+PROFILE_WAIT_S = 1800.0  # the longest wait for a worker's profile (a dead one is seen in 1 s)
 
 
 class ExecutionError(SplitexitError):
@@ -60,8 +64,10 @@ class ExecutionPool:
         self._inboxes: list[Any] = []
         self._answers: Any = None
         self._image = 0
+        self._started = 0.0
         self.problem: Problem | None = None
         self.pipe_s = 0.0
+        self.last_emulated_s = 0.0  # the last image's latency on the emulated clock
 
     def __enter__(self) -> ExecutionPool:
         from splitexit.spatial.execution._worker import WorkerSetup, worker_main
@@ -101,8 +107,9 @@ class ExecutionPool:
                 worker.join(timeout=5.0)
         self._workers = []
 
-    def _answer(self) -> tuple[Any, ...]:
-        deadline = time.monotonic() + self.wait_s
+    def _answer(self, wait_s: float | None = None) -> tuple[Any, ...]:
+        wait_s = self.wait_s if wait_s is None else wait_s
+        deadline = time.monotonic() + wait_s
         while True:
             try:
                 msg: tuple[Any, ...] = self._answers.get(timeout=1.0)
@@ -113,27 +120,59 @@ class ExecutionPool:
                     name = self.cluster.names[dead[0]]
                     raise ExecutionError(f"worker {name!r} exited unexpectedly") from None
                 if time.monotonic() > deadline:
-                    raise ExecutionError(f"no worker answered within {self.wait_s:g} s") from None
+                    raise ExecutionError(f"no worker answered within {wait_s:g} s") from None
         if msg[0] == "error":
             raise ExecutionError(f"worker {self.cluster.names[msg[1]]!r} failed: {msg[2]}")
         return msg
 
     def profile(
-        self, *, granularity: int = 1, repeats: int = 3, warmup: int = 1, together: bool = False
+        self,
+        *,
+        granularity: int = 1,
+        repeats: int = 3,
+        warmup: int = 1,
+        mode: Literal["chained", "isolated"] = "chained",
+        gap_s: float = PROFILE_GAP_S,
+        together: bool | None = None,
+        sleep_out: bool = True,
+        woken_every: int = PROFILE_WOKEN_EVERY,
     ) -> Problem:
         """Profile every worker under its slowdown; the problem on those tables.
 
-        One worker at a time by default (a real device's latency does not depend on the
-        others'); ``together`` profiles all at once (quicker, contended on few cores).
+        ``"chained"`` (the default, the way parts run): all workers at once, each on its own
+        weights in passes through the model, every ``woken_every``-th pass woken (asleep
+        before each layer, ``sleep_out``: as long as the device would still be busy with the
+        previous one, at least ``gap_s``; the compute lock taken for each layer: first-layer
+        tables) and every pass chained (the lock held through the pass); ``ChainedProfile``,
+        which keeps its samples for :meth:`profile_more`.
+        ``"isolated"``: one layer at a time with 8 MB written before each run, one worker
+        at a time unless ``together``.
         """
         tables: dict[int, TableDevice] = {}
         n = self.cluster.size
+        if together is None:
+            together = mode == "chained"
         for group in [list(range(n))] if together else [[k] for k in range(n)]:
             for k in group:
-                self._inboxes[k].put(("profile", granularity, repeats, warmup))
+                self._inboxes[k].put(
+                    ("profile", granularity, repeats, warmup, mode, gap_s, sleep_out, woken_every)
+                )
             while not all(k in tables for k in group):
-                msg = self._answer()
+                msg = self._answer(PROFILE_WAIT_S)
                 tables[msg[1]] = msg[2]
+        return self.use_tables([tables[k] for k in range(self.cluster.size)])
+
+    def profile_more(self, rounds: int = 1) -> Problem:
+        """More rounds of the chained profile (all workers at once, as it was taken);
+        the problem on the tables of every round so far."""
+        if self.problem is None:
+            raise ExecutionError("take a chained profile before profiling more")
+        for inbox in self._inboxes:
+            inbox.put(("profile-more", rounds))
+        tables: dict[int, TableDevice] = {}
+        while len(tables) < self.cluster.size:
+            msg = self._answer(PROFILE_WAIT_S)
+            tables[msg[1]] = msg[2]
         return self.use_tables([tables[k] for k in range(self.cluster.size)])
 
     def measure_pipe(self, *, count: int = 30, ahead_s: float = 2e-3) -> float:
@@ -152,6 +191,23 @@ class ExecutionPool:
         self.pipe_s = max(statistics.median(late), 0.0)
         return self.pipe_s
 
+    @property
+    def last_image(self) -> int:
+        """The id of the last image run (the key of :meth:`part_log`)."""
+        return self._image
+
+    def part_log(self) -> dict[tuple[int, int, int], float]:
+        """Emulated seconds of every split-part run since the last call, by
+        ``(image, device, stage)`` (stage: the volume; ``num_layers``: the FC tail)."""
+        for inbox in self._inboxes:
+            inbox.put(("log",))
+        parts: dict[tuple[int, int, int], float] = {}
+        for _ in self._inboxes:
+            msg = self._answer()
+            for image, stage, seconds in msg[2]:
+                parts[(image, msg[1], stage)] = seconds
+        return parts
+
     def use_tables(self, tables: list[TableDevice]) -> Problem:
         """The problem of the emulated cluster with these device tables (also for reuse)."""
         providers = tuple(
@@ -166,7 +222,12 @@ class ExecutionPool:
         return self.problem
 
     def run(self, strategy: Strategy, image: torch.Tensor) -> tuple[torch.Tensor, float]:
-        """Execute one image; its output and its end-to-end latency in seconds."""
+        """Execute one image; its output and its end-to-end latency in seconds.
+
+        The latency is the requester's wall clock; ``last_emulated_s`` keeps the result's
+        delivery stamp (the emulated clock's latency): the difference is how late the host
+        delivered it (it could not keep up with the emulated devices).
+        """
         from splitexit.spatial.execution._worker import plan_volume
 
         if self.problem is None:
@@ -174,7 +235,7 @@ class ExecutionPool:
         links = links_of(self.problem, self.pipe_s)
         self._image += 1
         image_id = self._image
-        started = time.monotonic()
+        started = self._started = time.monotonic()
         for inbox in self._inboxes:
             inbox.put(("go", image_id, strategy.boundaries, strategy.splits, links, started))
         a, b, lo, hi = plan_volume(self.model, strategy.boundaries, strategy.splits, 0)
@@ -195,6 +256,7 @@ class ExecutionPool:
 
         if self.model.tail_pool != "none":
             msg = self._answer()
+            self.last_emulated_s = msg[3] - self._started
             wait_until(msg[3])
             result: torch.Tensor = torch.from_numpy(msg[2])
             return result
@@ -205,6 +267,7 @@ class ExecutionPool:
             msg = self._answer()
             parts.append((msg[3], torch.from_numpy(msg[4])))
             latest = max(latest, msg[5])
+        self.last_emulated_s = latest - self._started
         wait_until(latest)
         parts.sort(key=lambda part: part[0])
         return torch.cat([rows for _, rows in parts], dim=2)

@@ -1,12 +1,19 @@
 """Measured against simulated: every method's strategy executed, one image at a time.
 
-Each method plans on the tables profiled in place (:meth:`ExecutionPool.profile`); the
-simulator times its strategy on the same tables. Then ``blocks`` blocks run; in each block
-every method (in an order rotated from block to block: interleaved) executes ``images``
-images one at a time, every output checked against the unsplit model's. A block whose
-median latency deviates more than ``reject_pct`` % from the median of that method's block
-medians is *disturbed*: rejected and reported. The measured latency is the median of the
-images of the kept blocks; images per second is its inverse (one image at a time).
+Each method plans on the tables profiled in place (:meth:`ExecutionPool.profile`, chained
+by default: ``warmup`` + ``repeats`` rounds). Then ``blocks`` blocks run; before each,
+``rounds_per_block`` more rounds of the same profile are taken (untimed), so that the
+tables are measured over the same minutes, under the same load, as the images; in each
+block every method (in an order rotated from block to block: interleaved) executes
+``images`` images one at a time, every output checked against the unsplit model's. The
+simulator then times every method's strategy (planned on the first rounds) on the tables of
+all rounds: the *simulated* column; the simulated latency on the planning tables is kept
+beside it. A block whose median latency deviates more than ``reject_pct`` % from the median
+of that method's block medians is *disturbed*: rejected and reported. The measured latency
+is the median of the images of the kept blocks; images per second is its inverse (one image
+at a time). Two diagnostics per method: the executed split-parts' emulated seconds against
+the tables' for the same parts (*compute vs table*), and how late the host delivered the
+result after its emulated stamp (*host late*).
 """
 
 from __future__ import annotations
@@ -14,19 +21,37 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
 
 from splitexit.errors import InputError
 from splitexit.spatial.execution._emulated import EmulatedCluster
-from splitexit.spatial.execution._pool import ExecutionError, ExecutionPool
+from splitexit.spatial.execution._pool import (
+    PROFILE_GAP_S,
+    PROFILE_WOKEN_EVERY,
+    ExecutionError,
+    ExecutionPool,
+)
 from splitexit.spatial.experiments._compare import METHODS, compare
-from splitexit.spatial.geometry._geometry import ModelSpec
+from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
+from splitexit.spatial.geometry._problem import Problem, Strategy
+from splitexit.spatial.geometry._simulator import simulate
 from splitexit.spatial.methods._osds import OSDSConfig
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["ATOL", "RTOL", "Measured", "MeasuredRow", "check_output", "measure_methods"]
+__all__ = [
+    "ATOL",
+    "RTOL",
+    "Measured",
+    "MeasuredRow",
+    "check_output",
+    "measure_methods",
+    "table_parts",
+]
 
 ATOL, RTOL = 1e-4, 1e-4  # executed output against the unsplit model's (float32, torch.allclose)
 
@@ -42,6 +67,10 @@ class MeasuredRow:
     rejected_blocks: tuple[int, ...]
     volumes: int
     max_abs_diff: float
+    late_s: float = 0.0  # median of wall minus emulated latency: the host's own lateness
+    compute_ratio: float = float("nan")  # executed split-parts' emulated seconds / the tables'
+    planned_s: float = float("nan")  # simulated on the profile the methods planned on
+    device_ratios: tuple[float, ...] = ()  # compute_ratio per device (nan: no part there)
 
     @property
     def error(self) -> float:
@@ -77,6 +106,13 @@ class Measured:
                     "block_medians_ms": [m * 1e3 for m in r.block_medians_s],
                     "rejected_blocks": list(r.rejected_blocks),
                     "max_abs_diff": r.max_abs_diff,
+                    "host_late_ms": r.late_s * 1e3,
+                    "compute_vs_table_pct": 100.0 * (r.compute_ratio - 1.0),
+                    "compute_vs_table_pct_by_device": [
+                        None if ratio != ratio else 100.0 * (ratio - 1.0)
+                        for ratio in r.device_ratios
+                    ],
+                    "simulated_at_planning_ms": r.planned_s * 1e3,
                 }
                 for r in self.rows
             ],
@@ -87,16 +123,20 @@ class Measured:
         lines = [
             f"**{self.case}** ({self.model}; devices {', '.join(self.devices)})\n",
             "| method | volumes | simulated img/s | measured img/s | simulated ms | "
-            "measured median ms | error | rejected blocks |",
-            "|---|---|---|---|---|---|---|---|",
+            "measured median ms | error | rejected blocks | compute vs table | host late ms | "
+            "simulated at planning ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in self.rows:
             rejected = ", ".join(str(b) for b in r.rejected_blocks) or "-"
             lines.append(
                 f"| {r.method} | {r.volumes} | {1 / r.simulated_s:.2f} | {1 / r.measured_s:.2f}"
                 f" | {r.simulated_s * 1e3:.1f} | {r.measured_s * 1e3:.1f} | "
-                f"{100 * r.error:+.1f}% | {rejected} |"
+                f"{100 * r.error:+.1f}% | {rejected} | {100 * (r.compute_ratio - 1):+.1f}% | "
+                f"{r.late_s * 1e3:.1f} | {r.planned_s * 1e3:.1f} |"
             )
+        within = sum(abs(r.error) <= 0.10 for r in self.rows)
+        lines.append(f"\n{within} of {len(self.rows)} methods within 10% of simulated.")
         return "\n".join(lines) + "\n"
 
 
@@ -130,9 +170,11 @@ def measure_methods(
     episodes: int = 300,
     fast_evaluations: int = 1000,
     granularity: int = 1,
-    repeats: int = 3,
+    repeats: int = 1,
     seed: int = 0,
     mode: str = "process",
+    profile_mode: Literal["chained", "isolated"] = "chained",
+    rounds_per_block: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> Measured:
     """Profile in place, plan every method, execute and time it (see the module docstring)."""
@@ -140,9 +182,12 @@ def measure_methods(
 
     from splitexit.spatial.geometry._torch import TorchModel
 
-    for option, value in (("blocks", blocks), ("images", images)):
-        if value < 1:
-            raise InputError(f"{option} must be >= 1, got {value}")
+    for option, value, low in (("blocks", blocks, 1), ("images", images, 1),
+                               ("rounds_per_block", rounds_per_block, 0)):  # fmt: skip
+        if value < low:
+            raise InputError(f"{option} must be >= {low}, got {value}")
+    if profile_mode != "chained":
+        rounds_per_block = 0  # only the chained profile takes more rounds
     say = progress or (lambda _: None)
     image = torch.randn(
         1, model.c_in, model.h_in, model.w_in, generator=torch.Generator().manual_seed(seed)
@@ -152,7 +197,7 @@ def measure_methods(
     with ExecutionPool(
         model, cluster, seed=seed, mode="thread" if mode == "thread" else "process"
     ) as pool:
-        problem = pool.profile(granularity=granularity, repeats=repeats)
+        problem = pool.profile(granularity=granularity, repeats=repeats, mode=profile_mode)
         pipe_s = pool.measure_pipe()
         say(f"profiled in place; a stamped delivery is used {pipe_s * 1e3:.2f} ms late")
         comparison = compare(
@@ -161,43 +206,105 @@ def measure_methods(
         )  # fmt: skip
         say("planned: " + ", ".join(f"{r.method} {r.ips:.2f} img/s" for r in comparison.results))
         latencies: dict[str, list[list[float]]] = {m: [] for m in methods}
+        late: dict[str, list[list[float]]] = {m: [] for m in methods}
+        ids: dict[str, list[list[int]]] = {m: [] for m in methods}
         diffs = dict.fromkeys(methods, 0.0)
         for result in comparison.results:  # one warm-up image each, not timed
             output, _ = pool.run(result.strategy, image)
             diffs[result.method] = check_output(output, reference, result.method)
+        pool.part_log()  # drop the warm-up images' parts
         for block in range(blocks):
+            if rounds_per_block:  # the profile under the same load as the block's images
+                problem = pool.profile_more(rounds_per_block)
             order = list(comparison.results)
             order = order[block % len(order) :] + order[: block % len(order)]
             for result in order:
-                times = []
+                times, lates, images_run = [], [], []
                 for _ in range(images):
                     output, latency = pool.run(result.strategy, image)
                     diff = check_output(output, reference, result.method)
                     diffs[result.method] = max(diffs[result.method], diff)
                     times.append(latency)
+                    lates.append(latency - pool.last_emulated_s)
+                    images_run.append(pool.last_image)
                 latencies[result.method].append(times)
+                late[result.method].append(lates)
+                ids[result.method].append(images_run)
             say(f"block {block + 1}/{blocks} done")
+        parts = pool.part_log()
     rows = []
     for result in comparison.results:
         per_block = latencies[result.method]
         medians = [statistics.median(times) for times in per_block]
         rejected = _disturbed(medians, reject_pct)
         kept = [t for b, times in enumerate(per_block) if b not in rejected for t in times]
+        kept_late = [t for b, ts in enumerate(late[result.method]) if b not in rejected for t in ts]
+        kept_ids = {i for b, xs in enumerate(ids[result.method]) if b not in rejected for i in xs}
+        expected = table_parts(problem, result.strategy)
+        table = sum(expected.values())
+        executed = sum(s for (i, _, _), s in parts.items() if i in kept_ids)
+        by_device = []
+        for k in range(cluster.size):
+            mine = sum(s for (d, _), s in expected.items() if d == k) * len(kept_ids)
+            ran = sum(s for (i, d, _), s in parts.items() if i in kept_ids and d == k)
+            by_device.append(ran / mine if mine > 0 else float("nan"))
         rows.append(
             MeasuredRow(
-                result.method, result.latency_s, statistics.median(kept), tuple(medians),
-                tuple(rejected), result.strategy.num_volumes, diffs[result.method],
+                result.method, simulate(problem, result.strategy).latency_s,
+                statistics.median(kept), tuple(medians), tuple(rejected),
+                result.strategy.num_volumes, diffs[result.method],
+                statistics.median(kept_late), executed / (table * len(kept_ids)),
+                result.latency_s, tuple(by_device),
             )
         )  # fmt: skip
     notes = {
         "blocks": blocks, "images_per_block": images, "reject_pct": reject_pct,
         "distredge_episodes": episodes, "fast_evaluations": fast_evaluations,
         "granularity": granularity, "profile_repeats": repeats, "seed": seed,
+        "profile_rounds_per_block": rounds_per_block,
         "tolerance": {"atol": ATOL, "rtol": RTOL},
         "slowdowns": [d.slowdown for d in cluster.devices],
         "bandwidths_mbps": [d.bandwidth / 1e6 for d in cluster.devices],
         "requester_mbps": cluster.requester_bandwidth / 1e6,
         "overhead_ms": cluster.overhead_s * 1e3,
         "pipe_ms": pipe_s * 1e3,
+        "profile": profile_mode,
+        "profile_gap_ms": PROFILE_GAP_S * 1e3,
+        "profile_sleep_out": True,
+        "profile_woken_every": PROFILE_WOKEN_EVERY,
+        "loadavg": _loadavg(),
     }  # fmt: skip
     return Measured(cluster.name, model.name, cluster.names, tuple(rows), notes)
+
+
+def table_parts(problem: Problem, strategy: Strategy) -> dict[tuple[int, int], float]:
+    """The tables' seconds of every split-part of ``strategy``, by ``(device, stage)``.
+
+    Stage ``v`` is volume ``v`` (timed as the simulator times it, ``volume_tables``);
+    stage ``num_layers`` is the FC tail on the provider with the most rows of the last
+    volume. The executed parts' emulated seconds (``ExecutionPool.part_log``) compare to these.
+    """
+    model = problem.model
+    out: dict[tuple[int, int], float] = {}
+    for v, cuts in enumerate(strategy.splits):
+        first, last = strategy.boundaries[v], strategy.boundaries[v + 1] - 1
+        a, b = cuts_to_intervals(np.asarray(cuts, dtype=np.int64), model.layers[last].h_out)
+        rows = volume_rows(model.layers[first : last + 1], a, b)
+        tables = problem.volume_tables(first, last)
+        for k in range(len(a)):
+            if b[k] >= a[k]:
+                pairs = zip(tables, rows[:-1], strict=True)
+                out[(k, v)] = float(sum(t[k, hi[k] - lo[k] + 1] for t, (lo, hi) in pairs))
+    if model.tail_pool != "none":
+        counts = np.maximum(b - a + 1, 0)
+        m = int(np.argmax(counts))
+        out[(m, model.num_layers)] = float(problem.tail_s[m])
+    return out
+
+
+def _loadavg() -> list[float]:
+    """The 1, 5 and 15 minute load averages (empty where /proc/loadavg is missing)."""
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except (OSError, ValueError):
+        return []

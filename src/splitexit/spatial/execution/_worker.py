@@ -2,14 +2,22 @@
 
 Messages (tuples) arrive in the worker's inbox:
 
-- ``("profile", granularity, repeats, warmup)``: time every layer at several heights under
-  the device's slowdown (``measure_device``) and answer ``("profile", k, TableDevice)``.
+- ``("profile", granularity, repeats, warmup, mode, gap_s, sleep_out, woken_every)``: time
+  every layer at several heights under the device's slowdown (``mode`` ``"chained"``:
+  ``ChainedProfile``, passes through the model, woken ones asleep before each layer, each
+  timed run under the compute lock; ``"isolated"``: ``measure_device``, one layer at a
+  time, 8 MB written before each timed run) and answer
+  ``("profile", k, TableDevice)``. The chained profile runs on the worker's own weights
+  (those its split-parts use) and keeps its samples:
+- ``("profile-more", rounds)``: that many more rounds of it; answer the table of all rounds.
 - ``("go", image, boundaries, splits, links, t0)``: execute image ``image`` under a
   strategy; ``t0`` is the requester's start of the image.
 - ``("data", image, stage, src, lo, rows, deliver_at)``: rows ``lo..`` of a map from
   ``src`` (``-1``: the requester), usable from ``deliver_at`` (``time.monotonic``); stage
   ``v`` feeds volume ``v``, stage ``V`` the FC tail.
 - ``("ping", t)``: wait until ``t`` as for rows, answer ``("pong", k, seconds late)``.
+- ``("log",)``: answer ``("log", k, [(image, stage, emulated seconds), ...])``, every
+  split-part computed since the last ``log`` (stage ``num_layers``: the FC tail).
 - ``("stop",)``.
 
 A worker answers ``("ready", k)`` once its weights are built (the same seeded weights as
@@ -35,7 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from splitexit.spatial.devices._measure import measure_device
+from splitexit.spatial.devices._measure import ChainedProfile, measure_device
 from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.execution._links import REQUESTER, Links, wait_until
 from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
@@ -46,7 +54,7 @@ __all__ = ["WorkerSetup", "plan_volume", "worker_main"]
 # torch.manual_seed is global: workers that are threads build their weights one at a time.
 _BUILD_LOCK = threading.Lock()
 IDLE_TIMEOUT_S = 900.0  # a worker whose requester vanished exits after this much silence
-FLUSH_BYTES = 8 << 20  # the profile evicts caches before each timed run (measure_device)
+FLUSH_BYTES = 8 << 20  # the isolated profile evicts caches before each timed run
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,9 @@ class _Worker:
         self.pending: dict[tuple[int, int, int], tuple[int, torch.Tensor, float]] = {}
         self.ready = 0.0  # when the emulated device finishes its current work (monotonic)
         self.start = 0.0  # when its current split-part starts on the emulated clock
+        self.image = 0  # the image being executed
+        self.stage = 0  # the stage being computed (a volume; ``num_layers``: the FC tail)
+        self.log: list[tuple[int, int, float]] = []  # (image, stage, emulated seconds)
 
     def _await(self, key: tuple[int, int, int]) -> tuple[int, torch.Tensor, float]:
         deadline = time.monotonic() + self.setup.wait_s
@@ -121,11 +132,13 @@ class _Worker:
         with self.lock:
             result, seconds = timed(work, self.setup.slowdown)
         self.ready = self.start + seconds
+        self.log.append((self.image, self.stage, seconds))
         return result
 
     def run_image(self, image: int, boundaries: Any, splits: Any, links: Links, t0: float) -> None:
         k, model, net = self.setup.index, self.setup.model, self.net
         volumes = len(splits)
+        self.image = image
         link_free = self.ready = t0  # the requester's start of this image
         mine: tuple[int, torch.Tensor] | None = None  # my rows of the previous volume's output
         held: tuple[list[int], list[int]] | None = None
@@ -148,6 +161,7 @@ class _Worker:
                     ]  # fmt: skip
                     x_lo, x = self._gather(image, v, sources, own)
                 first, last = boundaries[v], boundaries[v + 1] - 1
+                self.stage = v
                 part = functools.partial(run_split_part, net, first, last, x, x_lo, a[k], b[k])
                 out = self._compute(part)
                 y = (a[k], out)
@@ -214,6 +228,7 @@ class _Worker:
             return
         sources = [j for j in range(len(counts)) if j != m and counts[j] > 0]
         _, x = self._gather(image, stage, sources, mine)
+        self.stage = stage
         z = self._compute(functools.partial(self.net.head, x))
         t = max(link_free, self.ready)
         deliver, _ = links.transfer(k, REQUESTER, links.result_bits)
@@ -227,6 +242,7 @@ def worker_main(
     try:
         torch.set_num_threads(1)
         worker = _Worker(setup, inbox, peers, requester, lock)
+        profile: ChainedProfile | None = None
         requester.put(("ready", setup.index))
         with torch.inference_mode():
             while True:
@@ -236,17 +252,36 @@ def worker_main(
                     return
                 if msg[0] == "stop":
                     return
-                if msg[0] == "profile":
-                    _, granularity, repeats, warmup = msg
+                if msg[0] == "profile" and msg[4] == "chained":
+                    _, granularity, repeats, warmup, _, gap_s, sleep_out, woken_every = msg
+                    profile = ChainedProfile(
+                        setup.model, worker.net, name=setup.name, granularity=granularity,
+                        slowdown=setup.slowdown, gap_s=gap_s, lock=lock, sleep_out=sleep_out,
+                        woken_every=woken_every,
+                    )  # fmt: skip
+                    for round_ in range(warmup + repeats):
+                        profile.round(keep=round_ >= warmup)
+                    requester.put(("profile", setup.index, profile.table()))
+                elif msg[0] == "profile":
+                    _, granularity, repeats, warmup, mode, *_ = msg
                     table = measure_device(
                         setup.model, name=setup.name, granularity=granularity,
                         repeats=repeats, warmup=warmup, slowdown=setup.slowdown, seed=setup.seed,
-                        flush_bytes=FLUSH_BYTES,
+                        flush_bytes=FLUSH_BYTES, mode=mode,
                     )  # fmt: skip
                     requester.put(("profile", setup.index, table))
+                elif msg[0] == "profile-more":  # more rounds of the chained profile
+                    if profile is None:
+                        raise RuntimeError("profile-more before a chained profile")
+                    for _ in range(msg[1]):
+                        profile.round()
+                    requester.put(("profile", setup.index, profile.table()))
                 elif msg[0] == "ping":  # a delivery stamped msg[1]: how late is it used?
                     wait_until(msg[1])
                     requester.put(("pong", setup.index, time.monotonic() - msg[1]))
+                elif msg[0] == "log":  # the emulated seconds of every part so far
+                    requester.put(("log", setup.index, worker.log))
+                    worker.log = []
                 elif msg[0] == "go":
                     _, image, boundaries, splits, links, t0 = msg
                     worker.run_image(image, boundaries, splits, links, t0)

@@ -58,6 +58,14 @@ class Problem:
     out_row_bits: FloatArray  # per layer: bits of one output row (W * C * feature_bits)
     in_row_bits: float  # bits of one image row
     result_bits: float
+    # per layer, like ``tables``: the seconds when the layer is the first of a split-part
+    # (profiled in place: the device wakes up for it); None: ``tables`` throughout
+    first_tables: tuple[FloatArray, ...] | None = None
+
+    def volume_tables(self, first: int, last: int) -> tuple[FloatArray, ...]:
+        """The tables that time a split-part of layers ``first..last``, in order."""
+        head = self.tables[first] if self.first_tables is None else self.first_tables[first]
+        return (head, *self.tables[first + 1 : last + 1])
 
     @property
     def num_devices(self) -> int:

@@ -104,8 +104,8 @@ class Run:
         a, b = cuts_to_intervals(np.asarray(cuts, dtype=np.int64), p.height(last))
         rows = volume_rows(p.model.layers[first : last + 1], a, b)
         comp = np.zeros(len(a))
-        for i, (lo, hi) in enumerate(rows[:-1]):
-            comp += p.tables[first + i][self._devices, np.maximum(hi - lo + 1, 0)]
+        for table, (lo, hi) in zip(p.volume_tables(first, last), rows[:-1], strict=True):
+            comp += table[self._devices, np.maximum(hi - lo + 1, 0)]
         in_lo, in_hi = rows[-1][0].tolist(), rows[-1][1].tolist()
         needs = (b >= a).tolist()
         arrival = self._deliver(in_lo, in_hi, needs, p.input_row_bits(first))

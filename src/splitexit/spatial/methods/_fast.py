@@ -62,7 +62,7 @@ class ExactFinish:
         first = run.boundaries[run.volume]
         last = run.boundaries[run.volume + 1] - 1
         self.layers = p.model.layers[first : last + 1]
-        self.tables = p.tables[first : last + 1]
+        self.tables = p.volume_tables(first, last)
         self.compute_free = run.compute_free.tolist()
         held = run._held
         self.held = None if held is None else (held[0].tolist(), held[1].tolist())
