@@ -33,7 +33,10 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--samples", type=int, default=6000)
     args = parser.parse_args()
+    if args.samples < 1:
+        parser.error(f"--samples must be at least 1, got {args.samples}")
     x, y = make(args.samples)
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # e.g. runs/ on a fresh clone
     np.savez_compressed(args.out, x=x, y=y)
     print(f"wrote {args.out}: x {x.shape} {x.dtype}, y {y.shape}, {len(np.unique(y))} classes")
 
