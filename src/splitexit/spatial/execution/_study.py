@@ -16,6 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from splitexit._validation import (
+    Callable_,
+    InstanceOf,
+    Interval,
+    Options,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.spatial.execution._emulated import EmulatedCluster
 from splitexit.spatial.execution._pool import ExecutionError, ExecutionPool
@@ -31,6 +39,7 @@ __all__ = ["ATOL", "RTOL", "Measured", "MeasuredRow", "check_output", "measure_m
 ATOL, RTOL = 1e-4, 1e-4  # executed output against the unsplit model's (float32, torch.allclose)
 
 
+@returned_type
 @dataclass(frozen=True)
 class MeasuredRow:
     """One method on one case: simulated and measured latency, and the blocks kept."""
@@ -49,6 +58,7 @@ class MeasuredRow:
         return self.measured_s / self.simulated_s - 1.0
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Measured:
     """The info object of one measured case."""
@@ -100,6 +110,13 @@ class Measured:
         return "\n".join(lines) + "\n"
 
 
+@validate_params(
+    {
+        "output": [InstanceOf("torch:Tensor")],
+        "reference": [InstanceOf("torch:Tensor")],
+        "where": [InstanceOf(str)],
+    }
+)
 def check_output(output: torch.Tensor, reference: torch.Tensor, where: str) -> float:
     """Raise :class:`ExecutionError` unless ``output`` equals ``reference`` (ATOL, RTOL)."""
     import torch
@@ -119,6 +136,23 @@ def _disturbed(medians: list[float], reject_pct: float) -> list[int]:
     return off if len(off) < len(medians) else []
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(ModelSpec)],
+        "cluster": [InstanceOf(EmulatedCluster)],
+        "methods": [InstanceOf(tuple, list)],
+        "blocks": [Interval(int, None, None)],
+        "images": [Interval(int, None, None)],
+        "reject_pct": [Interval(float, 0, 100)],
+        "episodes": [Interval(int, 1, None)],
+        "fast_evaluations": [Interval(int, None, None)],
+        "granularity": [Interval(int, 1, None)],
+        "repeats": [Interval(int, 1, None)],
+        "seed": [Interval(int, 0, None)],
+        "mode": [Options(("process", "thread"))],
+        "progress": [Callable_(), None],
+    }
+)
 def measure_methods(
     model: ModelSpec,
     cluster: EmulatedCluster,
