@@ -13,6 +13,7 @@ builds them, users only read them) need no constraints. To walk another room, ad
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import typing
@@ -145,8 +146,16 @@ def _valid(constraint: Constraint | None) -> Any:
         simple = {str: "x", bool: False, int: 1, float: 1.0, Path: Path("x"), tuple: (), list: []}
         if kind in simple:
             return simple[kind]
-        return mock.create_autospec(kind, instance=True)
+        return _instance_of(kind)
     raise AssertionError(f"no valid example for {constraint!r}")
+
+
+@functools.cache
+def _instance_of(kind: type) -> Any:
+    """A stand-in instance of ``kind``, made once: autospeccing a class (a torch module, a
+    pydantic model) takes up to a second, and the callable refuses the bad parameter before
+    it touches the others."""
+    return mock.create_autospec(kind, instance=True)
 
 
 class _Stranger:
