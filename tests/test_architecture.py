@@ -51,7 +51,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "nets": {"errors"},
     "datasets": {"errors", "_validation"},
-    "training": {"nets", "datasets", "errors", "_boundary"},
+    "training": {"nets", "datasets", "errors", "_boundary", "_validation"},
     "profiling": {
         "nets",
         "datasets",
@@ -63,8 +63,9 @@ ALLOWED: dict[str, set[str]] = {
         "configuration",
         "errors",
         "_boundary",
+        "_validation",
     },
-    "spatial": {"errors", "units", "_boundary"},
+    "spatial": {"errors", "units", "_boundary", "_validation"},
     "export": {
         "nets",
         "training",
