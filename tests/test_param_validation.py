@@ -85,8 +85,7 @@ EXEMPT: dict[str, str] = {
     "from a validated ModelSpec and Strategy",
     "splitexit.spatial.layer_input_rows": "the simulator's per-layer hot path (as op_input_rows)",
     "splitexit.spatial.volume_rows": "the simulator's per-volume hot path (as op_input_rows)",
-    "splitexit.spatial.cuts_to_intervals": "the simulator's per-volume hot path (as "
-    "op_input_rows)",
+    "splitexit.spatial.cuts_to_intervals": "the simulator's per-volume hot path (as op_input_rows)",
     "splitexit.spatial.model_from_mapping": "takes any parsed YAML/JSON value and refuses a bad "
     "one itself, naming the file",
     "splitexit.spatial.strategy_from_mapping": "takes any parsed YAML/JSON value and refuses a "
