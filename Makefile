@@ -1,10 +1,11 @@
 # The two commands of the README: `make demo` (main job on the bundled default) and
 # `make test` (lint, types, every test and doctest, the runtime-extra check; what CI runs).
 # Both create .venv when it is missing. `make test-fast` is the quick loop: the tests not
-# marked slow (pytest -m "not slow"), no lint, no install check. Tests run on PYTEST_WORKERS
-# pytest-xdist workers (1: one process, no xdist).
+# marked slow (pytest -m "not slow"), no lint, no install check. PYTEST_WORKERS=2 runs the
+# tests on two pytest-xdist workers (default 1: one process; the README test still needs its
+# commands in order on one worker, see CONTRIBUTING.md).
 PYTHON ?= python3
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 1
 PYTEST_PARALLEL := $(if $(filter 1,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 VENV := .venv
 BIN := $(VENV)/bin
