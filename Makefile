@@ -1,8 +1,12 @@
 # The two commands of the README: `make demo` (main job on the bundled default) and
 # `make test` (lint, types, every test and doctest, the runtime-extra check; what CI runs).
 # Both create .venv when it is missing. `make test-fast` is the quick loop: the tests not
-# marked slow (pytest -m "not slow"), no lint, no install check.
+# marked slow (pytest -m "not slow"), no lint, no install check. PYTEST_WORKERS=2 runs the
+# tests on two pytest-xdist workers (default 1: one process; the README test still needs its
+# commands in order on one worker, see CONTRIBUTING.md).
 PYTHON ?= python3
+PYTEST_WORKERS ?= 1
+PYTEST_PARALLEL := $(if $(filter 1,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -42,11 +46,11 @@ demo: $(STAMP) data
 test: $(STAMP) chromium
 	$(BIN)/ruff check src tests benchmarks tools examples
 	$(BIN)/mypy src
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 	PYTHON=$(PYTHON) tools/check_runtime_extra.sh
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_PARALLEL)
 
 # `pip install '.[runtime]'` in a fresh venv gives a working `splitexit worker` without torch.
 check-runtime-extra:

@@ -52,7 +52,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "nets": {"errors"},
     "datasets": {"errors", "_validation"},
-    "training": {"nets", "datasets", "errors", "_boundary"},
+    "training": {"nets", "datasets", "errors", "_boundary", "_validation"},
     "profiling": {
         "nets",
         "datasets",
@@ -65,8 +65,9 @@ ALLOWED: dict[str, set[str]] = {
         "errors",
         "_boundary",
         "_transaction",
+        "_validation",
     },
-    "spatial": {"errors", "units", "_boundary", "_transaction"},
+    "spatial": {"errors", "units", "_boundary", "_transaction", "_validation"},
     "export": {
         "nets",
         "training",

@@ -65,6 +65,11 @@ def _params() -> list[object]:
     return params
 
 
+# the commands run in the README's order in one folder (`splitexit fidelity` reads what
+# `splitexit run` wrote): under pytest-xdist (--dist loadgroup) all on one worker
+pytestmark = pytest.mark.xdist_group("readme")
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from splitexit.profile import profile_path

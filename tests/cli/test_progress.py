@@ -10,12 +10,14 @@ import pytest
 
 from splitexit.cli._progress import SampleBar, progress_enabled, set_log_level, steps
 from splitexit.errors import InputError
+from splitexit.runtime import Chain
 from splitexit.runtime._records import SampleRecord, run_clients
 from splitexit.runtime._testbed import TestbedOptions, measure
 
 
-class _FakeChain:
-    """Just what ``measure`` calls: infer per sample, stream through ``run_clients``."""
+class _FakeChain(Chain):
+    """Just what ``measure`` calls: infer per sample, stream through ``run_clients`` (a
+    ``Chain``, as ``measure`` declares, with none of its servers)."""
 
     def __init__(self) -> None:
         self.streams = 0

@@ -23,16 +23,17 @@ from splitexit.planner.reference import reference_configurations
 from tests.helpers import profile_from, random_topology, tiny_topology, valid_profile_mapping
 from tests.perfmodel.test_model import TWO_TIERS, two_block_profile
 
-# (blocks, tiers, thresholds, seed): small enough for the plain-Python planner.
+# (blocks, tiers, thresholds, seed): small enough for the plain-Python planner; the larger
+# four take seconds each in its naive scans (slow: the small ones cover the same code)
 INSTANCES = [
     (1, 3, 4, 0),
     (3, 1, 4, 1),
     (4, 2, 5, 2),
     (5, 3, 4, 3),
-    (6, 4, 3, 4),
-    (7, 3, 6, 5),
-    (8, 4, 3, 6),
-    (5, 5, 3, 7),
+    pytest.param(6, 4, 3, 4, marks=pytest.mark.slow),
+    pytest.param(7, 3, 6, 5, marks=pytest.mark.slow),
+    pytest.param(8, 4, 3, 6, marks=pytest.mark.slow),
+    pytest.param(5, 5, 3, 7, marks=pytest.mark.slow),
 ]
 
 

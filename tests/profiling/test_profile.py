@@ -100,7 +100,7 @@ def test_time_blocks_and_tensor_bits_on_an_untrained_net() -> None:
     assert (block_s > 0).all() and (branch_s > 0).all()
     sizes, result = tensor_bits(net, images[0])
     assert sizes[0] == 4 * 28 * 28 * 32 and sizes[-1] == 16 * 7 * 7 * 32 and result == 320
-    with pytest.raises(ValueError, match="full configuration"):
+    with pytest.raises(InputError, match="full configuration"):
         time_blocks(build_network("resnet8", in_channels=1, num_classes=10, exits=[1]), images,
                     warmup=0, percentile=99.0)  # fmt: skip
 

@@ -126,6 +126,7 @@ def _busy(n: int = 400_000) -> int:
 
 
 @needs_root
+@pytest.mark.xdist_group("netns")  # real CPU groups: with the netns tests, on one worker
 def test_calibrate_quota_stretch_follows_the_ratio() -> None:
     # target: within 5% of the ratio; the test allows 15%, because the 2-core CI VM shared by
     # other jobs adds waiting for a CPU on top of the quota. Ratio 8 (an 8 ms period, 1 ms

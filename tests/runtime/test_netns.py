@@ -24,6 +24,10 @@ from splitexit.runtime._netns import NetnsTestbed, list_namespaces
 from splitexit.runtime._netns_probe import measure_transfer
 from splitexit.runtime._owner import new_run_id
 
+# they make namespaces, veths and CPU groups and look for leftovers machine-wide: under
+# pytest-xdist (--dist loadgroup) they all run on one worker, one after the other
+pytestmark = pytest.mark.xdist_group("netns")
+
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0, reason="needs root: makes network namespaces, veths and tc qdiscs"
 )

@@ -22,6 +22,10 @@ from splitexit.runtime._local import LocalWorkers
 from splitexit.runtime._netns import NetnsTestbed, free_octet, list_namespaces
 from splitexit.runtime._netns_testbed import path_delay_s
 
+# they make namespaces, veths and CPU groups and look for leftovers machine-wide: under
+# pytest-xdist (--dist loadgroup) they all run on one worker, one after the other
+pytestmark = pytest.mark.xdist_group("netns")
+
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0, reason="needs root: makes network namespaces, veths, tc and cgroups"
 )

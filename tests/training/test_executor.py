@@ -47,7 +47,7 @@ def test_executor_settings_refuse_unknown_executor() -> None:
         ExecutorSettings(executor="dask")
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # starts a Ray cluster and trains twice
 def test_run_tasks_ray_gives_the_local_checkpoints(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     local = run_tasks(_tasks(tmp_path / "local"), ExecutorSettings())

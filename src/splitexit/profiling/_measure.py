@@ -8,11 +8,14 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from splitexit._validation import InstanceOf, Interval, validate_params
+from splitexit.errors import InputError
 from splitexit.nets import MultiExitNet
 
 __all__ = ["normalized_entropy", "tensor_bits", "time_blocks"]
 
 
+@validate_params({"logits": [InstanceOf(np.ndarray)]})
 def normalized_entropy(logits: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
     """H(softmax(logits)) / log C per row, in [0, 1] (seed 000, 2.1: the exit criterion).
 
@@ -27,6 +30,7 @@ def normalized_entropy(logits: npt.NDArray[np.floating]) -> npt.NDArray[np.float
     return clipped
 
 
+@validate_params({"net": [InstanceOf(MultiExitNet)], "image": [InstanceOf(np.ndarray)]})
 def tensor_bits(net: MultiExitNet, image: npt.NDArray[np.float32]) -> tuple[list[float], float]:
     """(O_i of every block, bits of one exit's prediction) from the real batch-1 tensors."""
     x = torch.from_numpy(image[None]).to(next(net.parameters()).device)
@@ -40,6 +44,15 @@ def tensor_bits(net: MultiExitNet, image: npt.NDArray[np.float32]) -> tuple[list
     return sizes, float(result.numel() * result.element_size() * 8)
 
 
+@validate_params(
+    {
+        "net": [InstanceOf(MultiExitNet)],
+        "images": [InstanceOf(np.ndarray)],
+        "warmup": [Interval(int, 0, None)],
+        "percentile": [Interval(float, 0, 100, closed="right")],
+        "device": [InstanceOf(str)],
+    }
+)
 def time_blocks(
     net: MultiExitNet,
     images: npt.NDArray[np.float32],
@@ -55,7 +68,7 @@ def time_blocks(
     (seed 000, 2.2 takes the 99th percentile over the training samples).
     """
     if list(net.exits) != list(range(net.num_blocks)):
-        raise ValueError("timing needs the full configuration (an exit after every block)")
+        raise InputError("timing needs the full configuration (an exit after every block)")
     net.eval().to(device)
     cuda = device.startswith("cuda")
     n, num_blocks = images.shape[0], net.num_blocks

@@ -20,6 +20,7 @@ import torch
 from rich.console import Console
 
 from splitexit._transaction import Outputs
+from splitexit._validation import InstanceOf, Interval, PathLike, validate_params
 from splitexit.datasets import DatasetSplits, Preprocessing, load_dataset
 from splitexit.errors import InputError
 from splitexit.profile import Profile, Trace, exit_rates_from_entropy, save_profile, save_trace
@@ -43,6 +44,27 @@ from splitexit.training import (
 __all__ = ["ProfileSettings", "profile_model", "trace_path_for", "write_profile"]
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(str)],
+        "dataset": [InstanceOf(str)],
+        "work_dir": [PathLike(), None],
+        "joint": [InstanceOf(TrainConfig)],
+        "separate": [InstanceOf(TrainConfig)],
+        "separate_init": [InstanceOf(str)],
+        "width": [Interval(float, 0, None, closed="neither")],
+        "data_dir": [PathLike(), None],
+        "device": [InstanceOf(str)],
+        "num_thresholds": [Interval(int, None, None)],
+        "percentile": [Interval(float, None, None)],
+        "timing_samples": [Interval(int, None, None)],
+        "warmup": [Interval(int, None, None)],
+        "preprocessing": [InstanceOf(Preprocessing)],
+        "cache": [PathLike(), None],
+        "executor": [InstanceOf(ExecutorSettings)],
+        "onnx": [InstanceOf(RetimeSettings), None],
+    }
+)
 @dataclass(frozen=True)
 class ProfileSettings:
     """Everything ``splitexit profile`` decides.
@@ -129,6 +151,13 @@ def _branch_outputs(logits: list[np.ndarray], labels: np.ndarray) -> tuple[np.nd
     return entropy, correct
 
 
+@validate_params(
+    {
+        "settings": [InstanceOf(ProfileSettings)],
+        "console": [InstanceOf(Console), None],
+        "data": [InstanceOf(DatasetSplits), None],
+    }
+)
 def profile_model(
     settings: ProfileSettings,
     *,
@@ -263,11 +292,15 @@ def _finished(work_dir: Path, i: int) -> bool:
     return (work_dir / checkpoint_name("separate", (i,))).exists()
 
 
+@validate_params({"profile_path": [PathLike()]})
 def trace_path_for(profile_path: Path) -> Path:
     """Where the trace of ``profile_path`` goes: ``NAME.json`` -> ``NAME.trace.npz``."""
     return profile_path.with_name(profile_path.stem + ".trace.npz")
 
 
+@validate_params(
+    {"profile": [InstanceOf(Profile)], "trace": [InstanceOf(Trace)], "out": [PathLike()]}
+)
 def write_profile(profile: Profile, trace: Trace, out: Path) -> Path:
     """Write the trace and the profile naming it, both or neither; returns the trace path."""
     trace_path = trace_path_for(out)

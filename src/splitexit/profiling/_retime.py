@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
@@ -28,6 +29,14 @@ if TYPE_CHECKING:
 __all__ = ["RetimeSettings", "engine_name", "onnx_times", "retime_profile"]
 
 
+@validate_params(
+    {
+        "runs": [Interval(int, None, None)],
+        "warmup": [Interval(int, None, None)],
+        "percentile": [Interval(float, None, None)],
+        "threads": [Interval(int, None, None)],
+    }
+)
 @dataclasses.dataclass(frozen=True)
 class RetimeSettings:
     """How to time: runs after warm-up runs, the percentile kept, ONNX Runtime threads."""
@@ -113,6 +122,13 @@ def engine_name(settings: RetimeSettings) -> str:
     return f"ONNX Runtime {ort.__version__} CPU, {settings.threads} thread(s)"
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf("splitexit.profile:Profile")],
+        "net": [InstanceOf("splitexit.nets:MultiExitNet")],
+        "settings": [InstanceOf(RetimeSettings), None],
+    }
+)
 def retime_profile(
     profile: Profile, net: MultiExitNet, settings: RetimeSettings | None = None
 ) -> Profile:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.datasets import Split
 from splitexit.errors import InputError
 from splitexit.nets import MultiExitNet
@@ -45,6 +46,7 @@ ESTIMATORS = ("paper/separate", "paper/joint", "trace/joint", "trace/separate")
 FloatArray = npt.NDArray[np.float64]
 
 
+@returned_type
 @dataclass(frozen=True)
 class Fit:
     """How predictions compare with measurements (fractions, not percentage points)."""
@@ -77,6 +79,7 @@ class Fit:
         )
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Measurement:
     """Accuracy (T,) and exit rates (T, L) of one partitioning, measured or predicted."""
@@ -85,6 +88,7 @@ class Measurement:
     exit_rates: FloatArray
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class ValidationResult:
     """Everything the validation measured and predicted, and the scores (the plot's info)."""
@@ -126,6 +130,14 @@ def _points(m: Measurement) -> dict[str, Any]:
     return {"accuracy": m.accuracy.tolist(), "exit_rates": m.exit_rates.tolist()}
 
 
+@validate_params(
+    {
+        "num_blocks": [Interval(int, None, None)],
+        "k": [Interval(int, None, None)],
+        "max_parts": [Interval(int, None, None)],
+        "seed": [Interval(int, 0, None)],
+    }
+)
 def choose_partitions(
     num_blocks: int, k: int, *, max_parts: int, seed: int
 ) -> list[tuple[int, ...]]:
@@ -148,6 +160,14 @@ def choose_partitions(
     return chosen
 
 
+@validate_params(
+    {
+        "net": [InstanceOf(MultiExitNet)],
+        "split": [InstanceOf(Split)],
+        "thresholds": [InstanceOf(np.ndarray)],
+        "device": [InstanceOf(str)],
+    }
+)
 def measure_final(
     net: MultiExitNet, split: Split, thresholds: FloatArray, *, device: str = "cpu"
 ) -> Measurement:
@@ -161,6 +181,13 @@ def measure_final(
     return Measurement(accuracy=accuracy[0], exit_rates=exits[0])
 
 
+@validate_params(
+    {
+        "profile": [InstanceOf(Profile)],
+        "trace": [InstanceOf(Trace)],
+        "partitions": [InstanceOf(list, tuple)],
+    }
+)
 def predict(
     profile: Profile, trace: Trace, partitions: list[tuple[int, ...]]
 ) -> dict[str, list[Measurement]]:
@@ -179,6 +206,14 @@ def predict(
     return {name: out[name] for name in ESTIMATORS}
 
 
+@validate_params(
+    {
+        "thresholds": [InstanceOf(np.ndarray)],
+        "partitions": [InstanceOf(list, tuple)],
+        "measured": [InstanceOf(list, tuple)],
+        "predicted": [InstanceOf(dict)],
+    }
+)
 def validation_result(
     thresholds: FloatArray,
     partitions: list[tuple[int, ...]],

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
+from splitexit._validation import InstanceOf, Interval, PathLike, validate_params
 from splitexit.datasets import DatasetSplits, Preprocessing, load_dataset
 from splitexit.errors import InputError
 from splitexit.profile import load_profile, load_profile_trace
@@ -33,6 +34,23 @@ from splitexit.training import (
 __all__ = ["ValidationSettings", "validate"]
 
 
+@validate_params(
+    {
+        "profile": [PathLike()],
+        "work_dir": [PathLike(), None],
+        "joint": [InstanceOf(TrainConfig), None],
+        "final": [InstanceOf(TrainConfig)],
+        "init": [InstanceOf(str)],
+        "k": [Interval(int, None, None)],
+        "max_parts": [Interval(int, None, None)],
+        "seed": [Interval(int, 0, None)],
+        "width": [Interval(float, 0, None, closed="neither")],
+        "data_dir": [PathLike(), None],
+        "device": [InstanceOf(str)],
+        "cache": [PathLike(), None],
+        "executor": [InstanceOf(ExecutorSettings)],
+    }
+)
 @dataclass(frozen=True)
 class ValidationSettings:
     """What ``splitexit validate`` decides. ``joint`` must be the profile run's joint
@@ -58,6 +76,13 @@ class ValidationSettings:
             raise InputError(f"init must be 'joint' or 'scratch', got {self.init!r}")
 
 
+@validate_params(
+    {
+        "settings": [InstanceOf(ValidationSettings)],
+        "console": [InstanceOf(Console), None],
+        "data": [InstanceOf(DatasetSplits), None],
+    }
+)
 def validate(
     settings: ValidationSettings,
     *,

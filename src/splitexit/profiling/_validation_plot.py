@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from splitexit._boundary import atomic_write_png
+from splitexit._validation import InstanceOf, PathLike, validate_params
 from splitexit.profiling._validate import ValidationResult
 
 __all__ = ["render_validation_plot"]
 
 
+@validate_params({"result": [InstanceOf(ValidationResult)], "path": [PathLike()]})
 def render_validation_plot(result: ValidationResult, path: Path) -> None:
     """Draw ``result`` to a PNG file, written atomically."""
     from matplotlib.figure import Figure  # no pyplot: the global backend stays as it was

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+from splitexit._validation import InstanceOf, Interval, PathLike, validate_params
 from splitexit.errors import InputError, SplitexitError
 from splitexit.runtime._owner import (
     PREFIX,
@@ -59,6 +60,12 @@ _MAX_PERIOD_US = 1_000_000
 _KIND = "cgroup"
 
 
+@validate_params(
+    {
+        "period_us": [Interval(int, _MIN_QUOTA_US, _MAX_PERIOD_US)],
+        "quota_us": [Interval(int, _MIN_QUOTA_US, None)],
+    }
+)
 @dataclass(frozen=True)
 class CpuQuota:
     """``quota_us`` of CPU time in every ``period_us``: a 1 / ratio share of one core."""
@@ -67,6 +74,12 @@ class CpuQuota:
     quota_us: int
 
 
+@validate_params(
+    {
+        "ratio": [Interval(float, None, None)],
+        "period_us": [Interval(int, _MIN_QUOTA_US, _MAX_PERIOD_US)],
+    }
+)
 def quota_for(ratio: float, *, period_us: int = DEFAULT_PERIOD_US) -> CpuQuota:
     """The CFS quota that makes a process ``ratio`` times slower than one free core.
 
@@ -145,6 +158,14 @@ def _make_group(root: Path, group: Path, quota: CpuQuota, version: Literal[1, 2]
     write_quota(group, quota, version)
 
 
+@validate_params(
+    {
+        "pid": [Interval(int, 1, None)],
+        "name": [InstanceOf(str)],
+        "quota": [InstanceOf(CpuQuota)],
+        "root": [PathLike()],
+    }
+)
 def confine(pid: int, name: str, quota: CpuQuota, *, root: Path = CGROUP_CPU_ROOT) -> Path:
     """Create ``root/splitexit/name`` with ``quota`` and move process ``pid`` into it.
 
@@ -163,6 +184,7 @@ def confine(pid: int, name: str, quota: CpuQuota, *, root: Path = CGROUP_CPU_ROO
     return group
 
 
+@validate_params({"group": [PathLike()], "root": [PathLike()]})
 def release(group: Path, *, root: Path = CGROUP_CPU_ROOT) -> None:
     """Remove a group made by :func:`confine` (its processes, if any, go back to ``root``)."""
     with contextlib.suppress(OSError):

@@ -20,6 +20,7 @@ import grpc
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import InstanceOf, Interval, PathLike, validate_params
 from splitexit.errors import InputError
 from splitexit.export import Manifest
 from splitexit.export._manifest import contained_file
@@ -58,6 +59,26 @@ __all__ = [
 ]
 
 
+@validate_params(
+    {
+        "manifest": [InstanceOf(Manifest, ChainPlan)],
+        "folder": [PathLike()],
+        "topology": [InstanceOf(Topology)],
+        "addresses": [InstanceOf(list, tuple)],
+        "token": [InstanceOf(str)],
+        "compute_mode": [InstanceOf(str)],
+        "threads": [Interval(int, 1, None)],
+        "warmup": [Interval(int, 1, None)],
+        "deadline_s": [Interval(float, None, None)],
+        "pixels": [InstanceOf(PixelCodec), None],
+        "options": [InstanceOf(WorkerOptions), None],
+        "sink_listen": [InstanceOf(str)],
+        "transport": [InstanceOf(str)],
+        "ready_timeout_s": [Interval(float, None, None)],
+        "emulate_links": [InstanceOf(bool)],
+        "max_in_flight": [Interval(int, None, None), None],
+    }
+)
 class Chain:
     """A manifest's partitions deployed on workers (one address per partition, in order).
 

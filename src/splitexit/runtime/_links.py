@@ -15,12 +15,20 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from splitexit._validation import Callable_, InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 from splitexit.topology import Topology
 
 __all__ = ["LinkEmulator", "LinkHop", "path_links"]
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "bandwidth_bps": [Interval(float, None, None)],
+        "latency_s": [Interval(float, None, None)],
+    }
+)
 @dataclass(frozen=True)
 class LinkHop:
     """One direction of one link: its queue's name, rate (bit/s) and propagation delay (s)."""
@@ -37,6 +45,13 @@ class LinkHop:
             )
 
 
+@validate_params(
+    {
+        "topology": [InstanceOf(Topology)],
+        "a": [Interval(int, 0, None)],
+        "b": [Interval(int, 0, None)],
+    }
+)
 def path_links(topology: Topology, a: int, b: int) -> list[LinkHop]:
     """The links crossed from tier ``a`` to tier ``b`` (0-based) in the order crossed.
 
@@ -54,6 +69,7 @@ def path_links(topology: Topology, a: int, b: int) -> list[LinkHop]:
     return hops
 
 
+@validate_params({"clock": [Callable_()]})
 class LinkEmulator:
     """The links' queues as one process sees them; thread-safe.
 
@@ -94,6 +110,7 @@ class LinkEmulator:
         return until - now
 
 
+@validate_params({"deadline": [Interval(float, None, None)]})
 def sleep_until(deadline: float) -> None:
     """Sleep until ``time.monotonic()`` reaches ``deadline`` (coarse sleep, then a short spin)."""
     while True:

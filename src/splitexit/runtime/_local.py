@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 
 __all__ = ["READY_PREFIX", "TOKEN_ENV", "LocalWorkers"]
@@ -41,6 +42,18 @@ main()
 """
 
 
+@validate_params(
+    {
+        "tiers": [InstanceOf(list, tuple)],
+        "queue": [Interval(int, 1, None)],
+        "pool": [Interval(int, 1, None)],
+        "start_timeout_s": [Interval(float, 0, None, closed="neither")],
+        "extra_args": [InstanceOf(list, tuple)],
+        "prefixes": [InstanceOf(Mapping), None],
+        "hosts": [InstanceOf(Mapping), None],
+        "envs": [InstanceOf(Mapping), None],
+    }
+)
 class LocalWorkers:
     """Start ``splitexit worker`` processes for ``tiers`` (context manager).
 

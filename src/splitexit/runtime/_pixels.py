@@ -8,16 +8,33 @@ dataset loader, so the partition sees bit-identical inputs.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 
 __all__ = ["PixelCodec"]
 
 
+@validate_params(
+    {
+        "levels": [Interval(int, None, None)],
+        "mean": [
+            InstanceOf(
+                numbers.Real, list, tuple, np.ndarray, name="a number or a sequence of numbers"
+            )
+        ],
+        "std": [
+            InstanceOf(
+                numbers.Real, list, tuple, np.ndarray, name="a number or a sequence of numbers"
+            )
+        ],
+    }
+)
 class PixelCodec:
     """Per-channel ``mean`` and ``std`` of pixels scaled to [0, 1] by ``/ levels``.
 

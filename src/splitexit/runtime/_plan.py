@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from splitexit._boundary import dump_json
+from splitexit._validation import InstanceOf, PathLike, returned_type, validate_params
+from splitexit.errors import InputError
 from splitexit.export import Manifest, PartitionEntry, TensorSpec
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ class PartitionPlan:
     last_block: int
 
 
+@returned_type
 @dataclass(frozen=True)
 class ChainPlan:
     """The partitions in order, each one's exit threshold (None on the last), the destination."""
@@ -49,6 +52,7 @@ class ChainPlan:
         return [p.tier for p in self.partitions]
 
 
+@validate_params({"manifest": [InstanceOf(Manifest)]})
 def plan_of(manifest: Manifest) -> ChainPlan:
     """The runtime's view of an exported manifest: the configuration's ``thresholds`` (one per
     partition but the last, checked when the manifest was built), then None for the last."""
@@ -68,6 +72,14 @@ def plan_of(manifest: Manifest) -> ChainPlan:
     )
 
 
+@validate_params(
+    {
+        "export": [InstanceOf("splitexit.operators:PiecesExport")],
+        "config": [InstanceOf("splitexit.configuration:Configuration")],
+        "topology": [InstanceOf("splitexit.topology:Topology")],
+        "out": [PathLike()],
+    }
+)
 def export_pieces(
     export: PiecesExport, config: Configuration, topology: Topology, out: Path
 ) -> Manifest:
@@ -82,7 +94,7 @@ def export_pieces(
     from splitexit.operators import write_folder
 
     if export.partition != config.partition:
-        raise ValueError(f"pieces of {export.partition} cannot deploy {config.partition}")
+        raise InputError(f"pieces of {export.partition} cannot deploy {config.partition}")
     check_export_folder(out)  # replaced whole below: never a folder of the user's
 
     def specs(items: tuple[TensorInfo, ...]) -> tuple[TensorSpec, ...]:

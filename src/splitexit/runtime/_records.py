@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from splitexit._validation import returned_type
 from splitexit.errors import InputError
 
 __all__ = [
@@ -40,6 +41,7 @@ COMPUTE_MODES = ("sleep", "cpu-quota", "none")
 TRANSPORTS = ("grpc", "tcp")
 
 
+@returned_type
 @dataclass(frozen=True)
 class PartitionInfo:
     """What a worker reported when it took its partition."""
@@ -53,6 +55,7 @@ class PartitionInfo:
     result_bits: float
 
 
+@returned_type
 @dataclass
 class SampleRecord:
     """One sample's fate: delivered with its exit and timings, or failed with the reason."""

@@ -14,6 +14,7 @@ import time
 
 import grpc
 
+from splitexit._validation import InstanceOf, validate_params
 from splitexit.errors import InputError
 from splitexit.runtime import _wire as wire
 from splitexit.runtime._frames import FrameServer
@@ -24,6 +25,13 @@ from splitexit.runtime.proto import splitexit_runtime_pb2_grpc as rpc
 __all__ = ["Sink"]
 
 
+@validate_params(
+    {
+        "listen": [InstanceOf(str)],
+        "options": [InstanceOf(WorkerOptions)],
+        "frames_token": [InstanceOf(str)],
+    }
+)
 class Sink:
     """The destination's ``Deliver`` endpoint: stores each result with its arrival time.
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from splitexit._validation import Callable_, InstanceOf, Interval, PathLike, validate_params
 from splitexit.errors import InputError
 from splitexit.export import Manifest
 from splitexit.runtime._cgroup import CpuLimits, quota_for
@@ -46,6 +47,21 @@ MEASUREMENT_FORMAT = "splitexit.measurement/1"
 NETWORKS = ("emulated", "netns")
 
 
+@validate_params(
+    {
+        "samples": [Interval(int, None, None)],
+        "clients": [Interval(int, None, None)],
+        "compute_mode": [InstanceOf(str)],
+        "threads": [Interval(int, None, None)],
+        "warmup": [Interval(int, None, None)],
+        "warm_samples": [Interval(int, None, None)],
+        "deadline_s": [Interval(float, None, None)],
+        "queue": [Interval(int, 1, None)],
+        "transport": [InstanceOf(str)],
+        "ready_timeout_s": [Interval(float, None, None)],
+        "network": [InstanceOf(str)],
+    }
+)
 @dataclass(frozen=True)
 class TestbedOptions:
     """How the testbed runs: how many samples and clients, the compute stretch, the limits."""
@@ -77,6 +93,16 @@ class TestbedOptions:
             raise InputError(f"network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
 
 
+@validate_params(
+    {
+        "chain": [InstanceOf(Chain)],
+        "images": [InstanceOf(np.ndarray)],
+        "labels": [InstanceOf(np.ndarray)],
+        "options": [InstanceOf(TestbedOptions)],
+        "progress": [Callable_(), None],
+        "after_deploy": [Callable_(), None],
+    }
+)
 def measure(
     chain: Chain,
     images: np.ndarray[Any, Any],
@@ -118,6 +144,24 @@ def measure(
         del chain.infer  # the class's method again
 
 
+@validate_params(
+    {
+        "manifest": [InstanceOf(Manifest)],
+        "folder": [PathLike()],
+        "topology": [InstanceOf(Topology)],
+        "images": [InstanceOf(np.ndarray)],
+        "labels": [InstanceOf(np.ndarray)],
+        "pixels": [InstanceOf(PixelCodec), None],
+        "options": [InstanceOf(TestbedOptions)],
+        "profile_name": [InstanceOf(str)],
+        "connect": [InstanceOf(Mapping), None],
+        "token": [InstanceOf(str), None],
+        "progress": [Callable_(), None],
+        "worker_options": [InstanceOf(WorkerOptions), None],
+        "sink_listen": [InstanceOf(str)],
+        "worker_args": [InstanceOf(list, tuple)],
+    }
+)
 def run_testbed(
     manifest: Manifest,
     folder: Path,
@@ -288,6 +332,7 @@ def _from_first_send(samples: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return samples
 
 
+@validate_params({"records": [InstanceOf(list, tuple)]})
 def summarize(records: list[SampleRecord]) -> dict[str, Any]:
     """Measured mean, p50, p95, p99 latency (s), accuracy, exit rates, failures."""
     done = [r for r in records if r.status == "delivered" and r.latency_s is not None]

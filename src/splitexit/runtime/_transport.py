@@ -28,6 +28,7 @@ from typing import Any
 
 import grpc
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 from splitexit.runtime import _wire as wire
 from splitexit.runtime._domain import Route, RouteFailure
@@ -53,6 +54,23 @@ __all__ = [
 ]
 
 
+@validate_params(
+    {
+        "pool": [Interval(int, None, None)],
+        "queue": [Interval(int, None, None)],
+        "max_message_bytes": [Interval(int, None, None)],
+        "tls_cert": [InstanceOf(bytes), None],
+        "tls_key": [InstanceOf(bytes), None],
+        "tls_ca": [InstanceOf(bytes), None],
+        "providers": [InstanceOf(tuple, list)],
+        "metrics_port": [Interval(int, None, None), None],
+        "metrics_host": [InstanceOf(str)],
+        "transport": [InstanceOf(str)],
+        "insecure": [InstanceOf(bool)],
+        "max_connections": [Interval(int, None, None)],
+        "read_timeout_s": [Interval(float, None, None)],
+    }
+)
 @dataclass(frozen=True)
 class WorkerOptions:
     """How a worker serves: thread pool, bound on concurrent calls, message size, TLS; the

@@ -36,6 +36,7 @@ import threading
 
 import grpc
 
+from splitexit._validation import InstanceOf, validate_params
 from splitexit.errors import InputError
 from splitexit.runtime._domain import Tier
 from splitexit.runtime._frames import FrameServer
@@ -92,6 +93,14 @@ def receive_delay_from_env() -> float:
     return delay
 
 
+@validate_params(
+    {
+        "tier": [InstanceOf(str)],
+        "token": [InstanceOf(str)],
+        "listen": [InstanceOf(str)],
+        "options": [InstanceOf(WorkerOptions)],
+    }
+)
 class WorkerServer:
     """The worker of tier ``tier``; ``start()`` binds ``listen`` and returns the port.
 

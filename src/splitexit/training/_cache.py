@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from splitexit._validation import InstanceOf, PathLike, validate_params
 from splitexit.datasets import data_fingerprint
 from splitexit.errors import InputError
 from splitexit.nets import model_source_hash
@@ -31,6 +32,7 @@ __all__ = [
 CACHE_ENV = "SPLITEXIT_CACHE"
 
 
+@validate_params({"cache": [PathLike(), None]})
 def cache_root(cache: str | Path | None = None) -> Path:
     """``cache``, else ``$SPLITEXIT_CACHE``, else ``~/.cache/splitexit`` (XDG_CACHE_HOME)."""
     if cache is not None:
@@ -54,6 +56,13 @@ def training_record(**hyperparameters: Any) -> dict[str, Any]:
     return {k: _jsonable(v) for k, v in sorted(hyperparameters.items())}
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(str)],
+        "dataset": [InstanceOf(str)],
+        "hyperparameters": [InstanceOf(dict)],
+    }
+)
 def cache_key(model: str, dataset: str, hyperparameters: dict[str, Any]) -> str:
     """SHA-256 of the model's source, the data's content and the hyperparameters.
 
@@ -74,6 +83,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.]+", "_", Path(text.split(":")[0]).stem or text)[:40]
 
 
+@validate_params(
+    {
+        "root": [PathLike()],
+        "model": [InstanceOf(str)],
+        "dataset": [InstanceOf(str)],
+        "key": [InstanceOf(str)],
+    }
+)
 def run_dir(root: Path, model: str, dataset: str, key: str) -> Path:
     """``ROOT/<model>-<dataset>-<key[:16]>``: readable, and unique per key."""
     return root / f"{_slug(model)}-{_slug(dataset)}-{key[:16]}"
@@ -97,6 +114,9 @@ def current_cache_key(profile: Any) -> str | None:
     return str(key)
 
 
+@validate_params(
+    {"profile": [InstanceOf("splitexit.profile:Profile")], "cache": [PathLike(), None]}
+)
 def profile_run_dir(profile: Any, cache: str | Path | None = None) -> Path | None:
     """The cache folder of the run that made ``profile`` (its recorded ``cache_key``, checked
     by :func:`current_cache_key`), or ``None`` for a profile that predates training records."""

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from splitexit._boundary import atomic_write_bytes
+from splitexit._validation import InstanceOf, PathLike, validate_params
 from splitexit.errors import InputError
 
 __all__ = ["CHECKPOINT_FORMAT", "load_checkpoint", "save_checkpoint"]
@@ -19,6 +20,7 @@ CHECKPOINT_FORMAT = "splitexit.checkpoint/1"
 _KEYS = ("format", "fingerprint", "epoch", "model", "optimizer", "history")
 
 
+@validate_params({"path": [PathLike()], "state": [InstanceOf(dict)]})
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write ``state`` (see ``_KEYS``) so that a crash leaves the previous checkpoint intact."""
     buffer = io.BytesIO()
@@ -26,6 +28,7 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+@validate_params({"path": [PathLike()], "fingerprint": [InstanceOf(dict)]})
 def load_checkpoint(path: Path, *, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
     """The state saved at ``path``, or ``None`` when there is no file.
 

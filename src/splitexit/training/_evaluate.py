@@ -6,12 +6,21 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.datasets import Split
 from splitexit.nets import MultiExitNet
 
 __all__ = ["accuracies", "predict_logits"]
 
 
+@validate_params(
+    {
+        "net": [InstanceOf(MultiExitNet)],
+        "images": [InstanceOf(np.ndarray)],
+        "device": [InstanceOf(str)],
+        "batch": [Interval(int, 1, None)],
+    }
+)
 def predict_logits(
     net: MultiExitNet, images: npt.NDArray[np.float32], *, device: str = "cpu", batch: int = 500
 ) -> list[npt.NDArray[np.float32]]:
@@ -28,6 +37,9 @@ def predict_logits(
     return [np.concatenate(parts) for parts in chunks]
 
 
+@validate_params(
+    {"net": [InstanceOf(MultiExitNet)], "split": [InstanceOf(Split)], "device": [InstanceOf(str)]}
+)
 def accuracies(net: MultiExitNet, split: Split, *, device: str = "cpu") -> list[float]:
     """Top-1 accuracy of every exit of ``net`` on ``split``."""
     logits = predict_logits(net, split.images, device=device)

@@ -23,6 +23,7 @@ from typing import Any
 
 from rich.console import Console
 
+from splitexit._validation import InstanceOf, Interval, Options, PathLike, validate_params
 from splitexit.errors import InputError
 
 __all__ = ["EXECUTORS", "ExecutorSettings", "TrainTask", "run_tasks"]
@@ -30,6 +31,15 @@ __all__ = ["EXECUTORS", "ExecutorSettings", "TrainTask", "run_tasks"]
 EXECUTORS = ("local", "ray")
 
 
+@validate_params(
+    {
+        "executor": [InstanceOf(str)],
+        "workers": [Interval(int, None, None)],
+        "ray_address": [InstanceOf(str), None],
+        "cpus_per_task": [Interval(float, None, None)],
+        "gpus_per_task": [Interval(float, None, None)],
+    }
+)
 @dataclass(frozen=True)
 class ExecutorSettings:
     """Where trainings run: ``local`` (``workers`` processes; 1 = in this process) or
@@ -51,6 +61,23 @@ class ExecutorSettings:
             )
 
 
+@validate_params(
+    {
+        "kind": [Options(("separate", "final"))],
+        "model": [InstanceOf(str)],
+        "dataset": [InstanceOf(str)],
+        "exits": [InstanceOf(tuple, list)],
+        "config": [InstanceOf("splitexit.training._train:TrainConfig")],
+        "work_dir": [PathLike()],
+        "joint_config": [InstanceOf("splitexit.training._train:TrainConfig"), None],
+        "joint_dir": [PathLike(), None],
+        "width": [Interval(float, 0, None, closed="neither")],
+        "device": [InstanceOf(str)],
+        "data_dir": [PathLike(), None],
+        "preprocessing": [InstanceOf(dict), None],
+        "threads": [Interval(int, 1, None)],
+    }
+)
 @dataclass(frozen=True)
 class TrainTask:
     """One training as data: what :func:`train_task` needs to redo it anywhere."""
@@ -153,6 +180,14 @@ def _update(
         console.print(f"{what}: {done}/{total} done, {running} running", highlight=False)
 
 
+@validate_params(
+    {
+        "tasks": [InstanceOf(list, tuple)],
+        "settings": [InstanceOf(ExecutorSettings)],
+        "console": [InstanceOf(Console), None],
+        "what": [InstanceOf(str)],
+    }
+)
 def run_tasks(
     tasks: Sequence[TrainTask],
     settings: ExecutorSettings,

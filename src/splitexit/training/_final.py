@@ -14,8 +14,9 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from splitexit._validation import InstanceOf, Interval, Options, PathLike, validate_params
 from splitexit.errors import InputError
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["FINAL_INITS", "FinalSettings", "JointStart", "final_work_dir", "train_final_net"]
 
 
+@runtime_checkable
 class JointStart(Protocol):
     """The joint run a final model starts from (export's ``JointCheckpoint`` is one)."""
 
@@ -45,6 +47,17 @@ class JointStart(Protocol):
 FINAL_INITS = ("joint", "scratch")
 
 
+@validate_params(
+    {
+        "init": [InstanceOf(str)],
+        "epochs": [Interval(int, None, None)],
+        "lr": [Interval(float, None, None)],
+        "precision": [InstanceOf(str)],
+        "width": [Interval(float, None, None), None],
+        "data_dir": [PathLike(), None],
+        "device": [InstanceOf(str)],
+    }
+)
 @dataclass(frozen=True)
 class FinalSettings:
     """How the final model trains; the defaults are ``splitexit validate``'s.
@@ -70,11 +83,24 @@ class FinalSettings:
             raise InputError(f"width must be > 0, got {self.width}")
 
 
+@validate_params({"work_dir": [PathLike()], "init": [Options(FINAL_INITS)]})
 def final_work_dir(work_dir: Path, init: str) -> Path:
     """Where the final models of ``init`` are cached: ``WORK_DIR/final-<init>``."""
     return work_dir / f"final-{init}"
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(str)],
+        "dataset": [InstanceOf(str)],
+        "partition": [InstanceOf(list, tuple)],
+        "work_dir": [PathLike()],
+        "joint": [InstanceOf(JointStart), None],
+        "settings": [InstanceOf(FinalSettings)],
+        "console": [InstanceOf("rich.console:Console"), None],
+        "data": [InstanceOf("splitexit.datasets:DatasetSplits"), None],
+    }
+)
 def train_final_net(
     *,
     model: str,

@@ -17,6 +17,14 @@ from pathlib import Path
 import torch
 from rich.console import Console
 
+from splitexit._validation import (
+    InstanceOf,
+    Interval,
+    Options,
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.datasets import DatasetSplits
 from splitexit.errors import InputError
 from splitexit.nets import MultiExitNet, build_network
@@ -25,6 +33,7 @@ from splitexit.training._train import EpochRecord, TrainConfig, train_network
 __all__ = ["TrainedNet", "checkpoint_name", "train_final", "train_joint", "train_separate"]
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class TrainedNet:
     """A trained network and its per-epoch history."""
@@ -34,6 +43,9 @@ class TrainedNet:
     checkpoint: Path
 
 
+@validate_params(
+    {"kind": [Options(("joint", "separate", "final"))], "exits": [InstanceOf(list, tuple)]}
+)
 def checkpoint_name(kind: str, exits: Sequence[int]) -> str:
     """File name of a training's checkpoint; ``exits`` are 0-based."""
     if kind == "joint":
@@ -92,6 +104,17 @@ def _train(
     return TrainedNet(net=net, history=history, checkpoint=path)
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(str)],
+        "data": [InstanceOf(DatasetSplits)],
+        "config": [InstanceOf(TrainConfig)],
+        "work_dir": [PathLike()],
+        "width": [Interval(float, 0, None, closed="neither")],
+        "device": [InstanceOf(str)],
+        "console": [InstanceOf(Console), None],
+    }
+)
 def train_joint(
     model: str,
     data: DatasetSplits,
@@ -117,6 +140,20 @@ def train_joint(
     )
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(str)],
+        "data": [InstanceOf(DatasetSplits)],
+        "config": [InstanceOf(TrainConfig)],
+        "work_dir": [PathLike()],
+        "num_blocks": [Interval(int, 1, None)],
+        "width": [Interval(float, 0, None, closed="neither")],
+        "device": [InstanceOf(str)],
+        "console": [InstanceOf(Console), None],
+        "init": [InstanceOf(TrainedNet), None],
+        "only": [Interval(int, 0, None), None],
+    }
+)
 def train_separate(
     model: str,
     data: DatasetSplits,
@@ -168,6 +205,19 @@ def _copy_weights(source: MultiExitNet, target: MultiExitNet) -> None:
         head.load_state_dict(source.heads[source.exits.index(i)].state_dict())
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(str)],
+        "data": [InstanceOf(DatasetSplits)],
+        "config": [InstanceOf(TrainConfig)],
+        "exits": [InstanceOf(list, tuple)],
+        "work_dir": [PathLike()],
+        "width": [Interval(float, 0, None, closed="neither")],
+        "device": [InstanceOf(str)],
+        "console": [InstanceOf(Console), None],
+        "init": [InstanceOf(TrainedNet), None],
+    }
+)
 def train_final(
     model: str,
     data: DatasetSplits,

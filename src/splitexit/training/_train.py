@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import Tensor, nn
 
+from splitexit._validation import InstanceOf, Interval, PathLike, returned_type, validate_params
 from splitexit.datasets import DatasetSplits, Split
 from splitexit.errors import InputError
 from splitexit.nets import MultiExitNet
@@ -36,6 +37,7 @@ __all__ = ["PRECISIONS", "EpochRecord", "TrainConfig", "default_precision", "tra
 PRECISIONS = ("fp32", "bf16")
 
 
+@validate_params({"device": [InstanceOf(str)]})
 def default_precision(device: str) -> str:
     """bf16 where the hardware runs it natively (CPU: AVX-512 BF16 / AMX), else fp32."""
     if device.startswith("cuda"):
@@ -43,6 +45,19 @@ def default_precision(device: str) -> str:
     return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
 
 
+@validate_params(
+    {
+        "epochs": [Interval(int, None, None)],
+        "batch_size": [Interval(int, None, None)],
+        "lr": [Interval(float, None, None)],
+        "momentum": [Interval(float, 0, 1)],
+        "weight_decay": [Interval(float, 0, None)],
+        "warmup": [Interval(float, None, None)],
+        "augment": [InstanceOf(bool)],
+        "precision": [InstanceOf(str)],
+        "seed": [Interval(int, 0, None)],
+    }
+)
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyperparameters of one training run (SGD with Nesterov momentum, one-cycle LR)."""
@@ -78,6 +93,7 @@ class TrainConfig:
         return self.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+@returned_type
 @dataclass(frozen=True)
 class EpochRecord:
     """What one epoch achieved: mean training loss, and accuracy per exit on the eval split."""
@@ -103,6 +119,19 @@ def _augment(x: Tensor, *, flip: bool, generator: torch.Generator) -> Tensor:
     return out.contiguous()
 
 
+@validate_params(
+    {
+        "net": [InstanceOf(MultiExitNet)],
+        "data": [InstanceOf(DatasetSplits)],
+        "config": [InstanceOf(TrainConfig)],
+        "checkpoint": [PathLike(), None],
+        "fingerprint": [InstanceOf(dict)],
+        "label": [InstanceOf(str)],
+        "device": [InstanceOf(str)],
+        "console": [InstanceOf(Console), None],
+        "eval_split": [InstanceOf(Split), None],
+    }
+)
 def train_network(
     net: MultiExitNet,
     data: DatasetSplits,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.devices._devices import DeviceModel, device_preset
 
@@ -25,6 +26,13 @@ MBPS = 1e6
 REQUESTER_BANDWIDTH = 400 * MBPS
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "device": [InstanceOf(DeviceModel)],
+        "bandwidth": [Interval(float, None, None)],
+    }
+)
 @dataclass(frozen=True)
 class Provider:
     """A service provider: a device model and its link bandwidth (bit/s)."""
@@ -34,6 +42,16 @@ class Provider:
     bandwidth: float
 
 
+@validate_params(
+    {
+        "providers": [InstanceOf(tuple, list)],
+        "requester_bandwidth": [Interval(float, None, None)],
+        "overhead_s": [Interval(float, None, None)],
+        "input_bits": [Interval(int, 1, None)],
+        "feature_bits": [Interval(int, 1, None)],
+        "name": [InstanceOf(str)],
+    }
+)
 @dataclass(frozen=True)
 class Cluster:
     """The providers, the requester's link, and how data is sent.
@@ -104,6 +122,15 @@ def group_names() -> list[str]:
     return list(_GROUPS)
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "bandwidth": [Interval(float, None, None), None],
+        "device": [InstanceOf(str), None],
+        "requester_bandwidth": [Interval(float, None, None), None],
+        "overhead_s": [Interval(float, None, None)],
+    }
+)
 def group_cluster(
     name: str,
     *,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, validate_params
 from splitexit.spatial.devices._cluster import Cluster
 from splitexit.spatial.geometry._geometry import FloatArray, ModelSpec
 from splitexit.spatial.geometry._problem import Problem
@@ -17,6 +18,7 @@ from splitexit.spatial.geometry._problem import Problem
 __all__ = ["make_problem"]
 
 
+@validate_params({"model": [InstanceOf(ModelSpec)], "cluster": [InstanceOf(Cluster)]})
 def make_problem(model: ModelSpec, cluster: Cluster) -> Problem:
     """Compile ``model`` on ``cluster`` (latency tables of every provider)."""
     per_device = [p.device.latency_tables(model) for p in cluster.providers]

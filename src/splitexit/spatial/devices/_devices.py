@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.geometry._geometry import FloatArray, Layer, ModelSpec, Op
 
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 
+@runtime_checkable
 class DeviceModel(Protocol):
     """What the simulator needs from a device."""
 
@@ -61,6 +63,15 @@ def _interior_rows(branch: tuple[Op, ...], rows: int) -> list[int]:
     return counts
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "flops_per_s": [Interval(float, 0, None, closed="neither")],
+        "wave_elems": [Interval(int, 1, None)],
+        "launch_s": [Interval(float, 0, None)],
+        "mem_bytes_per_s": [Interval(float, 0, None, closed="neither")],
+    }
+)
 @dataclass(frozen=True)
 class SyntheticDevice:
     """A device with a step-shaped (occupancy) latency; see the module docstring.
@@ -126,6 +137,7 @@ DEVICE_PRESETS: dict[str, SyntheticDevice] = {
 }
 
 
+@validate_params({"name": [InstanceOf(str)]})
 def device_preset(name: str) -> SyntheticDevice:
     """A synthetic device preset by name (``pi3``, ``nano``, ``tx2``, ``xavier``)."""
     key = name.lower()
@@ -134,6 +146,7 @@ def device_preset(name: str) -> SyntheticDevice:
     return DEVICE_PRESETS[key]
 
 
+@returned_type
 @dataclass(frozen=True)
 class TableDevice:
     """Measured latencies of one model's layers at some heights (validated at load)."""

@@ -32,6 +32,7 @@ from splitexit._boundary import (
     duration_field,
     read_mapping,
 )
+from splitexit._validation import InstanceOf, PathLike, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.devices._cluster import REQUESTER_BANDWIDTH, Cluster, Provider
 from splitexit.spatial.devices._devices import (
@@ -85,6 +86,7 @@ class _DeviceFile(StrictModel):
         return self
 
 
+@validate_params({"path": [PathLike()]})
 def load_device_table(path: Path) -> TableDevice:
     """Read a measured table; it is checked against a model when the simulator compiles it."""
     source = str(path)
@@ -106,6 +108,9 @@ def load_device_table(path: Path) -> TableDevice:
     )
 
 
+@validate_params(
+    {"path": [PathLike()], "table": [InstanceOf(TableDevice)], "measured_with": [InstanceOf(str)]}
+)
 def save_device_table(path: Path, table: TableDevice, *, measured_with: str) -> None:
     """Write ``table`` as ``splitexit.device/1`` JSON (atomically)."""
     layers: list[dict[str, object]] = [
@@ -151,6 +156,7 @@ class _ClusterFile(StrictModel):
         return self
 
 
+@validate_params({"path": [PathLike()]})
 def load_cluster(path: Path) -> Cluster:
     """Read a cluster YAML; a provider's device is a preset name or a device-table path."""
     source = str(path)

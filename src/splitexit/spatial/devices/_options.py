@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from splitexit._validation import InstanceOf, PathLike, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.devices._cluster import group_cluster
 from splitexit.spatial.devices._compile import make_problem
@@ -26,6 +27,17 @@ def _rate(name: str, text: str) -> float:
     return value
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(str)],
+        "group": [InstanceOf(str), None],
+        "bandwidth": [InstanceOf(str), None],
+        "device": [InstanceOf(str), None],
+        "cluster": [PathLike(), None],
+        "overhead": [InstanceOf(str), None],
+        "requester_bandwidth": [InstanceOf(str), None],
+    }
+)
 def problem_from_options(
     model: str,
     *,

@@ -26,11 +26,14 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from splitexit._validation import Callable_, Interval, validate_params
+
 __all__ = ["slowed", "timed"]
 
 T = TypeVar("T")
 
 
+@validate_params({"work": [Callable_()], "slowdown": [Interval(float, 0, None, closed="neither")]})
 def timed(work: Callable[[], T], slowdown: float) -> tuple[T, float]:
     """Run ``work``; its result and the seconds it takes on the emulated device."""
     started, cpu = time.perf_counter(), time.thread_time()
@@ -41,6 +44,7 @@ def timed(work: Callable[[], T], slowdown: float) -> tuple[T, float]:
     return result, slowdown * (time.thread_time() - cpu)
 
 
+@validate_params({"work": [Callable_()], "slowdown": [Interval(float, 0, None, closed="neither")]})
 def slowed(work: Callable[[], T], slowdown: float) -> T:
     """Run ``work``; return when the emulated device would have finished it."""
     started = time.perf_counter()

@@ -27,6 +27,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, model_validator
 
 from splitexit._boundary import StrictModel, bandwidth_field, duration_field, read_mapping
+from splitexit._validation import InstanceOf, Interval, PathLike, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.devices._cluster import REQUESTER_BANDWIDTH
 
@@ -35,6 +36,7 @@ __all__ = ["MAX_WORKERS", "EmulatedCluster", "EmulatedDevice", "emulated_cluster
 MAX_WORKERS = 16
 
 
+@returned_type
 @dataclass(frozen=True)
 class EmulatedDevice:
     """One worker: a name, its compute slowdown (>= 1) and its link (bit/s)."""
@@ -44,6 +46,7 @@ class EmulatedDevice:
     bandwidth: float
 
 
+@returned_type
 @dataclass(frozen=True)
 class EmulatedCluster:
     """The emulated providers, the requester's link and the per-transfer overhead."""
@@ -85,6 +88,14 @@ class _EmulatedFile(StrictModel):
         return self
 
 
+@validate_params(
+    {
+        "devices": [InstanceOf(tuple, list)],
+        "requester_bandwidth": [Interval(float, None, None)],
+        "overhead_s": [Interval(float, None, None)],
+        "name": [InstanceOf(str)],
+    }
+)
 def emulated_cluster(
     devices: Sequence[tuple[str, float, float]],
     *,
@@ -102,6 +113,7 @@ def emulated_cluster(
     return _from_spec(_EmulatedFile.parse(data, source=name))
 
 
+@validate_params({"path": [PathLike()]})
 def load_emulated(path: Path) -> EmulatedCluster:
     """Read an emulated-cluster file; a problem is one :class:`InputError` line."""
     if not path.is_file():

@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.spatial.geometry._problem import Problem
 
 __all__ = ["REQUESTER", "Links", "links_of", "wait_until"]
@@ -31,6 +32,7 @@ __all__ = ["REQUESTER", "Links", "links_of", "wait_until"]
 REQUESTER = -1
 
 
+@returned_type
 @dataclass(frozen=True)
 class Links:
     """Bandwidths (bit/s), overhead (s) and the bits of a row of every map (picklable)."""
@@ -58,6 +60,7 @@ class Links:
         return self.in_row_bits if layer == 0 else self.out_row_bits[layer - 1]
 
 
+@validate_params({"problem": [InstanceOf(Problem)], "pipe_s": [Interval(float, 0, None)]})
 def links_of(problem: Problem, pipe_s: float = 0.0) -> Links:
     """The link constants the simulator uses for ``problem``."""
     return Links(

@@ -20,6 +20,7 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from splitexit._validation import InstanceOf, Interval, Options, validate_params
 from splitexit.errors import SplitexitError
 from splitexit.spatial.devices._cluster import Cluster, Provider
 from splitexit.spatial.devices._compile import make_problem
@@ -43,6 +44,15 @@ class ExecutionError(SplitexitError):
     """A worker failed, or did not answer in time."""
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(ModelSpec)],
+        "cluster": [InstanceOf(EmulatedCluster)],
+        "seed": [Interval(int, 0, None)],
+        "mode": [Options(("process", "thread"))],
+        "wait_s": [Interval(float, 0, None, closed="neither")],
+    }
+)
 class ExecutionPool:
     """Emulated devices as workers; the calling process is the requester."""
 

@@ -26,6 +26,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from splitexit._validation import (
+    Callable_,
+    InstanceOf,
+    Interval,
+    Options,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.spatial.execution._emulated import EmulatedCluster
 from splitexit.spatial.execution._pool import (
@@ -56,6 +64,7 @@ __all__ = [
 ATOL, RTOL = 1e-4, 1e-4  # executed output against the unsplit model's (float32, torch.allclose)
 
 
+@returned_type
 @dataclass(frozen=True)
 class MeasuredRow:
     """One method on one case: simulated and measured latency, and the blocks kept."""
@@ -78,6 +87,7 @@ class MeasuredRow:
         return self.measured_s / self.simulated_s - 1.0
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Measured:
     """The info object of one measured case."""
@@ -140,6 +150,13 @@ class Measured:
         return "\n".join(lines) + "\n"
 
 
+@validate_params(
+    {
+        "output": [InstanceOf("torch:Tensor")],
+        "reference": [InstanceOf("torch:Tensor")],
+        "where": [InstanceOf(str)],
+    }
+)
 def check_output(output: torch.Tensor, reference: torch.Tensor, where: str) -> float:
     """Raise :class:`ExecutionError` unless ``output`` equals ``reference`` (ATOL, RTOL)."""
     import torch
@@ -159,6 +176,23 @@ def _disturbed(medians: list[float], reject_pct: float) -> list[int]:
     return off if len(off) < len(medians) else []
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(ModelSpec)],
+        "cluster": [InstanceOf(EmulatedCluster)],
+        "methods": [InstanceOf(tuple, list)],
+        "blocks": [Interval(int, None, None)],
+        "images": [Interval(int, None, None)],
+        "reject_pct": [Interval(float, 0, 100)],
+        "episodes": [Interval(int, 1, None)],
+        "fast_evaluations": [Interval(int, None, None)],
+        "granularity": [Interval(int, 1, None)],
+        "repeats": [Interval(int, 1, None)],
+        "seed": [Interval(int, 0, None)],
+        "mode": [Options(("process", "thread"))],
+        "progress": [Callable_(), None],
+    }
+)
 def measure_methods(
     model: ModelSpec,
     cluster: EmulatedCluster,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.geometry._problem import Problem, Strategy
 from splitexit.spatial.geometry._simulator import simulate
@@ -45,6 +46,7 @@ _BASELINES: dict[str, Callable[[Problem], Strategy]] = {
 }
 
 
+@returned_type
 @dataclass(frozen=True)
 class MethodResult:
     """One method's strategy and its simulated performance."""
@@ -62,6 +64,7 @@ class MethodResult:
         return 1.0 / self.latency_s
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Comparison:
     """The info object of one case; rendered as a table, JSON or a bar plot."""
@@ -112,6 +115,17 @@ def _measure(problem: Problem, method: str, strategy: Strategy, plan_s: float) -
     )
 
 
+@validate_params(
+    {
+        "problem": [InstanceOf(Problem)],
+        "methods": [InstanceOf(tuple, list)],
+        "osds_config": [InstanceOf(OSDSConfig), None],
+        "alpha": [Interval(float, None, None)],
+        "samples": [Interval(int, None, None)],
+        "fast_evaluations": [Interval(int, None, None)],
+        "seed": [Interval(int, 0, None)],
+    }
+)
 def compare(
     problem: Problem,
     *,

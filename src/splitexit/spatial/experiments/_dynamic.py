@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.spatial.devices._cluster import Cluster, Provider
 from splitexit.spatial.devices._compile import make_problem
 from splitexit.spatial.devices._devices import FloatArray, device_preset
@@ -57,6 +58,14 @@ PHASE_MEANS = (
 )
 
 
+@validate_params(
+    {
+        "minutes": [Interval(float, 0, None, closed="neither")],
+        "step_s": [Interval(float, 0, None, closed="neither")],
+        "sigma": [Interval(float, 0, None)],
+        "seed": [Interval(int, 0, None)],
+    }
+)
 def bandwidth_traces(
     *, minutes: float = 60.0, step_s: float = 10.0, sigma: float = 0.35, seed: int = 0
 ) -> tuple[FloatArray, FloatArray]:
@@ -74,6 +83,7 @@ def bandwidth_traces(
     return times.astype(np.float64), np.clip(traces, 10e6, 400e6)
 
 
+@returned_type
 @dataclass(frozen=True)
 class DynamicResult:
     """Per-image latency (s) of each method in each slot, and what re-planning cost."""
@@ -135,6 +145,17 @@ def _relinear(problem: Problem, boundaries: tuple[int, ...]) -> Strategy:
     return Strategy(boundaries, tuple(splits))
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(ModelSpec)],
+        "osds_config": [InstanceOf(OSDSConfig)],
+        "finetune_episodes": [Interval(int, 1, None)],
+        "fast_evaluations": [Interval(int, None, None)],
+        "minutes": [Interval(float, 0, None, closed="neither")],
+        "step_s": [Interval(float, 0, None, closed="neither")],
+        "seed": [Interval(int, 0, None)],
+    }
+)
 def dynamic_study(
     model: ModelSpec,
     *,

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from splitexit._validation import Callable_, InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.devices._cluster import Cluster, Provider, group_cluster
 from splitexit.spatial.devices._compile import make_problem
@@ -37,6 +38,13 @@ __all__ = [
 Progress = Callable[[str], None]
 
 
+@validate_params(
+    {
+        "group": [InstanceOf(str)],
+        "bandwidth": [Interval(float, None, None), None],
+        "device": [InstanceOf(str), None],
+    }
+)
 @dataclass(frozen=True)
 class Case:
     """One group of a table with its free parameter."""
@@ -67,6 +75,7 @@ TABLES: dict[str, tuple[Case, ...]] = {
 Record = dict[str, Any]  # a case as JSON: Comparison.to_dict() with notes["case"]
 
 
+@validate_params({"name": [InstanceOf(str)]})
 def case_names(name: str) -> list[str]:
     """The case labels of a table, in the paper's order."""
     if name not in TABLES:
@@ -74,6 +83,17 @@ def case_names(name: str) -> list[str]:
     return [case.label for case in TABLES[name]]
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "model": [InstanceOf(ModelSpec)],
+        "osds_config": [InstanceOf(OSDSConfig)],
+        "fast_evaluations": [Interval(int, None, None)],
+        "cases": [InstanceOf(tuple, list), None],
+        "methods": [InstanceOf(tuple, list)],
+        "progress": [Callable_(), None],
+    }
+)
 def run_table(
     name: str,
     model: ModelSpec,
@@ -145,6 +165,7 @@ def _plan_s(record: Record, method: str) -> float:
     return float(next(r["plan_s"] for r in record["results"] if r["method"] == method))
 
 
+@validate_params({"records": [InstanceOf(tuple, list)]})
 def table_markdown(records: Sequence[Record]) -> str:
     """Images per second per case and method, and DistrEdge's and fast's ratios, apart.
 
@@ -193,6 +214,15 @@ def _alpha_cases() -> list[tuple[str, Cluster]]:
     ]
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(ModelSpec)],
+        "splitter": [InstanceOf(str)],
+        "osds_config": [InstanceOf(OSDSConfig), None],
+        "polish_evaluations": [Interval(int, None, None)],
+        "progress": [Callable_(), None],
+    }
+)
 def alpha_sweep(
     model: ModelSpec,
     *,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from splitexit._boundary import atomic_write_png
+from splitexit._validation import InstanceOf, PathLike, returned_type, validate_params
 from splitexit.spatial.experiments._compare import Comparison
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 
+@returned_type
 @dataclass(frozen=True)
 class BarsInfo:
     """Grouped bars: ``values[g][m]`` for group ``groups[g]`` and method ``methods[m]``."""
@@ -40,6 +42,7 @@ class BarsInfo:
     values: tuple[tuple[float, ...], ...]
 
 
+@returned_type
 @dataclass(frozen=True)
 class LinesInfo:
     """Curves ``y[c]`` over ``x[c]`` labelled ``labels[c]``."""
@@ -53,6 +56,7 @@ class LinesInfo:
     logy: bool = False
 
 
+@validate_params({"records": [InstanceOf(tuple, list)], "title": [InstanceOf(str)]})
 def bars_info(records: Sequence[Mapping[str, Any]], title: str) -> BarsInfo:
     """Images per second of every method in every case (``Comparison.to_dict`` records)."""
     methods = tuple(str(r["method"]) for r in records[0]["results"])
@@ -64,6 +68,9 @@ def bars_info(records: Sequence[Mapping[str, Any]], title: str) -> BarsInfo:
     return BarsInfo(title, "images per second", groups, methods, values)
 
 
+@validate_params(
+    {"info": [InstanceOf(LinesInfo)], "first": [InstanceOf(str)], "column": [InstanceOf(str)]}
+)
 def lines_markdown(info: LinesInfo, first: str, column: str) -> str:
     """A Markdown table of curves sharing their x values: one row per curve."""
     head = "| " + first + " | " + " | ".join(column.format(x) for x in info.x[0]) + " |\n"
@@ -79,6 +86,7 @@ def _save(figure: object, path: Path) -> None:
     atomic_write_png(figure, path, dpi=110, bbox_inches="tight")
 
 
+@validate_params({"info": [InstanceOf(BarsInfo)], "path": [PathLike()]})
 def render_bars(info: BarsInfo, path: Path) -> None:
     """Draw :class:`BarsInfo` as grouped bars into a PNG file."""
     from matplotlib.figure import Figure  # no pyplot: the global backend stays as it was
@@ -98,6 +106,7 @@ def render_bars(info: BarsInfo, path: Path) -> None:
     _save(fig, path)
 
 
+@validate_params({"info": [InstanceOf(LinesInfo)], "path": [PathLike()]})
 def render_lines(info: LinesInfo, path: Path) -> None:
     """Draw :class:`LinesInfo` as lines into a PNG file."""
     from matplotlib.figure import Figure  # no pyplot: the global backend stays as it was
@@ -116,6 +125,9 @@ def render_lines(info: LinesInfo, path: Path) -> None:
     _save(fig, path)
 
 
+@validate_params(
+    {"comparison": [InstanceOf(Comparison)], "console": [InstanceOf("rich.console:Console")]}
+)
 def print_comparison(comparison: Comparison, console: Console) -> None:
     """The comparison as a rich table: one row per method.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from splitexit._validation import Callable_, InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.devices._cluster import group_cluster
 from splitexit.spatial.devices._compile import make_problem
@@ -26,6 +27,16 @@ __all__ = ["SAMPLE_SIZES", "samples_markdown", "samples_sweep"]
 SAMPLE_SIZES = (5, 10, 25, 50, 100, 200)
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(ModelSpec)],
+        "sizes": [InstanceOf(tuple, list)],
+        "repeats": [Interval(int, None, None)],
+        "seed": [Interval(int, 0, None)],
+        "polish_evaluations": [Interval(int, None, None)],
+        "progress": [Callable_(), None],
+    }
+)
 def samples_sweep(
     model: ModelSpec,
     *,
@@ -98,6 +109,7 @@ def samples_sweep(
     return info, raw
 
 
+@validate_params({"raw": [InstanceOf(dict)]})
 def samples_markdown(raw: dict[str, Any]) -> str:
     """One row per case and size: min, mean, max IPS and the number of distinct schemes."""
     lines = ["| case | \\|R_s^r\\| | min IPS | mean IPS | max IPS | distinct schemes |"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from splitexit._validation import InstanceOf, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.geometry._geometry import ModelSpec
 from splitexit.spatial.geometry._spec import model_from_mapping
@@ -158,6 +159,13 @@ class _Walker:
         raise InputError(f"{where} is not supported here: after Flatten only Linear layers")
 
 
+@validate_params(
+    {
+        "module": [InstanceOf("torch.nn:Module")],
+        "input_shape": [InstanceOf(tuple, list)],
+        "name": [InstanceOf(str), None],
+    }
+)
 def spec_from_torch(
     module: nn.Module, input_shape: tuple[int, int, int], *, name: str | None = None
 ) -> ModelSpec:

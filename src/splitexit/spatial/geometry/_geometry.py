@@ -24,6 +24,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import returned_type
+
 __all__ = [
     "FloatArray",
     "IntArray",
@@ -43,6 +45,7 @@ Activation = Literal["relu", "leaky", "none"]
 Merge = Literal["none", "add", "concat"]
 
 
+@returned_type
 @dataclass(frozen=True)
 class Op:
     """One operation with its configuration (W_in, H_in, C_in, C_out, F, S, P, activation).
@@ -80,6 +83,7 @@ class Op:
         return per_element * self.w_out * self.c_out
 
 
+@returned_type
 @dataclass(frozen=True)
 class Layer:
     """A layer of the chain: one op (a single branch of length one) or a whole block.
@@ -135,6 +139,7 @@ class Layer:
         return float(self.flops(a, a + rows - 1)[0])
 
 
+@returned_type
 @dataclass(frozen=True)
 class ModelSpec:
     """A validated CNN: input shape, the chain of layers, and the fully-connected tail.

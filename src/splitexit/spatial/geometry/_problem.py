@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.geometry._geometry import FloatArray, ModelSpec
 
@@ -46,6 +47,7 @@ class Network(Protocol):
     def overhead_s(self) -> float: ...
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class Problem:
     """Everything the simulator reads, as arrays: latency tables, bits per row, bandwidths."""
@@ -83,6 +85,7 @@ class Problem:
         return self.in_row_bits if layer == 0 else float(self.out_row_bits[layer - 1])
 
 
+@returned_type
 @dataclass(frozen=True)
 class Strategy:
     """A partition scheme and the split decisions of every layer-volume (0-based inside)."""
@@ -110,6 +113,13 @@ class Strategy:
         }
 
 
+@validate_params(
+    {
+        "strategy": [InstanceOf(Strategy)],
+        "problem": [InstanceOf(Problem)],
+        "source": [InstanceOf(str)],
+    }
+)
 def check_strategy(strategy: Strategy, problem: Problem, source: str = "strategy") -> None:
     """Raise :class:`InputError` unless ``strategy`` fits ``problem`` (0-based messages)."""
     b = strategy.boundaries

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, returned_type, validate_params
 from splitexit.spatial.geometry._geometry import (
     FloatArray,
     IntArray,
@@ -38,6 +39,7 @@ from splitexit.spatial.geometry._problem import Problem, Strategy
 __all__ = ["Run", "SimResult", "simulate"]
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class SimResult:
     """Latency of one image and where the time went (per provider)."""
@@ -54,6 +56,7 @@ class SimResult:
         return 1.0 / self.latency_s
 
 
+@validate_params({"problem": [InstanceOf(Problem)], "boundaries": [InstanceOf(tuple, list)]})
 class Run:
     """A simulation in progress: call :meth:`step` once per layer-volume, then :meth:`finish`.
 
@@ -189,6 +192,7 @@ class Run:
         )
 
 
+@validate_params({"problem": [InstanceOf(Problem)], "strategy": [InstanceOf(Strategy)]})
 def simulate(problem: Problem, strategy: Strategy) -> SimResult:
     """Latency and images per second of ``strategy`` (trusted; see ``check_strategy``)."""
     run = Run(problem, strategy.boundaries)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from splitexit._boundary import read_mapping
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.geometry._geometry import ModelSpec
 from splitexit.spatial.geometry._spec import model_from_mapping
@@ -162,6 +163,13 @@ def _shrink(item: Any, divisor: int) -> Any:
     return item
 
 
+@validate_params(
+    {
+        "name": [InstanceOf(str)],
+        "channel_divisor": [Interval(int, 1, None)],
+        "input_size": [InstanceOf(tuple, list), None],
+    }
+)
 def zoo_mapping(
     name: str, *, channel_divisor: int = 1, input_size: tuple[int, int] | None = None
 ) -> Mapping:
@@ -185,6 +193,13 @@ def zoo_mapping(
     return mapping
 
 
+@validate_params(
+    {
+        "spec": [InstanceOf(str, Path)],
+        "channel_divisor": [Interval(int, 1, None)],
+        "input_size": [InstanceOf(tuple, list), None],
+    }
+)
 def load_model(
     spec: str | Path, *, channel_divisor: int = 1, input_size: tuple[int, int] | None = None
 ) -> ModelSpec:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.spatial.geometry._geometry import FloatArray
 from splitexit.spatial.geometry._problem import Problem, Strategy
 from splitexit.spatial.geometry._simulator import simulate
@@ -44,12 +45,14 @@ __all__ = [
 ]
 
 
+@validate_params({"problem": [InstanceOf(Problem)]})
 def capability(problem: Problem) -> FloatArray:
     """Operations per second of each provider over the whole convolutional part."""
     seconds = sum(table[:, -1] for table in problem.tables)
     return problem.model.flops / np.asarray(seconds)
 
 
+@validate_params({"problem": [InstanceOf(Problem)]})
 def layer_capability(problem: Problem) -> FloatArray:
     """Operations per second of each provider on each whole layer, shape (layers, D)."""
     flops = np.array([ly.interior_flops(ly.h_out) for ly in problem.model.layers])
@@ -57,6 +60,9 @@ def layer_capability(problem: Problem) -> FloatArray:
     return flops[:, None] / seconds
 
 
+@validate_params(
+    {"weights": [InstanceOf(np.ndarray, list, tuple)], "height": [Interval(int, 0, None)]}
+)
 def proportional_cuts(weights: FloatArray, height: int) -> tuple[int, ...]:
     """Split ``height`` rows in proportion to ``weights`` (largest remainders get the rest)."""
     share = height * weights / weights.sum()
@@ -71,6 +77,7 @@ def _alone(k: int, devices: int, height: int) -> tuple[int, ...]:
     return tuple([0] * k + [height] * (devices - 1 - k))
 
 
+@validate_params({"problem": [InstanceOf(Problem)]})
 def offload(problem: Problem) -> Strategy:
     """The whole model on the fastest single provider (simulated, link included)."""
     n, d = problem.num_layers, problem.num_devices
@@ -87,6 +94,7 @@ def _equal(problem: Problem, boundaries: tuple[int, ...]) -> Strategy:
     )
 
 
+@validate_params({"problem": [InstanceOf(Problem)]})
 def deepthings(problem: Problem) -> Strategy:
     """One fused volume down to 1/16 of the input height, split equally; the rest on one."""
     model = problem.model
@@ -102,6 +110,7 @@ def deepthings(problem: Problem) -> Strategy:
     return Strategy((0, fused, n), (strategy.splits[0], rest))
 
 
+@validate_params({"problem": [InstanceOf(Problem)]})
 def deeperthings(problem: Problem) -> Strategy:
     """A fused volume ending at every downsampling layer, each split equally."""
     layers = problem.model.layers
@@ -109,6 +118,7 @@ def deeperthings(problem: Problem) -> Strategy:
     return _equal(problem, (0, *ends, len(layers)))
 
 
+@validate_params({"problem": [InstanceOf(Problem)]})
 def modnn(problem: Problem) -> Strategy:
     """Layer by layer, rows in proportion to whole-model capability."""
     cap = capability(problem)
@@ -118,6 +128,7 @@ def modnn(problem: Problem) -> Strategy:
     )
 
 
+@validate_params({"problem": [InstanceOf(Problem)]})
 def mednn(problem: Problem) -> Strategy:
     """Layer by layer, rows in proportion to each layer's own capability."""
     cap = layer_capability(problem)
@@ -142,12 +153,14 @@ def _linear_split(problem: Problem, first: int, last: int) -> tuple[tuple[int, .
     return cuts, cost
 
 
+@validate_params({"problem": [InstanceOf(Problem)]})
 def coedge(problem: Problem) -> Strategy:
     """Layer by layer, equal finish under linear computing and network models."""
     n = problem.num_layers
     return Strategy(tuple(range(n + 1)), tuple(_linear_split(problem, i, i)[0] for i in range(n)))
 
 
+@validate_params({"problem": [InstanceOf(Problem)]})
 def aofl(problem: Problem) -> Strategy:
     """Fused volumes by dynamic programming over the linear model, split by the same model."""
     n = problem.num_layers

@@ -23,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.spatial.geometry._problem import Problem, Strategy
 from splitexit.spatial.geometry._simulator import Run
 
@@ -31,6 +32,9 @@ __all__ = ["SplitEnv", "action_to_cuts"]
 A, B = -1.0, 1.0
 
 
+@validate_params(
+    {"action": [InstanceOf(np.ndarray, list, tuple)], "height": [Interval(int, 0, None)]}
+)
 def action_to_cuts(action: npt.ArrayLike, height: int) -> tuple[int, ...]:
     """Eq. 9 on the sorted action: ``round(H * (a - A) / (B - A))``, clipped to ``[0, H]``."""
     sorted_action = np.sort(np.clip(np.asarray(action, dtype=np.float64), A, B))
@@ -38,6 +42,13 @@ def action_to_cuts(action: npt.ArrayLike, height: int) -> tuple[int, ...]:
     return tuple(int(x) for x in np.clip(cuts, 0, height))
 
 
+@validate_params(
+    {
+        "problem": [InstanceOf(Problem)],
+        "boundaries": [InstanceOf(tuple, list)],
+        "time_scale_s": [Interval(float, 0, None, closed="neither")],
+    }
+)
 class SplitEnv(gym.Env[npt.NDArray[np.float32], npt.NDArray[np.float32]]):
     """Split decisions of every layer-volume of ``boundaries``, one volume per step."""
 

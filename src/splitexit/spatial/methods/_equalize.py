@@ -15,15 +15,17 @@ in device order), hence ``reset`` and ``commit``.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.spatial.geometry._geometry import FloatArray, IntArray, Layer, volume_rows
 
 __all__ = ["FinishModel", "LinearFinish", "equal_finish_cuts"]
 
 
+@runtime_checkable
 class FinishModel(Protocol):
     """Predicted finish time of provider ``k`` computing rows ``[start, stop)``."""
 
@@ -52,6 +54,14 @@ def _greedy(model: FinishModel, height: int, devices: int, t: float) -> tuple[li
     return cuts, bool(last[0] <= t)
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(FinishModel)],
+        "height": [Interval(int, 0, None)],
+        "devices": [Interval(int, 1, None)],
+        "iterations": [Interval(int, 1, None)],
+    }
+)
 def equal_finish_cuts(
     model: FinishModel, height: int, devices: int, *, iterations: int = 40
 ) -> tuple[int, ...]:
@@ -84,6 +94,14 @@ def equal_finish_cuts(
     return tuple(best)
 
 
+@validate_params(
+    {
+        "layers": [InstanceOf(tuple, list)],
+        "capability": [InstanceOf(np.ndarray)],
+        "bandwidth": [InstanceOf(np.ndarray)],
+        "in_row_bits": [Interval(float, 0, None)],
+    }
+)
 class LinearFinish:
     """The baselines' linear model: ``ops / capability_k + input_bits / bandwidth_k``.
 

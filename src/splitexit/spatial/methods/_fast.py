@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.spatial.geometry._geometry import FloatArray, IntArray, volume_rows
 from splitexit.spatial.geometry._problem import Problem, Strategy
 from splitexit.spatial.geometry._simulator import Run, simulate
@@ -49,6 +50,13 @@ FAST_STARTS = (
 )
 
 
+@validate_params(
+    {
+        "run": [InstanceOf(Run)],
+        "final": [InstanceOf(bool)],
+        "active": [InstanceOf(tuple, list), None],
+    }
+)
 class ExactFinish:
     """Finish time of a provider's part of the next volume of ``run``, as the simulator has it.
 
@@ -139,6 +147,13 @@ class ExactFinish:
             self.links[j] += float(busy[0])
 
 
+@validate_params(
+    {
+        "problem": [InstanceOf(Problem)],
+        "boundaries": [InstanceOf(tuple, list)],
+        "active": [InstanceOf(tuple, list), None],
+    }
+)
 def split_volumes(
     problem: Problem, boundaries: Sequence[int], active: Sequence[bool] | None = None
 ) -> Strategy:
@@ -192,6 +207,16 @@ def _alone_on(problem: Problem, boundaries: tuple[int, ...], k: int) -> Strategy
     return Strategy(boundaries, tuple(splits))
 
 
+@validate_params(
+    {
+        "problem": [InstanceOf(Problem)],
+        "max_evaluations": [Interval(int, None, None)],
+        "alpha": [Interval(float, None, None)],
+        "seed": [Interval(int, 0, None)],
+        "starts": [InstanceOf(tuple, list)],
+        "time_limit_s": [Interval(float, None, None), None],
+    }
+)
 def fast(
     problem: Problem,
     *,

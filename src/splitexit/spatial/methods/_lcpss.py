@@ -25,6 +25,7 @@ import itertools
 
 import numpy as np
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.geometry._geometry import (
     FloatArray,
@@ -55,6 +56,14 @@ def _overlap(lo: IntArray, hi: IntArray, held_lo: IntArray, held_hi: IntArray) -
     return np.asarray(rows, dtype=np.int64)
 
 
+@validate_params(
+    {
+        "problem": [InstanceOf(Problem)],
+        "alpha": [Interval(float, None, None)],
+        "samples": [Interval(int, None, None)],
+        "seed": [Interval(int, 0, None)],
+    }
+)
 class PartitionScorer:
     """``C_p`` of Eq. 3 for any partition, averaged over fixed random split decisions."""
 
@@ -129,6 +138,14 @@ class PartitionScorer:
         return self.alpha * scaled_t + (1 - self.alpha) * scaled_o
 
 
+@validate_params(
+    {
+        "problem": [InstanceOf(Problem)],
+        "alpha": [Interval(float, None, None)],
+        "samples": [Interval(int, None, None)],
+        "seed": [Interval(int, 0, None)],
+    }
+)
 def lcpss(
     problem: Problem, *, alpha: float = 0.75, samples: int = 100, seed: int = 0
 ) -> tuple[int, ...]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.spatial.geometry._problem import Problem, Strategy
 from splitexit.spatial.geometry._simulator import simulate
 
@@ -33,6 +34,22 @@ if TYPE_CHECKING:
 __all__ = ["OSDSConfig", "OSDSResult", "epsilon_noise", "osds", "rollout"]
 
 
+@validate_params(
+    {
+        "episodes": [Interval(int, 1, None)],
+        "delta_epsilon": [Interval(float, 0, 1)],
+        "sigma2": [Interval(float, 0, None, closed="neither"), None],
+        "batch_size": [Interval(int, 1, None)],
+        "gamma": [Interval(float, 0, 1)],
+        "actor_lr": [Interval(float, 0, None, closed="neither")],
+        "critic_lr": [Interval(float, 0, None, closed="neither")],
+        "actor_layers": [InstanceOf(tuple, list)],
+        "critic_layers": [InstanceOf(tuple, list)],
+        "learning_starts": [Interval(int, 0, None)],
+        "seed": [Interval(int, 0, None)],
+        "threads": [Interval(int, 1, None)],
+    }
+)
 @dataclass(frozen=True)
 class OSDSConfig:
     """Hyper-parameters of Algorithm 2; the defaults are the paper's."""
@@ -51,6 +68,7 @@ class OSDSConfig:
     threads: int = 1
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class OSDSResult:
     """The best strategy found, its latency, training time, and the trained agent."""
@@ -62,6 +80,14 @@ class OSDSResult:
     agent: object = field(repr=False)
 
 
+@validate_params(
+    {
+        "dim": [Interval(int, 1, None)],
+        "sigma": [Interval(float, 0, None)],
+        "delta": [Interval(float, 0, None)],
+        "seed": [Interval(int, 0, None)],
+    }
+)
 def epsilon_noise(dim: int, sigma: float, delta: float, seed: int) -> Any:
     """Algorithm 2's exploration as an SB3 ``ActionNoise``: ``N(0, sigma^2)`` with probability
     ``1 - (episode * delta)^2``, zero otherwise; SB3 calls ``reset`` after every episode.
@@ -117,6 +143,18 @@ def _agent(env: SplitEnv, config: OSDSConfig, noise: Any) -> object:
     )
 
 
+@validate_params(
+    {
+        "agent": [
+            InstanceOf(
+                "stable_baselines3.common.base_class:BaseAlgorithm",
+                "stable_baselines3.common.policies:BasePolicy",
+                name="a stable-baselines3 agent or policy",
+            )
+        ],
+        "env": [InstanceOf("splitexit.spatial.methods._env:SplitEnv")],
+    }
+)
 def rollout(agent: object, env: SplitEnv) -> Strategy:
     """Split decisions of a trained actor (an SB3 agent or policy), without noise.
 
@@ -132,6 +170,14 @@ def rollout(agent: object, env: SplitEnv) -> Strategy:
     return Strategy(env.boundaries, tuple(splits))
 
 
+@validate_params(
+    {
+        "problem": [InstanceOf(Problem)],
+        "boundaries": [InstanceOf(tuple, list)],
+        "config": [InstanceOf(OSDSConfig)],
+        "time_scale_s": [Interval(float, 0, None, closed="neither"), None],
+    }
+)
 def osds(
     problem: Problem,
     boundaries: Sequence[int],

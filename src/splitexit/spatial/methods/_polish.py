@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.spatial.geometry._problem import Problem, Strategy
 from splitexit.spatial.geometry._simulator import Run, simulate
 from splitexit.spatial.methods._budget import Budget
@@ -63,6 +64,14 @@ def _valid(cuts: list[int], height: int) -> bool:
     return all(0 <= x <= height for x in cuts) and all(a <= b for a, b in itertools.pairwise(cuts))
 
 
+@validate_params(
+    {
+        "problem": [InstanceOf(Problem)],
+        "strategy": [InstanceOf(Strategy)],
+        "max_evaluations": [Interval(int, None, None)],
+        "time_limit_s": [Interval(float, None, None), None],
+    }
+)
 def polish(
     problem: Problem,
     strategy: Strategy,
