@@ -77,6 +77,7 @@ __all__ = [
         "ready_timeout_s": [Interval(float, None, None)],
         "emulate_links": [InstanceOf(bool)],
         "max_in_flight": [Interval(int, None, None), None],
+        "result_delays_s": [InstanceOf(list, tuple), None],
     }
 )
 class Chain:

@@ -96,6 +96,7 @@ def run_dir(root: Path, model: str, dataset: str, key: str) -> Path:
     return root / f"{_slug(model)}-{_slug(dataset)}-{key[:16]}"
 
 
+@validate_params({"profile": [InstanceOf("splitexit.profile:Profile")]})
 def current_cache_key(profile: Any) -> str | None:
     """The profile's recorded cache key, checked against its model source and data as they
     are now (``None`` for a profile that predates training records). A profile of an edited

@@ -76,6 +76,7 @@ class ExecutorSettings:
         "data_dir": [PathLike(), None],
         "preprocessing": [InstanceOf(dict), None],
         "threads": [Interval(int, 1, None)],
+        "cwd": [PathLike(), None],
     }
 )
 @dataclass(frozen=True)

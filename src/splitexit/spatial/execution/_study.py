@@ -190,6 +190,8 @@ def _disturbed(medians: list[float], reject_pct: float) -> list[int]:
         "repeats": [Interval(int, 1, None)],
         "seed": [Interval(int, 0, None)],
         "mode": [Options(("process", "thread"))],
+        "profile_mode": [Options(("chained", "isolated"))],
+        "rounds_per_block": [InstanceOf(int)],  # its bound is checked below, with its message
         "progress": [Callable_(), None],
     }
 )
