@@ -67,6 +67,9 @@ ROOMS = [
 # qualified name -> why it declares no constraints
 EXEMPT: dict[str, str] = {
     "splitexit.preset_names": "takes no parameters",
+    "splitexit.training.current_cache_key": "duck-typed: any object with model, dataset and "
+    "training attributes (a Profile, or what a caller rebuilt from one)",
+    "splitexit.training.profile_run_dir": "duck-typed like current_cache_key, which it calls",
     "splitexit.experiment.default_experiment_path": "takes no parameters",
     "splitexit.configuration.leaves_here": "the per-sample hot path (tier worker, oracles); "
     "its threshold comes from a validated Configuration",

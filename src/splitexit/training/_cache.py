@@ -96,7 +96,6 @@ def run_dir(root: Path, model: str, dataset: str, key: str) -> Path:
     return root / f"{_slug(model)}-{_slug(dataset)}-{key[:16]}"
 
 
-@validate_params({"profile": [InstanceOf("splitexit.profile:Profile")]})
 def current_cache_key(profile: Any) -> str | None:
     """The profile's recorded cache key, checked against its model source and data as they
     are now (``None`` for a profile that predates training records). A profile of an edited
@@ -115,9 +114,6 @@ def current_cache_key(profile: Any) -> str | None:
     return str(key)
 
 
-@validate_params(
-    {"profile": [InstanceOf("splitexit.profile:Profile")], "cache": [PathLike(), None]}
-)
 def profile_run_dir(profile: Any, cache: str | Path | None = None) -> Path | None:
     """The cache folder of the run that made ``profile`` (its recorded ``cache_key``, checked
     by :func:`current_cache_key`), or ``None`` for a profile that predates training records."""
