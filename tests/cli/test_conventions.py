@@ -248,6 +248,7 @@ def test_interrupt_raised_inside_a_finalizer_is_not_lost(
     proc = subprocess.run(
         [sys.executable, "-c", code_text], cwd=tmp_path, env=env, text=True,
         capture_output=True, timeout=120,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
     )  # fmt: skip
     assert proc.returncode == code, proc.stderr
     assert "finished" not in proc.stdout

@@ -101,11 +101,19 @@ def _gone_after(pids: list[int]) -> float:
     return time.monotonic() - start
 
 
+def _default_sigint() -> None:
+    # a shell starts a background job with SIGINT ignored, and an ignored SIGINT stays
+    # ignored in its children (Python then installs no KeyboardInterrupt handler): give the
+    # command under test the disposition of a foreground terminal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _splitexit(args: list[str], cwd: Path, **env: str) -> subprocess.Popen[str]:
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **env}
     return subprocess.Popen(
         [sys.executable, "-m", "splitexit", *args], cwd=cwd, env=environment, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        preexec_fn=_default_sigint,
     )  # fmt: skip
 
 
