@@ -23,6 +23,7 @@ import itertools
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +56,18 @@ def measured_medians(latencies: Path) -> dict[str, float]:
     return {k: float(np.median(v)) for k, v in values.items()}
 
 
+def strategy_path(study: Any, label: str) -> list[int]:
+    """Tier indices a strategy's messages visit: the source, its tiers, the destination."""
+    topo = study.topology
+    tiers = study.tier_names(label.split("@")[1])
+    return [topo.source, *(topo.tier_index(t) for t in tiers), topo.destination]
+
+
+def path_shape(path: list[int]) -> tuple[int, int]:
+    """(messages sent, links crossed) along a path of tier indices."""
+    return len(path) - 1, sum(abs(a - b) for a, b in itertools.pairwise(path))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("study", type=Path)
@@ -68,13 +81,11 @@ def main() -> None:
     before: dict[str, float] = {}
     shape: dict[str, tuple[int, int]] = {}  # messages, links crossed
     for label, value in after.items():
-        tiers = label.split("@")[1]
-        idx = [topo.tier_index(t) for t in study.tier_names(tiers)]
-        path = [topo.source, *idx, topo.destination]
+        path = strategy_path(study, label)
         bits = [0.0] * (len(path) - 1)  # the overheads do not depend on the size
         extra = sum(message_costs(topo, path, bits)) - sum(message_costs(plain, path, bits))
         before[label] = value - extra
-        shape[label] = (len(path) - 1, sum(abs(a - b) for a, b in itertools.pairwise(path)))
+        shape[label] = path_shape(path)
     folded: dict[str, float] = {}
     subjects = sorted({k.split(" ")[0] for k in after})
     for subject in subjects:

@@ -15,14 +15,18 @@ Run: ``PYTHONPATH=src python benchmarks/fit_study_overheads.py STUDY.yaml RUN_DI
 from __future__ import annotations
 
 import argparse
-import itertools
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from bench_study_overheads import measured_medians, predicted_medians
+from bench_study_overheads import (
+    measured_medians,
+    path_shape,
+    predicted_medians,
+    strategy_path,
+)
 from splitexit.fidelity._overheads import least_absolute
 from splitexit.study import load_study
 from splitexit.topology import Overheads
@@ -45,11 +49,10 @@ def main() -> None:
         for label, value in predicted.items():
             if label not in measured:
                 continue
-            tiers = study.tier_names(label.split("@")[1])
-            path = [topo.source, *(topo.tier_index(t) for t in tiers), topo.destination]
+            sent, crossed = path_shape(strategy_path(study, label))
             residual.append(measured[label] - value)
-            messages.append(len(path) - 1)
-            links.append(sum(abs(a - b) for a, b in itertools.pairwise(path)))
+            messages.append(sent)
+            links.append(crossed)
     per_message, per_hop = least_absolute(
         np.array(residual), np.array(messages, dtype=np.float64), np.array(links, dtype=np.float64)
     )

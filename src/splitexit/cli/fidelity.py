@@ -18,19 +18,24 @@ from splitexit.errors import InputError
 __all__ = ["fidelity_command", "register"]
 
 
+# the two options every command over measurement files takes
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(help="Profile file or bundled name (default: the one each file names)."),
+]
+TopologyOption = Annotated[
+    str | None,
+    typer.Option(help="Topology file or preset (default: the one each file names)."),
+]
+
+
 def fidelity_command(
     measurements: Annotated[
         list[Path],
         typer.Argument(help="Measurement files (splitexit.measurement/1 JSON) of the runtime."),
     ],
-    profile: Annotated[
-        str | None,
-        typer.Option(help="Profile file or bundled name (default: the one each file names)."),
-    ] = None,
-    topology: Annotated[
-        str | None,
-        typer.Option(help="Topology file or preset (default: the one each file names)."),
-    ] = None,
+    profile: ProfileOption = None,
+    topology: TopologyOption = None,
     calibrate: Annotated[
         bool,
         typer.Option(
@@ -130,14 +135,8 @@ def fidelity_overheads_command(
         Path,
         typer.Option(help="Write the topology with the fitted `overheads:` here (.yaml)."),
     ],
-    profile: Annotated[
-        str | None,
-        typer.Option(help="Profile file or bundled name (default: the one each file names)."),
-    ] = None,
-    topology: Annotated[
-        str | None,
-        typer.Option(help="Topology file or preset (default: the one each file names)."),
-    ] = None,
+    profile: ProfileOption = None,
+    topology: TopologyOption = None,
     onto: Annotated[
         str | None,
         typer.Option(
