@@ -30,6 +30,7 @@ from splitexit.export._manifest import (
     save_manifest,
 )
 from splitexit.export._runner import ChainResult, ChainRunner
+from splitexit.export._session import call_time, call_time_runs, ort_session
 from splitexit.export._sources import config_from_file, input_shape_from_bits
 from splitexit.export._weights import (
     BUNDLED_CHECKPOINTS,
@@ -54,6 +55,8 @@ __all__ = [
     "PartitionEntry",
     "TensorSpec",
     "bundled_checkpoint",
+    "call_time",
+    "call_time_runs",
     "check_export_folder",
     "config_from_file",
     "export_partitions",
@@ -61,6 +64,7 @@ __all__ = [
     "load_joint",
     "load_manifest",
     "load_profile_joint",
+    "ort_session",
     "partition_file_name",
     "save_joint_weights",
     "save_manifest",

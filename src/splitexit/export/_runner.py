@@ -23,6 +23,7 @@ from splitexit._validation import (
 from splitexit.configuration import below_threshold
 from splitexit.errors import InputError
 from splitexit.export._manifest import ACTIVATION, ENTROPY, INPUT, PROBABILITIES, Manifest
+from splitexit.export._session import ort_session
 
 __all__ = ["ChainResult", "ChainRunner"]
 
@@ -62,17 +63,9 @@ class ChainRunner:
     def __init__(self, manifest: Manifest, directory: Path, *, threads: int = 1) -> None:
         if threads < 1:
             raise InputError(f"threads must be >= 1, got {threads}")
-        import onnxruntime as ort  # type: ignore[import-untyped]
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
         self.manifest = manifest
         self.sessions: list[Any] = [
-            ort.InferenceSession(
-                str(directory / part.file), options, providers=["CPUExecutionProvider"]
-            )
-            for part in manifest.partitions
+            ort_session(str(directory / part.file), threads) for part in manifest.partitions
         ]
 
     def _check(self, images: npt.NDArray[Any]) -> FloatArray:

@@ -25,7 +25,7 @@ from splitexit.datasets import DatasetSplits, Preprocessing, load_dataset
 from splitexit.errors import InputError
 from splitexit.profile import Profile, Trace, exit_rates_from_entropy, save_profile, save_trace
 from splitexit.profiling._measure import normalized_entropy, tensor_bits, time_blocks
-from splitexit.profiling._retime import RetimeSettings, engine_name, onnx_times
+from splitexit.profiling._retime import RetimeSettings, engine_name, onnx_times, timing_note
 from splitexit.training import (
     ExecutorSettings,
     TrainConfig,
@@ -275,8 +275,7 @@ def profile_model(
             + (
                 ""
                 if settings.onnx is None
-                else f"; ONNX Runtime ones (used) the p{settings.onnx.percentile:g} of "
-                f"{settings.onnx.runs} batch-1 runs of each block and branch as its own graph"
+                else f"; ONNX Runtime ones (used) the {timing_note(settings.onnx)}"
             )
             + "; O_0 is 8-bit pixels, O_i float32 activations"
         ),

@@ -6,27 +6,29 @@ writer for the pieces.)
 `splitexit profile` times every block (CK_i) and branch (CB_i) with PyTorch at batch 1; the
 runtime runs ONNX Runtime, whose per-call cost on small CNNs can be several times lower. A
 profile whose times come from the engine that will run the partitions lets the planner, and
-the paper's latency model, predict what the testbed measures. Each block and each branch
-(exit head with its softmax and normalized entropy, as exported) becomes its own ONNX graph,
-timed alone at batch 1 on one thread.
+the paper's latency model, predict what the testbed measures. What is timed is what a tier
+worker runs and how it times it (``onnx_times``): the partition graph of each block with its
+exit, exported by export's own code, in a session built and timed by export's
+``ort_session`` and ``call_time``, which the worker's ``load_partition`` calls too.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
+from splitexit.export import call_time, ort_session
 
 if TYPE_CHECKING:
     from splitexit.nets import MultiExitNet
     from splitexit.profile import Profile
 
-__all__ = ["RetimeSettings", "engine_name", "onnx_times", "retime_profile"]
+__all__ = ["RetimeSettings", "engine_name", "onnx_times", "retime_profile", "timing_note"]
 
 
 @validate_params(
@@ -56,68 +58,74 @@ class RetimeSettings:
             raise InputError(f"percentile must be in (0, 100], got {self.percentile}")
 
 
-def _time(model: bytes, example: np.ndarray[Any, Any], settings: RetimeSettings) -> float:
-    import onnxruntime as ort  # type: ignore[import-untyped]
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = settings.threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    feed = {"input": example}
-    for _ in range(settings.warmup):
-        session.run(names, feed)
-    times = np.empty(settings.runs)
-    for i in range(settings.runs):
-        start = time.perf_counter()
-        session.run(names, feed)
-        times[i] = time.perf_counter() - start
-    return float(np.percentile(times, settings.percentile))
-
-
 def onnx_times(
-    net: MultiExitNet, example: Any, settings: RetimeSettings | None = None
+    net: MultiExitNet,
+    example: Any,
+    settings: RetimeSettings | None = None,
+    providers: Sequence[str] = ("CPUExecutionProvider",),
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """CK_i and CB_i (seconds) of the full configuration ``net`` on ONNX Runtime: each block
-    and each branch exported alone and run at batch 1; ``example`` is one input (1, C, H, W)."""
+    """CK_i and CB_i (seconds) of the full configuration ``net``, timed as a tier worker times
+    the partitions it deploys; ``example`` gives the input's shape (1, C, H, W).
+
+    For each block k, the partition of block k alone (block k and exit head k, as `export`
+    writes it: ``PartitionPiece``, the same ONNX exporter) and exit head k alone are each
+    timed in a session built by ``export.ort_session`` with ``export.call_time``, on float32
+    zeros of their input's shape at batch 1: the worker's session options, input and
+    statistic. CB_k is the head's time (at most the partition's) and CK_k the rest of the
+    partition's, so CK_k + CB_k is the measured time of that partition, and ONNX Runtime's
+    cost per call is counted once per partition, in its exit's CB, as the worker pays it
+    once per partition; a partition of blocks a..b is predicted as CK_a + ... + CK_b + CB_b.
+    """
     import torch
 
     from splitexit.export._export import _onnx_bytes
+    from splitexit.export._manifest import INPUT, expected_outputs
     from splitexit.export._pieces import PartitionPiece
 
-    class Block(torch.nn.Module):
-        """One backbone block as a graph of its own."""
-
-        def __init__(self, block: torch.nn.Module) -> None:
-            super().__init__()
-            self.block = block
-            self.eval()
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            out: torch.Tensor = self.block(x)
-            return out
-
     settings = settings or RetimeSettings()
-    x = torch.as_tensor(example, dtype=torch.float32).cpu().repeat(2, 1, 1, 1)
+
+    def timed(piece: PartitionPiece, x: torch.Tensor) -> float:
+        data = _onnx_bytes(piece, x, expected_outputs(True))
+        session = ort_session(data, settings.threads, list(providers))
+        zeros = np.zeros((1, *x.shape[1:]), dtype=np.float32)
+        return call_time(
+            session,
+            {INPUT: zeros},
+            runs=settings.runs,
+            warmup=settings.warmup,
+            percentile=settings.percentile,
+        )
+
+    # batch 2 when exporting, as export does: a batch of 1 would be specialized away
+    x = torch.zeros((2, *tuple(np.shape(example))[1:]), dtype=torch.float32)
     blocks, branches = [], []
     was_training = net.training
     net.cpu().eval()
-    for k in range(net.num_blocks):
-        block = Block(net.blocks[k])
-        data = _onnx_bytes(block, x, ["activation"])
-        blocks.append(_time(data, x[:1].numpy(), settings))
-        with torch.no_grad():
-            x = block(x)
-        head = PartitionPiece([], net.heads[k], last=True)
-        data = _onnx_bytes(head, x, ["probabilities", "entropy"])
-        branches.append(_time(data, x[:1].numpy(), settings))
-    net.train(was_training)
+    try:
+        for k in range(net.num_blocks):
+            partition = timed(PartitionPiece([net.blocks[k]], net.heads[k], last=True), x)
+            with torch.no_grad():
+                x = net.blocks[k](x)
+            head = min(timed(PartitionPiece([], net.heads[k], last=True), x), partition)
+            blocks.append(partition - head)
+            branches.append(head)
+    finally:
+        net.train(was_training)
     return np.array(blocks, dtype=np.float64), np.array(branches, dtype=np.float64)
+
+
+def timing_note(settings: RetimeSettings) -> str:
+    """How ``onnx_times`` timed, for a profile's notes."""
+    return (
+        f"p{settings.percentile:g} of {settings.runs} batch-1 runs after {settings.warmup} "
+        "warm-up runs of each single-block partition (block k and exit k, as exported and as "
+        "a worker times it) and of each exit head alone; CB_k = the head, CK_k = the rest"
+    )
 
 
 def engine_name(settings: RetimeSettings) -> str:
     """How ONNX Runtime timings are described in a profile."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # type: ignore[import-untyped]
 
     return f"ONNX Runtime {ort.__version__} CPU, {settings.threads} thread(s)"
 
@@ -145,11 +153,7 @@ def retime_profile(
     side = round((profile.input_bits / 8 / in_channels) ** 0.5)
     blocks, branches = onnx_times(net, torch.zeros((1, in_channels, side, side)), settings)
     engine = engine_name(settings)
-    how = (
-        f"compute times re-timed by `splitexit retime`: p{settings.percentile:g} of "
-        f"{settings.runs} batch-1 runs of each block and branch as its own ONNX graph on "
-        f"{engine}"
-    )
+    how = f"compute times re-timed by `splitexit retime`: {timing_note(settings)} on {engine}"
     timings = dict(profile.timings or {})
     timings["onnxruntime"] = (blocks, branches)
     return dataclasses.replace(

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +36,7 @@ import numpy as np
 
 from splitexit.configuration import leaves_here
 from splitexit.errors import InputError, SplitexitError
+from splitexit.export import call_time, call_time_runs, ort_session
 from splitexit.runtime import _wire as wire
 from splitexit.runtime._links import LinkEmulator, LinkHop, sleep_until
 from splitexit.runtime._pixels import PixelCodec
@@ -160,7 +160,6 @@ def load_partition(
     ``providers``: ONNX Runtime execution providers in order of preference, already checked
     against this machine (``_providers.choose_providers``)."""
     import onnx
-    import onnxruntime as ort  # type: ignore[import-untyped]
 
     digest = hashlib.sha256(spec.model).hexdigest()
     if digest != spec.sha256:
@@ -186,10 +185,7 @@ def load_partition(
         ) from None
     if spec.transport not in ("", "grpc", "tcp"):
         raise InputError(f"transport must be grpc or tcp, got {spec.transport!r}")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, spec.threads)
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(spec.model, options, providers=list(providers))
+    session = ort_session(spec.model, max(1, spec.threads), list(providers))
     outputs = [o.name for o in session.get_outputs()]
     inputs = tuple(
         (i.name, _static(i.shape), _ORT_TYPES.get(i.type, "")) for i in session.get_inputs()
@@ -210,16 +206,12 @@ def load_partition(
         probe = {name: np.zeros(shape, dtype=dtype) for name, shape, dtype in inputs}
     else:
         probe = {_INPUT: np.zeros((1, *(int(d) for d in spec.input_shape)), dtype=np.float32)}
-    times = []
-    for _ in range(max(1, spec.warmup)):
-        start = time.perf_counter()
-        session.run(outputs, probe)
-        times.append(time.perf_counter() - start)
+    warmup, runs = call_time_runs(max(1, spec.warmup))
     return Partition(
         spec=spec,
         session=session,
         outputs=outputs,
-        reference_s=statistics.median(times[len(times) // 4 :] or times),
+        reference_s=call_time(session, probe, runs=runs, warmup=warmup),
         pixels=pixels,
         forward_links=[LinkHop(k.name, k.bandwidth_bps, k.latency_s) for k in spec.forward_links],
         result_links=[LinkHop(k.name, k.bandwidth_bps, k.latency_s) for k in spec.result_links],
