@@ -6,9 +6,10 @@ separate checkpoints) is copied into one fresh cache per executor, so every exec
 the same K final models from the same joint weights; then each final checkpoint's weights
 are compared across executors (``torch.equal`` on every tensor) and the files hashed.
 
-Executors: ``local`` (in process), ``pool`` (``--executor local --workers 2``: a process
-pool), ``ray`` (``--executor ray --ray-address``, against a cluster this script starts with
-``ray start --head --num-cpus 2 --block`` and stops by signalling that one process).
+Executors: ``local`` (``--executor local --workers 1``: in process), ``pool`` (``--executor
+local``, the default: a process pool of one process per CPU, here 2), ``ray`` (``--executor
+ray --ray-address``, against a cluster this script starts with ``ray start --head --num-cpus
+2 --block`` and stops by signalling that one process).
 
 Usage: .venv/bin/python benchmarks/bench_executors.py --profile P.json --cache CACHE
        [--k 4] [--out-dir DIR] [--executors local,pool,ray]
@@ -131,7 +132,7 @@ def main() -> None:
     for name in args.executors.split(","):
         cache = out / f"cache-{name}"
         shutil.copytree(run, cache / run.name, ignore=shutil.ignore_patterns("validate-*"))
-        extra = {"local": [], "pool": ["--workers", "2"], "ray": []}[name]
+        extra = {"local": ["--workers", "1"], "pool": [], "ray": []}[name]
         ray = None
         if name == "ray":
             # Ray wants an absolute, short temp folder (its socket paths have a length limit)

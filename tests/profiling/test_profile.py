@@ -123,5 +123,5 @@ def test_profile_settings_bad_values(changes: dict[str, object], message: str) -
 def test_profile_settings_cuda_without_a_gpu() -> None:
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
-    with pytest.raises(InputError, match="torch sees no CUDA device"):
+    with pytest.raises(InputError, match="sees no CUDA device on this machine"):
         ProfileSettings(model="resnet8", dataset="digits", work_dir=Path("x"), device="cuda")

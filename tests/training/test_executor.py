@@ -3,6 +3,7 @@ Ray (CPU); progress says how many tasks are done and running."""
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import torch
 from rich.console import Console
 
 from splitexit import InputError
-from splitexit.training import ExecutorSettings, TrainConfig, TrainTask, run_tasks
+from splitexit.training import ExecutorSettings, TrainConfig, TrainTask, _executor, run_tasks
 from splitexit.training._executor import train_task
 
 
@@ -50,7 +51,7 @@ def test_executor_settings_refuse_unknown_executor() -> None:
 @pytest.mark.slow  # starts a Ray cluster and trains twice
 def test_run_tasks_ray_gives_the_local_checkpoints(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
-    local = run_tasks(_tasks(tmp_path / "local"), ExecutorSettings())
+    local = run_tasks(_tasks(tmp_path / "local"), ExecutorSettings(workers=1))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         remote = run_tasks(_tasks(tmp_path / "ray"), ExecutorSettings(executor="ray"))
@@ -59,11 +60,41 @@ def test_run_tasks_ray_gives_the_local_checkpoints(tmp_path: Path) -> None:
     _assert_same_weights(local, remote)
 
 
+def _digests(paths: list[str]) -> list[str]:
+    """SHA-256 of each checkpoint's weights (names and bytes, in order)."""
+    digests = []
+    for weights in _weights(paths):
+        sha = hashlib.sha256()
+        for name, tensor in weights.items():
+            sha.update(name.encode())
+            sha.update(tensor.detach().contiguous().numpy().tobytes())
+        digests.append(sha.hexdigest())
+    return digests
+
+
+def test_local_is_a_pool_of_one_process_per_cpu_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_executor, "usable_cpus", lambda: 8)
+    default = ExecutorSettings()
+    assert default.executor == "local" and default.workers is None
+    assert default.local_workers(tasks=3) == 3  # at most one process per task
+    assert default.local_workers(tasks=20) == 8  # one per CPU
+    assert default.local_workers(tasks=20, threads=4) == 2  # 2 x 4 torch threads = 8 CPUs
+    assert default.local_workers(tasks=20, threads=16) == 1 and default.in_process(20, 16)
+    assert not default.in_process(tasks=2)
+    assert ExecutorSettings(workers=1).in_process(tasks=20)  # --workers 1: in this process
+    assert ExecutorSettings(workers=4).local_workers(tasks=2) == 2
+    assert not ExecutorSettings(executor="ray", workers=1).in_process(tasks=1)
+    monkeypatch.setattr(_executor, "usable_cpus", lambda: 1)
+    assert ExecutorSettings().in_process(tasks=5)  # one CPU: no pool to pay for
+
+
 @pytest.mark.slow
 def test_run_tasks_process_pool_gives_the_in_process_checkpoints(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    local = run_tasks(_tasks(tmp_path / "local"), ExecutorSettings())
+    local = run_tasks(_tasks(tmp_path / "local"), ExecutorSettings(workers=1))
     console = Console(record=True, width=100, force_terminal=False)
     monkeypatch.chdir(tmp_path)  # relative work folders are the caller's, also in the pool
     tasks = _tasks(Path("pool"))
@@ -73,6 +104,10 @@ def test_run_tasks_process_pool_gives_the_in_process_checkpoints(
     lines = console.export_text().splitlines()
     assert "final models: 1/2 done, 1 running" in lines
     assert "final models: 2/2 done, 0 running" in lines
+    # the default local executor: a pool sized by the CPUs (here 2 processes for 2 tasks)
+    monkeypatch.setattr(_executor, "usable_cpus", lambda: 2)
+    default = run_tasks(_tasks(Path("default")), ExecutorSettings(), what="final models")
+    assert _digests(default) == _digests(pooled) == _digests(local)
 
 
 def test_train_task_reads_relative_paths_from_the_callers_folder(

@@ -16,6 +16,7 @@ from splitexit.experiment import default_work_dir
 __all__ = [
     "MAX_ERROR_CHARS",
     "USER_ERROR",
+    "check_device_option",
     "check_json_out",
     "check_png",
     "check_threads",
@@ -109,6 +110,14 @@ def passive_openmp() -> None:
 def check_threads(threads: int) -> None:
     if threads < 1:
         raise InputError(f"--threads must be >= 1, got {threads}")
+
+
+def check_device_option(device: str) -> None:
+    """``--device``: cpu, or a CUDA device torch sees here (one line otherwise, exit 2)."""
+    passive_openmp()
+    from splitexit.training import check_device
+
+    check_device(device, where="--device")
 
 
 def torch_threads(threads: int) -> None:

@@ -10,7 +10,12 @@ import typer
 from rich.console import Console
 
 from splitexit._boundary import check_output_folder
-from splitexit.cli._common import check_threads, default_work_dir, torch_threads
+from splitexit.cli._common import (
+    check_device_option,
+    check_threads,
+    default_work_dir,
+    torch_threads,
+)
 from splitexit.cli._common import user_errors as _user_errors
 from splitexit.cli._outputs import check_output_file
 from splitexit.cli._progress import (
@@ -89,6 +94,7 @@ def export_command(
     """Export a configuration (T, P, A) of the joint or the final model to ONNX partitions."""
     with _user_errors():
         check_threads(threads)
+        check_device_option(device)
         check_output_folder(out, "--out")
         from splitexit.export import check_export_folder
 

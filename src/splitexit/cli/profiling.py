@@ -11,6 +11,7 @@ from rich.console import Console
 
 from splitexit._transaction import Outputs
 from splitexit.cli._common import (
+    check_device_option,
     check_json_out,
     check_png,
     check_threads,
@@ -106,9 +107,15 @@ def profile_command(
     ] = None,
     executor: Annotated[
         Literal["local", "ray"],
-        typer.Option(help="Where separate models train: local (processes) or ray."),
+        typer.Option(help="Where separate models train: local (a process pool) or ray."),
     ] = "local",
-    workers: Annotated[int, typer.Option(help="Local worker processes (1: in process).")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes of the local pool (default: one per CPU, at most one per task, "
+            "each with --threads torch threads; 1: in this process)."
+        ),
+    ] = None,
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster ('auto' or host:port; default: start one).")
     ] = None,
@@ -138,6 +145,7 @@ def profile_command(
         if model is None or dataset is None:
             raise InputError("give --model and --dataset (our backbones), or --onnx MODEL.onnx")
         check_threads(threads)
+        check_device_option(device)
         from splitexit.datasets import DATASET_NAMES, Preprocessing, is_user_dataset
         from splitexit.nets import check_model
 
@@ -272,9 +280,15 @@ def validate_command(
     ] = None,
     executor: Annotated[
         Literal["local", "ray"],
-        typer.Option(help="Where final models train: local (processes) or ray."),
+        typer.Option(help="Where final models train: local (a process pool) or ray."),
     ] = "local",
-    workers: Annotated[int, typer.Option(help="Local worker processes (1: in process).")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes of the local pool (default: one per CPU, at most one per task, "
+            "each with --threads torch threads; 1: in this process)."
+        ),
+    ] = None,
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster ('auto' or host:port; default: start one).")
     ] = None,
@@ -283,6 +297,7 @@ def validate_command(
     """Train K final models and compare every estimator's predictions with their measurements."""
     with _user_errors():
         check_threads(threads)
+        check_device_option(device)
         check_png(plot)
         check_json_out(json_out)
         torch_threads(threads)

@@ -32,6 +32,7 @@ from splitexit.training import (
     TrainTask,
     cache_key,
     cache_root,
+    check_device,
     checkpoint_name,
     predict_logits,
     run_dir,
@@ -125,10 +126,7 @@ class ProfileSettings:
                 f"timing samples must be >= 1 and warm-up >= 0, got {self.timing_samples} "
                 f"and {self.warmup}"
             )
-        if self.device != "cpu" and not self.device.startswith("cuda"):
-            raise InputError(f"device must be 'cpu' or 'cuda[:n]', got {self.device!r}")
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise InputError(f"device {self.device!r} asked for, but torch sees no CUDA device")
+        check_device(self.device)
 
 
 def _device_name(device: str) -> str:
@@ -198,7 +196,7 @@ def profile_model(
         for i in range(joint.net.num_blocks)
         if not _finished(work_dir, i)
     ]
-    if settings.executor.executor != "local" or settings.executor.workers > 1:
+    if not settings.executor.in_process(len(tasks), torch.get_num_threads()):
         run_tasks(tasks, settings.executor, console=console, what="separate models")
     separate = train_separate(
         settings.model,

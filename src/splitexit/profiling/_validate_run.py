@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from rich.console import Console
 
 from splitexit._validation import InstanceOf, Interval, PathLike, validate_params
@@ -23,6 +24,7 @@ from splitexit.training import (
     ExecutorSettings,
     TrainConfig,
     TrainTask,
+    check_device,
     checkpoint_name,
     default_precision,
     profile_run_dir,
@@ -74,6 +76,7 @@ class ValidationSettings:
     def __post_init__(self) -> None:
         if self.init not in ("joint", "scratch"):
             raise InputError(f"init must be 'joint' or 'scratch', got {self.init!r}")
+        check_device(self.device)
 
 
 @validate_params(
@@ -128,7 +131,9 @@ def validate(
             device=device,
             console=console,
         )
-    if settings.executor.executor != "local" or settings.executor.workers > 1:
+    missing = [p for p in partitions if not (final_dir / checkpoint_name("final", p)).exists()]
+    threads = torch.get_num_threads()  # a task trains with the caller's threads, anywhere
+    if not settings.executor.in_process(len(missing), threads):
         tasks = [
             TrainTask(
                 kind="final",
@@ -143,9 +148,9 @@ def validate(
                 device=device,
                 data_dir=settings.data_dir,
                 preprocessing=preprocessing.to_record(),
+                threads=threads,
             )
-            for parts in partitions
-            if not (final_dir / checkpoint_name("final", parts)).exists()
+            for parts in missing
         ]
         run_tasks(tasks, settings.executor, console=console, what="final models")
     measured = []

@@ -29,6 +29,7 @@ from splitexit.training._cache import (
     training_record,
 )
 from splitexit.training._checkpoint import load_checkpoint, save_checkpoint
+from splitexit.training._device import check_device
 from splitexit.training._evaluate import accuracies, predict_logits
 from splitexit.training._executor import EXECUTORS, ExecutorSettings, TrainTask, run_tasks
 from splitexit.training._final import (
@@ -73,6 +74,7 @@ __all__ = [
     "accuracies",
     "cache_key",
     "cache_root",
+    "check_device",
     "checkpoint_name",
     "current_cache_key",
     "default_precision",

@@ -6,9 +6,13 @@ run folder. The caller then loads every checkpoint as before (a finished checkpo
 training a no-op), so the executor decides only *where* trainings run, never what they
 compute: the same seeds give the same checkpoints on ``local`` and ``ray`` (CPU).
 
-``local`` with one worker trains in this process; more workers use a process pool.
-``ray`` submits one Ray task per training with its CPU (and GPU) resources; Ray is an
-optional extra (``pip install 'splitexit[scale]'``).
+``local`` runs the tasks in a process pool (spawned processes) of
+min(tasks, CPUs // torch threads per task) workers by default, each task setting its torch
+threads, so that the workers together use the CPUs without oversubscribing them; ``workers=1``
+(``--workers 1``) trains in this process. ``ray`` submits one Ray task per training with its
+CPU (and GPU) resources; Ray is an optional extra (``pip install 'splitexit[scale]'``). A
+task's torch threads are the caller's, whatever the executor: the thread count may change a
+CPU result's last bits, so it is part of what the task computes, not of where it runs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import multiprocessing
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +31,7 @@ from rich.console import Console
 from splitexit._validation import InstanceOf, Interval, Options, PathLike, validate_params
 from splitexit.errors import InputError
 
-__all__ = ["EXECUTORS", "ExecutorSettings", "TrainTask", "run_tasks"]
+__all__ = ["EXECUTORS", "ExecutorSettings", "TrainTask", "run_tasks", "usable_cpus"]
 
 EXECUTORS = ("local", "ray")
 
@@ -34,7 +39,7 @@ EXECUTORS = ("local", "ray")
 @validate_params(
     {
         "executor": [InstanceOf(str)],
-        "workers": [Interval(int, None, None)],
+        "workers": [Interval(int, None, None), None],
         "ray_address": [InstanceOf(str), None],
         "cpus_per_task": [Interval(float, None, None)],
         "gpus_per_task": [Interval(float, None, None)],
@@ -42,11 +47,12 @@ EXECUTORS = ("local", "ray")
 )
 @dataclass(frozen=True)
 class ExecutorSettings:
-    """Where trainings run: ``local`` (``workers`` processes; 1 = in this process) or
-    ``ray`` (at ``ray_address``, e.g. ``"auto"``; ``None`` starts a local Ray)."""
+    """Where trainings run: ``local`` (a pool of ``workers`` processes, ``None``: as many as
+    the CPUs allow, see :meth:`local_workers`; 1 = in this process) or ``ray`` (at
+    ``ray_address``, e.g. ``"auto"``; ``None`` starts a local Ray)."""
 
     executor: str = "local"
-    workers: int = 1
+    workers: int | None = None
     ray_address: str | None = None
     cpus_per_task: float = 1.0
     gpus_per_task: float = 0.0
@@ -54,11 +60,38 @@ class ExecutorSettings:
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
             raise InputError(f"executor must be 'local' or 'ray', got {self.executor!r}")
-        if self.workers < 1 or self.cpus_per_task <= 0 or self.gpus_per_task < 0:
+        workers = 1 if self.workers is None else self.workers
+        if workers < 1 or self.cpus_per_task <= 0 or self.gpus_per_task < 0:
             raise InputError(
                 f"workers must be >= 1, CPUs per task > 0 and GPUs >= 0, got {self.workers}, "
                 f"{self.cpus_per_task:g}, {self.gpus_per_task:g}"
             )
+
+    def local_workers(self, tasks: int, threads: int = 1) -> int:
+        """Processes of the ``local`` pool for ``tasks`` tasks of ``threads`` torch threads
+        each: ``workers`` when given, else min(tasks, CPUs // threads); never more than the
+        tasks, at least 1 (1: in this process, no pool).
+
+        >>> ExecutorSettings(workers=1).local_workers(tasks=4)
+        1
+        >>> ExecutorSettings().local_workers(tasks=1)
+        1
+        """
+        if self.workers is not None:
+            return max(1, min(self.workers, tasks))
+        return max(1, min(tasks, usable_cpus() // max(1, threads)))
+
+    def in_process(self, tasks: int, threads: int = 1) -> bool:
+        """Whether ``tasks`` tasks run in this process (``local`` with one worker)."""
+        return self.executor == "local" and self.local_workers(tasks, threads) == 1
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS tells it, else the count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @validate_params(
@@ -201,17 +234,18 @@ def run_tasks(
         return []
     if settings.executor == "ray":
         return _run_ray(tasks, settings, console, what)
-    if settings.workers == 1:
+    workers = settings.local_workers(len(tasks), max(t.threads for t in tasks))
+    if workers == 1:
         return [train_task(t) for t in tasks]
     context = multiprocessing.get_context("spawn")  # torch and fork do not mix
     with (
-        concurrent.futures.ProcessPoolExecutor(settings.workers, mp_context=context) as pool,
+        concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool,
         _progress(console, len(tasks), what) as progress,
     ):
-        bar = progress.add_task(what, total=len(tasks), running=min(len(tasks), settings.workers))
+        bar = progress.add_task(what, total=len(tasks), running=min(len(tasks), workers))
         futures = [pool.submit(train_task, t) for t in tasks]
         for done, _ in enumerate(concurrent.futures.as_completed(futures), start=1):
-            running = min(len(tasks) - done, settings.workers)
+            running = min(len(tasks) - done, workers)
             _update(progress, bar, console, what, done, len(tasks), running)
         return [f.result() for f in futures]
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from splitexit._validation import InstanceOf, Interval, Options, PathLike, validate_params
 from splitexit.errors import InputError
+from splitexit.training._device import check_device
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -81,6 +82,7 @@ class FinalSettings:
             raise InputError(f"init must be 'joint' or 'scratch', got {self.init!r}")
         if self.width is not None and not self.width > 0:
             raise InputError(f"width must be > 0, got {self.width}")
+        check_device(self.device)
 
 
 @validate_params({"work_dir": [PathLike()], "init": [Options(FINAL_INITS)]})
