@@ -112,8 +112,8 @@ def profile_command(
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Processes of the local pool (default: one per CPU, at most one per task, "
-            "each with --threads torch threads; 1: in this process)."
+            help="Processes of the local pool (default: the CPUs divided by --threads, at "
+            "most one per task; 1: in this process)."
         ),
     ] = None,
     ray_address: Annotated[
@@ -285,8 +285,8 @@ def validate_command(
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Processes of the local pool (default: one per CPU, at most one per task, "
-            "each with --threads torch threads; 1: in this process)."
+            help="Processes of the local pool (default: the CPUs divided by --threads, at "
+            "most one per task; 1: in this process)."
         ),
     ] = None,
     ray_address: Annotated[
