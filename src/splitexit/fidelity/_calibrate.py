@@ -12,8 +12,8 @@ per-hop timestamps of a measurement split it without any guess:
 
 and they sum, with the charged delays, to the measured latency. On kernel-shaped links
 (``network: netns``) nobody sleeps the charged delays and the receiver adds the propagation
-after stamping the arrival: the gaps are read from arrive + that propagation, minus what the
-model charges each message (``_netns_timing``). The model:
+(and the bucket credit) after stamping the arrival: the gaps are read from arrive + what it
+waited, minus what the model charges each message (``_netns_timing``). The model:
 
     input message   a_in                 result message   a_out
     forward message a_fwd + b * bits     partition call   c + d * R[A_k] t_k
@@ -172,16 +172,19 @@ def _observe(
 
 def _netns_timing(case: FidelityCase, last: npt.NDArray[np.bool_]) -> tuple[FloatArray, ...]:
     """On kernel-shaped links the sender sleeps nothing (``link_s`` = 0) and the receiver
-    adds the propagation after it stamps the arrival: each hop really starts at arrive +
-    PL[previous tier, its tier], and what the model charges a message (PL + bits * IB, the
-    sizes sent) is inside the gaps. Returns (start, charge of the outgoing message per hop,
-    charge of each input) so that the gaps are the excess, as on the emulated testbed."""
+    adds the propagation after it stamps the arrival (and, in files that record it as the
+    hop's ``receive_s``, the links' bucket credit): each hop really starts at arrive +
+    ``receive_s`` (PL[previous tier, its tier] in older files), and what the model charges
+    a message (PL + bits * IB, the sizes sent) is inside the gaps. Returns (start, charge
+    of the outgoing message per hop, charge of each input) so that the gaps are the excess,
+    as on the emulated testbed."""
     m, topo = case.measurement, case.topology
     pl, ib = topo.path_latency, topo.path_inverse_bandwidth
     tiers = np.array(case.deployment.placement)
     part = m.hop_partition
     previous = np.concatenate([[topo.source], tiers[:-1]])
-    start = m.arrive_s + pl[previous[part], tiers[part]]
+    waited = m.receive_s if m.receive_s is not None else pl[previous[part], tiers[part]]
+    start = m.arrive_s + waited
     forward_bits = np.array([float(p.activation_bits or 0.0) for p in m.partitions])
     result_bits = np.array([p.result_bits for p in m.partitions])
     here = tiers[part]
