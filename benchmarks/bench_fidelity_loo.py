@@ -5,9 +5,8 @@ Models (docs/fidelity.md, "Terms" and "p99"):
 
 - ``paper``, ``runtime-timed``: the trace replay, uncalibrated, no term;
 - ``+ per-message``: ``fit_overheads`` on the other files (the topology's ``overheads``);
-- ``+ per-message + jitter``: and, per sample, the residual quantiles (measured minus
-  runtime-timed + per-message) of the other files, the median over files at each level, as
-  the calibrated model adds its own (a candidate for the tail);
+- ``+ per-message + jitter``: the same fit with its ``jitter_s`` (centred residual
+  quantiles of the other files around the term, ``Overheads.jitter_s``): the tail term;
 - ``calibrated``: ``calibrate`` on the other files (``splitexit fidelity --calibrate``).
 
 Per configuration it also prints what the tail is made of: the exit mix, the measured
@@ -24,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -40,7 +38,6 @@ from splitexit.fidelity import (
 from splitexit.topology import Overheads
 
 FloatArray = npt.NDArray[np.float64]
-LEVELS = (np.arange(100) + 0.5) / 100 * 100  # residual quantile levels, as _calibrate's
 UNSTABLE = 0.10
 
 
@@ -58,16 +55,6 @@ def _distribution(
 def _measured(case: FidelityCase) -> FloatArray:
     m = case.measurement
     return np.asarray(m.latency_s[m.delivered], np.float64)
-
-
-def term_jitter(cases: Sequence[FidelityCase], overheads: Overheads) -> FloatArray:
-    """Residual quantiles of runtime-timed + ``overheads`` over ``cases``: per file 100
-    quantiles, the median over files at each level."""
-    rows = []
-    for case in cases:
-        predicted = _distribution(case, "runtime", overheads)
-        rows.append(np.percentile(_measured(case) - predicted, LEVELS))
-    return np.asarray(np.median(np.array(rows), axis=0), np.float64)
 
 
 def _errors(predicted: FloatArray, measured: FloatArray) -> tuple[float, float]:
@@ -109,17 +96,17 @@ def main() -> None:
     disturbed = []
     for i, case in enumerate(cases):
         others = cases[:i] + cases[i + 1 :]
-        term = fit_overheads(others).overheads
+        fitted = fit_overheads(others).overheads
+        term = replace(fitted, jitter_s=())
         measured = _measured(case)
         models = {
             "paper": _distribution(case, "paper", Overheads()),
             "runtime-timed": _distribution(case, "runtime", Overheads()),
             "paper + per-message": _distribution(case, "paper", term),
             "runtime-timed + per-message": _distribution(case, "runtime", term),
+            "paper + per-message + jitter": _distribution(case, "paper", fitted),
+            "runtime-timed + per-message + jitter": _distribution(case, "runtime", fitted),
         }
-        jitter = term_jitter(others, term)
-        base = _distribution(case, "runtime", term)
-        models["runtime-timed + per-message + jitter"] = (base[:, None] + jitter[None, :]).ravel()
         models["calibrated"] = _distribution(case, "runtime", calibration=calibrate(others))
         for name, predicted in models.items():
             found.setdefault(name, []).append(_errors(predicted, measured))
