@@ -7,6 +7,9 @@ Models (docs/fidelity.md, "Terms" and "p99"):
 - ``+ per-message``: ``fit_overheads`` on the other files (the topology's ``overheads``);
 - ``+ per-message + jitter``: the same fit with its ``jitter_s`` (centred residual
   quantiles of the other files around the term, ``Overheads.jitter_s``): the tail term;
+- ``+ per-message + relative jitter``: a candidate, not in the model: the other files'
+  quantiles of measured / (runtime-timed + per-message) - 1, per sample, the median over
+  files at each level, centred; a sample's distribution is its latency times (1 + each);
 - ``calibrated``: ``calibrate`` on the other files (``splitexit fidelity --calibrate``).
 
 Per configuration it also prints what the tail is made of: the exit mix, the measured
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -39,6 +43,7 @@ from splitexit.topology import Overheads
 
 FloatArray = npt.NDArray[np.float64]
 UNSTABLE = 0.10
+LEVELS = (np.arange(100) + 0.5) / 100 * 100  # quantile levels, as the fitted jitter's
 
 
 def _distribution(
@@ -55,6 +60,16 @@ def _distribution(
 def _measured(case: FidelityCase) -> FloatArray:
     m = case.measurement
     return np.asarray(m.latency_s[m.delivered], np.float64)
+
+
+def relative_jitter(cases: Sequence[FidelityCase], overheads: Overheads) -> FloatArray:
+    """Centred median over files of each file's quantiles of measured / predicted - 1."""
+    rows = []
+    for case in cases:
+        predicted = _distribution(case, "runtime", overheads)  # one value per sample
+        rows.append(np.percentile(_measured(case) / predicted - 1, LEVELS))
+    found = np.median(np.array(rows), axis=0)
+    return np.asarray(found - found.mean(), np.float64)
 
 
 def _errors(predicted: FloatArray, measured: FloatArray) -> tuple[float, float]:
@@ -107,6 +122,11 @@ def main() -> None:
             "paper + per-message + jitter": _distribution(case, "paper", fitted),
             "runtime-timed + per-message + jitter": _distribution(case, "runtime", fitted),
         }
+        relative = relative_jitter(others, term)
+        base = _distribution(case, "runtime", term)
+        models["runtime-timed + per-message + relative jitter"] = (
+            base[:, None] * (1 + relative[None, :])
+        ).ravel()
         models["calibrated"] = _distribution(case, "runtime", calibration=calibrate(others))
         for name, predicted in models.items():
             found.setdefault(name, []).append(_errors(predicted, measured))
