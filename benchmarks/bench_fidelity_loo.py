@@ -19,6 +19,10 @@ second half (send order, 250 samples each) against each other. Where they differ
 than 10%, the run itself does not reproduce its p99 within the target (load came and went on
 the shared machine), and no model of the configuration can be held to it.
 
+``--gaps`` prints, per file, its send cycle (median time between sends) and the mean
+observed cost of each message kind and of the call beyond the model (the calibrated model's
+observations: input and result with and without a link, forward, call).
+
 Run: ``PYTHONPATH=src python benchmarks/bench_fidelity_loo.py 'runs/x/measurements/*.json'``.
 """
 
@@ -72,6 +76,23 @@ def relative_jitter(cases: Sequence[FidelityCase], overheads: Overheads) -> Floa
     return np.asarray(found - found.mean(), np.float64)
 
 
+def gaps(case: FidelityCase) -> str:
+    """One line: the file's send cycle and its mean cost per message kind and call (ms)."""
+    from splitexit.fidelity._calibrate import _Observations, _observe
+
+    kinds = ("input", "input-local", "result", "result-local", "forward", "call")
+    obs = {kind: _Observations() for kind in kinds}
+    _observe(case, case.costs("runtime", overheads=False), 0, obs)
+    m = case.measurement
+    cycle = float("nan")
+    if m.sent_s is not None:
+        cycle = float(np.median(np.diff(np.sort(m.sent_s[m.delivered]))))
+    shown = ", ".join(
+        f"{kind} {np.mean(o.y) * 1e3:.2f} ({len(o.y)})" for kind, o in obs.items() if o.y
+    )
+    return f"{case.name} {m.label_text()}: cycle {cycle * 1e3:.1f} ms; {shown}"
+
+
 def _errors(predicted: FloatArray, measured: FloatArray) -> tuple[float, float]:
     p99 = np.percentile(measured, 99)
     return (
@@ -102,10 +123,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("files", help="glob of the measurement files (one network)")
     parser.add_argument("--quiet", action="store_true", help="only the summary table")
+    parser.add_argument("--gaps", action="store_true", help="only each file's message costs")
     args = parser.parse_args()
     with open("/proc/loadavg", encoding="ascii") as handle:
         print(f"load average {handle.read().split()[0]}")
     cases = load_cases(sorted(glob.glob(args.files)))
+    if args.gaps:
+        for case in cases:
+            print(gaps(case))
+        return
     rng = np.random.default_rng(0)
     found: dict[str, list[tuple[float, float]]] = {}
     disturbed = []
