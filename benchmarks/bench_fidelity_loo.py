@@ -10,6 +10,14 @@ Models (docs/fidelity.md, "Terms" and "p99"):
 - ``+ per-message + relative jitter``: a candidate, not in the model: the other files'
   quantiles of measured / (runtime-timed + per-message) - 1, per sample, the median over
   files at each level, centred; a sample's distribution is its latency times (1 + each);
+- ``+ per-message after idle``: a candidate, not in the model: a message costs
+  per_message + g * min(idle, 10 ms) + per_hop per link, idle being the time since the
+  previous sample's send (one client: the cycle; a gRPC call after a pause costs more,
+  ``bench_grpc_idle.py``). Fitted like the per-message term (least absolute deviations
+  through the files' means, regressors messages, links crossed, messages x min(mean cycle,
+  10 ms), all >= 0; a file's mean cycle is its mean latency plus its mean pause between a
+  result and the next send); predicted at the fixed point cycle = the predicted mean
+  latency + the fitted files' median pause;
 - ``calibrated``: ``calibrate`` on the other files (``splitexit fidelity --calibrate``).
 
 Per configuration it also prints what the tail is made of: the exit mix, the measured
@@ -42,6 +50,7 @@ from splitexit.fidelity import (
     fit_overheads,
     load_cases,
     predict_samples,
+    sample_residuals,
 )
 from splitexit.topology import Overheads
 
@@ -91,6 +100,55 @@ def gaps(case: FidelityCase) -> str:
         f"{kind} {np.mean(o.y) * 1e3:.2f} ({len(o.y)})" for kind, o in obs.items() if o.y
     )
     return f"{case.name} {m.label_text()}: cycle {cycle * 1e3:.1f} ms; {shown}"
+
+
+IDLE_CAP = 0.010  # s: beyond it a pause costs no more (bench_grpc_idle: 1.3 ms after 10 ms)
+
+
+def _pause(case: FidelityCase) -> float:
+    """Mean time between a result's arrival and the next send (s): the driver's think
+    time, so that a one-client run's mean cycle is its mean latency plus it."""
+    m = case.measurement
+    if m.sent_s is None or m.received_s is None:
+        return 0.0
+    order = np.argsort(m.sent_s[m.delivered], kind="stable")
+    sent, received = m.sent_s[m.delivered][order], m.received_s[m.delivered][order]
+    return float(np.mean(np.maximum(sent[1:] - received[:-1], 0.0)))
+
+
+def idle_fit(cases: Sequence[FidelityCase]) -> tuple[float, float, float, float]:
+    """(per_message, per_hop, g, think) of the after-idle candidate, fitted on ``cases``."""
+    from scipy.optimize import linprog
+
+    rows, pauses = [], []
+    for case in cases:
+        found = sample_residuals(case)
+        pause = _pause(case)
+        cycle = float(np.mean(_measured(case))) + pause  # the mean cycle of one client
+        messages = float(found.messages.mean())
+        rows.append(
+            [found.residual_s.mean(), messages, found.hops.mean(), messages * min(cycle, IDLE_CAP)]
+        )
+        pauses.append(pause)
+    table = np.array(rows)
+    n = len(table)
+    design = table[:, 1:]
+    cost = np.concatenate([np.zeros(3), np.ones(2 * n)])
+    equality = np.hstack([design, np.eye(n), -np.eye(n)])
+    found_x = linprog(cost, A_eq=equality, b_eq=table[:, 0], bounds=(0, None), method="highs").x
+    return float(found_x[0]), float(found_x[1]), float(found_x[2]), float(np.median(pauses))
+
+
+def idle_distribution(case: FidelityCase, fit: tuple[float, float, float, float]) -> FloatArray:
+    """Per-sample latencies of runtime-timed + the after-idle candidate (one per sample)."""
+    per_message, per_hop, g, think = fit
+    base = _distribution(case, "runtime", Overheads())
+    found = sample_residuals(case)  # the sample's messages and links, by its measured exit
+    latency = float(base.mean())
+    for _ in range(20):  # the cycle is the latency it predicts
+        cost = found.messages * (per_message + g * min(latency + think, IDLE_CAP))
+        latency = float(np.mean(base + cost + per_hop * found.hops))
+    return np.asarray(base + cost + per_hop * found.hops, np.float64)
 
 
 def _errors(predicted: FloatArray, measured: FloatArray) -> tuple[float, float]:
@@ -153,6 +211,9 @@ def main() -> None:
         models["runtime-timed + per-message + relative jitter"] = (
             base[:, None] * (1 + relative[None, :])
         ).ravel()
+        models["runtime-timed + per-message after idle (candidate)"] = idle_distribution(
+            case, idle_fit(others)
+        )
         models["calibrated"] = _distribution(case, "runtime", calibration=calibrate(others))
         for name, predicted in models.items():
             found.setdefault(name, []).append(_errors(predicted, measured))
@@ -172,7 +233,11 @@ def main() -> None:
                 f"p99 of the halves {d:.1%}{' UNSTABLE' if d > UNSTABLE else ''}; "
                 + ", ".join(
                     f"{k}: {found[k][-1][0]:+.1%}/{found[k][-1][1]:+.1%}"
-                    for k in ("runtime-timed + per-message", "calibrated")
+                    for k in (
+                        "runtime-timed + per-message",
+                        "runtime-timed + per-message after idle (candidate)",
+                        "calibrated",
+                    )
                 )
             )
     calm = ~np.array(disturbed)
