@@ -277,7 +277,8 @@ def predict_samples(
     if calibration is None and topology.overheads.jitter_s:  # centred: the mean is kept
         jitter = np.array(topology.overheads.jitter_s, dtype=np.float64)
     if calibration is not None:
-        overhead = calibration.overhead_s(costs)
+        cycle = calibration.solve_cycle(costs, leave)  # its messages' pause (one client)
+        overhead = calibration.overhead_s(costs, cycle)
         jitter = calibration.jitter_s
     return SamplePrediction(
         exit=leave,
