@@ -8,6 +8,10 @@
    and the kernel's default 100 ms; calls back to back and with a 5 ms idle gap before each
    (a sample that just crossed a link); effective slowdown = mean confined wall time over
    mean free CPU time.
+3. Small messages (``--small``): 800 B to 30 kB over 500 kbit/s (mobile's Bluetooth link)
+   and 10 Mbit/s with the testbed's bucket (``burst_bytes``): the kernel's time, the kernel's
+   plus the bucket credit the testbed's receiver adds (``bucket_credit_s``), and what a real
+   link takes, wire bytes / wire rate (``wire_bytes``: 66 bytes of headers per frame).
 
 Needs root. Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_netns.py``.
 """
@@ -23,9 +27,12 @@ from splitexit.runtime._cgroup import DEFAULT_PERIOD_US, CpuLimits
 from splitexit.runtime._cpu_calibration import calibrate_quota
 from splitexit.runtime._netns import NetnsTestbed
 from splitexit.runtime._netns_probe import measure_transfer
+from splitexit.runtime._shaping import LinkShape, bucket_credit_s, burst_bytes, wire_bytes
 
 RATES_MBPS = (1, 10, 50, 200)
 RATIOS = (2, 4, 8)
+SMALL_RATES_BPS = (500e3, 10e6)
+SMALL_BYTES = (800, 3_000, 6_000, 30_000)
 
 
 def links(repeats: int) -> None:
@@ -39,6 +46,24 @@ def links(repeats: int) -> None:
             f"{rate:>13}  {median:>15.3f}  {median / rate - 1:+6.1%}  "
             f"{min(got):.2f}..{max(got):.2f}"
         )
+
+
+def small_messages(repeats: int) -> None:
+    print("rate (kbit/s)  bytes  kernel (ms)  + credit (ms)  real link (ms)  error  (median)")
+    for rate in SMALL_RATES_BPS:
+        wire_rate = LinkShape("l", rate, 0.0).wire_rate_bps
+        burst = burst_bytes(wire_rate)
+        with NetnsTestbed(tiers=["a", "b"], links=[(rate, 0.0)]) as net:
+            for nbytes in SMALL_BYTES:
+                kernel = statistics.median(
+                    measure_transfer(net, 0, 1, nbytes).seconds for _ in range(repeats)
+                )
+                charged = kernel + bucket_credit_s(wire_rate, burst, nbytes)
+                real = wire_bytes(nbytes) * 8 / wire_rate
+                print(
+                    f"{rate / 1e3:>13g}  {nbytes:>5}  {kernel * 1e3:>11.2f}  "
+                    f"{charged * 1e3:>13.2f}  {real * 1e3:>14.2f}  {charged / real - 1:+6.1%}"
+                )
 
 
 def busy_for(work_s: float) -> int:
@@ -85,9 +110,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--work-ms", type=float, default=10.0)
     parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--small", action="store_true", help="only the small-message part")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    if args.small:
+        small_messages(args.repeats)
+        return
     links(args.repeats)
+    small_messages(args.repeats)
     compute(args.work_ms, args.calls)
 
 

@@ -9,7 +9,8 @@ absolute p99 error and how many configurations are within 10% at p99, uncalibrat
 - ``+ tbf burst``: a candidate, *not* in the model: on an idle kernel-shaped link the first
   ``burst_bytes`` of a message leave at once (the token bucket is full), so a message of b
   bits crossing link j costs max(0, b - B_j) / BW_j instead of b / BW_j, B_j the testbed's
-  bucket in payload bits (``runtime/_shaping.py``); netns measurements only;
+  bucket in payload bits (``runtime/_shaping.py``); netns measurements made before the
+  testbed charged the bucket's credit at the receiver (their hops lack ``receive_s``) only;
 - ``+ tbf burst + per-message``: the per-message term fitted after the burst credit.
 
 Every fit is made once per fold and never on a predicted configuration:
@@ -43,8 +44,8 @@ COMPUTE = {"paper": "paper", "runtime-timed": "runtime"}
 
 def burst_credit(case: FidelityCase) -> FloatArray:
     """(L,): what the token buckets save a sample leaving at each partition (<= 0)."""
-    if case.measurement.network != "netns":
-        return np.zeros(case.measurement.num_partitions)
+    if case.measurement.network != "netns" or case.measurement.receive_s is not None:
+        return np.zeros(case.measurement.num_partitions)  # no bucket, or already charged
     topo, m = case.topology, case.measurement
     bucket = [
         8.0 * burst_bytes(link.bandwidth * WIRE_PER_PAYLOAD) / WIRE_PER_PAYLOAD
@@ -138,7 +139,9 @@ def main() -> None:
         ]
     else:
         parser.error("give --fit GLOB or --folds K (K >= 2)")
-    netns = any(c.measurement.network == "netns" for c in predict)
+    netns = any(
+        c.measurement.network == "netns" and c.measurement.receive_s is None for c in predict
+    )
     found: dict[str, list[tuple[float, float]]] = {}
     for fit_on, held in folds:
         term = fit_overheads(fit_on).overheads

@@ -99,8 +99,10 @@ def test_the_example_experiments_are_valid() -> None:
         "fidelity-iot-tcp.yaml",
         "fidelity-iot.yaml",
         "fidelity-mobile-netns-10.yaml",
+        "fidelity-mobile-netns-20.yaml",
         "fidelity-mobile-tcp.yaml",
         "fidelity-mobile.yaml",
+        "fidelity-seed004-netns-20.yaml",
     ]
     for name in names:
         experiment = load_experiment(folder / name)

@@ -168,3 +168,57 @@ def test_compare_many_compute_modes_are_not_mixed() -> None:
     summary = compare_many([*found[1:], other], calibrate_model=True)
     assert summary.comparisons[-1].calibration is None
     assert summary.errors_of("calibrated").configurations == 2
+
+
+def test_calibrate_learns_that_messages_cost_more_after_a_longer_pause() -> None:
+    """Every message costs a + g x min(cycle, 10 ms) (a gRPC call after a pause): files of
+    short and long cycles give g back, and a held-out short-cycle configuration is predicted
+    at its own cycle (a fixed point), where a constant cost would over-charge it."""
+    from dataclasses import replace as with_cost
+
+    from splitexit.fidelity._calibrate import IDLE_CAP_S
+
+    a, g = 2e-4, 0.08
+    from splitexit.topology import Tier
+
+    profile, trace = bundled()
+    iot = load_topology("iot")  # every tier as fast as the reference: short cycles on the Pi
+    topology = with_cost(iot, tiers=tuple(Tier(t.name, 1.0) for t in iot.tiers))
+    plans = [
+        Configuration((1,), (0,)),
+        Configuration((2,), (0,)),
+        Configuration((1, 8), (0, 1), (0.85,)),
+        Configuration((3,), (0,)),
+        Configuration((6,), (1,)),
+        Configuration((9,), (1,)),
+    ]
+    found, cycles = [], []
+    for i, plan in enumerate(plans):
+        base = Overheads(message_s=a, per_bit_s=0.0, call_s=0.0)
+        data = measurement_mapping(topology, plan, rows=200, overheads=base, seed=i)
+        first = make_case(measurement_from_mapping(data, source="x.json"), profile, trace, topology)
+        m = first.measurement
+        latency = float(m.latency_s[m.delivered].mean())
+        messages = float((m.exit[m.delivered] + 2).mean())
+        cost = a
+        for _ in range(100):  # the file's own cycle is its mean latency (no pause recorded)
+            cost = a + g * min(latency + messages * (cost - a), IDLE_CAP_S)
+        cycles.append(latency + messages * (cost - a))
+        data = measurement_mapping(
+            topology, plan, rows=200, overheads=with_cost(base, message_s=cost), seed=i
+        )
+        measurement = measurement_from_mapping(data, source=f"iot-{i}.json")
+        found.append(make_case(measurement, profile, trace, topology))
+    assert min(cycles) < 0.005 and max(cycles) > IDLE_CAP_S  # short and saturated cycles
+    fitted = calibrate(found[1:])
+    assert fitted.idle_scale == pytest.approx(g, rel=1e-6)
+    assert fitted.input_s == pytest.approx(a + g * 0.0, abs=1e-9)  # intercepts at no pause
+    held = compare(found[0], calibration=fitted).model("calibrated")
+    assert abs(held.mean_error) < 1e-6
+    saturated = a + g * IDLE_CAP_S  # every message at the cap's cost
+    constant = with_cost(
+        fitted, idle_scale=0.0, input_s=saturated, input_local_s=saturated,
+        result_s=saturated, result_local_s=saturated, forward_s=saturated,
+    )  # fmt: skip
+    flat = compare(found[0], calibration=constant).model("calibrated")
+    assert flat.mean_error > 0.05  # a saturated cost over-charges the short cycle

@@ -194,3 +194,34 @@ def test_residuals_vary_the_paths_and_break_the_lockstep() -> None:
     steady = predict_queueing(case, clients=2, alone_s=alone)
     varied = predict_queueing(case, clients=2, alone_s=alone, residual_s=pool, seed=5)
     assert steady.wait_s < 0.01 * base < 0.05 * base < varied.wait_s  # one wait at the start
+
+
+def test_fidelity_on_several_clients_reports_the_queueing_replay_beside() -> None:
+    """``compare_many`` on a two-client file: each model also replayed through shared queues
+    (``<model> + queueing``, equal to ``predict_queueing``), the one-sample figures kept; the
+    calibration of the two-client file is fitted on the one-client files only, and one-client
+    files get no queueing figures."""
+    from splitexit.fidelity import compare_many
+
+    topo = load_topology("iot")
+    busy = Configuration(partition=(2, 5), placement=(0, 1), thresholds=(0.55,))
+    plans = random_deployments(topo, 4, seed=7)
+    alone = [_case(p, seed=i, run={"clients": 1, "network": "netns"}) for i, p in enumerate(plans)]
+    two = _case(busy, rows=200, seed=9, run={"clients": 2, "network": "netns"})
+    summary = compare_many([*alone, two], calibrate_model=True)
+    last = summary.comparisons[-1]
+    names = [f.model for f in last.models]
+    assert names == [
+        "paper", "runtime-timed", "calibrated",
+        "paper + queueing", "runtime-timed + queueing", "calibrated + queueing",
+    ]  # fmt: skip
+    assert last.calibration is not None
+    assert set(last.calibration.fitted_on) == {c.name for c in alone}
+    replay = predict_queueing(two, compute="runtime")
+    assert last.model("runtime-timed + queueing").matched.mean_s == pytest.approx(replay.mean_s)
+    assert replay.wait_s > 0
+    assert last.model("runtime-timed + queueing").matched.mean_s > (
+        last.model("runtime-timed").matched.mean_s
+    )
+    assert all("queueing" not in f.model for c in summary.comparisons[:-1] for f in c.models)
+    assert summary.errors_of("paper + queueing").configurations == 1

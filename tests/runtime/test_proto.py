@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FIELDS = {
     "Tensor": "dtype=1:9 shape=2:3* data=3:12",
     "LinkSpec": "name=1:9 bandwidth_bps=2:1 latency_s=3:1",
-    "Hop": "partition=1:5 tier=2:9 arrive_s=3:1 compute_s=4:1 busy_s=5:1 link_s=6:1",
+    "Hop": (  # receive_s appended (netns: what the receiver waited before compute)
+        "partition=1:5 tier=2:9 arrive_s=3:1 compute_s=4:1 busy_s=5:1 link_s=6:1 receive_s=7:1"
+    ),
     "DeployRequest": (
         "token=1:9 partition=2:5 count=3:5 model=4:12 sha256=5:9 has_threshold=6:8 "
         "threshold=7:1 next_address=8:9 next_tier=9:9 sink_address=10:9 destination=11:9 "

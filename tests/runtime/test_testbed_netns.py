@@ -20,7 +20,7 @@ from splitexit.runtime import Chain, PixelCodec, TestbedOptions, WorkerOptions, 
 from splitexit.runtime._cgroup import CpuLimits, detect_cpu_cgroup
 from splitexit.runtime._local import LocalWorkers
 from splitexit.runtime._netns import NetnsTestbed, free_octet, list_namespaces
-from splitexit.runtime._netns_testbed import path_delay_s
+from splitexit.runtime._netns_testbed import path_charge, path_delay_s
 
 # they make namespaces, veths and CPU groups and look for leftovers machine-wide: under
 # pytest-xdist (--dist loadgroup) they all run on one worker, one after the other
@@ -72,6 +72,14 @@ def test_testbed_netns_runs_cpu_quota_and_leaves_nothing(deployable) -> None:  #
         # the receiving sides added every link's propagation along the way and back
         there = path_delay_s(topo, topo.source, exit_tier)
         assert s["latency_s"] >= there + path_delay_s(topo, exit_tier, topo.destination)
+        # each worker waited its path's propagation plus the buckets' credit, and said so
+        previous = topo.source
+        for hop in s["hops"]:
+            here = topo.tier_index(hop["tier"])
+            charge = path_charge(topo, previous, here)
+            assert hop["receive_s"] >= charge.delay_s
+            assert hop["receive_s"] > charge.delay_s or not charge.buckets
+            previous = here
 
 
 @needs_root

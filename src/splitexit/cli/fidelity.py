@@ -172,7 +172,9 @@ def fidelity_overheads_command(
         print(
             f"per message {format_duration(fit.per_message_s)}, per link crossed "
             f"{format_duration(fit.per_hop_s)} ({fit.samples} samples in "
-            f"{len(fit.fitted_on)} files, network {fit.network}, transport {fit.setting[1]})",
+            f"{len(fit.fitted_on)} files, network {fit.network}, transport {fit.setting[1]}); "
+            f"variation around it {format_duration(float(fit.jitter_s[0]))} to "
+            f"{format_duration(float(fit.jitter_s[-1]))} (0.5% to 99.5%)",
             file=human,
         )
         for path in outputs.targets:

@@ -12,8 +12,8 @@ per-hop timestamps of a measurement split it without any guess:
 
 and they sum, with the charged delays, to the measured latency. On kernel-shaped links
 (``network: netns``) nobody sleeps the charged delays and the receiver adds the propagation
-after stamping the arrival: the gaps are read from arrive + that propagation, minus what the
-model charges each message (``_netns_timing``). The model:
+(and the bucket credit) after stamping the arrival: the gaps are read from arrive + what it
+waited, minus what the model charges each message (``_netns_timing``). The model:
 
     input message   a_in                 result message   a_out
     forward message a_fwd + b * bits     partition call   c + d * R[A_k] t_k
@@ -23,6 +23,17 @@ the destination tier) has its own intercept (``input_local_s``, ``result_local_s
 testbed such a message leaves a sender that did not just sleep through an emulated link, and
 gRPC is measurably cheaper then (about 0.4 ms of thread and poller wake-up less on this
 machine). A kind seen in fewer than two of the fitted files takes the other kind's value.
+
+**Messages after a pause.** A gRPC message costs more the longer its channel and threads
+were idle (``benchmarks/bench_grpc_idle.py``: 0.56 ms back to back, 1.3 ms after 10 ms), and
+with one client every channel idles for about the sample cycle (its latency plus the
+driver's pause before the next send). Every message therefore also costs
+g x min(cycle, ``IDLE_CAP_S``): g (``idle_scale``, >= 0) is the least-absolute-deviations
+slope of each (file, message kind)'s mean cost against the file's min(mean cycle, cap), with
+one intercept per kind; the kinds' intercepts below are then read from the costs minus
+g x min(cycle, cap). A prediction solves cycle = predicted mean latency + the fitted files'
+median pause (``pause_s``) by iteration. Where every fitted cycle is beyond the cap, g is 0
+and nothing changes (docs/fidelity.md, "Session 11").
 
 The coefficients are read robustly, because a disturbance (another process on the machine)
 hits a whole run, or a few messages, and would drag a plain least-squares fit: each slope
@@ -58,6 +69,8 @@ __all__ = ["Calibration", "calibrate"]
 
 FloatArray = npt.NDArray[np.float64]
 _JITTER_LEVELS = 100  # residual quantiles kept for the predicted distribution
+IDLE_CAP_S = 0.010  # a pause beyond it costs a message no more (bench_grpc_idle: 10 ms)
+_MIN_IDLE_MESSAGES = 20  # a (file, kind) mean of fewer messages does not enter g
 
 
 @returned_type
@@ -77,9 +90,12 @@ class Calibration:
     samples: int = 0
     input_local_s: float | None = None  # a_in of an input that crosses no link (else a_in)
     result_local_s: float | None = None  # a_out of a result that crosses no link
+    idle_scale: float = 0.0  # g: what a message costs more per second of cycle (<= the cap)
+    pause_s: float = 0.0  # the driver's pause between a result and the next send (fitted)
 
-    def overhead_s(self, costs: PathCosts) -> FloatArray:
-        """What a sample leaving at each partition e pays on top of ``costs``: (L,)."""
+    def overhead_s(self, costs: PathCosts, cycle_s: float = IDLE_CAP_S) -> FloatArray:
+        """What a sample leaving at each partition e pays on top of ``costs``: (L,), its
+        messages sent after a pause of ``cycle_s`` (the cap, where it saturates, by default)."""
         count = len(costs.work_s)
         forwards = self.forward_s + self.per_bit_s * costs.forward_bits
         hops = np.concatenate([[0.0], np.cumsum(forwards)])
@@ -90,7 +106,21 @@ class Calibration:
         results = np.full(count, self.result_s)
         if costs.result_local is not None and self.result_local_s is not None:
             results[costs.result_local] = self.result_local_s
-        return np.asarray(inputs + hops + results + calls, dtype=np.float64)
+        idle = self.idle_scale * min(cycle_s, IDLE_CAP_S) * (np.arange(count) + 2.0)
+        return np.asarray(inputs + hops + results + calls + idle, dtype=np.float64)
+
+    def solve_cycle(self, costs: PathCosts, leave: npt.NDArray[np.int64]) -> float:
+        """The one-client cycle this model predicts for samples leaving at ``leave``: their
+        mean predicted latency at that cycle plus the pause (solved by iteration; the cap
+        when g = 0)."""
+        if self.idle_scale <= 0 or leave.size == 0:
+            return IDLE_CAP_S
+        base = float(np.mean(costs.latency_s[leave])) + float(self.jitter_s.mean())
+        cycle = IDLE_CAP_S
+        for _ in range(50):  # a contraction while g x messages < 1
+            extra = float(np.mean(self.overhead_s(costs, cycle)[leave]))
+            cycle = base + extra + self.pause_s
+        return cycle
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +133,8 @@ class Calibration:
             "result_local_s": self.result_local_s,
             "call_s": self.call_s,
             "call_scale": self.call_scale,
+            "idle_scale": self.idle_scale,
+            "pause_s": self.pause_s,
             "jitter_quantiles_s": {
                 f"p{q}": float(np.percentile(self.jitter_s, q)) for q in (1, 50, 95, 99)
             },
@@ -172,16 +204,19 @@ def _observe(
 
 def _netns_timing(case: FidelityCase, last: npt.NDArray[np.bool_]) -> tuple[FloatArray, ...]:
     """On kernel-shaped links the sender sleeps nothing (``link_s`` = 0) and the receiver
-    adds the propagation after it stamps the arrival: each hop really starts at arrive +
-    PL[previous tier, its tier], and what the model charges a message (PL + bits * IB, the
-    sizes sent) is inside the gaps. Returns (start, charge of the outgoing message per hop,
-    charge of each input) so that the gaps are the excess, as on the emulated testbed."""
+    adds the propagation after it stamps the arrival (and, in files that record it as the
+    hop's ``receive_s``, the links' bucket credit): each hop really starts at arrive +
+    ``receive_s`` (PL[previous tier, its tier] in older files), and what the model charges
+    a message (PL + bits * IB, the sizes sent) is inside the gaps. Returns (start, charge
+    of the outgoing message per hop, charge of each input) so that the gaps are the excess,
+    as on the emulated testbed."""
     m, topo = case.measurement, case.topology
     pl, ib = topo.path_latency, topo.path_inverse_bandwidth
     tiers = np.array(case.deployment.placement)
     part = m.hop_partition
     previous = np.concatenate([[topo.source], tiers[:-1]])
-    start = m.arrive_s + pl[previous[part], tiers[part]]
+    waited = m.receive_s if m.receive_s is not None else pl[previous[part], tiers[part]]
+    start = m.arrive_s + waited
     forward_bits = np.array([float(p.activation_bits or 0.0) for p in m.partitions])
     result_bits = np.array([p.result_bits for p in m.partitions])
     here = tiers[part]
@@ -217,6 +252,13 @@ def calibrate(cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtim
     obs = {kind: _Observations() for kind in kinds}
     for file, (case, cost) in enumerate(zip(usable, costs, strict=True)):
         _observe(case, cost, file, obs)
+    pauses = np.array([_pause(case) for case in usable])
+    means = [float(np.mean(c.measurement.latency_s[c.measurement.delivered])) for c in usable]
+    cycles = np.minimum(np.array(means) + pauses, IDLE_CAP_S)  # each file's capped cycle
+    idle_scale = _idle_scale(obs, cycles)
+    for kind in ("input", "input-local", "result", "result-local", "forward"):
+        o = obs[kind]  # what is left of each message once its pause is charged
+        o.y = [y - idle_scale * cycles[f] for f, y in zip(o.file, o.y, strict=True)]
     input_s, input_local_s = _pair(obs["input"], obs["input-local"])
     result_s, result_local_s = _pair(obs["result"], obs["result-local"])
     if obs["forward"].y:
@@ -226,14 +268,14 @@ def calibrate(cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtim
     call_s, call_scale = obs["call"].fit()
     partial = Calibration(
         compute, input_s, forward_s, per_bit, result_s, call_s, call_scale, np.zeros(1), (),
-        input_local_s=input_local_s, result_local_s=result_local_s,
+        input_local_s=input_local_s, result_local_s=result_local_s, idle_scale=idle_scale,
     )  # fmt: skip
     levels = (np.arange(_JITTER_LEVELS) + 0.5) / _JITTER_LEVELS * 100
     quantiles = []
-    for case, cost in zip(usable, costs, strict=True):
+    for case, cost, cycle in zip(usable, costs, cycles, strict=True):
         m = case.measurement
         leave = m.exit[m.delivered]
-        predicted = cost.latency_s[leave] + partial.overhead_s(cost)[leave]
+        predicted = cost.latency_s[leave] + partial.overhead_s(cost, float(cycle))[leave]
         quantiles.append(np.percentile(m.latency_s[m.delivered] - predicted, levels))
     return Calibration(
         compute=compute,
@@ -248,7 +290,56 @@ def calibrate(cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtim
         samples=int(sum(case.measurement.delivered.sum() for case in usable)),
         input_local_s=input_local_s,
         result_local_s=result_local_s,
+        idle_scale=idle_scale,
+        pause_s=float(np.median(pauses)),
     )
+
+
+def _pause(case: FidelityCase) -> float:
+    """Mean time between a result's arrival and the client's next send (s), 0 without the
+    send and arrival times: a one-client run's mean cycle is its mean latency plus it."""
+    m = case.measurement
+    if m.sent_s is None or m.received_s is None or m.delivered.sum() < 2:
+        return 0.0
+    sent, received = m.sent_s[m.delivered], m.received_s[m.delivered]
+    order = np.argsort(sent, kind="stable")
+    gaps = sent[order][1:] - received[order][:-1]
+    gaps = gaps[np.isfinite(gaps)]
+    return float(np.mean(np.maximum(gaps, 0.0))) if gaps.size else 0.0
+
+
+def _idle_scale(obs: dict[str, _Observations], cycles: FloatArray) -> float:
+    """g >= 0: the least-absolute-deviations slope of each (file, message kind)'s mean cost
+    against its file's capped cycle, one intercept per kind (inputs and results, which carry
+    no size); 0 where the cycles do not vary or too few files show it."""
+    rows: list[tuple[int, int, float]] = []  # (kind, file, mean cost)
+    kinds = ("input", "input-local", "result", "result-local")
+    for k, kind in enumerate(kinds):
+        o = obs[kind]
+        files, y = np.array(o.file, dtype=np.int64), np.array(o.y, dtype=np.float64)
+        counts = np.bincount(files) if files.size else np.zeros(0, dtype=np.int64)
+        rows += [
+            (k, int(f), float(y[files == f].mean()))
+            for f in np.unique(files)
+            if counts[f] >= _MIN_IDLE_MESSAGES
+        ]
+    used = {f for _, f, _ in rows}
+    if len(used) < 3 or float(np.ptp(cycles[sorted(used)])) < 1e-6:
+        return 0.0
+    from scipy.optimize import linprog
+
+    n, width = len(rows), len(kinds)
+    design = np.zeros((n, width + 1))
+    for i, (k, f, _) in enumerate(rows):
+        design[i, k], design[i, width] = 1.0, cycles[f]
+    target = np.array([m for _, _, m in rows])
+    cost = np.concatenate([np.zeros(width + 1), np.ones(2 * n)])
+    bounds = [(None, None)] * width + [(0.0, None)] + [(0.0, None)] * (2 * n)
+    found = linprog(
+        cost, A_eq=np.hstack([design, np.eye(n), -np.eye(n)]), b_eq=target, bounds=bounds,
+        method="highs",
+    )  # fmt: skip
+    return float(found.x[width]) if found.success else 0.0
 
 
 _MIN_FILES = 2  # a message kind seen in fewer fitted files takes the other kind's intercept

@@ -1,5 +1,11 @@
 """Predicted against measured: latency distribution, accuracy and exit rates, per
 configuration and over several (MAPE of the mean, error of p99), before and after calibration.
+
+A measurement with several clients (``run.clients`` > 1) is also predicted through shared
+queues (``predict_queueing``): each model's figures appear twice, as the one-sample
+prediction and as ``<model> + queueing``, side by side. Calibrations are fitted on
+one-client measurements only (a several-client latency holds waiting, not message costs),
+unless there are none.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from splitexit.fidelity._predict import (
     SamplePrediction,
     predict_samples,
 )
+from splitexit.fidelity._queueing import predict_queueing
 from splitexit.profile import ACCURACY_SOURCES, AccuracySource
 
 __all__ = [
@@ -42,6 +49,8 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 MEAN_TARGET = 0.05  # issue 5: mean latency within 5 % (MAPE)
 P99_TARGET = 0.10  # and p99 within 10 %
+MODELS = ("paper", "runtime-timed", "calibrated")
+QUEUEING = " + queueing"  # suffix of a model's figures replayed through shared queues
 
 
 @returned_type
@@ -65,7 +74,7 @@ class LatencyStats:
 class ModelFigures:
     """One latency model's prediction of one measured configuration."""
 
-    model: str  # "paper", "runtime-timed" or "calibrated"
+    model: str  # "paper", "runtime-timed" or "calibrated", each maybe + " + queueing"
     matched: LatencyStats  # over the trace rows of the delivered samples
     full: LatencyStats  # over the whole trace
     mean_error: float  # (predicted - measured) / measured, sample-matched
@@ -104,14 +113,46 @@ class Comparison:
 def _figures(
     model: str, pred: SamplePrediction, rows: npt.NDArray[np.int64], measured: LatencyStats
 ) -> ModelFigures:
-    matched = LatencyStats.of(pred.distribution(rows))
+    return _stats_figures(
+        model, LatencyStats.of(pred.distribution(rows)), LatencyStats.of(pred.distribution()),
+        measured,
+    )  # fmt: skip
+
+
+def _stats_figures(
+    model: str, matched: LatencyStats, full: LatencyStats, measured: LatencyStats
+) -> ModelFigures:
     return ModelFigures(
         model=model,
         matched=matched,
-        full=LatencyStats.of(pred.distribution()),
+        full=full,
         mean_error=(matched.mean_s - measured.mean_s) / measured.mean_s,
         p99_error=(matched.p99_s - measured.p99_s) / measured.p99_s,
     )
+
+
+def _queueing_figures(
+    case: FidelityCase, calibration: Calibration | None, measured: LatencyStats
+) -> list[ModelFigures]:
+    """Each model replayed with the measurement's clients through shared queues. The
+    calibrated model's paths vary by its residual quantiles (around their mean, which the
+    replay adds anyway); the others' paths are their one-sample costs."""
+    chosen: list[tuple[str, ComputeSource, Calibration | None]] = [
+        ("paper", "paper", None),
+        ("runtime-timed", "runtime", None),
+    ]
+    if calibration is not None:
+        chosen.append(("calibrated", calibration.compute, calibration))
+    figures = []
+    for model, compute, fitted in chosen:
+        pools = None
+        if fitted is not None:
+            spread = (fitted.jitter_s - fitted.jitter_s.mean()).tolist()
+            pools = [spread] * case.measurement.num_partitions
+        replay = predict_queueing(case, compute=compute, calibration=fitted, residual_s=pools)
+        stats = LatencyStats.of(replay.latency_s)
+        figures.append(_stats_figures(model + QUEUEING, stats, stats, measured))
+    return figures
 
 
 @validate_params(
@@ -129,7 +170,8 @@ def compare(
 ) -> Comparison:
     """Compare one measurement with the paper model ("paper": the profile's compute times),
     the same formulas on the partitions' measured ONNX Runtime times ("runtime-timed") and,
-    when ``calibration`` is given (fitted on *other* configurations), the calibrated model.
+    when ``calibration`` is given (fitted on *other* configurations), the calibrated model;
+    with several clients each of them also through shared queues (``" + queueing"``).
 
     Exits are replayed from the ``trace_source`` model of the trace: ``"joint"``, the one
     the runtime deploys.
@@ -154,6 +196,8 @@ def compare(
             trace_source=trace_source,
         )
         models.append(_figures("calibrated", calibrated, rows, measured))
+    if m.clients > 1:
+        models += _queueing_figures(case, calibration, measured)
     planner = predict_samples(*common, trace_source="separate")
     measured_exit = m.exit[m.delivered]
     count = m.num_partitions
@@ -228,6 +272,12 @@ def _errors(model: str, comparisons: Sequence[Comparison]) -> ModelErrors | None
     )
 
 
+def _one_client(cases: Sequence[FidelityCase]) -> list[FidelityCase]:
+    """The one-client cases, or all of them when none ran alone."""
+    alone = [c for c in cases if c.measurement.clients == 1]
+    return alone or list(cases)
+
+
 def _display_calibration(
     cases: Sequence[FidelityCase], compute: ComputeSource
 ) -> Calibration | None:
@@ -235,7 +285,7 @@ def _display_calibration(
     modes = [case.measurement.setting for case in cases]
     common = max(set(modes), key=modes.count)
     chosen = [c for c in cases if c.measurement.setting == common and c.measurement.delivered.any()]
-    return calibrate(chosen, compute=compute) if chosen else None
+    return calibrate(_one_client(chosen), compute=compute) if chosen else None
 
 
 @validate_params(
@@ -257,7 +307,8 @@ def compare_many(
     is fitted on the *other* measurements of the same compute mode (leave one configuration
     out), so no configuration is predicted by a model that has seen it.
 
-    A measurement with no other of its compute mode gets no calibrated figures.
+    A measurement with no other of its compute mode gets no calibrated figures. The fit uses
+    the one-client measurements among the others (all of them when none has one client).
     """
     if not cases:
         raise InputError("give at least one measurement")
@@ -272,9 +323,11 @@ def compare_many(
                 and other.measurement.setting == case.measurement.setting
                 and other.measurement.delivered.any()
             ]
+            others = _one_client(others)
             fitted = calibrate(others, compute=compute) if others else None
         comparisons.append(compare(case, calibration=fitted, trace_source=trace_source))
-    errors = [_errors(model, comparisons) for model in ("paper", "runtime-timed", "calibrated")]
+    names = [*MODELS, *(m + QUEUEING for m in MODELS)]
+    errors = [_errors(model, comparisons) for model in names]
     return FidelitySummary(
         comparisons=tuple(comparisons),
         errors=tuple(e for e in errors if e is not None),

@@ -104,6 +104,9 @@ class _HopSpec(StrictModel):
     compute_s: NonNegative
     busy_s: NonNegative
     link_s: NonNegative
+    # optional (older files lack it): what the worker waited from the arrival before its
+    # compute (netns: the propagation and the links' bucket credit, ``_shaping``)
+    receive_s: NonNegative | None = None
 
 
 class _SampleSpec(StrictModel):
@@ -216,7 +219,7 @@ class Measurement:
     Per sample (S,): ``index`` (trace row), ``exit`` (-1 when failed), ``delivered``,
     ``latency_s`` (NaN when failed). Per hop (H,), delivered samples only: ``hop_sample``
     (position in the sample arrays), ``hop_partition``, ``arrive_s``, ``compute_s``,
-    ``busy_s``, ``link_s``.
+    ``busy_s``, ``link_s`` (and ``receive_s`` where every hop records it).
     """
 
     source_file: str
@@ -253,6 +256,9 @@ class Measurement:
     # run's first send to the sample's send and to its result's arrival
     sent_s: FloatArray | None = None
     received_s: FloatArray | None = None
+    # per hop, when every hop has it: what its worker waited from the arrival before its
+    # compute (netns: propagation and bucket credit); None in older files
+    receive_s: FloatArray | None = None
 
     @property
     def setting(self) -> tuple[str, str]:
@@ -374,6 +380,11 @@ def measurement_from_mapping(data: object, *, source: str = "<measurement>") -> 
         compute_s=np.array([hop.compute_s for _, hop in hops], dtype=np.float64),
         busy_s=np.array([hop.busy_s for _, hop in hops], dtype=np.float64),
         link_s=np.array([hop.link_s for _, hop in hops], dtype=np.float64),
+        receive_s=(
+            np.array([hop.receive_s for _, hop in hops], dtype=np.float64)
+            if hops and all(hop.receive_s is not None for _, hop in hops)
+            else None
+        ),
     )
 
 

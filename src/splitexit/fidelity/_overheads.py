@@ -18,6 +18,13 @@ usual tail counts (the mean latency needs it), one disturbed run does not drag t
 Where the links crossed do not vary apart from the messages in the fitted files, per_hop is
 0 and per_message the median of the files' residual per message.
 
+The fit also keeps how samples vary around the model with the term (``jitter_s``): each
+file's 100 quantiles of (residual - the term's charge), the median over files at each level,
+centred on 0. Without it the replay gives every sample of an exit the same latency, and the
+predicted p99 of a configuration with one exit is its mean (docs/fidelity.md, "p99"); with
+it the predicted distribution is the mixture of each sample's latency plus each quantile,
+the mean unchanged.
+
 Fit it on measurements of one network (compute mode, transport, emulated or netns) and
 predict *other* configurations with the topology it writes (``Overheads``).
 """
@@ -25,7 +32,7 @@ predict *other* configurations with the topology it writes (``Overheads``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +51,7 @@ __all__ = ["OverheadFit", "SampleResiduals", "fit_overheads", "sample_residuals"
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+_JITTER_LEVELS = 100  # quantiles of the variation kept (as the calibrated model's)
 
 
 @returned_type
@@ -86,6 +94,7 @@ class OverheadFit:
     setting: tuple[str, str]  # (compute mode, transport) of the fitted files
     network: str  # the testbed's network of the fitted files ("emulated" or "netns")
     file_means: FloatArray  # (files, 3): mean residual (s), messages, links crossed
+    jitter_s: FloatArray = field(default_factory=lambda: np.zeros(0))  # centred quantiles
 
     @property
     def overheads(self) -> Overheads:
@@ -95,7 +104,9 @@ class OverheadFit:
             f"({self.samples} samples; network {self.network}, transport {self.setting[1]}, "
             f"compute {self.setting[0]}): {names}"
         )
-        return Overheads(self.per_message_s, self.per_hop_s, note)
+        return Overheads(
+            self.per_message_s, self.per_hop_s, note, tuple(float(v) for v in self.jitter_s)
+        )
 
     def topology(self, base: Topology) -> Topology:
         """``base`` with these overheads."""
@@ -110,6 +121,7 @@ class OverheadFit:
             "compute_mode": self.setting[0],
             "transport": self.setting[1],
             "network": self.network,
+            "jitter_s": self.jitter_s.tolist(),
             "files": [
                 {"file": name, "residual_s": r, "messages": msg, "hops": hop}
                 for name, (r, msg, hop) in zip(
@@ -173,6 +185,9 @@ def fit_overheads(cases: Sequence[FidelityCase]) -> OverheadFit:
         [[r.residual_s.mean(), r.messages.mean(), r.hops.mean()] for r in found], np.float64
     )
     per_message, per_hop = least_absolute(means[:, 0], means[:, 1], means[:, 2])
+    levels = (np.arange(_JITTER_LEVELS) + 0.5) / _JITTER_LEVELS * 100
+    left = [r.residual_s - per_message * r.messages - per_hop * r.hops for r in found]
+    jitter = np.median([np.percentile(x, levels) for x in left], axis=0)
     (setting, network), *_ = settings
     return OverheadFit(
         per_message_s=per_message,
@@ -182,4 +197,5 @@ def fit_overheads(cases: Sequence[FidelityCase]) -> OverheadFit:
         setting=setting,
         network=network,
         file_means=means,
+        jitter_s=np.asarray(jitter - jitter.mean(), np.float64),
     )

@@ -185,8 +185,9 @@ class SamplePrediction:
     """Predicted exit, correctness and latency of every trace row (S,).
 
     ``jitter_s`` holds quantiles of the calibrated model's residuals (learnt on other
-    configurations); a predicted latency distribution is the mixture of ``latency_s[s] + q``
-    over q in ``jitter_s``. It is ``[0.0]`` for the uncalibrated models.
+    configurations), or for the uncalibrated models the topology's ``overheads.jitter_s``
+    (centred; ``[0.0]`` without); a predicted latency distribution is the mixture of
+    ``latency_s[s] + q`` over q in ``jitter_s``.
     """
 
     exit: IntArray
@@ -273,8 +274,11 @@ def predict_samples(
     last_block = np.array(deployment.partition)[leave]
     overhead = costs.overhead_s
     jitter = np.zeros(1)
+    if calibration is None and topology.overheads.jitter_s:  # centred: the mean is kept
+        jitter = np.array(topology.overheads.jitter_s, dtype=np.float64)
     if calibration is not None:
-        overhead = calibration.overhead_s(costs)
+        cycle = calibration.solve_cycle(costs, leave)  # its messages' pause (one client)
+        overhead = calibration.overhead_s(costs, cycle)
         jitter = calibration.jitter_s
     return SamplePrediction(
         exit=leave,

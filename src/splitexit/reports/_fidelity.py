@@ -197,7 +197,9 @@ def fidelity_markdown(info: FidelityInfo) -> str:
             f"result {c['result_s'] * 1e3:.3f} ms (no link: {c['result_local_s'] * 1e3:.3f} ms), "
             "forward "
             f"{c['forward_s'] * 1e3:.3f} ms + {c['per_bit_s'] * 1e9:.3f} ns per bit, per call "
-            f"{c['call_s'] * 1e3:.3f} ms {c['call_scale']:+.4f} x R t; residual p50 "
+            f"{c['call_s'] * 1e3:.3f} ms {c['call_scale']:+.4f} x R t; every message "
+            f"{c.get('idle_scale', 0.0):.3f} ms more per ms of cycle up to 10 ms "
+            f"(pause {c.get('pause_s', 0.0) * 1e3:.2f} ms); residual p50 "
             f"{c['jitter_quantiles_s']['p50'] * 1e3:.3f} ms, p99 "
             f"{c['jitter_quantiles_s']['p99'] * 1e3:.3f} ms.",
         ]

@@ -40,6 +40,7 @@ from splitexit.export import call_time, call_time_runs, ort_session
 from splitexit.runtime import _wire as wire
 from splitexit.runtime._links import LinkEmulator, LinkHop, sleep_until
 from splitexit.runtime._pixels import PixelCodec
+from splitexit.runtime._shaping import ReceiveCharge
 
 __all__ = [
     "NotDeployed",
@@ -230,7 +231,7 @@ class _Installed:
 class Tier:
     """One tier's state: the installed partition, the compute lock, the served counts."""
 
-    def __init__(self, name: str, token: str, *, receive_delay_s: float = 0.0) -> None:
+    def __init__(self, name: str, token: str, *, receive: ReceiveCharge | None = None) -> None:
         if not token:
             raise InputError("a worker needs a non-empty shared token")
         self.name = name
@@ -239,9 +240,10 @@ class Tier:
         self._compute = threading.Lock()  # a tier is one processor
         self._state = threading.Lock()
         self._links = LinkEmulator()
-        # propagation of the links a sample crossed to get here (netns testbed): waited from
-        # its arrival, before compute, outside the compute lock (samples overlap in flight)
-        self.receive_delay_s = receive_delay_s
+        # propagation of the links a sample crossed to get here and their buckets' credit
+        # (netns testbed): waited from its arrival, before compute, outside the compute lock
+        # (samples overlap in flight)
+        self.receive = receive or ReceiveCharge()
         self.served = 0
         self.failed = 0
 
@@ -297,10 +299,12 @@ class Tier:
         installed = self._installed
         if installed is None:
             raise NotDeployed(f"tier {self.name}: not deployed")
-        if self.receive_delay_s > 0:
-            sleep_until(arrive_ns / 1e9 + self.receive_delay_s)
+        receive_s = 0.0
+        if self.receive.delay_s > 0 or self.receive.buckets:
+            receive_s = self.receive.seconds(request.ByteSize())
+            sleep_until(arrive_ns / 1e9 + receive_s)
         try:
-            reply = self._infer(installed, request, time_left_s, arrive_ns)
+            reply = self._infer(installed, request, time_left_s, arrive_ns, receive_s)
         except InputError as error:
             self._count(False)
             raise InputError(f"tier {self.name}: {error}") from None
@@ -320,6 +324,7 @@ class Tier:
         request: wire.InferRequest,
         time_left_s: float | None,
         arrive_ns: int,
+        receive_s: float = 0.0,
     ) -> wire.InferReply:
         part = installed.partition
         spec = part.spec
@@ -338,6 +343,7 @@ class Tier:
             arrive_s=(arrive_ns - request.sent_ns) / 1e9,
             compute_s=compute_s,
             busy_s=busy_s,
+            receive_s=receive_s,
         )
         timeout = spec.deadline_s
         if time_left_s is not None:  # what the caller had left, less what this tier used

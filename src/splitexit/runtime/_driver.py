@@ -37,6 +37,7 @@ from splitexit.runtime._records import (
     check_run_settings,
     run_clients,
 )
+from splitexit.runtime._shaping import ReceiveCharge
 from splitexit.runtime._sink import Sink
 from splitexit.runtime._transport import (
     RETRY_REFUSED,
@@ -77,7 +78,7 @@ __all__ = [
         "ready_timeout_s": [Interval(float, None, None)],
         "emulate_links": [InstanceOf(bool)],
         "max_in_flight": [Interval(int, None, None), None],
-        "result_delays_s": [InstanceOf(list, tuple), None],
+        "result_charges": [InstanceOf(list, tuple), None],
     }
 )
 class Chain:
@@ -110,9 +111,10 @@ class Chain:
         ready_timeout_s: float = 30.0,
         emulate_links: bool = True,  # False: the kernel shapes the links (netns testbed)
         max_in_flight: int | None = None,  # samples in the first worker at once (its queue)
-        # per partition: propagation from its tier to the destination that no sender sleeps
-        # (netns testbed); the client waits it after the sink's arrival, and it is counted
-        result_delays_s: Sequence[float] | None = None,
+        # per partition: what no sender charges a result from its tier to the destination
+        # (netns testbed: propagation and bucket credit); the client waits it after the
+        # sink's arrival, and it is counted
+        result_charges: Sequence[ReceiveCharge] | None = None,
     ) -> None:
         self.plan = manifest if isinstance(manifest, ChainPlan) else plan_of(manifest)
         if len(addresses) != len(self.plan.partitions):
@@ -147,12 +149,12 @@ class Chain:
         if limit < 1:
             raise InputError(f"max_in_flight must be >= 1, got {limit}")
         self._in_flight = threading.BoundedSemaphore(limit)
-        self.result_delays_s = list(result_delays_s or [0.0] * len(self.plan.partitions))
-        if len(self.result_delays_s) != len(self.plan.partitions) or not all(
-            d >= 0 for d in self.result_delays_s
+        self.result_charges = list(result_charges or [ReceiveCharge()] * len(self.plan.partitions))
+        if len(self.result_charges) != len(self.plan.partitions) or not all(
+            isinstance(c, ReceiveCharge) for c in self.result_charges
         ):
             raise InputError(
-                f"result_delays_s must give one delay >= 0 per partition, got {result_delays_s}"
+                f"result_charges must give one ReceiveCharge per partition, got {result_charges}"
             )
         self._channels: list[grpc.Channel] = []
         self._first: Any = None  # the first worker's Infer; a FrameStub on the tcp transport
@@ -355,8 +357,10 @@ class Chain:
         record.status = "delivered"
         record.prediction = int(result.prediction)
         record.exit = int(result.exit)
-        delay = self.result_delays_s[record.exit - 1] if 1 <= record.exit <= len(self.tiers) else 0
-        if delay > 0:  # the result's propagation: this client sends its next sample after it
+        delay = 0.0
+        if 1 <= record.exit <= len(self.tiers):
+            delay = self.result_charges[record.exit - 1].seconds(result.ByteSize())
+        if delay > 0:  # the result's charge: this client sends its next sample after it
             arrive_ns += round(delay * 1e9)
             sleep_until(arrive_ns / 1e9)
         record.received_s = arrive_ns / 1e9
@@ -369,6 +373,7 @@ class Chain:
                 "compute_s": h.compute_s,
                 "busy_s": h.busy_s,
                 "link_s": h.link_s,
+                "receive_s": h.receive_s,
             }
             for h in result.hops
         ]

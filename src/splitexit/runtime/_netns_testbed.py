@@ -9,12 +9,13 @@ link): its inputs enter the source tier's namespace and cross the shaped links f
 its sink listens on the host's end and results reach it from the destination tier. The
 source and the destination must therefore be the same tier (every preset's are).
 
-Propagation delay (no netem on this kernel) is added by the receiving side: the worker of
-partition k sleeps, from a sample's arrival, the latency of the links between the previous
+Propagation delay (no netem on this kernel) is added by the receiving side, and so is what
+each link's token bucket let the message skip (``_shaping.ReceiveCharge``): the worker of
+partition k sleeps, from a sample's arrival, the charge of the links between the previous
 partition's tier (the source for k = 1) and its own (``SPLITEXIT_RECEIVE_DELAY_S``, set at
-start); the sink's side, the latency from the exit tier to the destination, is waited by
+start); the sink's side, the charge from the exit tier to the destination, is waited by
 the driver's client after the sink's arrival and counted in the sample's latency
-(``Chain(result_delays_s=...)``), so a client's next sample leaves after it, as on a wire.
+(``Chain(result_charges=...)``), so a client's next sample leaves after it, as on a wire.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from splitexit.errors import InputError
 from splitexit.runtime._links import path_links
 from splitexit.runtime._local import LocalWorkers
 from splitexit.runtime._netns import NetnsTestbed
+from splitexit.runtime._shaping import LinkShape, ReceiveCharge
 from splitexit.runtime._worker import RECEIVE_DELAY_ENV
 from splitexit.topology import Topology
 
-__all__ = ["NetnsWorkers", "netns_workers", "path_delay_s"]
+__all__ = ["NetnsWorkers", "netns_workers", "path_charge", "path_delay_s"]
 
 
 def path_delay_s(topology: Topology, a: int, b: int) -> float:
@@ -41,6 +43,19 @@ def path_delay_s(topology: Topology, a: int, b: int) -> float:
     0.02
     """
     return sum(hop.latency_s for hop in path_links(topology, a, b))
+
+
+def path_charge(topology: Topology, a: int, b: int) -> ReceiveCharge:
+    """What the receiver adds to a message from tier ``a`` to tier ``b`` (0-based): the
+    links' propagation and their token buckets' credit (``_shaping.ReceiveCharge``).
+
+    >>> from splitexit.topology import load_topology
+    >>> charge = path_charge(load_topology("mobile"), 0, 1)
+    >>> charge.delay_s, charge.buckets[0][1]
+    (0.006, 1514)
+    """
+    hops = path_links(topology, a, b)
+    return ReceiveCharge.of_path([LinkShape(h.name, h.bandwidth_bps, h.latency_s) for h in hops])
 
 
 @dataclass
@@ -79,7 +94,7 @@ def netns_workers(
     with NetnsTestbed(run_id, tiers=names, links=links, host_tier=source) as net:
         previous = [source, *index[:-1]]
         envs = {
-            t: {RECEIVE_DELAY_ENV: repr(path_delay_s(topology, p, k))}
+            t: {RECEIVE_DELAY_ENV: path_charge(topology, p, k).to_env()}
             for t, p, k in zip(tiers, previous, index, strict=True)
         }
         with LocalWorkers(

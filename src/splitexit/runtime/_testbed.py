@@ -25,7 +25,7 @@ from splitexit.runtime._cgroup import CpuLimits, quota_for
 from splitexit.runtime._cpu_calibration import effective_slowdowns
 from splitexit.runtime._driver import Chain
 from splitexit.runtime._local import LocalWorkers
-from splitexit.runtime._netns_testbed import netns_workers, path_delay_s
+from splitexit.runtime._netns_testbed import netns_workers, path_charge
 from splitexit.runtime._pixels import PixelCodec
 from splitexit.runtime._plan import ChainPlan, plan_of
 from splitexit.runtime._records import SampleRecord, check_run_settings
@@ -194,9 +194,10 @@ def run_testbed(
     n = min(options.samples, len(labels))
     images, labels = images[:n], labels[:n]
     started = time.monotonic()
-    # netns: no sender sleeps the propagation back to the destination; the client waits it
-    result_delays = (
-        [path_delay_s(topology, topology.tier_index(t), topology.destination) for t in tiers]
+    # netns: no sender sleeps the propagation back to the destination, nor the bucket's
+    # credit; the client waits them
+    result_charges = (
+        [path_charge(topology, topology.tier_index(t), topology.destination) for t in tiers]
         if netns
         else None
     )
@@ -210,7 +211,7 @@ def run_testbed(
             warmup=options.warmup, deadline_s=options.deadline_s, pixels=pixels,
             options=driver, sink_listen=sink, transport=options.transport,
             ready_timeout_s=options.ready_timeout_s, emulate_links=not netns,
-            result_delays_s=result_delays,
+            result_charges=result_charges,
         )  # fmt: skip
         with _cpu_limits(options) as limits, chain:
 

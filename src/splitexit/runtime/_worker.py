@@ -46,6 +46,7 @@ from splitexit.runtime._logs import log
 from splitexit.runtime._metrics import WorkerMetrics
 from splitexit.runtime._providers import ProviderChoice
 from splitexit.runtime._servicer import WorkerServicer
+from splitexit.runtime._shaping import ReceiveCharge
 from splitexit.runtime._transport import (
     WorkerOptions,
     call_failure,
@@ -68,29 +69,31 @@ __all__ = [
     "channel_options",
     "make_stub",
     "open_channel",
-    "receive_delay_from_env",
+    "receive_charge_from_env",
     "server_port",
 ]
 
-# propagation delay (s) the worker adds to every sample it receives: the netns testbed sets it
-# to the latency of the links between the previous partition's tier and this one
+# what the worker adds to every sample it receives, from its arrival: the netns testbed sets
+# it to the propagation of the links between the previous partition's tier and this one and
+# their token buckets' credit (``ReceiveCharge.to_env``: ``delay;rate:burst,...``); a bare
+# number is a propagation delay alone
 RECEIVE_DELAY_ENV = "SPLITEXIT_RECEIVE_DELAY_S"
 
 
-def receive_delay_from_env() -> float:
-    """``SPLITEXIT_RECEIVE_DELAY_S`` in seconds (0 when unset).
+def receive_charge_from_env() -> ReceiveCharge:
+    """``SPLITEXIT_RECEIVE_DELAY_S`` as a ``ReceiveCharge`` (nothing when unset).
 
-    >>> receive_delay_from_env() >= 0
+    >>> receive_charge_from_env().delay_s >= 0
     True
     """
     raw = os.environ.get(RECEIVE_DELAY_ENV, "").strip()
     try:
-        delay = float(raw) if raw else 0.0
-    except ValueError:
-        delay = -1.0
-    if not delay >= 0:
-        raise InputError(f"{RECEIVE_DELAY_ENV} must be a number of seconds >= 0, got {raw!r}")
-    return delay
+        return ReceiveCharge.from_env(raw)
+    except InputError:
+        raise InputError(
+            f"{RECEIVE_DELAY_ENV} must be seconds >= 0, optionally followed by "
+            f"';rate:burst,...' (bit/s, bytes > 0), got {raw!r}"
+        ) from None
 
 
 @validate_params(
@@ -109,7 +112,7 @@ class WorkerServer:
     def __init__(
         self, tier: str, token: str, *, listen: str = "127.0.0.1:0", options: WorkerOptions
     ) -> None:
-        self.tier = Tier(tier, token, receive_delay_s=receive_delay_from_env())
+        self.tier = Tier(tier, token, receive=receive_charge_from_env())
         self._token = token  # proves the frame connections (HMAC handshake, ``_frames``)
         self.listen, self.options = listen, options
         self.stopped = threading.Event()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -56,6 +57,7 @@ class Link:
         "per_message": [Unit(parse_duration, "duration", Interval(float, 0, None))],
         "per_hop": [Unit(parse_duration, "duration", Interval(float, 0, None))],
         "note": [InstanceOf(str)],
+        "jitter_s": [InstanceOf(tuple)],
     }
 )
 @dataclass(frozen=True)
@@ -67,11 +69,24 @@ class Overheads:
     ``per_hop`` once per link the message crosses. A message from tier a to tier b costs
     ``per_message + per_hop * |a - b|`` on top of its transfer. Both default to 0 (the
     paper's model); fit them once per network (``splitexit fidelity-overheads``).
+
+    ``jitter_s`` (optional, seconds): quantiles, at evenly spaced levels, of how a sample's
+    latency varies around the model's with these overheads, centred (mean 0): a predicted
+    latency distribution is the mixture of each sample's latency plus every value. It shapes
+    the tail (p95, p99) only; the mean, and so the planner, is unchanged.
     """
 
     per_message: float = 0.0
     per_hop: float = 0.0
     note: str = ""
+    jitter_s: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not all(math.isfinite(v) and abs(v) <= 1e3 for v in self.jitter_s):
+            raise InputError(
+                f"overheads.jitter_s must hold finite seconds within 1000 s, got "
+                f"{list(self.jitter_s)[:5]}..."
+            )
 
     @property
     def is_zero(self) -> bool:
@@ -189,13 +204,15 @@ class Topology:
             "source": self.tiers[self.source].name,
             "destination": self.tiers[self.destination].name,
         }
-        if not self.overheads.is_zero or self.overheads.note:
+        if not self.overheads.is_zero or self.overheads.note or self.overheads.jitter_s:
             section: dict[str, object] = {
                 "per_message": f"{self.overheads.per_message!r}s",
                 "per_hop": f"{self.overheads.per_hop!r}s",
             }
             if self.overheads.note:
                 section["note"] = self.overheads.note
+            if self.overheads.jitter_s:
+                section["jitter_s"] = [float(v) for v in self.overheads.jitter_s]
             data["overheads"] = section
         return data
 

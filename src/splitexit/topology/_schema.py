@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, model_validator
@@ -54,10 +55,20 @@ def _overhead(value: Any) -> float:
     return seconds
 
 
+def _jitter(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or abs(value) > MAX_OVERHEAD:
+        raise ValueError(f"must be finite and within {MAX_OVERHEAD:g} s, got {value!r}")
+    return float(value)
+
+
 class _OverheadsSpec(StrictModel):
     per_message: Annotated[float, BeforeValidator(_overhead)] = 0.0
     per_hop: Annotated[float, BeforeValidator(_overhead)] = 0.0
     note: str = ""
+    # centred quantiles (s) of a sample's variation around the model (fidelity-overheads)
+    jitter_s: tuple[Annotated[float, BeforeValidator(_jitter)], ...] = ()
 
 
 class _TierSpec(StrictModel):
@@ -118,7 +129,12 @@ def topology_from_mapping(data: object, *, source: str) -> Topology:
         source=src,
         destination=dst,
         overheads=(
-            Overheads(spec.overheads.per_message, spec.overheads.per_hop, spec.overheads.note)
+            Overheads(
+                spec.overheads.per_message,
+                spec.overheads.per_hop,
+                spec.overheads.note,
+                tuple(spec.overheads.jitter_s),
+            )
             if spec.overheads is not None
             else Overheads()
         ),

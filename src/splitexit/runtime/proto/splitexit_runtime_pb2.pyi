@@ -35,20 +35,22 @@ class LinkSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., bandwidth_bps: _Optional[float] = ..., latency_s: _Optional[float] = ...) -> None: ...
 
 class Hop(_message.Message):
-    __slots__ = ("partition", "tier", "arrive_s", "compute_s", "busy_s", "link_s")
+    __slots__ = ("partition", "tier", "arrive_s", "compute_s", "busy_s", "link_s", "receive_s")
     PARTITION_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
     ARRIVE_S_FIELD_NUMBER: _ClassVar[int]
     COMPUTE_S_FIELD_NUMBER: _ClassVar[int]
     BUSY_S_FIELD_NUMBER: _ClassVar[int]
     LINK_S_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_S_FIELD_NUMBER: _ClassVar[int]
     partition: int
     tier: str
     arrive_s: float
     compute_s: float
     busy_s: float
     link_s: float
-    def __init__(self, partition: _Optional[int] = ..., tier: _Optional[str] = ..., arrive_s: _Optional[float] = ..., compute_s: _Optional[float] = ..., busy_s: _Optional[float] = ..., link_s: _Optional[float] = ...) -> None: ...
+    receive_s: float
+    def __init__(self, partition: _Optional[int] = ..., tier: _Optional[str] = ..., arrive_s: _Optional[float] = ..., compute_s: _Optional[float] = ..., busy_s: _Optional[float] = ..., link_s: _Optional[float] = ..., receive_s: _Optional[float] = ...) -> None: ...
 
 class DeployRequest(_message.Message):
     __slots__ = ("token", "partition", "count", "model", "sha256", "has_threshold", "threshold", "next_address", "next_tier", "sink_address", "destination", "forward_links", "result_links", "compute_ratio", "compute_mode", "threads", "warmup", "input_shape", "pixel_levels", "pixel_mean", "pixel_std", "deadline_s", "transport", "next_data_address", "sink_data_address")
