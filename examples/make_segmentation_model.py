@@ -9,7 +9,7 @@ and skipping them (operator E) costs mIoU.
   blocks (conv-relu-conv, add, relu; 8 channels, 12 x 12) and a 1 x 1 convolution to 3
   per-pixel class scores (1, 3, 12, 12);
 - ``study-shapes.npz``: 200 held-out samples (``input``, shape (200, 1, 12, 12)) and their
-  ``masks`` (200, 12, 12), class ids per pixel.
+  ``masks`` (200, 12, 12), class ids per pixel (uint8).
 
 Run: ``PYTHONPATH=src python examples/make_segmentation_model.py [--out examples/study-models]``.
 """
@@ -94,7 +94,7 @@ def main() -> None:
         output_names=["scores"], opset_version=17, dynamo=False,
     )  # fmt: skip
     print(f"{path}: held-out IoU per class {np.round(ious, 3).tolist()}")
-    np.savez(args.out / "study-shapes.npz", input=test_x, masks=test_y)
+    np.savez(args.out / "study-shapes.npz", input=test_x, masks=test_y.astype(np.uint8))
     print(f"{args.out / 'study-shapes.npz'}: {len(test_x)} samples with masks")
 
 
