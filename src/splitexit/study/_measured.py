@@ -88,7 +88,7 @@ def measured_study(
             def finish(staged: StudyResult) -> None:  # in the staged folder, before the swap
                 latencies = latencies_by_strategy(staged.latencies)
                 predicted = {s: p.median_s for s, p in predictions.items()}
-                measured = {s: sorted(v)[len(v) // 2] for s, v in latencies.items()}
+                measured = {s: float(np.median(v)) for s, v in latencies.items()}  # as the report
                 tau, p = kendall_tau(predicted, measured)
                 reps = repetition_medians(staged.latencies)
                 recs = check_picks(picks, latencies, measured_accuracy, repetitions=reps)
