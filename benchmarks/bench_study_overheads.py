@@ -106,7 +106,7 @@ def main() -> None:
         shape[label] = path_shape(path)
     folded: dict[str, float] = {}
     subjects = sorted({k.split(" ")[0] for k in after})
-    for subject in subjects:
+    for subject in subjects if len(subjects) > 1 else ():  # a fold needs another subject
         train = [k for k in after if not k.startswith(subject + " ")]
         residual = np.array([measured[k] - before[k] for k in train])
         counts = np.array([shape[k] for k in train], dtype=np.float64)
