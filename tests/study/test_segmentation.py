@@ -150,3 +150,14 @@ def test_segmentation_subject_through_the_study(tmp_path: Path) -> None:
 def _scores(tmp_path: Path, inputs: np.ndarray) -> np.ndarray:
     session = ort.InferenceSession(str(tmp_path / "seg.onnx"))
     return np.concatenate([session.run(None, {"input": x[None]})[0] for x in inputs])
+
+
+def test_samples_are_the_rows_with_masks(tmp_path: Path) -> None:
+    path = _study(tmp_path, ["I"], [{"operator": "I", "tiers": ["M"]}])
+    data = np.load(tmp_path / "shapes.npz")
+    np.savez(tmp_path / "shapes.npz", input=data["input"], masks=data["masks"][:4])
+    executor = RuntimeExecutor(load_study(path), tmp_path / "work")
+    assert len(executor.samples["seg"].feeds) == 4 and executor.masks["seg"].shape == (4, 4, 4)
+    (row,) = executor.accuracy()
+    scores = _scores(tmp_path, data["input"][:4])
+    assert row.value == pytest.approx(mean_iou(data["masks"][:4], scores.argmax(1)))

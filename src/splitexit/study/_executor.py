@@ -100,12 +100,7 @@ class RuntimeExecutor:
             if spec.data is not None:
                 samples = load_samples(study.base_dir / spec.data, inputs)
                 masks = load_masks(study.base_dir / spec.data)
-                if masks is not None:
-                    if len(masks) < len(samples.feeds):
-                        raise SplitexitError(
-                            f"subject {spec.name!r}: {len(masks)} masks for "
-                            f"{len(samples.feeds)} samples in {spec.data}"
-                        )
+                if masks is not None:  # load_samples kept the rows every array has
                     self.masks[spec.name] = masks[: len(samples.feeds)]
             else:
                 count = max(study.spec.samples.count, 2)

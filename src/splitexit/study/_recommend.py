@@ -2,14 +2,15 @@
 
 For each requirement the planner answered (``_planned``), the same requirement is taken over
 the measured strategies of the subject (the study's cells and the extra ones the planner
-asked for): the fastest measured strategy with any accuracy; the fastest within ``loss``
-points of I's measured accuracy; the most accurate (then fastest) whose measured median fits
-the budget. The recommendation is confirmed when its strategy is the measured best or within
-the measured noise (``within_noise``): the repetition is the protocol's unit (each block has
-its own workers, warm-up and stretch reference), so the noise is the spread of the
-repetition medians: the recommended strategy's median may exceed the best's by at most the
-best's own spread (max - min of its repetition medians: how far the best moved when measured
-again). With one repetition there is no spread and only the measured best is confirmed.
+asked for): the fastest measured strategy above the pick's accuracy floor (chance level);
+the fastest within ``loss`` points of I's measured accuracy; the most accurate (then
+fastest) whose measured median fits the budget. The recommendation is confirmed when its
+strategy is the measured best or within the measured noise (``within_noise``): the
+repetition is the protocol's unit (each block has its own workers, warm-up and stretch
+reference), so the noise is the spread of the repetition medians: the recommended strategy's
+median may exceed the best's by at most the best's own spread (max - min of its repetition
+medians: how far the best moved when measured again). With one repetition there is no spread
+and only the measured best is confirmed.
 
 >>> check_picks(picks, latencies, accuracy)[0].confirmed  # doctest: +SKIP
 True
