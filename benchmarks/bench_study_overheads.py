@@ -10,7 +10,9 @@ medians, both ways, on the same measurements. It also fits the term on the study
 once per fold and never on a predicted strategy: the strategies of one subject are predicted
 with a term fitted (``least_absolute``, as ``fit_overheads`` does) on the other subject's
 residuals (measured median - predicted median without the term) against their messages and
-links crossed.
+links crossed. It also prints Kendall's tau between the strategies' medians of each pair of
+repetitions: how well the measurement ranks the strategies against itself, a ceiling for
+any prediction.
 
 Run: ``PYTHONPATH=src python benchmarks/bench_study_overheads.py STUDY.yaml OUT_DIR``.
 """
@@ -56,6 +58,22 @@ def measured_medians(latencies: Path) -> dict[str, float]:
     return {k: float(np.median(v)) for k, v in values.items()}
 
 
+def repetition_taus(latencies: Path) -> list[float]:
+    """Kendall's tau between the strategies' medians of each pair of repetitions: how well
+    the measurement ranks the strategies against itself (a ceiling for the prediction)."""
+    from scipy.stats import kendalltau
+
+    from splitexit.study._recommend import repetition_medians
+
+    reps = repetition_medians(latencies)
+    count = min(len(v) for v in reps.values())
+    keys = sorted(reps)
+    return [
+        float(kendalltau([reps[k][a] for k in keys], [reps[k][b] for k in keys]).statistic)
+        for a, b in itertools.combinations(range(count), 2)
+    ]
+
+
 def strategy_path(study: Any, label: str) -> list[int]:
     """Tier indices a strategy's messages visit: the source, its tiers, the destination."""
     topo = study.topology
@@ -88,7 +106,7 @@ def main() -> None:
         shape[label] = path_shape(path)
     folded: dict[str, float] = {}
     subjects = sorted({k.split(" ")[0] for k in after})
-    for subject in subjects:
+    for subject in subjects if len(subjects) > 1 else ():  # a fold needs another subject
         train = [k for k in after if not k.startswith(subject + " ")]
         residual = np.array([measured[k] - before[k] for k in train])
         counts = np.array([shape[k] for k in train], dtype=np.float64)
@@ -109,6 +127,12 @@ def main() -> None:
     tables = [("without the term", before), ("with the term", after)]
     if len(subjects) > 1:
         tables.append(("fitted per subject fold", folded))
+    taus = repetition_taus(args.out / "latencies.csv")
+    if taus:
+        print(
+            f"the measurement against itself: Kendall's tau between repetition medians "
+            f"{min(taus):.3f}-{max(taus):.3f} (median {np.median(taus):.3f}, {len(taus)} pairs)"
+        )
     for name, table in tables:
         tau, p = kendall_tau({keys[k]: v for k, v in table.items()}, meas)
         errors = [abs(table[k] - measured[k]) / measured[k] for k in table]

@@ -3,6 +3,7 @@ extra one), and the recommendations checked against measured latencies."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from splitexit.configuration import Configuration
 from splitexit.profile import Profile
 from splitexit.study import Strategy, study_from_mapping
 from splitexit.study._planned import PlannerPick, pick_strategy, strategy_configuration
-from splitexit.study._recommend import check_picks
+from splitexit.study._recommend import check_picks, repetition_medians, within_noise
 from splitexit.study._spec import Study
 from tests.helpers import profile_from
 from tests.study.test_executor import tiny_model
@@ -141,8 +142,47 @@ def test_picks_checked_against_the_measured_best() -> None:
     assert recs[1].planner is not None and recs[1].planner["kind"] == "near_identity"
 
 
-def test_within_noise_confirms() -> None:
+def test_within_noise_is_the_spread_of_the_best_repetition_medians() -> None:
     a, b = Strategy("m", "Q", "E"), Strategy("m", "QE", "E")
-    latencies = {a: [1.00, 1.02, 1.04], b: [1.01, 1.03, 1.05]}  # b 1 % slower: within 5 %
-    recs = check_picks([_pick("fastest", b)], latencies, {a: 99.0, b: 98.0})
-    assert recs[0].measured_best == "m Q@E" and recs[0].confirmed
+    latencies = {a: [1.00, 1.02, 1.04], b: [1.01, 1.03, 1.05]}  # b's median 1 % above a's
+    accuracy = {a: 99.0, b: 98.0}
+    # without repetitions the noise is unknown: only the measured best is confirmed
+    alone = check_picks([_pick("fastest", b)], latencies, accuracy)
+    assert alone[0].measured_best == "m Q@E" and not alone[0].confirmed
+    assert alone[0].noise_s is None and alone[0].candidates == 2
+    # the best's repetition medians 1.00 and 1.04: a spread of 0.04 covers b's 0.01 excess
+    noisy = {a: [1.00, 1.04], b: [1.02, 1.03]}
+    recs = check_picks([_pick("fastest", b)], latencies, accuracy, repetitions=noisy)
+    assert recs[0].confirmed and recs[0].noise_s == pytest.approx(0.04)
+    # the best reproduces to 0.004 s: the 0.01 s excess is outside the noise, however
+    # erratic the recommended strategy itself is
+    tight = {a: [1.018, 1.022], b: [0.9, 1.2]}
+    recs = check_picks([_pick("fastest", b)], latencies, accuracy, repetitions=tight)
+    assert not recs[0].confirmed and recs[0].noise_s == pytest.approx(0.004)
+
+
+def test_within_noise_by_hand() -> None:
+    assert within_noise(2.1, 2.0, [1.9, 2.2]) == (True, pytest.approx(0.3))
+    assert within_noise(2.5, 2.0, [1.9, 2.2]) == (False, pytest.approx(0.3))
+    assert within_noise(2.1, 2.0, [2.0]) == (False, None)
+    assert within_noise(2.0, 2.0, [2.0]) == (True, None)
+
+
+def test_fastest_skips_strategies_at_chance() -> None:
+    fast, slow = Strategy("m", "E", "E"), Strategy("m", "I", "E")
+    latencies = {fast: [1.0, 1.1], slow: [2.0, 2.1]}
+    pick = dataclasses.replace(_pick("fastest", slow), min_accuracy=10.0)  # 10 classes
+    recs = check_picks([pick], latencies, {fast: 9.5, slow: 99.0})  # E below chance
+    assert recs[0].measured_best == "m I@E" and recs[0].confirmed and recs[0].candidates == 1
+
+
+def test_repetition_medians_read_from_the_log(tmp_path: Path) -> None:
+    path = tmp_path / "latencies.csv"
+    rows = ["subject,operator,tiers,repetition,sample,latency_s"]
+    rows += [
+        f"m,I,E,{r},{k},{v}"
+        for r, vs in ((1, (1.0, 3.0, 2.0)), (2, (5.0, 4.0)))
+        for k, v in enumerate(vs)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    assert repetition_medians(path) == {Strategy("m", "I", "E"): [2.0, 4.5]}

@@ -25,11 +25,19 @@ from splitexit.operators import Samples, load_model, load_samples, random_inputs
 from splitexit.study._accuracy import AccuracyRow
 from splitexit.study._predict import Prediction
 from splitexit.study._schedule import Strategy
+from splitexit.study._segmentation import load_masks, mean_iou, predicted_masks
 from splitexit.study._spec import Study
-from splitexit.study._variants import Variant, build_variants, time_pieces, variant_predictions
+from splitexit.study._variants import Variant, build_variants, time_variants, variant_predictions
 from splitexit.topology import Topology
 
-__all__ = ["RuntimeExecutor", "message_costs"]
+__all__ = ["REFERENCE_RUNS", "RuntimeExecutor", "message_costs"]
+
+# Runs each worker times its piece at deploy; the sleep stretch holds every inference for
+# compute_ratio x the median of the last three quarters of them. With the runtime's few runs
+# (5 gave a median of 4) one noisy draw per deployment, multiplied by 12 (edge) or 24
+# (mobile), decided a whole block: on 2 shared cores the reference of one piece varied
+# 2-3x between restarts. 100 runs cost a few ms per deployment (docs/study.md).
+REFERENCE_RUNS = 100
 
 
 @validate_params(
@@ -81,6 +89,7 @@ class RuntimeExecutor:
         self.study, self.work, self.compute_mode = study, work, compute_mode
         self.progress = progress or (lambda line: None)
         self.samples: dict[str, Samples] = {}
+        self.masks: dict[str, np.ndarray] = {}  # segmentation subjects: (samples, H, W)
         self.variants: dict[str, dict[str, Variant]] = {}
         operators = tuple(dict.fromkeys(op for op, _ in study.cells))
         for spec in study.spec.subjects:
@@ -90,6 +99,9 @@ class RuntimeExecutor:
             inputs = load_model(path).inputs
             if spec.data is not None:
                 samples = load_samples(study.base_dir / spec.data, inputs)
+                masks = load_masks(study.base_dir / spec.data)
+                if masks is not None:  # load_samples kept the rows every array has
+                    self.masks[spec.name] = masks[: len(samples.feeds)]
             else:
                 count = max(study.spec.samples.count, 2)
                 samples = Samples([random_inputs(inputs, s) for s in range(count)], None)
@@ -131,7 +143,7 @@ class RuntimeExecutor:
             workers = stack.enter_context(LocalWorkers(list(tiers), start_timeout_s=60.0))
             chain = Chain(
                 plan, folder, self.study.topology, [workers.addresses[t] for t in tiers],
-                workers.token, compute_mode=self.compute_mode, warmup=5,
+                workers.token, compute_mode=self.compute_mode, warmup=REFERENCE_RUNS,
             )  # fmt: skip
             stack.enter_context(chain)
             chain.wait_ready()
@@ -180,8 +192,9 @@ class RuntimeExecutor:
 
     # -- accuracy and predictions ----------------------------------------------------------
     def accuracy(self) -> list[AccuracyRow]:
-        """Top-1 (and top-5 over more than 5 classes) in percent with labels, else top-1
-        agreement with I; one row per strategy (every tier runs the same ONNX Runtime)."""
+        """mIoU in percent for a subject with masks; else top-1 (and top-5 over more than 5
+        classes) with labels, else top-1 agreement with I; one row per strategy (every tier
+        runs the same ONNX Runtime)."""
         rows = []
         for subject, variants in self.variants.items():
             data = self.samples[subject]
@@ -192,7 +205,9 @@ class RuntimeExecutor:
             for op, tiers in self.study.cells:
                 scores = logits[op]
                 values: dict[str, float] = {}
-                if data.labels is not None:
+                if subject in self.masks:
+                    values["mIoU"] = mean_iou(self.masks[subject], predicted_masks(scores))
+                elif data.labels is not None:
                     labels = data.labels[:, 0]
                     values["top-1"] = 100.0 * float((scores.argmax(1) == labels).mean())
                     if scores.shape[1] > 5:
@@ -203,16 +218,17 @@ class RuntimeExecutor:
                 rows += [AccuracyRow(subject, op, tiers, m, v) for m, v in values.items()]
         return rows
 
-    def predictions(self, *, runs: int = 50) -> dict[Strategy, Prediction]:
-        """The performance model per strategy: ONNX Runtime piece times on this machine x the
-        tier's compute ratio, plus the input, cut and result transfers over the links, each
-        with the topology's per-message overhead (``overheads:``, 0 without it): a strategy
-        of k pieces sends k + 1 messages, also the ones that cross no link."""
+    def predictions(self, *, runs: int = 200) -> dict[Strategy, Prediction]:
+        """The performance model per strategy: ONNX Runtime piece times on this machine (a
+        subject's variants timed interleaved, ``time_variants``) x the tier's compute ratio,
+        plus the input, cut and result transfers over the links, each with the topology's
+        per-message overhead (``overheads:``, 0 without it): a strategy of k pieces sends
+        k + 1 messages, also the ones that cross no link."""
         topo = self.study.topology
         out: dict[Strategy, Prediction] = {}
         for subject, variants in self.variants.items():
             feed = self.samples[subject].feeds[0]
-            timed = {op: time_pieces(v, feed, runs=runs) for op, v in variants.items()}
+            timed = time_variants(variants, feed, runs=runs)
             for op, tiers in self.study.cells:
                 variant = variants[op]
                 idx = [topo.tier_index(t) for t in self.study.tier_names(tiers)]

@@ -23,8 +23,14 @@ from splitexit.errors import InputError
 from splitexit.study._executor import RuntimeExecutor
 from splitexit.study._planned import PLANNED_VARIANTS, plan_study
 from splitexit.study._predict import kendall_tau
-from splitexit.study._recommend import accuracy_by_strategy, check_picks, latencies_by_strategy
+from splitexit.study._recommend import (
+    accuracy_by_strategy,
+    check_picks,
+    latencies_by_strategy,
+    repetition_medians,
+)
 from splitexit.study._run import StudyResult, run_study
+from splitexit.study._segmentation import mean_iou, predicted_masks
 from splitexit.study._spec import Study
 
 __all__ = ["measured_study", "quick_study"]
@@ -69,16 +75,23 @@ def measured_study(
             say("profiling the variants and planning over them")
             inner = executor.inner
             planned = [v for v in PLANNED_VARIANTS if any(v in b for b in inner.variants.values())]
-            picks = plan_study(study, inner.variants, inner.samples, Path(tmp), progress=say)
+            metric = {
+                subject: {r.operator: r.value for r in accuracy if r.subject == subject}
+                for subject in inner.masks
+            }
+            picks = plan_study(
+                study, inner.variants, inner.samples, Path(tmp), progress=say, metric=metric
+            )
             extra = [p.strategy for p in picks if p.extra]
             measured_accuracy = {**accuracy_by_strategy(accuracy), **_accuracy(inner, extra)}
 
             def finish(staged: StudyResult) -> None:  # in the staged folder, before the swap
                 latencies = latencies_by_strategy(staged.latencies)
                 predicted = {s: p.median_s for s, p in predictions.items()}
-                measured = {s: sorted(v)[len(v) // 2] for s, v in latencies.items()}
+                measured = {s: float(np.median(v)) for s, v in latencies.items()}  # as the report
                 tau, p = kendall_tau(predicted, measured)
-                recs = check_picks(picks, latencies, measured_accuracy)
+                reps = repetition_medians(staged.latencies)
+                recs = check_picks(picks, latencies, measured_accuracy, repetitions=reps)
                 check = {
                     "compute_mode": compute_mode,
                     "compute_ratios": {t.name: t.compute_ratio for t in study.topology.tiers},
@@ -106,12 +119,17 @@ def measured_study(
 
 
 def _accuracy(executor: RuntimeExecutor, extra: list[Any]) -> dict[Any, float]:
-    """Top-1 (or agreement with I) in percent of each extra strategy, from its own pieces."""
+    """mIoU, top-1 or agreement with I (as ``RuntimeExecutor.accuracy``) in percent of each
+    extra strategy, from its own pieces."""
     out: dict[Any, float] = {}
     for strategy in extra:
         data = executor.samples[strategy.subject]
         variants = executor.variants[strategy.subject]
         scores = np.stack([variants[strategy.operator].predict(f)[0] for f in data.feeds])
+        if strategy.subject in executor.masks:
+            masks = executor.masks[strategy.subject]
+            out[strategy] = mean_iou(masks, predicted_masks(scores))
+            continue
         if data.labels is not None:
             truth = data.labels[:, 0]
         else:
@@ -134,13 +152,16 @@ def _markdown(check: dict[str, Any]) -> str:
         f"Recommendations by {check['recommender']} (the study's topology, each variant "
         "profiled on ONNX Runtime with the study's samples), checked by the measurement: "
         "confirmed when the recommended strategy is the measured best for the same "
-        "requirement, or within its noise (Cliff's delta negligible or median within 5 %). "
+        "requirement, or its median exceeds the best's by at most the measured noise (the "
+        "best's spread, max - min, of its repetition medians; with one repetition only the "
+        "best is confirmed). Cliff's delta is shown, not used. "
         "A recommendation that is not a study strategy is measured as an extra one "
         "(marked +).",
         "",
         "| subject | requirement | planner: variant, P, A | strategy | predicted ms "
-        "| measured ms | measured best | best ms | Cliff's delta | confirmed |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| measured ms | measured best | best ms | noise ms | meet it | Cliff's delta "
+        "| confirmed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     checked = {(r["subject"], r["requirement"]): r for r in check["recommendations"]}
     for pick in check["planner"]:
@@ -151,10 +172,12 @@ def _markdown(check: dict[str, Any]) -> str:
         )
         label = pick["strategy"].split(" ", 1)[1] + (" +" if pick["extra"] else "")
         measured = (
-            "- | none meets it | - | - | not checked"
+            "- | none meets it | - | - | 0 | - | not checked"
             if r is None
             else f"{1000 * r['measured_median_s']:.2f} | {r['measured_best'].split(' ', 1)[1]} | "
-            f"{1000 * r['best_median_s']:.2f} | {r['delta']:.3f} | "
+            f"{1000 * r['best_median_s']:.2f} | "
+            f"{_ms(r['noise_s'])} | "
+            f"{r['candidates']} | {r['delta']:.3f} | "
             f"{'yes' if r['confirmed'] else 'no'}"
         )
         lines.append(
@@ -162,6 +185,10 @@ def _markdown(check: dict[str, Any]) -> str:
             f"{1000 * pick['predicted_s']:.2f} | {measured} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{1000 * seconds:.2f}"
 
 
 class _Progress:

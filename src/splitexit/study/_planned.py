@@ -5,8 +5,8 @@ study's samples (``profile_onnx``, segment times scaled to the whole model's, th
 batch-1 runs; labels give the accuracy), and ``splitexit.plan`` searches the union of
 (variant, partition, placement) on the study's topology for three requirements:
 
-1. fastest (any accuracy above 0: a configuration that stops before the model's one exit
-   predicts nothing);
+1. fastest above chance (accuracy above 1 / classes: a configuration that stops before the
+   model's one exit predicts nothing, and one that guesses recommends nothing either);
 2. fastest with accuracy within ``loss`` points of I;
 3. most accurate within a latency budget: the median of the planner's estimates of the
    subject's study strategies.
@@ -22,7 +22,7 @@ operators room, deployed and measured as one extra strategy in the same protocol
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from splitexit.planner import PlanPoint, plan
 from splitexit.profile import Profile
 from splitexit.study._schedule import Strategy
 from splitexit.study._spec import Study
-from splitexit.study._variants import Variant, VariantPiece
+from splitexit.study._variants import Variant, VariantPiece, time_variants
 
 __all__ = [
     "PLANNED_VARIANTS",
@@ -55,7 +55,7 @@ __all__ = [
 
 PLANNED_VARIANTS = ("I", "Q", "E", "QE")  # P and QEP are I and QE partitioned
 _SPLIT_OF = {"I": "P", "QE": "QEP"}  # the study's partitioned operator of a variant
-_ANY_ACCURACY = 1e-9  # "fastest": anything that predicts at all
+_ANY_ACCURACY = 1e-9  # above this: a configuration that predicts at all
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ class PlannerPick:
     strategy: Strategy
     extra: bool  # not a study strategy: deployed and measured as an extra one
     budget_s: float | None = None  # requirement 3's latency budget
+    min_accuracy: float = 0.0  # requirement 1's floor in percent (chance level), else 0
 
     def to_mapping(self) -> dict[str, Any]:
         return {
@@ -89,6 +90,7 @@ class PlannerPick:
             "strategy": self.strategy.label,
             "extra": self.extra,
             "budget_s": self.budget_s,
+            "min_accuracy": self.min_accuracy,
         }
 
 
@@ -197,6 +199,15 @@ def _profiles(
         settings = OnnxProfileSettings(runs=runs, percentile=50.0, timing="whole", operator=op)
         path = variants[op].pieces[0].file
         out[op] = profile_onnx(path, data, out=work / f"{op}.json", settings=settings)
+    # Each profile timed its variant on its own, at its own moment of a shared machine; the
+    # variants' whole-model times are taken again interleaved (as the executor's predictions
+    # are) and each profile's segments scaled to them, so the variants compare like for like.
+    whole = time_variants({op: variants[op] for op in out}, samples.feeds[0], runs=4 * runs)
+    for op, profile in out.items():
+        summed = float(profile.block_compute_s.sum())
+        if summed > 0:
+            scaled = profile.block_compute_s * (whole[op][0][0] / summed)
+            out[op] = replace(profile, block_compute_s=scaled)
     return out
 
 
@@ -211,10 +222,10 @@ def _deployable(variant: Variant, folder: Path, cuts: Sequence[tuple[str, ...]])
 
 
 def _requirements(
-    profiles: Mapping[str, Profile], budget: float, loss: float
+    profiles: Mapping[str, Profile], budget: float, loss: float, chance: float
 ) -> list[tuple[str, str, dict[str, float]]]:
     """(kind, description, the planner's requirement) of the three requirements."""
-    out = [("fastest", "fastest", {"min_accuracy": _ANY_ACCURACY})]
+    out = [("fastest", "fastest above chance", {"min_accuracy": chance + _ANY_ACCURACY})]
     if "I" in profiles:
         floor = max(_ANY_ACCURACY, float(profiles["I"].accuracy[-1]) - loss / 100)
         out.append(("near_identity", f"accuracy >= I - {loss:g} points", {"min_accuracy": floor}))
@@ -232,6 +243,7 @@ def _requirements(
         "loss": [Interval(float, 0, None)],
         "runs": [Interval(int, 1, None, closed="left")],
         "progress": [Callable_(), None],
+        "metric": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
     }
 )
 def plan_study(
@@ -243,9 +255,14 @@ def plan_study(
     loss: float = 1.0,
     runs: int = 50,
     progress: Callable[[str], None] | None = None,
+    metric: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[PlannerPick]:
     """Profile each subject's variants, plan the three requirements over them, and add the
-    extra strategies' deployable variants to ``variants`` (subject -> operator -> variant)."""
+    extra strategies' deployable variants to ``variants`` (subject -> operator -> variant).
+
+    ``metric`` (subject -> operator -> percent) replaces a subject's profiled accuracy (top-1
+    on labels, or agreement with itself) by the study's own metric, e.g. mIoU for a
+    segmentation subject; such a subject's "fastest" has no chance level (floor 0)."""
     say = progress or (lambda line: None)
     names = [t.name for t in study.topology.tiers]
     picks: list[PlannerPick] = []
@@ -255,6 +272,14 @@ def plan_study(
         profiles = _profiles(samples[subject], built, folder, runs)
         if not profiles:
             continue
+        chance = 1.0 / max(2, min(p.num_classes for p in profiles.values()))
+        if metric is not None and subject in metric:
+            chance = 0.0
+            for op, profile in profiles.items():
+                if op in metric[subject]:
+                    accuracy = profile.accuracy.copy()
+                    accuracy[-1] = metric[subject][op] / 100.0
+                    profiles[op] = replace(profile, accuracy=accuracy)
         cuts = study_cuts(built)
         inputs = {v: ModelInputs.build(p, study.topology) for v, p in profiles.items()}
         known = [
@@ -266,13 +291,14 @@ def plan_study(
         ]
         budget = float(np.median([estimate(inputs[v], c).latency_s for v, c in known]))
         say(f"{subject}: planning over {', '.join(profiles)} (budget {1e3 * budget:.3g} ms)")
-        for kind, name, requirement in _requirements(profiles, budget, loss):
+        for kind, name, requirement in _requirements(profiles, budget, loss, chance):
             try:
                 best = plan(profiles, study.topology, estimator="paper", **requirement).best  # type: ignore[arg-type]
             except InfeasibleError as exc:
                 say(f"{subject}: {name}: {exc}")
                 continue
-            pick = _pick(study, subject, (kind, name), best, profiles, cuts, names, budget)
+            floor = requirement.get("min_accuracy", 0.0) - _ANY_ACCURACY
+            pick = _pick(study, subject, (kind, name), best, profiles, cuts, names, budget, floor)
             if best.config.partition[-1] != profiles[pick.variant].num_blocks - 1 or (
                 "?" in pick.strategy.tiers
             ):
@@ -301,6 +327,7 @@ def _pick(
     cuts: Mapping[str, tuple[str, ...]],
     names: list[str],
     budget: float,
+    floor: float = 0.0,
 ) -> PlannerPick:
     variant = best.variant or "I"
     profile = profiles[variant]
@@ -321,4 +348,5 @@ def _pick(
         strategy=strategy,
         extra=extra,
         budget_s=budget if kind == "budget" else None,
+        min_accuracy=100.0 * float(floor) if kind == "fastest" else 0.0,
     )

@@ -2,10 +2,15 @@
 
 For each requirement the planner answered (``_planned``), the same requirement is taken over
 the measured strategies of the subject (the study's cells and the extra ones the planner
-asked for): the fastest measured strategy with any accuracy; the fastest within ``loss``
-points of I's measured accuracy; the most accurate (then fastest) whose measured median fits
-the budget. The recommendation is confirmed when its strategy is the measured best or within
-its noise (Cliff's delta negligible, or a median within 5 %).
+asked for): the fastest measured strategy above the pick's accuracy floor (chance level);
+the fastest within ``loss`` points of I's measured accuracy; the most accurate (then
+fastest) whose measured median fits the budget. The recommendation is confirmed when its
+strategy is the measured best or within the measured noise (``within_noise``): the
+repetition is the protocol's unit (each block has its own workers, warm-up and stretch
+reference), so the noise is the spread of the repetition medians: the recommended strategy's
+median may exceed the best's by at most the best's own spread (max - min of its repetition
+medians: how far the best moved when measured again). With one repetition there is no spread
+and only the measured best is confirmed.
 
 >>> check_picks(picks, latencies, accuracy)[0].confirmed  # doctest: +SKIP
 True
@@ -23,18 +28,17 @@ import numpy as np
 
 from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.study._accuracy import AccuracyRow
-from splitexit.study._effect import cliffs_delta, magnitude
+from splitexit.study._effect import cliffs_delta
 from splitexit.study._schedule import Strategy
 
 __all__ = [
-    "NOISE_MEDIAN_RATIO",
     "Recommendation",
     "accuracy_by_strategy",
     "check_picks",
     "latencies_by_strategy",
+    "repetition_medians",
+    "within_noise",
 ]
-
-NOISE_MEDIAN_RATIO = 1.05  # a median within 5 % of the best one is within its noise
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,11 @@ class Recommendation:
     predicted_median_s: float
     measured_median_s: float  # of the recommended one
     best_median_s: float
-    delta: float  # Cliff's delta, recommended vs measured best
+    delta: float  # Cliff's delta, recommended vs measured best (reported, not the rule)
     confirmed: bool
     planner: dict[str, Any] | None = None  # the planner's configuration (``PlannerPick``)
+    noise_s: float | None = None  # the best's repetition-median spread; None: 1 repetition
+    candidates: int = 0  # measured strategies that meet the requirement
 
     def to_mapping(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -66,28 +72,66 @@ def latencies_by_strategy(path: Path) -> dict[Strategy, list[float]]:
 
 @validate_params({"rows": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")]})
 def accuracy_by_strategy(rows: Sequence[AccuracyRow]) -> dict[Strategy, float]:
-    """Top-1 (or agreement with I) in percent per strategy."""
+    """Top-1, mIoU or agreement with I in percent per strategy."""
     return {
         Strategy(r.subject, r.operator, r.tiers): r.value
         for r in rows
-        if r.metric in ("top-1", "agreement")
+        if r.metric in ("top-1", "agreement", "mIoU")
     }
 
 
+def repetition_medians(path: Path) -> dict[Strategy, list[float]]:
+    """Each strategy's median latency per repetition of ``latencies.csv``, in repetition
+    order."""
+    found: dict[Strategy, dict[int, list[float]]] = {}
+    with path.open(newline="") as f:
+        for row in csv.DictReader(f):
+            s = Strategy(row["subject"], row["operator"], row["tiers"])
+            found.setdefault(s, {}).setdefault(int(row["repetition"]), []).append(
+                float(row["latency_s"])
+            )
+    return {s: [float(np.median(reps[r])) for r in sorted(reps)] for s, reps in found.items()}
+
+
+@validate_params(
+    {
+        "median": [Interval(float, 0, None)],
+        "best": [Interval(float, 0, None)],
+        "repetitions": [InstanceOf(list, tuple, "collections.abc:Sequence", name="a sequence")],
+    }
+)
+def within_noise(
+    median: float, best: float, repetitions: Sequence[float]
+) -> tuple[bool, float | None]:
+    """Whether ``median`` is within the measured noise of ``best``, and that noise: max - min
+    of the best's repetition medians ``repetitions``; None, and only a median no larger
+    than the best's counts, with fewer than two repetitions.
+
+    >>> within_noise(2.1, 2.0, [1.9, 2.2])
+    (True, 0.3...)
+    >>> within_noise(2.5, 2.0, [1.9, 2.2])
+    (False, 0.3...)
+    """
+    if len(repetitions) < 2:
+        return median <= best, None
+    noise = max(repetitions) - min(repetitions)
+    return median - best <= noise, noise
+
+
 def _confirm(
-    pick: Any, best: Strategy, latencies: Mapping[Strategy, list[float]]
+    pick: Any,
+    best: Strategy,
+    latencies: Mapping[Strategy, list[float]],
+    repetitions: Mapping[Strategy, Sequence[float]],
+    candidates: int,
 ) -> Recommendation:
     rec = pick.strategy
     med = {s: float(np.median(latencies[s])) for s in (rec, best)}
     delta = cliffs_delta(latencies[rec], latencies[best]) if rec != best else 0.0
-    same = (
-        rec == best
-        or magnitude(delta) == "negligible"
-        or med[rec] <= NOISE_MEDIAN_RATIO * med[best]
-    )
+    close, noise = within_noise(med[rec], med[best], list(repetitions.get(best, ())))
     return Recommendation(
         pick.subject, pick.requirement, rec.label, best.label, pick.predicted_s, med[rec],
-        med[best], delta, same, pick.to_mapping(),
+        med[best], delta, rec == best or close, pick.to_mapping(), noise, candidates,
     )  # fmt: skip
 
 
@@ -97,6 +141,7 @@ def _confirm(
         "latencies": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
         "accuracy": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping")],
         "loss": [Interval(float, 0, None)],
+        "repetitions": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
     }
 )
 def check_picks(
@@ -105,9 +150,13 @@ def check_picks(
     accuracy: Mapping[Strategy, float],
     *,
     loss: float = 1.0,
+    repetitions: Mapping[Strategy, Sequence[float]] | None = None,
 ) -> list[Recommendation]:
     """Each planner pick (``PlannerPick``) against the measured best for its requirement;
-    a requirement no measured strategy meets (or a pick that was not measured) is left out."""
+    a requirement no measured strategy meets (or a pick that was not measured) is left out.
+    ``repetitions`` (``repetition_medians``) gives the noise; without it only the measured
+    best is confirmed. "fastest" keeps the strategies above the pick's ``min_accuracy``
+    (chance level), as the planner did."""
     measured = {s: float(np.median(v)) for s, v in latencies.items()}
     out: list[Recommendation] = []
     for pick in picks:
@@ -118,14 +167,18 @@ def check_picks(
             fits = [s for s in cells if measured[s] <= pick.budget_s]
             key: Any = lambda s: (-accuracy[s], measured[s])  # noqa: E731
         else:
-            floor = 0.0
+            floor = float(getattr(pick, "min_accuracy", 0.0))
             if pick.kind == "near_identity":
                 ident = [accuracy[s] for s in cells if s.operator == "I"]
                 if not ident:
                     continue
                 floor = max(ident) - loss
-            fits = [s for s in cells if accuracy[s] >= floor and accuracy[s] > 0]
+            if pick.kind == "fastest":  # above chance: a guess is no recommendation
+                fits = [s for s in cells if accuracy[s] > floor]
+            else:
+                fits = [s for s in cells if accuracy[s] >= floor and accuracy[s] > 0]
             key = measured.__getitem__
         if fits:
-            out.append(_confirm(pick, min(fits, key=key), latencies))
+            best = min(fits, key=key)
+            out.append(_confirm(pick, best, latencies, repetitions or {}, len(fits)))
     return out

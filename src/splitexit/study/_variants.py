@@ -36,7 +36,14 @@ from splitexit.operators import (
     skip_blocks,
 )
 
-__all__ = ["Variant", "VariantPiece", "build_variants", "time_pieces", "variant_predictions"]
+__all__ = [
+    "Variant",
+    "VariantPiece",
+    "build_variants",
+    "time_pieces",
+    "time_variants",
+    "variant_predictions",
+]
 
 
 @dataclass(frozen=True)
@@ -145,21 +152,40 @@ def time_pieces(
     variant: Variant, feed: dict[str, np.ndarray], *, runs: int = 50
 ) -> list[tuple[float, float]]:
     """Each piece's (median, p99) seconds on ONNX Runtime, one thread, on this machine."""
-    tensors = dict(feed)
-    result = []
-    for piece in variant.pieces:
-        session = _session(piece.file)
-        names = [t.name for t in piece.outputs]
-        piece_feed = {t.name: tensors[t.name] for t in piece.inputs}
-        times = []
-        for _ in range(runs + 5):
+    return time_variants({"v": variant}, feed, runs=runs)["v"]
+
+
+def time_variants(
+    variants: dict[str, Variant], feed: dict[str, np.ndarray], *, runs: int = 200, warmup: int = 20
+) -> dict[str, list[tuple[float, float]]]:
+    """Each variant's pieces timed **interleaved**: round ``r`` runs every piece of every
+    variant once, so all medians see the same states of a shared machine (timed one variant
+    after the other, a variant timed during a busy second came out up to 1.4x slower than its
+    neighbours, and its compute is multiplied by the tier's ratio). (median, p99) seconds
+    per piece, ONNX Runtime, one thread, ``warmup`` rounds dropped."""
+    plans: list[tuple[str, int, Any, list[str], dict[str, np.ndarray]]] = []
+    for name, variant in variants.items():
+        tensors = dict(feed)
+        for k, piece in enumerate(variant.pieces):
+            session = _session(piece.file)
+            names = [t.name for t in piece.outputs]
+            piece_feed = {t.name: tensors[t.name] for t in piece.inputs}
+            tensors.update(zip(names, session.run(names, piece_feed), strict=True))
+            plans.append((name, k, session, names, piece_feed))
+    times: dict[tuple[str, int], list[float]] = {(n, k): [] for n, k, *_ in plans}
+    for r in range(runs + warmup):
+        for name, k, session, names, piece_feed in plans:
             start = time.perf_counter()
-            out = session.run(names, piece_feed)
-            times.append(time.perf_counter() - start)
-        times = times[5:]
-        tensors.update(zip(names, out, strict=True))
-        result.append((statistics.median(times), float(np.percentile(times, 99))))
-    return result
+            session.run(names, piece_feed)
+            if r >= warmup:
+                times[(name, k)].append(time.perf_counter() - start)
+    return {
+        name: [
+            (statistics.median(times[(name, k)]), float(np.percentile(times[(name, k)], 99)))
+            for k in range(len(variant.pieces))
+        ]
+        for name, variant in variants.items()
+    }
 
 
 def variant_predictions(
