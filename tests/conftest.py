@@ -30,9 +30,10 @@ def _splitexit_command_once(given: typer.Typer) -> Any:
 typer.testing._get_command = _splitexit_command_once
 
 
-# session fixtures that take seconds to build (a training run, an ONNX export): under
-# pytest-xdist, the tests that use one run on one worker, which builds it once
-EXPENSIVE_FIXTURES = ("deployable", "exported", "tiny_profile")
+# session fixtures that take seconds to build (a training run, an ONNX export) -> the xdist
+# group of the tests that use one: one worker builds it, once. The netns tests use the
+# runtime's `deployable` too, so its users join their group rather than build it twice.
+EXPENSIVE_FIXTURES = {"deployable": "netns", "exported": "exported", "tiny_profile": "tiny_profile"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -46,7 +47,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         used = getattr(item, "fixturenames", ())
         fixture = next((name for name in EXPENSIVE_FIXTURES if name in used), None)
-        group = fixture or item.nodeid.split("::", 1)[0]
+        group = EXPENSIVE_FIXTURES[fixture] if fixture else item.nodeid.split("::", 1)[0]
         item.add_marker(pytest.mark.xdist_group(group))
 
 
