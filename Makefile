@@ -1,12 +1,15 @@
 # The two commands of the README: `make demo` (main job on the bundled default) and
 # `make test` (lint, types, every test and doctest, the runtime-extra check; what CI runs).
 # Both create .venv when it is missing. `make test-fast` is the quick loop: the tests not
-# marked slow (pytest -m "not slow"), no lint, no install check. PYTEST_WORKERS=2 runs the
-# tests on two pytest-xdist workers (default 1: one process; the README test still needs its
-# commands in order on one worker, see CONTRIBUTING.md).
+# marked slow (pytest -m "not slow"), no lint, no install check. The tests run on
+# PYTEST_WORKERS pytest-xdist workers (`-n 2 --dist loadgroup`; the netns and cgroup tests
+# share one worker, see CONTRIBUTING.md); PYTEST_WORKERS=1, or a venv without pytest-xdist,
+# runs them in one process.
 PYTHON ?= python3
-PYTEST_WORKERS ?= 1
-PYTEST_PARALLEL := $(if $(filter 1,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
+PYTEST_WORKERS ?= 2
+# expanded when a recipe runs, after $(STAMP) has installed the dev extra (pytest-xdist)
+PYTEST_PARALLEL = $(if $(filter 1,$(PYTEST_WORKERS)),,$(shell $(BIN)/python -c 'import xdist' \
+  2>/dev/null && echo '-n $(PYTEST_WORKERS) --dist loadgroup'))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -1,10 +1,12 @@
-"""Builders of small topologies and profiles shared by the tests."""
+"""Builders of small topologies and profiles shared by the tests; seeds marked slow."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import pytest
 
 from splitexit import Profile, Topology
 
@@ -81,3 +83,11 @@ def valid_profile_mapping() -> dict[str, Any]:
 
 def profile_from(data: dict[str, Any]) -> Profile:
     return Profile.from_mapping(data)
+
+
+def seeds(values: Iterable[int], *, slow: set[int]) -> list[Any]:
+    """Parameters of a seeded property test, those in ``slow`` marked ``slow``: their random
+    instances are the large ones, over a second of CPU each (CONTRIBUTING.md, the rule)."""
+    values = list(values)
+    assert slow <= set(values), slow - set(values)
+    return [pytest.param(v, marks=pytest.mark.slow) if v in slow else v for v in values]

@@ -50,7 +50,7 @@ ALLOWED: dict[str, set[str]] = {
         "errors",
         "_validation",
     },
-    "nets": {"errors"},
+    "nets": {"errors", "_validation"},
     "datasets": {"errors", "_validation"},
     "training": {"nets", "datasets", "errors", "_boundary", "_validation"},
     "profiling": {

@@ -7,6 +7,8 @@ import itertools
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 
 def _module() -> ModuleType:
     path = Path(__file__).resolve().parents[1] / "examples" / "four_cases.py"
@@ -17,6 +19,7 @@ def _module() -> ModuleType:
     return module
 
 
+@pytest.mark.slow
 def test_four_cases_reproduce_the_papers_qualitative_findings() -> None:
     rows = {(r["case"], r["estimator"]): r for r in _module().run()}
     # I: trimming, a partial DNN on one tier is optimal

@@ -1,11 +1,12 @@
 """Every command in README.md's ```sh blocks is run here (docs that work).
 
-Commands run in README order in one scratch folder, in process through the CLI app, with the
-bundled profiles standing in for the files the README makes (``my_profile.json``, ``my.json``)
-and the README's own topology YAML as ``my_topology.yaml``. :data:`SKIPPED` says why a command
-is not run; :data:`SMALLER` shrinks the long ones; :data:`SLOW` marks those that take seconds.
-A README command in none of these that fails, or a README change that leaves an entry here
-unused, fails the test.
+Commands run in one scratch folder, in process through the CLI app, with the bundled profiles
+standing in for the files the README makes (``my_profile.json``, ``my.json``) and the README's
+own topology YAML as ``my_topology.yaml``. :data:`SKIPPED` says why a command is not run;
+:data:`SMALLER` shrinks the long ones; :data:`SLOW` marks those that take seconds;
+:data:`NEEDS` names the README command that writes what another one reads, run first (once)
+whatever order the tests run in (one process, pytest-xdist, ``-k``). A README command in none
+of these that fails, or a README change that leaves an entry here unused, fails the test.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import json
 import re
 import shlex
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from splitexit.cli import app
 
@@ -39,6 +41,9 @@ SMALLER = {  # README text -> what runs here
     "--model vgg16 --json": "--model vgg16 --episodes 2 --fast-evaluations 100 --json",
 }
 SLOW = ("splitexit run", "splitexit testbed run", "splitexit fidelity", "splitexit distredge")
+NEEDS = {  # a path a command reads -> the README command that writes it
+    "out/run/": "splitexit run --out out/run",
+}
 
 
 def readme_commands() -> list[str]:
@@ -65,8 +70,8 @@ def _params() -> list[object]:
     return params
 
 
-# the commands run in the README's order in one folder (`splitexit fidelity` reads what
-# `splitexit run` wrote): under pytest-xdist (--dist loadgroup) all on one worker
+# one worker for the module under pytest-xdist (--dist loadgroup): the commands share a
+# scratch folder, so what one writes for another (NEEDS) is made once, not once per worker
 pytestmark = pytest.mark.xdist_group("readme")
 
 
@@ -90,18 +95,38 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def run_once(scratch: Path) -> Callable[[str], Result]:
+    """Run a README command (as the README prints it) in the scratch folder, at most once: a
+    command that another one needs (NEEDS) may run before its own test."""
+    results: dict[str, Result] = {}
+
+    def run(command: str) -> Result:
+        if command not in results:
+            shrunk = command
+            for text, smaller in SMALLER.items():
+                shrunk = shrunk.replace(text, smaller)
+            words = shlex.split(shrunk)
+            assert words[0] == "splitexit", f"a README command neither skipped nor ours: {command}"
+            with pytest.MonkeyPatch.context() as patch:
+                patch.chdir(scratch)
+                args = [m for w in words[1:] for m in (sorted(glob.glob(w)) if "*" in w else [w])]
+                results[command] = CliRunner().invoke(app, args)
+        return results[command]
+
+    return run
+
+
 @pytest.mark.parametrize("command", _params())
-def test_readme_command_runs(command: str, scratch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_command_runs(command: str, run_once: Callable[[str], Result]) -> None:
     reason = _skip_reason(command)
     if reason is not None:
         pytest.skip(reason)
-    for text, smaller in SMALLER.items():
-        command = command.replace(text, smaller)
-    words = shlex.split(command)
-    assert words[0] == "splitexit", f"a README command that is neither skipped nor ours: {command}"
-    monkeypatch.chdir(scratch)
-    args = [m for w in words[1:] for m in (sorted(glob.glob(w)) if "*" in w else [w])]
-    result = CliRunner().invoke(app, args)
+    for read, writer in NEEDS.items():
+        if read in command and command != writer:
+            needed = run_once(writer)
+            assert needed.exit_code == 0, f"{writer} (needed by {command})\n{needed.output}"
+    result = run_once(command)
     assert result.exit_code == 0, f"{command}\n{result.output}"
 
 
@@ -111,6 +136,9 @@ def test_readme_allow_lists_are_used_and_short() -> None:
         assert any(c.startswith(prefix) for c in commands), f"SKIPPED names no command: {prefix}"
     for text in SMALLER:
         assert any(text in c for c in commands), f"SMALLER matches no command: {text}"
+    for read, writer in NEEDS.items():
+        assert writer in commands, f"NEEDS names a command the README lost: {writer}"
+        assert any(read in c and c != writer for c in commands), f"NEEDS reads nothing: {read}"
     assert len(SKIPPED) <= len(commands) // 2
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -434,17 +435,26 @@ def test_bad_inputs_matrix_has_enough_cases() -> None:
     assert len(CASES) >= 12
 
 
+@pytest.fixture(scope="module")
+def fixture_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture files written once; each case works in its own copy."""
+    root = tmp_path_factory.mktemp("bad-input-files")
+    _fixtures(root)
+    return root
+
+
 @pytest.mark.parametrize(("argv", "text"), PARAMS)
 def test_bad_inputs_one_line_exit_2_nothing_left(
     argv: list[str],
     text: str,
+    fixture_files: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SPLITEXIT_TOKEN", raising=False)
-    _fixtures(tmp_path)
+    shutil.copytree(fixture_files, tmp_path, dirs_exist_ok=True)
     before = _tree(tmp_path)
     code = run(argv)
     err = capsys.readouterr().err

@@ -152,6 +152,7 @@ def test_cli_presets_lists_three() -> None:
         assert name in result.output
 
 
+@pytest.mark.slow
 def test_cli_plan_trace_estimator_on_bundled_profile(tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
     result = runner.invoke(

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from splitexit import InputError
-from splitexit.nets import MODEL_NAMES, build_network, model_spec
+from splitexit.nets import MODEL_NAMES, MultiExitNet, build_network, model_spec
 
 BLOCKS = {"resnet8": 4, "resnet20": 10, "resnet56": 28, "resnet110": 55, "mobilenetv2": 7}
 
@@ -64,8 +64,18 @@ def test_build_network_final_configuration_selects_exits() -> None:
 
 @pytest.mark.parametrize("exits", [[], [2, 1], [1, 1], [-1], [4]])
 def test_build_network_bad_exits_are_rejected(exits: list[int]) -> None:
-    with pytest.raises(ValueError, match="exit"):
+    with pytest.raises(InputError, match="`exits`"):
         build_network("resnet8", in_channels=1, num_classes=3, exits=exits)
+
+
+def test_multi_exit_net_refuses_names_or_channels_that_do_not_match_the_blocks() -> None:
+    blocks = [nn.Identity(), nn.Identity()]
+    with pytest.raises(
+        InputError, match=r"`block_names` must have one entry per block \(2\), got 1"
+    ):
+        MultiExitNet(blocks, [1, 1], lambda c: nn.Identity(), exits=[1], block_names=["a"])
+    with pytest.raises(InputError, match="`exits` must be block indices"):
+        MultiExitNet(blocks, [1, 1], lambda c: nn.Identity(), exits=["1"], block_names=["a", "b"])
 
 
 def test_model_spec_unknown_name_is_an_input_error() -> None:

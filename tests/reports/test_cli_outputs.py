@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from splitexit.cli import app
 
 
+@pytest.mark.slow
 def test_cli_plan_writes_html_svg_and_pdf(tmp_path: Path) -> None:
     html, svg, pdf = tmp_path / "p.html", tmp_path / "p.svg", tmp_path / "p.pdf"
     runner = CliRunner()

@@ -80,6 +80,7 @@ def test_fast_never_loses_to_its_starts(model: str, group: str, kwargs: dict[str
     assert ours <= simulate(problem, split_volumes(problem, lcpss(problem))).latency_s + 1e-12
 
 
+@pytest.mark.slow
 def test_fast_same_seed_same_decisions_and_throughput() -> None:
     problem = make_problem(load_model("vgg16"), group_cluster("DB", bandwidth=50e6))
     first = fast(problem, max_evaluations=400, seed=3)

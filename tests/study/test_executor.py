@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 import yaml
 from onnx import TensorProto, helper, numpy_helper
 
@@ -40,6 +41,7 @@ def tiny_model(path: Path) -> None:
     onnx.save(model, str(path))
 
 
+@pytest.mark.slow
 def test_executor_runs_two_strategies_end_to_end(tmp_path: Path) -> None:
     tiny_model(tmp_path / "tiny.onnx")
     x = np.random.default_rng(1).normal(size=(6, 1, 4, 4)).astype(np.float32)

@@ -5,6 +5,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from splitexit.study import (
     AccuracyRow,
     Prediction,
@@ -97,6 +99,7 @@ class _Parser(HTMLParser):
         assert self.stack.pop() == tag
 
 
+@pytest.mark.slow
 def test_write_report_files_are_well_formed(tmp_path: Path) -> None:
     files = write_report(_info(), tmp_path)
     assert files.markdown.is_file() and files.html.is_file() and len(files.figures) >= 3

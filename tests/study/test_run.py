@@ -53,6 +53,7 @@ def _study(tmp_path: Path, **overrides: object) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_run_study_end_to_end_with_a_fake_executor(tmp_path: Path) -> None:
     study = load_study(_study(tmp_path))
     executor = FakeExecutor()

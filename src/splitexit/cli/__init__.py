@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -22,7 +23,7 @@ from typer._click import exceptions as click_errors  # typer vendors click
 from splitexit.cli import export, fidelity, operators, plan, profiling, runtime, spatial
 from splitexit.cli import study as _study
 
-__all__ = ["app", "main", "run"]
+__all__ = ["app", "click_command", "main", "run"]
 
 app = typer.Typer(
     name="splitexit",
@@ -98,6 +99,15 @@ def _interrupted(code: int, what: str) -> None:
     os._exit(code)
 
 
+@functools.cache
+def click_command() -> Any:
+    """The click command behind ``app``, built once per process. ``app(...)`` and typer's
+    ``CliRunner.invoke`` rebuild it from every command's signature on each call (about 0.1 s
+    of CPU), which in-process callers (the tests, a notebook) would pay every time; the
+    command itself keeps no state between runs."""
+    return typer.main.get_command(app)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the app on ``argv`` and return the exit status (0 ok, 1 failed samples or an
     internal error, 2 bad input, 130 Ctrl-C, 143 SIGTERM); click's own usage errors become
@@ -110,7 +120,9 @@ def run(argv: list[str] | None = None) -> int:
     from splitexit.cli._common import print_error
 
     try:
-        code = app(args=argv, prog_name="splitexit", standalone_mode=False)
+        # what ``app(...)`` runs, less its rebuilding; pretty tracebacks are off in ``app``,
+        # so an internal error reaches sys.excepthook as it would through Typer.__call__
+        code = click_command()(args=argv, prog_name="splitexit", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:
         exc.show()
         return EXIT_USER

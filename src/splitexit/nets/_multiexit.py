@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
+
+from splitexit._validation import Callable_, InstanceOf, validate_params
+from splitexit.errors import InputError
 
 __all__ = ["HeadFactory", "MultiExitNet"]
 
 HeadFactory = Callable[[int], nn.Module]  # channels of a block's output -> an exit head
 
 
+@validate_params(
+    {
+        "blocks": [InstanceOf(list, tuple)],
+        "block_channels": [InstanceOf(list, tuple)],
+        "make_head": [Callable_()],
+        "exits": [InstanceOf(list, tuple, range)],
+        "block_names": [InstanceOf(list, tuple)],
+    }
+)
 class MultiExitNet(nn.Module):
     """Blocks 1..P of a backbone and one exit head after each selected block.
 
@@ -30,11 +43,13 @@ class MultiExitNet(nn.Module):
         block_names: Sequence[str],
     ) -> None:
         super().__init__()
-        chosen = tuple(int(i) for i in exits)
-        if not chosen or list(chosen) != sorted(set(chosen)) or chosen[0] < 0:
-            raise ValueError(f"exits must be increasing 0-based block indices, got {chosen}")
-        if chosen[-1] >= len(blocks):
-            raise ValueError(f"exit {chosen[-1]} is past the last block ({len(blocks) - 1})")
+        chosen = _checked_exits(exits, len(blocks))
+        for name, values in (("block_channels", block_channels), ("block_names", block_names)):
+            if len(values) != len(blocks):
+                raise InputError(
+                    f"MultiExitNet: `{name}` must have one entry per block ({len(blocks)}), "
+                    f"got {len(values)}"
+                )
         kept = chosen[-1] + 1
         self.exits = chosen
         self.block_names = tuple(block_names[:kept])
@@ -56,3 +71,19 @@ class MultiExitNet(nn.Module):
                 outputs.append(self.heads[position](x))
                 position += 1
         return outputs
+
+
+def _checked_exits(exits: Sequence[int], num_blocks: int) -> tuple[int, ...]:
+    """``exits`` as a tuple of ints, refused unless increasing 0-based indices of blocks."""
+    if any(isinstance(i, bool) or not isinstance(i, numbers.Integral) for i in exits):
+        raise InputError(f"MultiExitNet: `exits` must be block indices (ints), got {exits!r}")
+    chosen = tuple(int(i) for i in exits)
+    if not chosen or list(chosen) != sorted(set(chosen)) or chosen[0] < 0:
+        raise InputError(
+            f"MultiExitNet: `exits` must be increasing 0-based block indices, got {list(chosen)}"
+        )
+    if chosen[-1] >= num_blocks:
+        raise InputError(
+            f"MultiExitNet: `exits` names block {chosen[-1]}, past the last one ({num_blocks - 1})"
+        )
+    return chosen

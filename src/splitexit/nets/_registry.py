@@ -8,6 +8,7 @@ from functools import partial
 
 from torch import nn
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.nets._mobilenet import mobilenet_v2_blocks, mobilenet_v2_head
 from splitexit.nets._multiexit import MultiExitNet
@@ -20,6 +21,7 @@ BlockBuilder = Callable[[int, float], tuple[list[nn.Module], list[int], list[str
 HeadBuilder = Callable[[int, int, float], nn.Module]
 
 
+@returned_type
 @dataclass(frozen=True)
 class ModelSpec:
     """A named backbone: how to build its blocks and its classifier (the exit head design)."""
@@ -58,6 +60,7 @@ _MODELS = {
 MODEL_NAMES = tuple(_MODELS)
 
 
+@validate_params({"model": [InstanceOf(str)]})
 def check_model(model: str) -> None:
     """Refuse an unknown backbone name, or a user factory that cannot be imported, early."""
     if is_user_model(model):
@@ -66,6 +69,7 @@ def check_model(model: str) -> None:
         model_spec(model)
 
 
+@validate_params({"name": [InstanceOf(str)]})
 def model_spec(name: str) -> ModelSpec:
     """The spec of backbone ``name``; an :class:`InputError` names the known ones."""
     try:
@@ -75,6 +79,16 @@ def model_spec(name: str) -> ModelSpec:
         raise InputError(f"model must be one of {known}, got {name!r}") from None
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(str)],
+        "in_channels": [Interval(int, 1, None)],
+        "num_classes": [Interval(int, 1, None)],
+        "exits": [InstanceOf(list, tuple, range), None],
+        "width": [Interval(float, 0, None, closed="neither")],
+        "image_size": [InstanceOf(tuple), None],
+    }
+)
 def build_network(
     model: str,
     *,
@@ -129,7 +143,7 @@ def _user_network(
     )
     chosen = list(range(len(user.blocks)) if exits is None else exits)
     if any(not 0 <= i < len(user.blocks) for i in chosen):
-        raise InputError(f"{model}: exits {chosen} are outside blocks 0..{len(user.blocks) - 1}")
+        raise InputError(f"{model}: `exits` {chosen} are outside blocks 0..{len(user.blocks) - 1}")
     heads = iter([user.heads[i] for i in chosen])  # MultiExitNet asks for them in this order
     return MultiExitNet(
         user.blocks, user.channels, lambda _: next(heads), exits=chosen, block_names=user.names

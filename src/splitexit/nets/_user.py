@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from splitexit._validation import InstanceOf, Interval, returned_type, validate_params
 from splitexit.errors import InputError
 
 __all__ = ["UserModel", "is_user_model", "load_user_model", "model_source_hash"]
@@ -28,11 +29,13 @@ __all__ = ["UserModel", "is_user_model", "load_user_model", "model_source_hash"]
 DEFAULT_PROBE_SIZE = (32, 32)  # input size of the shape check when the data's is not known
 
 
+@validate_params({"model": [InstanceOf(str)]})
 def is_user_model(model: str) -> bool:
     """Whether ``model`` names a user factory (``FILE.py:NAME`` or ``MODULE:NAME``)."""
     return ":" in model
 
 
+@returned_type
 @dataclass(frozen=True, eq=False)
 class UserModel:
     """A checked user backbone: its blocks, one head per block, names and output widths."""
@@ -77,6 +80,7 @@ def _load_factory(model: str) -> Callable[..., object]:
     return factory  # type: ignore[no-any-return]
 
 
+@validate_params({"model": [InstanceOf(str)]})
 def model_source_hash(model: str) -> str:
     """SHA-256 of the source a backbone comes from (the user's file, or splitexit's nets):
     a user file by its factory's name and content, however its path is spelled."""
@@ -132,6 +136,14 @@ def _as_modules(model: str, value: object, what: str) -> list[nn.Module]:
     return list(value)
 
 
+@validate_params(
+    {
+        "model": [InstanceOf(str)],
+        "in_channels": [Interval(int, 1, None)],
+        "num_classes": [Interval(int, 1, None)],
+        "image_size": [InstanceOf(tuple), None],
+    }
+)
 def load_user_model(
     model: str,
     *,

@@ -242,7 +242,7 @@ def fast(
     wall-clock guard, off by default; with it the result may depend on the machine's load.
 
     >>> from splitexit.spatial import group_cluster, load_model, make_problem
-    >>> problem = make_problem(load_model("vgg16"), group_cluster("DA", bandwidth=50e6))
+    >>> problem = make_problem(load_model("tinycnn"), group_cluster("DA", bandwidth=50e6))
     >>> fast(problem, max_evaluations=300) == fast(problem, max_evaluations=300)
     True
     """
