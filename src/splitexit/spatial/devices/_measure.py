@@ -42,7 +42,7 @@ from splitexit.errors import InputError
 from splitexit.spatial.devices._devices import TableDevice
 from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.geometry._geometry import ModelSpec, layer_input_rows
-from splitexit.spatial.geometry._torch import TorchModel, run_split_part
+from splitexit.spatial.geometry._torch import TorchModel, run_split_part, warm_split_part
 
 __all__ = ["ChainedProfile", "measure_device", "pass_heights"]
 
@@ -195,12 +195,13 @@ class ChainedProfile:
         flush_bytes: int = 0,
         sleep_out: bool = False,
         woken_every: int = 1,
+        warm_s: float = 0.0,
     ):
         if granularity < 1:
             raise InputError(f"granularity must be >= 1, got {granularity}")
         if woken_every < 1:
             raise InputError(f"woken_every must be >= 1, got {woken_every}")
-        self.sleep_out, self.woken_every = sleep_out, woken_every
+        self.sleep_out, self.woken_every, self.warm_s = sleep_out, woken_every, warm_s
         self._owed = 0.0  # what the emulated device still sleeps of its last woken layer
         if not gap_s >= 0:
             raise InputError(f"gap_s must be >= 0, got {gap_s}")
@@ -227,10 +228,12 @@ class ChainedProfile:
         self.tails: list[float] = []
         self.rounds = 0  # kept rounds so far
 
-    def _one(self, index: int, p: int) -> float:
+    def _one(self, index: int, p: int, warm_s: float = 0.0) -> float:
         lo, hi = self.rows[index][p]
         piece = self.inputs[index][:, :, lo : hi + 1].clone()  # fresh, as gathered rows are
         h = self.heights[index][p]
+        if warm_s > 0:  # as an executing worker warms up before a part
+            warm_split_part(self.net, index, index, piece, lo, 0, h - 1, warm_s)
         part = functools.partial(run_split_part, self.net, index, index, piece, lo, 0, h - 1)
         return timed(part, self.slowdown)[1]
 
@@ -250,7 +253,7 @@ class ChainedProfile:
                     for index, q in enumerate(at):
                         self._pause(self._owed if keep else 0.0)
                         with self.guard:
-                            seconds = self._one(index, q)
+                            seconds = self._one(index, q, self.warm_s)
                         self._owed = awake * seconds
                         if keep:
                             self.woken[index][q].append(seconds)
