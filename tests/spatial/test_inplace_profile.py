@@ -183,3 +183,32 @@ def test_chained_profile_sleeps_out_the_device_and_wakes_every_nth_pass(
     assert table.first_seconds is not None
     for first, plain in zip(table.first_seconds, table.seconds, strict=True):
         assert first == pytest.approx(plain)  # woken and chained alike here: ratio 1 between
+
+
+def test_warm_up_spins_the_cpu_and_leaves_the_part_unchanged() -> None:
+    import time
+
+    from splitexit.spatial.geometry._torch import TorchModel, run_split_part, warm_split_part
+
+    model = load_model("vgg16", channel_divisor=8, input_size=(32, 32))
+    net = TorchModel(model, seed=0).eval()
+    x = torch.randn(1, model.c_in, model.h_in, model.w_in)
+    with torch.inference_mode():
+        before = run_split_part(net, 0, 2, x, 0, 0, 7)
+        started = time.thread_time()
+        assert warm_split_part(net, 0, 2, x, 0, 0, 7, 0.02) is None
+        spent = time.thread_time() - started
+        after = run_split_part(net, 0, 2, x, 0, 0, 7)
+    assert spent >= 0.02  # it kept computing until that much CPU time had passed
+    assert torch.equal(before, after)
+
+
+def test_timed_work_runs_without_the_garbage_collector() -> None:
+    import gc
+
+    from splitexit.spatial.devices import timed
+
+    seen = []
+    result, seconds = timed(lambda: seen.append(gc.isenabled()) or 7, 3.0)
+    assert result == 7 and seconds >= 0 and seen == [False]
+    assert gc.isenabled()

@@ -399,6 +399,13 @@ _ProfileOpt = Annotated[
         help="In-place profile: chained (passes through the model, as parts run) or isolated."
     ),
 ]
+_WarmOpt = Annotated[
+    float,
+    typer.Option(
+        "--warm-ms",
+        help="CPU ms a worker warms up (untimed) before each part and woken profile layer.",
+    ),
+]
 _BlocksOpt = Annotated[int, typer.Option(help="Repeated blocks (methods interleaved in each).")]
 _ImagesOpt = Annotated[int, typer.Option(help="Images per method per block, one at a time.")]
 
@@ -419,6 +426,7 @@ def _measure_run(
     json_out: Path | None,
     markdown_out: Path | None,
     profile: str = "chained",
+    warm_ms: float = 0.5,
 ) -> None:
     check_json_out(json_out)
     check_output_file(markdown_out, "--markdown")
@@ -428,6 +436,8 @@ def _measure_run(
 
     if profile not in ("chained", "isolated"):
         raise InputError(f"--profile must be 'chained' or 'isolated', got {profile!r}")
+    if not 0 <= warm_ms <= 100:
+        raise InputError(f"--warm-ms must be in [0, 100] ms, got {warm_ms}")
     emulated = load_emulated(cluster)
     chosen = list(METHODS) if methods is None else methods
     unknown = [m for m in chosen if m not in METHODS]
@@ -439,7 +449,7 @@ def _measure_run(
     measured = measure_methods(
         spec, emulated, methods=chosen, blocks=blocks, images=images, reject_pct=reject_pct,
         episodes=episodes, fast_evaluations=fast_evaluations, granularity=granularity, seed=seed,
-        profile_mode="isolated" if profile == "isolated" else "chained",
+        profile_mode="isolated" if profile == "isolated" else "chained", warm_s=warm_ms * 1e-3,
         progress=lambda line: err.print(line, markup=False),
     )  # fmt: skip
     markdown = measured.markdown()
@@ -499,6 +509,7 @@ def distredge_measure_command(
         Path | None, typer.Option("--markdown", help="Write the Markdown table here.")
     ] = None,
     profile: _ProfileOpt = "chained",
+    warm_ms: _WarmOpt = 0.5,
 ) -> None:
     """Measured against simulated for every method: img/s and median latency, blocks."""
     with _user_errors():
@@ -506,6 +517,7 @@ def distredge_measure_command(
         _measure_run(
             cluster, model, channel_divisor, input_size, chosen, blocks, images, reject_pct,
             episodes, fast_evaluations, granularity, seed, json_out, markdown_out, profile,
+            warm_ms,
         )  # fmt: skip
 
 

@@ -126,8 +126,8 @@ class Measured:
                         for ratio in r.device_ratios
                     ],
                     "simulated_at_planning_ms": r.planned_s * 1e3,
-                    "first_layer_vs_table_pct": 100.0 * (r.first_ratio - 1.0),
-                    "chained_layers_vs_table_pct": 100.0 * (r.chained_ratio - 1.0),
+                    "first_layer_vs_table_pct": _pct_or_none(r.first_ratio),
+                    "chained_layers_vs_table_pct": _pct_or_none(r.chained_ratio),
                 }
                 for r in self.rows
             ],
@@ -154,6 +154,10 @@ class Measured:
         within = sum(abs(r.error) <= 0.10 for r in self.rows)
         lines.append(f"\n{within} of {len(self.rows)} methods within 10% of simulated.")
         return "\n".join(lines) + "\n"
+
+
+def _pct_or_none(ratio: float) -> float | None:
+    return None if ratio != ratio else 100.0 * (ratio - 1.0)
 
 
 def _pct(ratio: float) -> str:
@@ -202,6 +206,7 @@ def _disturbed(medians: list[float], reject_pct: float) -> list[int]:
         "mode": [Options(("process", "thread"))],
         "profile_mode": [Options(("chained", "isolated"))],
         "rounds_per_block": [InstanceOf(int)],  # its bound is checked below, with its message
+        "warm_s": [Interval(float, 0, 0.1)],
         "progress": [Callable_(), None],
     }
 )
@@ -221,6 +226,7 @@ def measure_methods(
     mode: str = "process",
     profile_mode: Literal["chained", "isolated"] = "chained",
     rounds_per_block: int = 1,
+    warm_s: float = WARM_S,
     progress: Callable[[str], None] | None = None,
 ) -> Measured:
     """Profile in place, plan every method, execute and time it (see the module docstring)."""
@@ -241,7 +247,7 @@ def measure_methods(
     with torch.inference_mode():
         reference = TorchModel(model, seed=seed).eval()(image)
     with ExecutionPool(
-        model, cluster, seed=seed, mode="thread" if mode == "thread" else "process"
+        model, cluster, seed=seed, mode="thread" if mode == "thread" else "process", warm_s=warm_s
     ) as pool:
         problem = pool.profile(granularity=granularity, repeats=repeats, mode=profile_mode)
         pipe_s = pool.measure_pipe()
@@ -320,7 +326,7 @@ def measure_methods(
         "profile_gap_ms": PROFILE_GAP_S * 1e3,
         "profile_sleep_out": True,
         "profile_woken_every": PROFILE_WOKEN_EVERY,
-        "warm_up_ms": WARM_S * 1e3,
+        "warm_up_ms": warm_s * 1e3,
         "loadavg": _loadavg(),
     }  # fmt: skip
     return Measured(cluster.name, model.name, cluster.names, tuple(rows), notes)
