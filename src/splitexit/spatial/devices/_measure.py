@@ -176,6 +176,8 @@ class ChainedProfile:
     seconds the host spent: ``(1 - 1/slowdown)`` of them), as an executing device sleeps
     until it is ready before its next split-part, so that as much of the host's other work
     runs in between (a device with a larger slowdown sleeps longer and wakes up colder).
+    With ``warm_s`` > 0 a woken layer is preceded (under the lock, untimed) by that much CPU
+    time of warm-up (``warm_split_part``), as an executing worker's split-part is.
     Only every ``woken_every``-th pass (and the last) is run woken (sleeping out is slow);
     at the other heights ``first_seconds`` is the chained entry times the woken/chained
     ratio interpolated linearly between the woken heights. Warm-up rounds only sleep

@@ -37,7 +37,12 @@ __all__ = ["PROFILE_GAP_S", "WARM_S", "ExecutionError", "ExecutionPool"]
 
 PROFILE_GAP_S = 2e-3  # the chained profile sleeps this long before each layer
 PROFILE_WOKEN_EVERY = 4  # the chained profile runs every 4th pass woken (and the last)
-WARM_S = 5e-4  # CPU seconds of untimed warm-up before each executed part and woken layer
+# CPU seconds of untimed warm-up before each executed part and woken profile layer: after a
+# worker slept, its next layer costs more CPU time the longer the sleep (other processes ran
+# on the core), a cost of sharing this host that a real board waiting for its rows does not
+# pay; 0.5 ms of warm-up took it from +64/+118/+250% to +15/+38/+54% after 2/10/50 ms here
+# (benchmarks/bench_wakeup.py, docs/spatial.md "Session 11")
+WARM_S = 5e-4
 PROFILE_WAIT_S = 1800.0  # the longest wait for a worker's profile (a dead one is seen in 1 s)
 
 
