@@ -33,10 +33,13 @@ from splitexit.spatial.geometry._problem import Problem, Strategy
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["PROFILE_GAP_S", "WARM_S", "ExecutionError", "ExecutionPool"]
+__all__ = ["PROFILE_CHAIN", "PROFILE_GAP_S", "WARM_S", "ExecutionError", "ExecutionPool"]
 
 PROFILE_GAP_S = 2e-3  # the chained profile sleeps this long before each layer
 PROFILE_WOKEN_EVERY = 4  # the chained profile runs every 4th pass woken (and the last)
+# a woken pass sleeps before chains of this many layers (1: before each; 3: also near-layer
+# tables, ``--profile-chain 3``, a trial in docs/spatial.md)
+PROFILE_CHAIN = 1
 # CPU seconds of untimed warm-up before each executed part and woken profile layer: after a
 # worker slept, its next layer costs more CPU time the longer the sleep (other processes ran
 # on the core), a cost of sharing this host that a real board waiting for its rows does not
@@ -159,6 +162,7 @@ class ExecutionPool:
         together: bool | None = None,
         sleep_out: bool = True,
         woken_every: int = PROFILE_WOKEN_EVERY,
+        chain: int = PROFILE_CHAIN,
     ) -> Problem:
         """Profile every worker under its slowdown; the problem on those tables.
 
@@ -177,9 +181,8 @@ class ExecutionPool:
             together = mode == "chained"
         for group in [list(range(n))] if together else [[k] for k in range(n)]:
             for k in group:
-                self._inboxes[k].put(
-                    ("profile", granularity, repeats, warmup, mode, gap_s, sleep_out, woken_every)
-                )
+                message = ("profile", granularity, repeats, warmup, mode, gap_s, sleep_out)
+                self._inboxes[k].put((*message, woken_every, chain))
             while not all(k in tables for k in group):
                 msg = self._answer(PROFILE_WAIT_S)
                 tables[msg[1]] = msg[2]

@@ -37,6 +37,7 @@ from splitexit._validation import (
 from splitexit.errors import InputError
 from splitexit.spatial.execution._emulated import EmulatedCluster
 from splitexit.spatial.execution._pool import (
+    PROFILE_CHAIN,
     PROFILE_GAP_S,
     PROFILE_WOKEN_EVERY,
     WARM_S,
@@ -207,6 +208,7 @@ def _disturbed(medians: list[float], reject_pct: float) -> list[int]:
         "profile_mode": [Options(("chained", "isolated"))],
         "rounds_per_block": [InstanceOf(int)],  # its bound is checked below, with its message
         "warm_s": [Interval(float, 0, 0.1)],
+        "profile_chain": [Interval(int, 1, 3)],
         "progress": [Callable_(), None],
     }
 )
@@ -227,6 +229,7 @@ def measure_methods(
     profile_mode: Literal["chained", "isolated"] = "chained",
     rounds_per_block: int = 1,
     warm_s: float = WARM_S,
+    profile_chain: int = PROFILE_CHAIN,
     progress: Callable[[str], None] | None = None,
 ) -> Measured:
     """Profile in place, plan every method, execute and time it (see the module docstring)."""
@@ -249,7 +252,9 @@ def measure_methods(
     with ExecutionPool(
         model, cluster, seed=seed, mode="thread" if mode == "thread" else "process", warm_s=warm_s
     ) as pool:
-        problem = pool.profile(granularity=granularity, repeats=repeats, mode=profile_mode)
+        problem = pool.profile(
+            granularity=granularity, repeats=repeats, mode=profile_mode, chain=profile_chain
+        )
         pipe_s = pool.measure_pipe()
         say(f"profiled in place; a stamped delivery is used {pipe_s * 1e3:.2f} ms late")
         comparison = compare(
@@ -327,6 +332,7 @@ def measure_methods(
         "profile_sleep_out": True,
         "profile_woken_every": PROFILE_WOKEN_EVERY,
         "warm_up_ms": warm_s * 1e3,
+        "profile_chain": profile_chain,
         "loadavg": _loadavg(),
     }  # fmt: skip
     return Measured(cluster.name, model.name, cluster.names, tuple(rows), notes)

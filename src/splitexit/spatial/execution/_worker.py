@@ -2,7 +2,7 @@
 
 Messages (tuples) arrive in the worker's inbox:
 
-- ``("profile", granularity, repeats, warmup, mode, gap_s, sleep_out, woken_every)``: time
+- ``("profile", granularity, repeats, warmup, mode, gap_s, sleep_out, woken_every, chain)``: time
   every layer at several heights under the device's slowdown (``mode`` ``"chained"``:
   ``ChainedProfile``, passes through the model, woken ones asleep before each layer, each
   timed run under the compute lock; ``"isolated"``: ``measure_device``, one layer at a
@@ -278,11 +278,11 @@ def worker_main(
                 if msg[0] == "stop":
                     return
                 if msg[0] == "profile" and msg[4] == "chained":
-                    _, granularity, repeats, warmup, _, gap_s, sleep_out, woken_every = msg
+                    _, granularity, repeats, warmup, _, gap_s, sleep_out, woken_every, chain = msg
                     profile = ChainedProfile(
                         setup.model, worker.net, name=setup.name, granularity=granularity,
                         slowdown=setup.slowdown, gap_s=gap_s, lock=lock, sleep_out=sleep_out,
-                        woken_every=woken_every, warm_s=setup.warm_s,
+                        woken_every=woken_every, warm_s=setup.warm_s, chain=chain,
                     )  # fmt: skip
                     for round_ in range(warmup + repeats):
                         profile.round(keep=round_ >= warmup)
