@@ -55,3 +55,13 @@ def test_cli_execution_bad_profile_exit_2(tmp_path: Path, command: str) -> None:
     result = runner.invoke(app, ["distredge", command, "--cluster", str(path), "--profile", "warm"])
     assert result.exit_code == 2 and "--profile must be 'chained' or 'isolated'" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "500"])
+def test_cli_measure_bad_warm_up_exit_2(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "emu.yaml"
+    path.write_text("providers:\n  - {name: a, slowdown: 1, bandwidth: 10Mbps}\n")
+    args = ["distredge", "measure", "--cluster", str(path), "--warm-ms", value]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--warm-ms must be in [0, 100] ms" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -153,3 +153,40 @@ def test_disturbed_blocks_never_all() -> None:
     from splitexit.spatial.execution._study import _disturbed
 
     assert _disturbed([1.0, 2.0], 15.0) == []
+
+
+def test_part_layers_log_every_layer_of_every_executed_part() -> None:
+    model = load_model("vgg16", **TINY)
+    with ExecutionPool(model, _cluster(2), mode="thread", wait_s=30) as pool:
+        problem = pool.profile(granularity=8, repeats=1, warmup=0)
+        strategy = aofl(problem)
+        pool.run(strategy, torch.randn(1, model.c_in, model.h_in, model.w_in))
+        parts = pool.part_log()
+        layers = pool.part_layers
+    assert set(layers) == set(parts)
+    tail = model.num_layers
+    for (image, device, stage), seconds in parts.items():
+        if stage == tail:  # the FC tail has no layers of its own
+            assert layers[(image, device, stage)] == ()
+            continue
+        first, last = strategy.volume(stage)
+        per_layer = layers[(image, device, stage)]
+        assert len(per_layer) == last - first + 1
+        assert all(s >= 0 for s in per_layer)
+        assert sum(per_layer) <= seconds * (1 + 1e-9) + 1e-9  # inside the part's timing
+
+
+def test_measure_methods_splits_first_and_chained_layers() -> None:
+    model = load_model("vgg16", **TINY)
+    measured = measure_methods(
+        model, _cluster(2), methods=["modnn", "offload"], blocks=1, images=1,
+        granularity=8, repeats=1, mode="thread",
+    )  # fmt: skip
+    rows = {row["method"]: row for row in measured.to_dict()["rows"]}
+    # every part of MoDNN is one layer: no chained layer at all; Offload's one part has 17
+    assert rows["modnn"]["chained_layers_vs_table_pct"] is None
+    assert -90 < rows["offload"]["chained_layers_vs_table_pct"] < 900
+    for row in rows.values():
+        assert -90 < row["first_layer_vs_table_pct"] < 900
+    assert "| first layer | chained layers |" in measured.markdown()
+    assert measured.notes["warm_up_ms"] > 0

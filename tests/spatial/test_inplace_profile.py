@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
@@ -183,3 +184,98 @@ def test_chained_profile_sleeps_out_the_device_and_wakes_every_nth_pass(
     assert table.first_seconds is not None
     for first, plain in zip(table.first_seconds, table.seconds, strict=True):
         assert first == pytest.approx(plain)  # woken and chained alike here: ratio 1 between
+
+
+def test_warm_up_spins_the_cpu_and_leaves_the_part_unchanged() -> None:
+    import time
+
+    from splitexit.spatial.geometry._torch import TorchModel, run_split_part, warm_split_part
+
+    model = load_model("vgg16", channel_divisor=8, input_size=(32, 32))
+    net = TorchModel(model, seed=0).eval()
+    x = torch.randn(1, model.c_in, model.h_in, model.w_in)
+    with torch.inference_mode():
+        before = run_split_part(net, 0, 2, x, 0, 0, 7)
+        started = time.thread_time()
+        assert warm_split_part(net, 0, 2, x, 0, 0, 7, 0.02) is None
+        spent = time.thread_time() - started
+        after = run_split_part(net, 0, 2, x, 0, 0, 7)
+    assert spent >= 0.02  # it kept computing until that much CPU time had passed
+    assert torch.equal(before, after)
+
+
+def test_timed_work_runs_without_the_garbage_collector() -> None:
+    import gc
+
+    from splitexit.spatial.devices import timed
+
+    seen = []
+    result, seconds = timed(lambda: seen.append(gc.isenabled()) or 7, 3.0)
+    assert result == 7 and seconds >= 0 and seen == [False]
+    assert gc.isenabled()
+
+
+def test_chained_profile_in_chains_of_three_takes_near_layer_tables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = load_model("vgg16", **TINY)
+    net = _measure.TorchModel(model, seed=0).eval()
+    sleeps: list[float] = []
+    monkeypatch.setattr(_measure.time, "sleep", sleeps.append)
+    monkeypatch.setattr(_measure, "timed", lambda work, slowdown: (work(), 4e-3))
+    profile = _measure.ChainedProfile(
+        model, net, name="d", granularity=4, slowdown=4.0, gap_s=1e-4,
+        sleep_out=True, woken_every=2, chain=3,
+    )  # fmt: skip
+    n = model.num_layers
+    # the chains of a woken pass start one layer later from one woken pass to the next
+    assert [list(c) for c in profile._chains(7, 0)] == [[0, 1, 2], [3, 4, 5], [6]]
+    assert [list(c) for c in profile._chains(7, 1)] == [[0], [1, 2, 3], [4, 5, 6]]
+    assert [list(c) for c in profile._chains(7, 2)] == [[0, 1], [2, 3, 4], [5, 6]]
+    profile.round()
+    # a chain sleeps out (1 - 1/4) of its layers' emulated seconds (4 ms each)
+    assert {round(s, 6) for s in sleeps} <= {1e-4, 3e-3, 6e-3, 9e-3}
+    assert 9e-3 in {round(s, 6) for s in sleeps}
+    assert sum(len(t) for layer in profile.near for t in layer) > 0
+    assert all(not t for t in profile.near[0])  # the model's first layer is never chained
+    table = profile.table()
+    assert table.near_seconds is not None and len(table.near_seconds) == n
+    with pytest.raises(InputError, match="chain"):
+        _measure.ChainedProfile(model, net, name="d", chain=4)
+
+
+def test_near_tables_charge_a_parts_second_and_third_layers() -> None:
+    from splitexit.spatial.geometry._problem import NEAR_LAYERS
+
+    model = load_model("vgg16", **TINY)
+    table = _table(model)
+    near = tuple((2e-3,) for _ in model.layers)
+    nearer = TableDevice(
+        table.name, table.model_name, table.layer_names, table.heights, table.seconds,
+        table.tail_s, table.source, near_seconds=near,
+    )  # fmt: skip
+    plain = make_problem(model, Cluster((Provider("d", table, 1e8),), 4e8))
+    woken = make_problem(model, Cluster((Provider("d", nearer, 1e8),), 4e8))
+    assert plain.near_tables is None and woken.near_tables is not None
+    for volumes in ((0, model.num_layers), (0, 2, 3, 9, model.num_layers)):
+        splits = tuple(() for _ in volumes[1:])
+        strategy = Strategy(volumes, splits)
+        extra = simulate(woken, strategy).latency_s - simulate(plain, strategy).latency_s
+        near_layers = sum(min(b - a - 1, NEAR_LAYERS) for a, b in itertools.pairwise(volumes))
+        assert extra == pytest.approx(1e-3 * near_layers)
+
+
+def test_near_layer_tables_survive_a_device_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from splitexit.spatial.devices import load_device_table, save_device_table
+
+    model = load_model("vgg16", **TINY)
+    table = _table(model, 5e-4)
+    near = tuple((3e-3,) for _ in model.layers)
+    nearer = TableDevice(
+        table.name, table.model_name, table.layer_names, table.heights, table.seconds,
+        table.tail_s, table.source, first_seconds=table.first_seconds, near_seconds=near,
+    )  # fmt: skip
+    path = tmp_path / "d.json"
+    save_device_table(path, nearer, measured_with="test")
+    back = load_device_table(path)
+    assert back.near_seconds == near and back.first_seconds == table.first_seconds

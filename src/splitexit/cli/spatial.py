@@ -399,6 +399,20 @@ _ProfileOpt = Annotated[
         help="In-place profile: chained (passes through the model, as parts run) or isolated."
     ),
 ]
+_WarmOpt = Annotated[
+    float,
+    typer.Option(
+        "--warm-ms",
+        help="CPU ms a worker warms up (untimed) before each part and woken profile layer.",
+    ),
+]
+_ChainOpt = Annotated[
+    int,
+    typer.Option(
+        "--profile-chain",
+        help="Woken profile passes sleep before chains of this many layers (3: near tables).",
+    ),
+]
 _BlocksOpt = Annotated[int, typer.Option(help="Repeated blocks (methods interleaved in each).")]
 _ImagesOpt = Annotated[int, typer.Option(help="Images per method per block, one at a time.")]
 
@@ -419,6 +433,8 @@ def _measure_run(
     json_out: Path | None,
     markdown_out: Path | None,
     profile: str = "chained",
+    warm_ms: float = 0.5,
+    profile_chain: int = 1,
 ) -> None:
     check_json_out(json_out)
     check_output_file(markdown_out, "--markdown")
@@ -428,6 +444,10 @@ def _measure_run(
 
     if profile not in ("chained", "isolated"):
         raise InputError(f"--profile must be 'chained' or 'isolated', got {profile!r}")
+    if not 0 <= warm_ms <= 100:
+        raise InputError(f"--warm-ms must be in [0, 100] ms, got {warm_ms}")
+    if not 1 <= profile_chain <= 3:
+        raise InputError(f"--profile-chain must be 1, 2 or 3, got {profile_chain}")
     emulated = load_emulated(cluster)
     chosen = list(METHODS) if methods is None else methods
     unknown = [m for m in chosen if m not in METHODS]
@@ -439,8 +459,8 @@ def _measure_run(
     measured = measure_methods(
         spec, emulated, methods=chosen, blocks=blocks, images=images, reject_pct=reject_pct,
         episodes=episodes, fast_evaluations=fast_evaluations, granularity=granularity, seed=seed,
-        profile_mode="isolated" if profile == "isolated" else "chained",
-        progress=lambda line: err.print(line, markup=False),
+        profile_mode="isolated" if profile == "isolated" else "chained", warm_s=warm_ms * 1e-3,
+        profile_chain=profile_chain, progress=lambda line: err.print(line, markup=False),
     )  # fmt: skip
     markdown = measured.markdown()
     with Outputs() as outputs:  # both or neither
@@ -499,6 +519,8 @@ def distredge_measure_command(
         Path | None, typer.Option("--markdown", help="Write the Markdown table here.")
     ] = None,
     profile: _ProfileOpt = "chained",
+    warm_ms: _WarmOpt = 0.5,
+    profile_chain: _ChainOpt = 1,
 ) -> None:
     """Measured against simulated for every method: img/s and median latency, blocks."""
     with _user_errors():
@@ -506,6 +528,7 @@ def distredge_measure_command(
         _measure_run(
             cluster, model, channel_divisor, input_size, chosen, blocks, images, reject_pct,
             episodes, fast_evaluations, granularity, seed, json_out, markdown_out, profile,
+            warm_ms, profile_chain,
         )  # fmt: skip
 
 

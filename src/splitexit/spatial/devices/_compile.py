@@ -32,6 +32,13 @@ def make_problem(model: ModelSpec, cluster: Cluster) -> Problem:
         first_tables = tuple(
             np.stack([device[i] for device in own]) for i in range(model.num_layers)
         )
+    nears = [_tables_of(p.device, model, "near_latency_tables") for p in cluster.providers]
+    near_tables = None
+    if any(n is not None for n in nears):
+        own = [n if n is not None else t for n, (t, _) in zip(nears, per_device, strict=True)]
+        near_tables = tuple(
+            np.stack([device[i] for device in own]) for i in range(model.num_layers)
+        )
     bits = cluster.feature_bits
     return Problem(
         model=model,
@@ -43,10 +50,16 @@ def make_problem(model: ModelSpec, cluster: Cluster) -> Problem:
         in_row_bits=float(model.w_in * model.c_in * cluster.input_bits),
         result_bits=float(model.result_elements * bits),
         first_tables=first_tables,
+        near_tables=near_tables,
     )
 
 
 def _first_tables(device: object, model: ModelSpec) -> list[FloatArray] | None:
     """A device's tables of a split-part's first layer (a measured ``TableDevice``'s)."""
-    method = getattr(device, "first_latency_tables", None)
+    return _tables_of(device, model, "first_latency_tables")
+
+
+def _tables_of(device: object, model: ModelSpec, name: str) -> list[FloatArray] | None:
+    """A device's extra tables by method name (a measured ``TableDevice``'s); or None."""
+    method = getattr(device, name, None)
     return None if method is None else method(model)

@@ -162,6 +162,9 @@ class TableDevice:
     # Seconds of each layer when it is the first of a split-part (the device has just woken
     # up for it), at the same heights; None: as ``seconds`` (the chained profile, docs).
     first_seconds: tuple[tuple[float, ...], ...] | None = None
+    # The same for the next ``NEAR_LAYERS`` layers of a split-part (the device woke up for
+    # the part a layer or two earlier); None: as ``seconds``.
+    near_seconds: tuple[tuple[float, ...], ...] | None = None
 
     def first_latency_tables(self, model: ModelSpec) -> list[FloatArray] | None:
         """Like :meth:`latency_tables` from ``first_seconds``; None when not profiled."""
@@ -170,6 +173,15 @@ class TableDevice:
         self.latency_tables(model)  # the same checks
         return [
             self._fill(i, layer.h_out, self.first_seconds) for i, layer in enumerate(model.layers)
+        ]
+
+    def near_latency_tables(self, model: ModelSpec) -> list[FloatArray] | None:
+        """Like :meth:`latency_tables` from ``near_seconds``; None when not profiled."""
+        if self.near_seconds is None:
+            return None
+        self.latency_tables(model)  # the same checks
+        return [
+            self._fill(i, layer.h_out, self.near_seconds) for i, layer in enumerate(model.layers)
         ]
 
     def latency_tables(self, model: ModelSpec) -> tuple[list[FloatArray], float]:

@@ -52,6 +52,7 @@ class _LayerTable(StrictModel):
     heights: list[int]
     seconds: list[float]
     first_seconds: list[float] | None = None  # as the first layer of a split-part (chained)
+    near_seconds: list[float] | None = None  # as its second or third layer (chained)
 
     @model_validator(mode="after")
     def _consistent(self) -> _LayerTable:
@@ -61,6 +62,10 @@ class _LayerTable(StrictModel):
             raise ValueError("first_seconds must list as many values as heights")
         if self.first_seconds is not None and any(not s >= 0 for s in self.first_seconds):
             raise ValueError("first_seconds must be >= 0")
+        if self.near_seconds is not None and len(self.near_seconds) != len(self.heights):
+            raise ValueError("near_seconds must list as many values as heights")
+        if self.near_seconds is not None and any(not s >= 0 for s in self.near_seconds):
+            raise ValueError("near_seconds must be >= 0")
         if self.heights[0] < 1 or any(a >= b for a, b in itertools.pairwise(self.heights)):
             raise ValueError(f"heights must rise strictly from >= 1, got {self.heights}")
         if any(not s >= 0 for s in self.seconds):
@@ -83,6 +88,8 @@ class _DeviceFile(StrictModel):
         given = {layer.first_seconds is not None for layer in self.layers}
         if len(given) > 1:
             raise ValueError("first_seconds must be given for every layer or for none")
+        if len({layer.near_seconds is not None for layer in self.layers}) > 1:
+            raise ValueError("near_seconds must be given for every layer or for none")
         return self
 
 
@@ -105,6 +112,11 @@ def load_device_table(path: Path) -> TableDevice:
             if not spec.layers or spec.layers[0].first_seconds is None
             else tuple(tuple(layer.first_seconds or ()) for layer in spec.layers)
         ),
+        near_seconds=(
+            None
+            if not spec.layers or spec.layers[0].near_seconds is None
+            else tuple(tuple(layer.near_seconds or ()) for layer in spec.layers)
+        ),
     )
 
 
@@ -120,6 +132,9 @@ def save_device_table(path: Path, table: TableDevice, *, measured_with: str) -> 
     if table.first_seconds is not None:
         for layer, first in zip(layers, table.first_seconds, strict=True):
             layer["first_seconds"] = list(first)
+    if table.near_seconds is not None:
+        for layer, near in zip(layers, table.near_seconds, strict=True):
+            layer["near_seconds"] = list(near)
     data = {
         "format": DEVICE_FORMAT,
         "device": table.name,

@@ -42,7 +42,8 @@ from splitexit.errors import InputError
 from splitexit.spatial.devices._devices import TableDevice
 from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.geometry._geometry import ModelSpec, layer_input_rows
-from splitexit.spatial.geometry._torch import TorchModel, run_split_part
+from splitexit.spatial.geometry._problem import NEAR_LAYERS
+from splitexit.spatial.geometry._torch import TorchModel, run_split_part, warm_split_part
 
 __all__ = ["ChainedProfile", "measure_device", "pass_heights"]
 
@@ -176,6 +177,8 @@ class ChainedProfile:
     seconds the host spent: ``(1 - 1/slowdown)`` of them), as an executing device sleeps
     until it is ready before its next split-part, so that as much of the host's other work
     runs in between (a device with a larger slowdown sleeps longer and wakes up colder).
+    With ``warm_s`` > 0 a woken layer is preceded (under the lock, untimed) by that much CPU
+    time of warm-up (``warm_split_part``), as an executing worker's split-part is.
     Only every ``woken_every``-th pass (and the last) is run woken (sleeping out is slow);
     at the other heights ``first_seconds`` is the chained entry times the woken/chained
     ratio interpolated linearly between the woken heights. Warm-up rounds only sleep
@@ -195,12 +198,17 @@ class ChainedProfile:
         flush_bytes: int = 0,
         sleep_out: bool = False,
         woken_every: int = 1,
+        warm_s: float = 0.0,
+        chain: int = 1,
     ):
         if granularity < 1:
             raise InputError(f"granularity must be >= 1, got {granularity}")
         if woken_every < 1:
             raise InputError(f"woken_every must be >= 1, got {woken_every}")
-        self.sleep_out, self.woken_every = sleep_out, woken_every
+        if not 1 <= chain <= NEAR_LAYERS + 1:
+            raise InputError(f"chain must be in [1, {NEAR_LAYERS + 1}], got {chain}")
+        self.chain = chain
+        self.sleep_out, self.woken_every, self.warm_s = sleep_out, woken_every, warm_s
         self._owed = 0.0  # what the emulated device still sleeps of its last woken layer
         if not gap_s >= 0:
             raise InputError(f"gap_s must be >= 0, got {gap_s}")
@@ -224,13 +232,16 @@ class ChainedProfile:
         ]  # fmt: skip
         self.woken: list[list[list[float]]] = [[[] for _ in hs] for hs in self.heights]
         self.chained: list[list[list[float]]] = [[[] for _ in hs] for hs in self.heights]
+        self.near: list[list[list[float]]] = [[[] for _ in hs] for hs in self.heights]
         self.tails: list[float] = []
         self.rounds = 0  # kept rounds so far
 
-    def _one(self, index: int, p: int) -> float:
+    def _one(self, index: int, p: int, warm_s: float = 0.0) -> float:
         lo, hi = self.rows[index][p]
         piece = self.inputs[index][:, :, lo : hi + 1].clone()  # fresh, as gathered rows are
         h = self.heights[index][p]
+        if warm_s > 0:  # as an executing worker warms up before a part
+            warm_split_part(self.net, index, index, piece, lo, 0, h - 1, warm_s)
         part = functools.partial(run_split_part, self.net, index, index, piece, lo, 0, h - 1)
         return timed(part, self.slowdown)[1]
 
@@ -245,15 +256,21 @@ class ChainedProfile:
         awake = 1.0 - 1.0 / self.slowdown if self.sleep_out and self.slowdown > 1 else 0.0
         with torch.inference_mode():
             passes = pass_heights(self.heights)
+            woken = 0
             for p, at in enumerate(passes):
                 if p % self.woken_every == 0 or p == len(passes) - 1:
-                    for index, q in enumerate(at):
+                    for links in self._chains(len(at), woken):
                         self._pause(self._owed if keep else 0.0)
+                        owed = 0.0
                         with self.guard:
-                            seconds = self._one(index, q)
-                        self._owed = awake * seconds
-                        if keep:
-                            self.woken[index][q].append(seconds)
+                            for j, index in enumerate(links):
+                                q = at[index]
+                                seconds = self._one(index, q, self.warm_s if j == 0 else 0.0)
+                                owed += awake * seconds
+                                if keep:
+                                    (self.near if j else self.woken)[index][q].append(seconds)
+                        self._owed = owed
+                    woken += 1
                 self._pause()
                 with self.guard:
                     for index, q in enumerate(at):
@@ -268,6 +285,15 @@ class ChainedProfile:
                     self.tails.append(seconds)
         self.rounds += keep
 
+    def _chains(self, layers: int, woken: int) -> list[range]:
+        """The layers of a woken pass in chains of ``chain``, asleep before each chain; the
+        chains start one layer later from one woken pass to the next, so that every layer is
+        timed first, second, ... of a chain in turn."""
+        start = woken % self.chain
+        chains = [range(0, start)] if start else []
+        chains += [range(i, min(i + self.chain, layers)) for i in range(start, layers, self.chain)]
+        return chains
+
     def table(self) -> TableDevice:
         """The medians of every kept sample (at least one round must have been kept)."""
         if self.rounds == 0:
@@ -277,17 +303,8 @@ class ChainedProfile:
             return tuple(tuple(statistics.median(t) for t in per) for per in times)
 
         chained = medians(self.chained)
-        first = []
-        for woken, plain in zip(self.woken, chained, strict=True):
-            known = [q for q, t in enumerate(woken) if t]
-            ratios = [statistics.median(woken[q]) / max(plain[q], 1e-12) for q in known]
-            scale = np.interp(np.arange(len(plain)), known, ratios)
-            first.append(
-                tuple(
-                    statistics.median(woken[q]) if woken[q] else float(plain[q] * scale[q])
-                    for q in range(len(plain))
-                )
-            )
+        first = _by_ratio(self.woken, chained)
+        near = _by_ratio(self.near, chained) if self.chain > 1 else None
 
         return TableDevice(
             name=self.name,
@@ -297,5 +314,26 @@ class ChainedProfile:
             seconds=chained,
             tail_s=statistics.median(self.tails) if self.tails else 0.0,
             source=f"measured {self.name} (chained, {self.rounds} rounds)",
-            first_seconds=tuple(first),
+            first_seconds=first,
+            near_seconds=near,
         )
+
+
+def _by_ratio(
+    samples: list[list[list[float]]], chained: tuple[tuple[float, ...], ...]
+) -> tuple[tuple[float, ...], ...]:
+    """Per layer and height: the median of ``samples`` where taken, elsewhere the chained
+    entry times the samples' ratio to it, interpolated linearly in the height (1 where a
+    layer has no sample at all)."""
+    out = []
+    for taken, plain in zip(samples, chained, strict=True):
+        known = [q for q, t in enumerate(taken) if t]
+        ratios = [statistics.median(taken[q]) / max(plain[q], 1e-12) for q in known]
+        scale = np.interp(np.arange(len(plain)), known, ratios) if known else np.ones(len(plain))
+        out.append(
+            tuple(
+                statistics.median(taken[q]) if taken[q] else float(plain[q] * scale[q])
+                for q in range(len(plain))
+            )
+        )
+    return tuple(out)

@@ -33,10 +33,19 @@ from splitexit.spatial.geometry._problem import Problem, Strategy
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["PROFILE_GAP_S", "ExecutionError", "ExecutionPool"]
+__all__ = ["PROFILE_CHAIN", "PROFILE_GAP_S", "WARM_S", "ExecutionError", "ExecutionPool"]
 
 PROFILE_GAP_S = 2e-3  # the chained profile sleeps this long before each layer
 PROFILE_WOKEN_EVERY = 4  # the chained profile runs every 4th pass woken (and the last)
+# a woken pass sleeps before chains of this many layers (1: before each; 3: also near-layer
+# tables, ``--profile-chain 3``, a trial in docs/spatial.md)
+PROFILE_CHAIN = 1
+# CPU seconds of untimed warm-up before each executed part and woken profile layer: after a
+# worker slept, its next layer costs more CPU time the longer the sleep (other processes ran
+# on the core), a cost of sharing this host that a real board waiting for its rows does not
+# pay; 0.5 ms of warm-up took it from +64/+118/+250% to +15/+38/+54% after 2/10/50 ms here
+# (benchmarks/bench_wakeup.py, docs/spatial.md "Session 11")
+WARM_S = 5e-4
 PROFILE_WAIT_S = 1800.0  # the longest wait for a worker's profile (a dead one is seen in 1 s)
 
 
@@ -51,6 +60,7 @@ class ExecutionError(SplitexitError):
         "seed": [Interval(int, 0, None)],
         "mode": [Options(("process", "thread"))],
         "wait_s": [Interval(float, 0, None, closed="neither")],
+        "warm_s": [Interval(float, 0, None)],
     }
 )
 class ExecutionPool:
@@ -64,12 +74,14 @@ class ExecutionPool:
         seed: int = 0,
         mode: Literal["process", "thread"] = "process",
         wait_s: float = 120.0,
+        warm_s: float = WARM_S,
     ):
         if cluster.size > MAX_WORKERS:
             raise ExecutionError(f"at most {MAX_WORKERS} workers, got {cluster.size}")
         self.model, self.cluster, self.seed, self.mode, self.wait_s = (
             model, cluster, seed, mode, wait_s,
         )  # fmt: skip
+        self.warm_s = warm_s
         self._workers: list[Any] = []
         self._inboxes: list[Any] = []
         self._answers: Any = None
@@ -78,6 +90,8 @@ class ExecutionPool:
         self.problem: Problem | None = None
         self.pipe_s = 0.0
         self.last_emulated_s = 0.0  # the last image's latency on the emulated clock
+        # the emulated seconds of every layer of the parts of the last ``part_log``
+        self.part_layers: dict[tuple[int, int, int], tuple[float, ...]] = {}
 
     def __enter__(self) -> ExecutionPool:
         from splitexit.spatial.execution._worker import WorkerSetup, worker_main
@@ -92,7 +106,9 @@ class ExecutionPool:
             self._answers = queue.Queue()
             lock = threading.Lock()
         for k, device in enumerate(self.cluster.devices):
-            setup = WorkerSetup(k, device.name, self.model, device.slowdown, self.seed, self.wait_s)
+            setup = WorkerSetup(
+                k, device.name, self.model, device.slowdown, self.seed, self.wait_s, self.warm_s
+            )
             args = (setup, self._inboxes[k], self._inboxes, self._answers, lock)
             worker: Any
             if self.mode == "process":
@@ -146,6 +162,7 @@ class ExecutionPool:
         together: bool | None = None,
         sleep_out: bool = True,
         woken_every: int = PROFILE_WOKEN_EVERY,
+        chain: int = PROFILE_CHAIN,
     ) -> Problem:
         """Profile every worker under its slowdown; the problem on those tables.
 
@@ -164,9 +181,8 @@ class ExecutionPool:
             together = mode == "chained"
         for group in [list(range(n))] if together else [[k] for k in range(n)]:
             for k in group:
-                self._inboxes[k].put(
-                    ("profile", granularity, repeats, warmup, mode, gap_s, sleep_out, woken_every)
-                )
+                message = ("profile", granularity, repeats, warmup, mode, gap_s, sleep_out)
+                self._inboxes[k].put((*message, woken_every, chain))
             while not all(k in tables for k in group):
                 msg = self._answer(PROFILE_WAIT_S)
                 tables[msg[1]] = msg[2]
@@ -208,14 +224,17 @@ class ExecutionPool:
 
     def part_log(self) -> dict[tuple[int, int, int], float]:
         """Emulated seconds of every split-part run since the last call, by
-        ``(image, device, stage)`` (stage: the volume; ``num_layers``: the FC tail)."""
+        ``(image, device, stage)`` (stage: the volume; ``num_layers``: the FC tail); the
+        seconds of each layer of those parts are kept in ``part_layers``, by the same keys."""
         for inbox in self._inboxes:
             inbox.put(("log",))
         parts: dict[tuple[int, int, int], float] = {}
+        self.part_layers = {}
         for _ in self._inboxes:
             msg = self._answer()
-            for image, stage, seconds in msg[2]:
+            for image, stage, seconds, layers in msg[2]:
                 parts[(image, msg[1], stage)] = seconds
+                self.part_layers[(image, msg[1], stage)] = layers
         return parts
 
     def use_tables(self, tables: list[TableDevice]) -> Problem:

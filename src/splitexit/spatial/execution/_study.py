@@ -37,8 +37,10 @@ from splitexit._validation import (
 from splitexit.errors import InputError
 from splitexit.spatial.execution._emulated import EmulatedCluster
 from splitexit.spatial.execution._pool import (
+    PROFILE_CHAIN,
     PROFILE_GAP_S,
     PROFILE_WOKEN_EVERY,
+    WARM_S,
     ExecutionError,
     ExecutionPool,
 )
@@ -80,6 +82,8 @@ class MeasuredRow:
     compute_ratio: float = float("nan")  # executed split-parts' emulated seconds / the tables'
     planned_s: float = float("nan")  # simulated on the profile the methods planned on
     device_ratios: tuple[float, ...] = ()  # compute_ratio per device (nan: no part there)
+    first_ratio: float = float("nan")  # the same, the first layer of each part alone
+    chained_ratio: float = float("nan")  # the same, the other layers of each part
 
     @property
     def error(self) -> float:
@@ -123,6 +127,8 @@ class Measured:
                         for ratio in r.device_ratios
                     ],
                     "simulated_at_planning_ms": r.planned_s * 1e3,
+                    "first_layer_vs_table_pct": _pct_or_none(r.first_ratio),
+                    "chained_layers_vs_table_pct": _pct_or_none(r.chained_ratio),
                 }
                 for r in self.rows
             ],
@@ -133,9 +139,9 @@ class Measured:
         lines = [
             f"**{self.case}** ({self.model}; devices {', '.join(self.devices)})\n",
             "| method | volumes | simulated img/s | measured img/s | simulated ms | "
-            "measured median ms | error | rejected blocks | compute vs table | host late ms | "
-            "simulated at planning ms |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "measured median ms | error | rejected blocks | compute vs table | first layer | "
+            "chained layers | host late ms | simulated at planning ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in self.rows:
             rejected = ", ".join(str(b) for b in r.rejected_blocks) or "-"
@@ -143,11 +149,20 @@ class Measured:
                 f"| {r.method} | {r.volumes} | {1 / r.simulated_s:.2f} | {1 / r.measured_s:.2f}"
                 f" | {r.simulated_s * 1e3:.1f} | {r.measured_s * 1e3:.1f} | "
                 f"{100 * r.error:+.1f}% | {rejected} | {100 * (r.compute_ratio - 1):+.1f}% | "
+                f"{_pct(r.first_ratio)} | {_pct(r.chained_ratio)} | "
                 f"{r.late_s * 1e3:.1f} | {r.planned_s * 1e3:.1f} |"
             )
         within = sum(abs(r.error) <= 0.10 for r in self.rows)
         lines.append(f"\n{within} of {len(self.rows)} methods within 10% of simulated.")
         return "\n".join(lines) + "\n"
+
+
+def _pct_or_none(ratio: float) -> float | None:
+    return None if ratio != ratio else 100.0 * (ratio - 1.0)
+
+
+def _pct(ratio: float) -> str:
+    return "-" if ratio != ratio else f"{100 * (ratio - 1):+.1f}%"
 
 
 @validate_params(
@@ -192,6 +207,8 @@ def _disturbed(medians: list[float], reject_pct: float) -> list[int]:
         "mode": [Options(("process", "thread"))],
         "profile_mode": [Options(("chained", "isolated"))],
         "rounds_per_block": [InstanceOf(int)],  # its bound is checked below, with its message
+        "warm_s": [Interval(float, 0, 0.1)],
+        "profile_chain": [Interval(int, 1, 3)],
         "progress": [Callable_(), None],
     }
 )
@@ -211,6 +228,8 @@ def measure_methods(
     mode: str = "process",
     profile_mode: Literal["chained", "isolated"] = "chained",
     rounds_per_block: int = 1,
+    warm_s: float = WARM_S,
+    profile_chain: int = PROFILE_CHAIN,
     progress: Callable[[str], None] | None = None,
 ) -> Measured:
     """Profile in place, plan every method, execute and time it (see the module docstring)."""
@@ -231,9 +250,11 @@ def measure_methods(
     with torch.inference_mode():
         reference = TorchModel(model, seed=seed).eval()(image)
     with ExecutionPool(
-        model, cluster, seed=seed, mode="thread" if mode == "thread" else "process"
+        model, cluster, seed=seed, mode="thread" if mode == "thread" else "process", warm_s=warm_s
     ) as pool:
-        problem = pool.profile(granularity=granularity, repeats=repeats, mode=profile_mode)
+        problem = pool.profile(
+            granularity=granularity, repeats=repeats, mode=profile_mode, chain=profile_chain
+        )
         pipe_s = pool.measure_pipe()
         say(f"profiled in place; a stamped delivery is used {pipe_s * 1e3:.2f} ms late")
         comparison = compare(
@@ -268,6 +289,7 @@ def measure_methods(
                 ids[result.method].append(images_run)
             say(f"block {block + 1}/{blocks} done")
         parts = pool.part_log()
+        layers = dict(pool.part_layers)
     rows = []
     for result in comparison.results:
         per_block = latencies[result.method]
@@ -284,13 +306,14 @@ def measure_methods(
             mine = sum(s for (d, _), s in expected.items() if d == k) * len(kept_ids)
             ran = sum(s for (i, d, _), s in parts.items() if i in kept_ids and d == k)
             by_device.append(ran / mine if mine > 0 else float("nan"))
+        first, chained = _layer_ratios(problem, result.strategy, layers, kept_ids)
         rows.append(
             MeasuredRow(
                 result.method, simulate(problem, result.strategy).latency_s,
                 statistics.median(kept), tuple(medians), tuple(rejected),
                 result.strategy.num_volumes, diffs[result.method],
                 statistics.median(kept_late), executed / (table * len(kept_ids)),
-                result.latency_s, tuple(by_device),
+                result.latency_s, tuple(by_device), first, chained,
             )
         )  # fmt: skip
     notes = {
@@ -308,6 +331,8 @@ def measure_methods(
         "profile_gap_ms": PROFILE_GAP_S * 1e3,
         "profile_sleep_out": True,
         "profile_woken_every": PROFILE_WOKEN_EVERY,
+        "warm_up_ms": warm_s * 1e3,
+        "profile_chain": profile_chain,
         "loadavg": _loadavg(),
     }  # fmt: skip
     return Measured(cluster.name, model.name, cluster.names, tuple(rows), notes)
@@ -336,6 +361,39 @@ def table_parts(problem: Problem, strategy: Strategy) -> dict[tuple[int, int], f
         m = int(np.argmax(counts))
         out[(m, model.num_layers)] = float(problem.tail_s[m])
     return out
+
+
+def _layer_ratios(
+    problem: Problem,
+    strategy: Strategy,
+    layers: dict[tuple[int, int, int], tuple[float, ...]],
+    images: set[int],
+) -> tuple[float, float]:
+    """Executed over tabled seconds of the parts' first layers, and of their other layers.
+
+    ``layers``: ``ExecutionPool.part_layers`` (the emulated seconds of every layer of every
+    executed part); only ``images`` count. The first layer of a part is charged the
+    first-layer table (the worker slept before it), the others the chained one.
+    """
+    model = problem.model
+    ran, tabled = [0.0, 0.0], [0.0, 0.0]
+    for v, cuts in enumerate(strategy.splits):
+        lo_layer, hi_layer = strategy.boundaries[v], strategy.boundaries[v + 1] - 1
+        a, b = cuts_to_intervals(np.asarray(cuts, dtype=np.int64), model.layers[hi_layer].h_out)
+        rows = volume_rows(model.layers[lo_layer : hi_layer + 1], a, b)
+        tables = problem.volume_tables(lo_layer, hi_layer)
+        for k in range(len(a)):
+            if b[k] < a[k]:
+                continue
+            expected = [
+                t[k, hi[k] - lo[k] + 1] for t, (lo, hi) in zip(tables, rows[:-1], strict=True)
+            ]
+            for image in images:
+                for i, seconds in enumerate(layers.get((image, k, v), ())):
+                    ran[i > 0] += seconds
+                    tabled[i > 0] += float(expected[i])
+    first, chained = (r / t if t > 0 else float("nan") for r, t in zip(ran, tabled, strict=True))
+    return first, chained
 
 
 def _loadavg() -> list[float]:

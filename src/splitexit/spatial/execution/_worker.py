@@ -2,7 +2,7 @@
 
 Messages (tuples) arrive in the worker's inbox:
 
-- ``("profile", granularity, repeats, warmup, mode, gap_s, sleep_out, woken_every)``: time
+- ``("profile", granularity, repeats, warmup, mode, gap_s, sleep_out, woken_every, chain)``: time
   every layer at several heights under the device's slowdown (``mode`` ``"chained"``:
   ``ChainedProfile``, passes through the model, woken ones asleep before each layer, each
   timed run under the compute lock; ``"isolated"``: ``measure_device``, one layer at a
@@ -16,8 +16,9 @@ Messages (tuples) arrive in the worker's inbox:
   ``src`` (``-1``: the requester), usable from ``deliver_at`` (``time.monotonic``); stage
   ``v`` feeds volume ``v``, stage ``V`` the FC tail.
 - ``("ping", t)``: wait until ``t`` as for rows, answer ``("pong", k, seconds late)``.
-- ``("log",)``: answer ``("log", k, [(image, stage, emulated seconds), ...])``, every
-  split-part computed since the last ``log`` (stage ``num_layers``: the FC tail).
+- ``("log",)``: answer ``("log", k, [(image, stage, emulated seconds, per layer), ...])``,
+  every split-part computed since the last ``log`` (stage ``num_layers``: the FC tail, with
+  no per-layer seconds).
 - ``("stop",)``.
 
 A worker answers ``("ready", k)`` once its weights are built (the same seeded weights as
@@ -33,6 +34,7 @@ tail device, ``("part", image, src, lo, rows, deliver_at)`` for a model without 
 from __future__ import annotations
 
 import functools
+import itertools
 import queue
 import threading
 import time
@@ -47,7 +49,7 @@ from splitexit.spatial.devices._measure import ChainedProfile, measure_device
 from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.execution._links import REQUESTER, Links, wait_until
 from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
-from splitexit.spatial.geometry._torch import TorchModel, run_split_part
+from splitexit.spatial.geometry._torch import TorchModel, run_split_part, warm_split_part
 
 __all__ = ["WorkerSetup", "plan_volume", "worker_main"]
 
@@ -67,6 +69,13 @@ class WorkerSetup:
     slowdown: float
     seed: int
     wait_s: float  # the longest wait for one message of an image
+    warm_s: float = 0.0  # CPU seconds of untimed warm-up before each part (WARM_S)
+
+
+def _lapped(clock: list[float], work: Callable[..., torch.Tensor], *args: Any, **kw: Any) -> Any:
+    """``work(*args, **kw)``, the thread's CPU clock appended to ``clock`` first."""
+    clock.append(time.thread_time())
+    return work(*args, **kw)
 
 
 def plan_volume(
@@ -90,7 +99,8 @@ class _Worker:
         self.start = 0.0  # when its current split-part starts on the emulated clock
         self.image = 0  # the image being executed
         self.stage = 0  # the stage being computed (a volume; ``num_layers``: the FC tail)
-        self.log: list[tuple[int, int, float]] = []  # (image, stage, emulated seconds)
+        # (image, stage, emulated seconds, emulated seconds of each layer of the part)
+        self.log: list[tuple[int, int, float, tuple[float, ...]]] = []
 
     def _await(self, key: tuple[int, int, int]) -> tuple[int, torch.Tensor, float]:
         deadline = time.monotonic() + self.setup.wait_s
@@ -119,7 +129,12 @@ class _Worker:
         parts.sort(key=lambda part: part[0])
         return parts[0][0], torch.cat([rows for _, rows in parts], dim=2)
 
-    def _compute(self, work: Callable[[], torch.Tensor]) -> torch.Tensor:
+    def _compute(
+        self,
+        work: Callable[[], torch.Tensor],
+        laps: list[float] | None = None,
+        warm: Callable[[], object] | None = None,
+    ) -> torch.Tensor:
         """Run ``work`` now; the emulated device is ready after its emulated seconds.
 
         No sleep here: the worker sleeps once, at its next wait (``_gather``), until both its
@@ -130,9 +145,13 @@ class _Worker:
         workers), so that co-running workers do not evict each other's caches.
         """
         with self.lock:
+            if warm is not None:
+                warm()
             result, seconds = timed(work, self.setup.slowdown)
         self.ready = self.start + seconds
-        self.log.append((self.image, self.stage, seconds))
+        steps = [] if laps is None else laps
+        layers = tuple(self.setup.slowdown * (t - s) for s, t in itertools.pairwise(steps))
+        self.log.append((self.image, self.stage, seconds, layers))
         return result
 
     def run_image(self, image: int, boundaries: Any, splits: Any, links: Links, t0: float) -> None:
@@ -162,8 +181,14 @@ class _Worker:
                     x_lo, x = self._gather(image, v, sources, own)
                 first, last = boundaries[v], boundaries[v + 1] - 1
                 self.stage = v
-                part = functools.partial(run_split_part, net, first, last, x, x_lo, a[k], b[k])
-                out = self._compute(part)
+                laps: list[float] = []
+                part = functools.partial(
+                    _lapped, laps, run_split_part, net, first, last, x, x_lo, a[k], b[k], laps=laps
+                )
+                warm = functools.partial(
+                    warm_split_part, net, first, last, x, x_lo, a[k], b[k], self.setup.warm_s
+                )
+                out = self._compute(part, laps, warm if self.setup.warm_s > 0 else None)
                 y = (a[k], out)
             mine, held = y, (a, b)
             if v + 1 < volumes:
@@ -253,11 +278,11 @@ def worker_main(
                 if msg[0] == "stop":
                     return
                 if msg[0] == "profile" and msg[4] == "chained":
-                    _, granularity, repeats, warmup, _, gap_s, sleep_out, woken_every = msg
+                    _, granularity, repeats, warmup, _, gap_s, sleep_out, woken_every, chain = msg
                     profile = ChainedProfile(
                         setup.model, worker.net, name=setup.name, granularity=granularity,
                         slowdown=setup.slowdown, gap_s=gap_s, lock=lock, sleep_out=sleep_out,
-                        woken_every=woken_every,
+                        woken_every=woken_every, warm_s=setup.warm_s, chain=chain,
                     )  # fmt: skip
                     for round_ in range(warmup + repeats):
                         profile.round(keep=round_ >= warmup)

@@ -22,7 +22,16 @@ from splitexit._validation import InstanceOf, returned_type, validate_params
 from splitexit.errors import InputError
 from splitexit.spatial.geometry._geometry import FloatArray, ModelSpec
 
-__all__ = ["Network", "Problem", "Strategy", "check_strategy", "strategy_from_mapping"]
+__all__ = [
+    "NEAR_LAYERS",
+    "Network",
+    "Problem",
+    "Strategy",
+    "check_strategy",
+    "strategy_from_mapping",
+]
+
+NEAR_LAYERS = 2  # a part's layers 2..NEAR_LAYERS + 1 are charged ``near_tables`` when given
 
 
 class Network(Protocol):
@@ -63,11 +72,21 @@ class Problem:
     # per layer, like ``tables``: the seconds when the layer is the first of a split-part
     # (profiled in place: the device wakes up for it); None: ``tables`` throughout
     first_tables: tuple[FloatArray, ...] | None = None
+    # per layer, like ``tables``: the seconds when the layer is the second to the
+    # ``NEAR_LAYERS + 1``-th of a split-part (still after the wake-up); None: ``tables``
+    near_tables: tuple[FloatArray, ...] | None = None
 
     def volume_tables(self, first: int, last: int) -> tuple[FloatArray, ...]:
         """The tables that time a split-part of layers ``first..last``, in order."""
         head = self.tables[first] if self.first_tables is None else self.first_tables[first]
-        return (head, *self.tables[first + 1 : last + 1])
+        near = self.tables if self.near_tables is None else self.near_tables
+        return (
+            head,
+            *(
+                (near if i - first <= NEAR_LAYERS else self.tables)[i]
+                for i in range(first + 1, last + 1)
+            ),
+        )
 
     @property
     def num_devices(self) -> int:

@@ -9,6 +9,7 @@ whole distributed run and is what the geometry proof compares with ``forward``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import cast
 
@@ -27,7 +28,7 @@ from splitexit.spatial.geometry._geometry import (
     volume_rows,
 )
 
-__all__ = ["TorchModel", "run_split_part", "run_strategy"]
+__all__ = ["TorchModel", "run_split_part", "run_strategy", "warm_split_part"]
 
 
 def _module(op: Op) -> nn.Module:
@@ -146,21 +147,62 @@ def _layer_rows(
 
 
 def run_split_part(
-    model: TorchModel, first: int, last: int, x: torch.Tensor, x_lo: int, a: int, b: int
+    model: TorchModel,
+    first: int,
+    last: int,
+    x: torch.Tensor,
+    x_lo: int,
+    a: int,
+    b: int,
+    laps: list[float] | None = None,
 ) -> torch.Tensor:
     """Rows ``[a, b]`` of layer ``last``'s output, from input rows starting at ``x_lo``.
 
-    ``x`` holds only the rows of layer ``first``'s input that the split-part needs.
+    ``x`` holds only the rows of layer ``first``'s input that the split-part needs. With
+    ``laps``, the thread's CPU clock (``time.thread_time``) is appended after each layer
+    (the per-layer diagnostic of ``distredge measure``).
     """
-    layers = model.spec.layers[first : last + 1]
-    wanted = [(a, b)]
-    for layer in reversed(layers[1:]):
-        lo, hi = layer_input_rows(layer, np.array([wanted[0][0]]), np.array([wanted[0][1]]))
-        wanted.insert(0, (int(lo[0]), int(hi[0])))
+    wanted = _wanted_rows(model.spec, first, last, a, b)
     for index, (la, lb) in zip(range(first, last + 1), wanted, strict=True):
         layer = model.spec.layers[index]
         x, x_lo = _layer_rows(layer, model.modules_of(index), x, x_lo, la, lb), la
+        if laps is not None:
+            laps.append(time.thread_time())
     return x
+
+
+def _wanted_rows(spec: ModelSpec, first: int, last: int, a: int, b: int) -> list[tuple[int, int]]:
+    """Output rows of every layer ``first..last`` of a split-part with rows ``[a, b]``."""
+    wanted = [(a, b)]
+    for layer in reversed(spec.layers[first + 1 : last + 1]):
+        lo, hi = layer_input_rows(layer, np.array([wanted[0][0]]), np.array([wanted[0][1]]))
+        wanted.insert(0, (int(lo[0]), int(hi[0])))
+    return wanted
+
+
+def warm_split_part(
+    model: TorchModel,
+    first: int,
+    last: int,
+    x: torch.Tensor,
+    x_lo: int,
+    a: int,
+    b: int,
+    seconds: float = 0.0,
+) -> None:
+    """Warm the host up for a split-part: compute one output row of its first layer, drop
+    it, and repeat until ``seconds`` of this thread's CPU time have passed (at least once).
+
+    The arguments before ``seconds`` are ``run_split_part``'s. A part timed right after it
+    does not pay for the state other processes left this core in while the worker slept
+    (``spatial.execution.WARM_S`` says why and how much).
+    """
+    la, _ = _wanted_rows(model.spec, first, last, a, b)[0]
+    layer, modules = model.spec.layers[first], model.modules_of(first)
+    end = time.thread_time() + seconds
+    _layer_rows(layer, modules, x, x_lo, la, la)
+    while time.thread_time() < end:
+        _layer_rows(layer, modules, x, x_lo, la, la)
 
 
 def run_strategy(
