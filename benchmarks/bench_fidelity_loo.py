@@ -113,7 +113,11 @@ def _pause(case: FidelityCase) -> float:
         return 0.0
     order = np.argsort(m.sent_s[m.delivered], kind="stable")
     sent, received = m.sent_s[m.delivered][order], m.received_s[m.delivered][order]
-    return float(np.mean(np.maximum(sent[1:] - received[:-1], 0.0)))
+    gaps = sent[1:] - received[:-1]
+    if m.block is not None:  # interleaved: only pauses within a block
+        block = m.block[m.delivered][order]
+        gaps = gaps[block[1:] == block[:-1]]
+    return float(np.mean(np.maximum(gaps, 0.0))) if gaps.size else 0.0
 
 
 def idle_fit(cases: Sequence[FidelityCase]) -> tuple[float, float, float, float]:

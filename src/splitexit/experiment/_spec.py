@@ -94,6 +94,11 @@ class Measure(StrictModel):
     threads: int = Field(default=1, ge=1)
     transport: str = "grpc"
     network: str = "emulated"  # or netns: tiers in namespaces, kernel-shaped links (root)
+    # 1: each configuration measured whole, one after the other; B > 1: every
+    # configuration's samples in B blocks, round by round in a seeded random order per
+    # round, all configurations' workers up for the whole run (runtime/_interleave.py)
+    interleave: int = Field(default=1, ge=1)
+    interleave_seed: int = Field(default=0, ge=0)
 
     @field_validator("network")
     @classmethod

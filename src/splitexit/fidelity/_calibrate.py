@@ -297,13 +297,17 @@ def calibrate(cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtim
 
 def _pause(case: FidelityCase) -> float:
     """Mean time between a result's arrival and the client's next send (s), 0 without the
-    send and arrival times: a one-client run's mean cycle is its mean latency plus it."""
+    send and arrival times: a one-client run's mean cycle is its mean latency plus it. In
+    an interleaved run only within a block (between blocks the run waited for others)."""
     m = case.measurement
     if m.sent_s is None or m.received_s is None or m.delivered.sum() < 2:
         return 0.0
     sent, received = m.sent_s[m.delivered], m.received_s[m.delivered]
     order = np.argsort(sent, kind="stable")
     gaps = sent[order][1:] - received[order][:-1]
+    if m.block is not None:  # interleaved: the wait for the other runs' blocks is no pause
+        block = m.block[m.delivered][order]
+        gaps = gaps[block[1:] == block[:-1]]
     gaps = gaps[np.isfinite(gaps)]
     return float(np.mean(np.maximum(gaps, 0.0))) if gaps.size else 0.0
 
