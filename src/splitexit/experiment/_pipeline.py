@@ -341,6 +341,16 @@ def _deployment_inputs(
     return manifest, images, labels, pixels
 
 
+@validate_params(
+    {
+        "folder": [_PATH],
+        "topology": [InstanceOf(Topology)],
+        "profile": [InstanceOf(Profile)],
+        "options": [InstanceOf("splitexit.runtime:TestbedOptions")],
+        "profile_name": [InstanceOf(str)],
+        "data": [InstanceOf("splitexit.datasets:DatasetSplits"), None],
+    }
+)
 @contextmanager
 def open_deployment(
     folder: Path,
@@ -355,9 +365,7 @@ def open_deployment(
     measures the profiling split in blocks (``runtime.open_testbed``; interleaved runs)."""
     from splitexit.runtime import open_testbed
 
-    manifest, images, labels, pixels = _deployment_inputs(
-        folder, profile, profile_name, data, None
-    )
+    manifest, images, labels, pixels = _deployment_inputs(folder, profile, profile_name, data, None)
     with open_testbed(
         manifest, Path(folder), topology, images, labels, pixels, options,
         profile_name=profile_name,

@@ -214,11 +214,6 @@ def run_experiment(
     from splitexit.topology import load_topology
 
     check_report_folder(out)  # never replace a folder this command did not write
-    if experiment.measure.interleave > experiment.measure.samples:
-        raise InputError(
-            f"measure.interleave must be at most measure.samples ({experiment.measure.samples})"
-            f", got {experiment.measure.interleave}"
-        )
     started = time.monotonic()
     options = TestbedOptions(
         samples=experiment.measure.samples,

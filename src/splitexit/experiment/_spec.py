@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from splitexit._boundary import (
     StrictModel,
@@ -99,6 +99,14 @@ class Measure(StrictModel):
     # round, all configurations' workers up for the whole run (runtime/_interleave.py)
     interleave: int = Field(default=1, ge=1)
     interleave_seed: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _blocks(self) -> Measure:
+        if self.interleave > self.samples:
+            raise ValueError(
+                f"interleave must be at most samples ({self.samples}), got {self.interleave}"
+            )
+        return self
 
     @field_validator("network")
     @classmethod

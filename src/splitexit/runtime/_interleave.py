@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from splitexit._validation import Interval, validate_params
+from splitexit._validation import InstanceOf, Interval, validate_params
 from splitexit.errors import InputError
 
 __all__ = ["interleaved_order", "measure_interleaved"]
@@ -69,6 +69,14 @@ def interleaved_order(
     return order
 
 
+@validate_params(
+    {
+        "sessions": [InstanceOf(list, tuple)],
+        "blocks": [Interval(int, 1, None)],
+        "seed": [Interval(int, 0, None)],
+        "progress": [InstanceOf(list, tuple), None],
+    }
+)
 def measure_interleaved(
     sessions: Sequence[_Session],
     blocks: int,

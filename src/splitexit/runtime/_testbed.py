@@ -24,6 +24,7 @@ from splitexit._validation import (
     InstanceOf,
     Interval,
     PathLike,
+    returned_type,
     validate_params,
 )
 from splitexit.errors import InputError
@@ -219,6 +220,7 @@ def run_testbed(
         return session.measurement()
 
 
+@returned_type
 class TestbedSession:
     """A deployed chain that measures its samples in blocks (``open_testbed``).
 
