@@ -94,6 +94,7 @@ def test_the_example_experiments_are_valid() -> None:
     names = sorted(p.name for p in folder.glob("fidelity-*.yaml"))
     assert names == [
         "fidelity-iot-netns-10.yaml",
+        "fidelity-iot-netns-20-interleaved-100.yaml",
         "fidelity-iot-netns-20-interleaved.yaml",
         "fidelity-iot-netns-20.yaml",
         "fidelity-iot-netns-clients.yaml",
@@ -114,7 +115,8 @@ def test_the_example_experiments_are_valid() -> None:
         assert experiment.measure.configurations >= (4 if reduced else 10)
         assert experiment.calibrate
         # interleaved: every configuration's samples in blocks (runtime/_interleave.py)
-        assert experiment.measure.interleave == (10 if "interleaved" in name else 1)
+        blocks = 100 if "interleaved-100" in name else 10 if "interleaved" in name else 1
+        assert experiment.measure.interleave == blocks
 
 
 def test_the_user_model_experiment_reads_its_files_beside_it() -> None:
