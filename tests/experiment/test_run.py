@@ -66,6 +66,8 @@ def test_run_goes_from_nothing_to_a_measured_report(tmp_path: Path) -> None:
         ("measure: {compute_mode: warp}\n", "measure.compute_mode"),
         ("measure: {deadline: soon}\n", "measure.deadline"),
         ("measure: {clients: 0}\n", "measure.clients"),
+        ("measure: {samples: 5, interleave: 6}\n", "interleave must be at most samples (5)"),
+        ("measure: {interleave: 0}\n", "measure.interleave"),
     ],
 )
 def test_a_bad_experiment_file_is_one_line_with_exit_status_2(
@@ -92,6 +94,8 @@ def test_the_example_experiments_are_valid() -> None:
     names = sorted(p.name for p in folder.glob("fidelity-*.yaml"))
     assert names == [
         "fidelity-iot-netns-10.yaml",
+        "fidelity-iot-netns-20-interleaved-100.yaml",
+        "fidelity-iot-netns-20-interleaved.yaml",
         "fidelity-iot-netns-20.yaml",
         "fidelity-iot-netns-clients.yaml",
         "fidelity-iot-netns-quota.yaml",
@@ -99,6 +103,7 @@ def test_the_example_experiments_are_valid() -> None:
         "fidelity-iot-tcp.yaml",
         "fidelity-iot.yaml",
         "fidelity-mobile-netns-10.yaml",
+        "fidelity-mobile-netns-20-interleaved.yaml",
         "fidelity-mobile-netns-20.yaml",
         "fidelity-mobile-tcp.yaml",
         "fidelity-mobile.yaml",
@@ -109,6 +114,9 @@ def test_the_example_experiments_are_valid() -> None:
         reduced = "netns" in name  # the kernel-shaped runs are reduced (docs/fidelity.md)
         assert experiment.measure.configurations >= (4 if reduced else 10)
         assert experiment.calibrate
+        # interleaved: every configuration's samples in blocks (runtime/_interleave.py)
+        blocks = 100 if "interleaved-100" in name else 10 if "interleaved" in name else 1
+        assert experiment.measure.interleave == blocks
 
 
 def test_the_user_model_experiment_reads_its_files_beside_it() -> None:

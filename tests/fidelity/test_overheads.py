@@ -205,7 +205,9 @@ def test_the_fit_keeps_the_variation_around_the_term_and_it_shapes_only_the_tail
     with_jitter = replace(held_out, topology=fit.topology(held_out.topology))
     without = replace(
         held_out,
-        topology=replace(held_out.topology, overheads=replace(fit.overheads, jitter_s=())),
+        topology=replace(
+            held_out.topology, overheads=replace(fit.overheads, jitter_s=(), jitter_per_link_s=())
+        ),
     )
     a, b = compare(without).model("runtime-timed"), compare(with_jitter).model("runtime-timed")
     assert b.matched.mean_s == pytest.approx(a.matched.mean_s, rel=1e-12)

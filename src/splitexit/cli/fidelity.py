@@ -174,7 +174,9 @@ def fidelity_overheads_command(
             f"{format_duration(fit.per_hop_s)} ({fit.samples} samples in "
             f"{len(fit.fitted_on)} files, network {fit.network}, transport {fit.setting[1]}); "
             f"variation around it {format_duration(float(fit.jitter_s[0]))} to "
-            f"{format_duration(float(fit.jitter_s[-1]))} (0.5% to 99.5%)",
+            f"{format_duration(float(fit.jitter_s[-1]))} (0.5% to 99.5%) with no link, "
+            f"{format_duration(float(fit.jitter_per_link_s[0]))} to "
+            f"{format_duration(float(fit.jitter_per_link_s[-1]))} more per link crossed",
             file=human,
         )
         for path in outputs.targets:

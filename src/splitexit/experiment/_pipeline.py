@@ -22,7 +22,8 @@ True
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from splitexit.datasets import DatasetSplits
     from splitexit.export import JointCheckpoint, Manifest
     from splitexit.nets import MultiExitNet
-    from splitexit.runtime import TestbedOptions, WorkerOptions
+    from splitexit.runtime import TestbedOptions, TestbedSession, WorkerOptions
     from splitexit.training import FinalSettings
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "deploy_and_measure",
     "export_configuration",
     "export_net",
+    "open_deployment",
     "profile_data",
     "resolve_configuration",
 ]
@@ -294,8 +296,28 @@ def deploy_and_measure(
     address with ``token``), stream the profiling split of the profile's dataset (``data``,
     else read from ``data_dir``), and return the ``splitexit.measurement/1`` document
     (``fidelity.measurement_from_mapping`` reads it into a ``Measurement``)."""
+    from splitexit.runtime import run_testbed
+
+    manifest, images, labels, pixels = _deployment_inputs(
+        folder, profile, profile_name, data, data_dir
+    )
+    return run_testbed(
+        manifest, Path(folder), topology, images, labels, pixels,
+        options, profile_name=profile_name, connect=connect, token=token, progress=progress,
+        worker_options=worker_options, sink_listen=sink_listen,
+    )  # fmt: skip
+
+
+def _deployment_inputs(
+    folder: Path,
+    profile: Profile,
+    profile_name: str,
+    data: DatasetSplits | None,
+    data_dir: Path | None,
+) -> tuple[Any, Any, Any, Any]:
+    """(manifest, images, labels, pixel codec) of the export in ``folder`` for the testbed."""
     from splitexit.export import load_manifest
-    from splitexit.runtime import PixelCodec, run_testbed
+    from splitexit.runtime import PixelCodec
 
     path = Path(folder) / "manifest.json"
     manifest = load_manifest(path)
@@ -316,8 +338,36 @@ def deploy_and_measure(
             data = profile_data(profile, None if data_dir is None else Path(data_dir))
         images, labels = data.profile.images, data.profile.labels
         pixels = PixelCodec(data.pixel_levels, data.mean, data.std)
-    return run_testbed(
-        manifest, Path(folder), topology, images, labels, pixels,
-        options, profile_name=profile_name, connect=connect, token=token, progress=progress,
-        worker_options=worker_options, sink_listen=sink_listen,
-    )  # fmt: skip
+    return manifest, images, labels, pixels
+
+
+@validate_params(
+    {
+        "folder": [_PATH],
+        "topology": [InstanceOf(Topology)],
+        "profile": [InstanceOf(Profile)],
+        "options": [InstanceOf("splitexit.runtime:TestbedOptions")],
+        "profile_name": [InstanceOf(str)],
+        "data": [InstanceOf("splitexit.datasets:DatasetSplits"), None],
+    }
+)
+@contextmanager
+def open_deployment(
+    folder: Path,
+    topology: Topology,
+    profile: Profile,
+    options: TestbedOptions,
+    *,
+    profile_name: str,
+    data: DatasetSplits | None = None,
+) -> Iterator[TestbedSession]:
+    """The export in ``folder`` deployed on local workers, as a testbed session that
+    measures the profiling split in blocks (``runtime.open_testbed``; interleaved runs)."""
+    from splitexit.runtime import open_testbed
+
+    manifest, images, labels, pixels = _deployment_inputs(folder, profile, profile_name, data, None)
+    with open_testbed(
+        manifest, Path(folder), topology, images, labels, pixels, options,
+        profile_name=profile_name,
+    ) as session:  # fmt: skip
+        yield session

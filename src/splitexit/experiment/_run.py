@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,7 @@ from splitexit.experiment._pipeline import (
     deploy_and_measure,
     export_configuration,
     export_net,
+    open_deployment,
     profile_data,
 )
 from splitexit.experiment._spec import Experiment
@@ -268,34 +269,30 @@ def run_experiment(
         if onnx:  # an ONNX model's one exit is its last block: partitionings must reach it
             points = [p for p in points if p.config.partition[-1] == profile.num_blocks - 1]
 
-        cases = []
-        samples = failed = 0
+        exports = []
         for n, point in enumerate(points, start=1):
-            name = f"{n:02d}"
-            export_dir = partial / "exports" / name
+            export_dir = partial / "exports" / f"{n:02d}"
             if joint is None:
                 export_configuration(spec, point.config, topology, export_dir)
             else:
                 export_net(joint.net, point.config, topology, profile, export_dir)
-            shown = ",".join(str(p + 1) for p in point.config.partition)
-            placement = ", ".join(topology.tiers[a].name for a in point.config.placement)
-            say(
-                f"[{n}/{len(points)}] T={point.threshold} P=[{shown}] A=[{placement}]: "
-                f"measuring {options.samples} samples"
+            exports.append(export_dir)
+        if experiment.measure.interleave > 1:
+            documents = _measure_interleaved(
+                experiment, exports, points, topology, profile, options, spec, data, say
             )
-            hook = (
-                nullcontext(None) if bar is None else bar(f"[{n}/{len(points)}]", options.samples)
+        else:
+            documents = _measure_in_turn(
+                exports, points, topology, profile, options, spec, data, say, bar
             )
-            with hook as progress:
-                measured = deploy_and_measure(
-                    export_dir, topology, profile, options, profile_name=spec, data=data,
-                    progress=progress,
-                )  # fmt: skip
+        cases = []
+        samples = failed = 0
+        for n, measured in enumerate(documents, start=1):
             summary_of = measured.get("summary")
             if isinstance(summary_of, dict):
                 samples += int(summary_of.get("samples", 0))
                 failed += int(summary_of.get("failed", 0))
-            path = partial / "measurements" / f"{name}.json"
+            path = partial / "measurements" / f"{n:02d}.json"
             atomic_write_text(path, dump_json(measured, indent=1, where=str(path)))
             cases.append(
                 make_case(
@@ -323,6 +320,77 @@ def run_experiment(
         out=out, summary_markdown=text, fidelity=fidelity, wall_s=wall_s, samples=samples,
         failed=failed,
     )  # fmt: skip
+
+
+def _label(n: int, count: int, point: Any, topology: Any) -> str:
+    shown = ",".join(str(p + 1) for p in point.config.partition)
+    placement = ", ".join(topology.tiers[a].name for a in point.config.placement)
+    return f"[{n}/{count}] T={point.threshold} P=[{shown}] A=[{placement}]"
+
+
+def _measure_in_turn(
+    exports: list[Path],
+    points: list[Any],
+    topology: Any,
+    profile: Any,
+    options: Any,
+    spec: str,
+    data: Any,
+    say: Say,
+    bar: Bar | None,
+) -> list[dict[str, Any]]:
+    """Each configuration deployed, measured whole and torn down, one after the other."""
+    documents = []
+    for n, (export_dir, point) in enumerate(zip(exports, points, strict=True), start=1):
+        say(f"{_label(n, len(points), point, topology)}: measuring {options.samples} samples")
+        hook = nullcontext(None) if bar is None else bar(f"[{n}/{len(points)}]", options.samples)
+        with hook as progress:
+            documents.append(
+                deploy_and_measure(
+                    export_dir,
+                    topology,
+                    profile,
+                    options,
+                    profile_name=spec,
+                    data=data,
+                    progress=progress,
+                )
+            )
+    return documents
+
+
+def _measure_interleaved(
+    experiment: Experiment,
+    exports: list[Path],
+    points: list[Any],
+    topology: Any,
+    profile: Any,
+    options: Any,
+    spec: str,
+    data: Any,
+    say: Say,
+) -> list[dict[str, Any]]:
+    """Every configuration deployed at once, their samples measured in interleaved blocks
+    (``runtime.measure_interleaved``), all torn down at the end."""
+    from splitexit.runtime import measure_interleaved
+
+    blocks = experiment.measure.interleave
+    with ExitStack() as stack:
+        sessions = []
+        for n, (export_dir, point) in enumerate(zip(exports, points, strict=True), start=1):
+            say(f"{_label(n, len(points), point, topology)}: deploying")
+            sessions.append(
+                stack.enter_context(
+                    open_deployment(
+                        export_dir, topology, profile, options, profile_name=spec, data=data
+                    )
+                )
+            )
+        say(
+            f"measuring {options.samples} samples of each of {len(points)} configurations in "
+            f"{blocks} interleaved blocks (seed {experiment.measure.interleave_seed})"
+        )
+        return measure_interleaved(sessions, blocks, seed=experiment.measure.interleave_seed)
 
 
 def _summary(

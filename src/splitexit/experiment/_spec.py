@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from splitexit._boundary import (
     StrictModel,
@@ -94,6 +94,19 @@ class Measure(StrictModel):
     threads: int = Field(default=1, ge=1)
     transport: str = "grpc"
     network: str = "emulated"  # or netns: tiers in namespaces, kernel-shaped links (root)
+    # 1: each configuration measured whole, one after the other; B > 1: every
+    # configuration's samples in B blocks, round by round in a seeded random order per
+    # round, all configurations' workers up for the whole run (runtime/_interleave.py)
+    interleave: int = Field(default=1, ge=1)
+    interleave_seed: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _blocks(self) -> Measure:
+        if self.interleave > self.samples:
+            raise ValueError(
+                f"interleave must be at most samples ({self.samples}), got {self.interleave}"
+            )
+        return self
 
     @field_validator("network")
     @classmethod

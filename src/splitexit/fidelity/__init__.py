@@ -37,6 +37,7 @@ from splitexit.fidelity._predict import (
     COMPUTE_SOURCES,
     PathCosts,
     SamplePrediction,
+    links_crossed,
     path_costs,
     predict_samples,
 )
@@ -48,6 +49,7 @@ from splitexit.fidelity._queueing import (
     predict_queueing,
 )
 from splitexit.fidelity._select import configurations_to_measure
+from splitexit.fidelity._spread import fit_path_spread
 
 __all__ = [
     "COMPUTE_SOURCES",
@@ -75,6 +77,8 @@ __all__ = [
     "compare_many",
     "configurations_to_measure",
     "fit_overheads",
+    "fit_path_spread",
+    "links_crossed",
     "load_cases",
     "load_measurement",
     "make_case",

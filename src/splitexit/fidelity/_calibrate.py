@@ -41,9 +41,11 @@ hits a whole run, or a few messages, and would drag a plain least-squares fit: e
 R t), b at least 0 and 0 with one size; each intercept is the median over configurations of
 that configuration's mean of (observed - slope * x), so it keeps the usual tail of the
 messages but not one run's disturbance. The distribution adds the residuals (measured -
-calibrated, at the measured exit): per configuration 100 quantiles, then the median over
-configurations at each level. Fit on other configurations than the one predicted
-(``compare_many`` leaves each one out).
+calibrated, at the measured exit) per path (``fidelity._spread``): 100 centred quantiles
+every sample has, plus 100 per link its messages cross; the first also carries the mean of
+the pooled residual quantiles (per configuration 100, the median over configurations at each
+level), the bias left by fitting per message. Fit on other configurations than the one
+predicted (``compare_many`` leaves each one out).
 """
 
 from __future__ import annotations
@@ -63,12 +65,12 @@ from splitexit._validation import (
 )
 from splitexit.errors import InputError
 from splitexit.fidelity._case import FidelityCase
-from splitexit.fidelity._predict import COMPUTE_SOURCES, ComputeSource, PathCosts
+from splitexit.fidelity._predict import COMPUTE_SOURCES, ComputeSource, PathCosts, links_crossed
+from splitexit.fidelity._spread import SPREADS, Spread, fit_path_spread, levels
 
 __all__ = ["Calibration", "calibrate"]
 
 FloatArray = npt.NDArray[np.float64]
-_JITTER_LEVELS = 100  # residual quantiles kept for the predicted distribution
 IDLE_CAP_S = 0.010  # a pause beyond it costs a message no more (bench_grpc_idle: 10 ms)
 _MIN_IDLE_MESSAGES = 20  # a (file, kind) mean of fewer messages does not enter g
 
@@ -92,6 +94,8 @@ class Calibration:
     result_local_s: float | None = None  # a_out of a result that crosses no link
     idle_scale: float = 0.0  # g: what a message costs more per second of cycle (<= the cap)
     pause_s: float = 0.0  # the driver's pause between a result and the next send (fitted)
+    # centred: what each link a sample's messages cross adds to ``jitter_s``, level by level
+    jitter_per_link_s: FloatArray | None = None
 
     def overhead_s(self, costs: PathCosts, cycle_s: float = IDLE_CAP_S) -> FloatArray:
         """What a sample leaving at each partition e pays on top of ``costs``: (L,), its
@@ -138,6 +142,14 @@ class Calibration:
             "jitter_quantiles_s": {
                 f"p{q}": float(np.percentile(self.jitter_s, q)) for q in (1, 50, 95, 99)
             },
+            "jitter_per_link_quantiles_s": (
+                None
+                if self.jitter_per_link_s is None
+                else {
+                    f"p{q}": float(np.percentile(self.jitter_per_link_s, q))
+                    for q in (1, 50, 95, 99)
+                }
+            ),
             "fitted_on": list(self.fitted_on),
             "samples": self.samples,
         }
@@ -233,10 +245,16 @@ def _netns_timing(case: FidelityCase, last: npt.NDArray[np.bool_]) -> tuple[Floa
     {
         "cases": [InstanceOf(list, tuple)],
         "compute": [Options(COMPUTE_SOURCES)],
+        "spread": [Options(SPREADS)],
     }
 )
-def calibrate(cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtime") -> Calibration:
+def calibrate(
+    cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtime", spread: Spread = "path"
+) -> Calibration:
     """Fit the runtime's overheads on ``cases`` (never include the one to predict).
+
+    ``spread="pooled"`` keeps one residual spread for every path (the model before the
+    spread per link crossed, for comparisons).
 
     ``compute`` picks the path costs the overheads are added to: ``"runtime"`` (each
     partition's measured ONNX Runtime time) or ``"paper"`` (the profile's times, so that
@@ -270,13 +288,19 @@ def calibrate(cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtim
         compute, input_s, forward_s, per_bit, result_s, call_s, call_scale, np.zeros(1), (),
         input_local_s=input_local_s, result_local_s=result_local_s, idle_scale=idle_scale,
     )  # fmt: skip
-    levels = (np.arange(_JITTER_LEVELS) + 0.5) / _JITTER_LEVELS * 100
-    quantiles = []
+    quantiles, residuals, links = [], [], []
     for case, cost, cycle in zip(usable, costs, cycles, strict=True):
         m = case.measurement
         leave = m.exit[m.delivered]
         predicted = cost.latency_s[leave] + partial.overhead_s(cost, float(cycle))[leave]
-        quantiles.append(np.percentile(m.latency_s[m.delivered] - predicted, levels))
+        residuals.append(m.latency_s[m.delivered] - predicted)
+        links.append(links_crossed(case.topology, case.deployment)[leave])
+        quantiles.append(np.percentile(residuals[-1], levels()))
+    # the spread per path, centred; the pooled quantiles' mean, the bias left by fitting
+    # per message rather than per sample, stays in ``jitter_s``
+    pooled = np.median(np.array(quantiles), axis=0)
+    base, per_link = fit_path_spread(residuals, links)
+    bias = float(pooled.mean())
     return Calibration(
         compute=compute,
         input_s=input_s,
@@ -285,25 +309,30 @@ def calibrate(cases: Sequence[FidelityCase], *, compute: ComputeSource = "runtim
         result_s=result_s,
         call_s=call_s,
         call_scale=call_scale,
-        jitter_s=np.median(np.array(quantiles), axis=0),
+        jitter_s=base + bias if spread == "path" else pooled,
         fitted_on=tuple(case.name for case in usable),
         samples=int(sum(case.measurement.delivered.sum() for case in usable)),
         input_local_s=input_local_s,
         result_local_s=result_local_s,
         idle_scale=idle_scale,
         pause_s=float(np.median(pauses)),
+        jitter_per_link_s=per_link if spread == "path" else None,
     )
 
 
 def _pause(case: FidelityCase) -> float:
     """Mean time between a result's arrival and the client's next send (s), 0 without the
-    send and arrival times: a one-client run's mean cycle is its mean latency plus it."""
+    send and arrival times: a one-client run's mean cycle is its mean latency plus it. In
+    an interleaved run only within a block (between blocks the run waited for others)."""
     m = case.measurement
     if m.sent_s is None or m.received_s is None or m.delivered.sum() < 2:
         return 0.0
     sent, received = m.sent_s[m.delivered], m.received_s[m.delivered]
     order = np.argsort(sent, kind="stable")
     gaps = sent[order][1:] - received[order][:-1]
+    if m.block is not None:  # interleaved: the wait for the other runs' blocks is no pause
+        block = m.block[m.delivered][order]
+        gaps = gaps[block[1:] == block[:-1]]
     gaps = gaps[np.isfinite(gaps)]
     return float(np.mean(np.maximum(gaps, 0.0))) if gaps.size else 0.0
 

@@ -29,6 +29,7 @@ from splitexit.fidelity._predict import (
     COMPUTE_SOURCES,
     ComputeSource,
     SamplePrediction,
+    links_crossed,
     predict_samples,
 )
 from splitexit.fidelity._queueing import predict_queueing
@@ -146,9 +147,14 @@ def _queueing_figures(
     figures = []
     for model, compute, fitted in chosen:
         pools = None
-        if fitted is not None:
-            spread = (fitted.jitter_s - fitted.jitter_s.mean()).tolist()
-            pools = [spread] * case.measurement.num_partitions
+        if fitted is not None:  # each exit's path its own spread (``fidelity._spread``)
+            base = fitted.jitter_s - fitted.jitter_s.mean()
+            per_link = fitted.jitter_per_link_s
+            links = links_crossed(case.topology, case.deployment)
+            pools = [
+                (base if per_link is None else base + links[k] * per_link).tolist()
+                for k in range(case.measurement.num_partitions)
+            ]
         replay = predict_queueing(case, compute=compute, calibration=fitted, residual_s=pools)
         stats = LatencyStats.of(replay.latency_s)
         figures.append(_stats_figures(model + QUEUEING, stats, stats, measured))

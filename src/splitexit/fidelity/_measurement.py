@@ -124,6 +124,9 @@ class _SampleSpec(StrictModel):
     client: Annotated[int, Field(ge=1)] | None = None
     sent_s: NonNegative | None = None
     received_s: NonNegative | None = None
+    # optional: the 0-based block it was measured in, when the run measured its samples in
+    # several blocks interleaved with other configurations' (``splitexit run``'s interleave)
+    block: Annotated[int, Field(ge=0)] | None = None
 
 
 class _MeasurementSpec(StrictModel):
@@ -256,6 +259,8 @@ class Measurement:
     # run's first send to the sample's send and to its result's arrival
     sent_s: FloatArray | None = None
     received_s: FloatArray | None = None
+    # per sample (S,), when every sample names it: the 0-based block (interleaved runs)
+    block: IntArray | None = None
     # per hop, when every hop has it: what its worker waited from the arrival before its
     # compute (netns: propagation and bucket credit); None in older files
     receive_s: FloatArray | None = None
@@ -343,6 +348,11 @@ def measurement_from_mapping(data: object, *, source: str = "<measurement>") -> 
         ),
         sent_s=_times([s.sent_s for s in samples]),
         received_s=_times([s.received_s for s in samples]),
+        block=(
+            np.array([s.block for s in samples], dtype=np.int64)
+            if samples and all(s.block is not None for s in samples)
+            else None
+        ),
         partitions=tuple(
             MeasuredPartition(
                 tier=p.tier,

@@ -18,12 +18,13 @@ usual tail counts (the mean latency needs it), one disturbed run does not drag t
 Where the links crossed do not vary apart from the messages in the fitted files, per_hop is
 0 and per_message the median of the files' residual per message.
 
-The fit also keeps how samples vary around the model with the term (``jitter_s``): each
-file's 100 quantiles of (residual - the term's charge), the median over files at each level,
-centred on 0. Without it the replay gives every sample of an exit the same latency, and the
-predicted p99 of a configuration with one exit is its mean (docs/fidelity.md, "p99"); with
-it the predicted distribution is the mixture of each sample's latency plus each quantile,
-the mean unchanged.
+The fit also keeps how samples vary around the model with the term, per path: 100 centred
+quantiles every sample has (``jitter_s``) and 100 each link its messages cross adds
+(``jitter_per_link_s``), fitted on (residual - the term's charge) by ``fidelity._spread``.
+Without them the replay gives every sample of an exit the same latency, and the predicted
+p99 of a configuration with one exit is its mean (docs/fidelity.md, "p99"); with them the
+predicted distribution is the mixture of each sample's latency plus each level's spread of
+its path, the mean unchanged.
 
 Fit it on measurements of one network (compute mode, transport, emulated or netns) and
 predict *other* configurations with the topology it writes (``Overheads``).
@@ -40,18 +41,20 @@ import numpy.typing as npt
 
 from splitexit._validation import (
     InstanceOf,
+    Options,
     returned_type,
     validate_params,
 )
 from splitexit.errors import InputError
 from splitexit.fidelity._case import FidelityCase
+from splitexit.fidelity._predict import links_crossed
+from splitexit.fidelity._spread import SPREADS, Spread, fit_path_spread, levels
 from splitexit.topology import Overheads, Topology
 
 __all__ = ["OverheadFit", "SampleResiduals", "fit_overheads", "sample_residuals"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-_JITTER_LEVELS = 100  # quantiles of the variation kept (as the calibrated model's)
 
 
 @returned_type
@@ -72,9 +75,7 @@ def sample_residuals(case: FidelityCase) -> SampleResiduals:
     topo = case.topology
     costs = case.costs("runtime", overheads=False)
     leave = m.exit[m.delivered]
-    tiers = np.array(case.deployment.placement)
-    forwards = np.concatenate([[0], np.cumsum(np.abs(np.diff(tiers)))])
-    hops = abs(int(tiers[0]) - topo.source) + forwards + np.abs(tiers - topo.destination)
+    hops = links_crossed(topo, case.deployment)
     return SampleResiduals(
         residual_s=np.asarray(m.latency_s[m.delivered] - costs.latency_s[leave], np.float64),
         messages=(leave + 2).astype(np.int64),
@@ -95,6 +96,8 @@ class OverheadFit:
     network: str  # the testbed's network of the fitted files ("emulated" or "netns")
     file_means: FloatArray  # (files, 3): mean residual (s), messages, links crossed
     jitter_s: FloatArray = field(default_factory=lambda: np.zeros(0))  # centred quantiles
+    # centred quantiles each link crossed adds (``fidelity._spread``); empty: none
+    jitter_per_link_s: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def overheads(self) -> Overheads:
@@ -105,7 +108,11 @@ class OverheadFit:
             f"compute {self.setting[0]}): {names}"
         )
         return Overheads(
-            self.per_message_s, self.per_hop_s, note, tuple(float(v) for v in self.jitter_s)
+            self.per_message_s,
+            self.per_hop_s,
+            note,
+            tuple(float(v) for v in self.jitter_s),
+            tuple(float(v) for v in self.jitter_per_link_s),
         )
 
     def topology(self, base: Topology) -> Topology:
@@ -122,6 +129,7 @@ class OverheadFit:
             "transport": self.setting[1],
             "network": self.network,
             "jitter_s": self.jitter_s.tolist(),
+            "jitter_per_link_s": self.jitter_per_link_s.tolist(),
             "files": [
                 {"file": name, "residual_s": r, "messages": msg, "hops": hop}
                 for name, (r, msg, hop) in zip(
@@ -159,10 +167,13 @@ def least_absolute(
     return float(found.x[0]), float(found.x[1])
 
 
-@validate_params({"cases": [InstanceOf(list, tuple)]})
-def fit_overheads(cases: Sequence[FidelityCase]) -> OverheadFit:
+@validate_params({"cases": [InstanceOf(list, tuple)], "spread": [Options(SPREADS)]})
+def fit_overheads(cases: Sequence[FidelityCase], *, spread: Spread = "path") -> OverheadFit:
     """Fit ``per_message`` and ``per_hop`` on ``cases``, all of one network, compute mode
-    and transport (never include a configuration you mean to predict with the result)."""
+    and transport (never include a configuration you mean to predict with the result).
+
+    ``spread="pooled"`` keeps one spread for every path, the median over files of their
+    quantiles (the tail term before the spread per link crossed, for comparisons)."""
     usable = [case for case in cases if case.measurement.delivered.any()]
     if not usable:
         raise InputError("fitting overheads needs at least one measurement with delivered samples")
@@ -185,9 +196,12 @@ def fit_overheads(cases: Sequence[FidelityCase]) -> OverheadFit:
         [[r.residual_s.mean(), r.messages.mean(), r.hops.mean()] for r in found], np.float64
     )
     per_message, per_hop = least_absolute(means[:, 0], means[:, 1], means[:, 2])
-    levels = (np.arange(_JITTER_LEVELS) + 0.5) / _JITTER_LEVELS * 100
     left = [r.residual_s - per_message * r.messages - per_hop * r.hops for r in found]
-    jitter = np.median([np.percentile(x, levels) for x in left], axis=0)
+    if spread == "path":
+        jitter, per_link = fit_path_spread(left, [r.hops for r in found])
+    else:
+        pooled = np.median([np.percentile(x, levels()) for x in left], axis=0)
+        jitter, per_link = np.asarray(pooled - pooled.mean(), np.float64), np.zeros(0)
     (setting, network), *_ = settings
     return OverheadFit(
         per_message_s=per_message,
@@ -197,5 +211,6 @@ def fit_overheads(cases: Sequence[FidelityCase]) -> OverheadFit:
         setting=setting,
         network=network,
         file_means=means,
-        jitter_s=np.asarray(jitter - jitter.mean(), np.float64),
+        jitter_s=jitter,
+        jitter_per_link_s=per_link,
     )

@@ -43,6 +43,7 @@ __all__ = [
     "COMPUTE_SOURCES",
     "PathCosts",
     "SamplePrediction",
+    "links_crossed",
     "path_costs",
     "predict_samples",
 ]
@@ -186,8 +187,9 @@ class SamplePrediction:
 
     ``jitter_s`` holds quantiles of the calibrated model's residuals (learnt on other
     configurations), or for the uncalibrated models the topology's ``overheads.jitter_s``
-    (centred; ``[0.0]`` without); a predicted latency distribution is the mixture of
-    ``latency_s[s] + q`` over q in ``jitter_s``.
+    (centred; ``[0.0]`` without), and ``jitter_per_link_s`` (as many, or ``[0.0]``) what
+    each link crossed adds (``fidelity._spread``); a predicted latency distribution is the
+    mixture of ``latency_s[s] + jitter_s[i] + links[s] * jitter_per_link_s[i]`` over i.
     """
 
     exit: IntArray
@@ -198,6 +200,17 @@ class SamplePrediction:
     overhead_s: FloatArray
     jitter_s: FloatArray
     num_partitions: int
+    links: IntArray | None = None  # (S,): links crossed by each row's path (None: all 0)
+    jitter_per_link_s: FloatArray | None = None  # None: no spread per link
+
+    def spread_s(self, rows: IntArray | None = None) -> FloatArray:
+        """(rows, levels): how each row's latency varies around ``latency_s``."""
+        count = len(self.exit) if rows is None else len(rows)
+        spread = np.broadcast_to(self.jitter_s, (count, len(self.jitter_s)))
+        if self.jitter_per_link_s is None or self.links is None:
+            return np.asarray(spread, np.float64)
+        links = self.links if rows is None else self.links[rows]
+        return np.asarray(spread + links[:, None] * self.jitter_per_link_s[None, :], np.float64)
 
     @property
     def latency_s(self) -> FloatArray:
@@ -215,7 +228,7 @@ class SamplePrediction:
     def distribution(self, rows: IntArray | None = None) -> FloatArray:
         """Latencies of the predicted distribution (with the jitter mixture, if any)."""
         base = self.latency_s if rows is None else self.latency_s[rows]
-        return np.asarray((base[:, None] + self.jitter_s[None, :]).ravel(), dtype=np.float64)
+        return np.asarray((base[:, None] + self.spread_s(rows)).ravel(), dtype=np.float64)
 
 
 @validate_params(
@@ -274,12 +287,16 @@ def predict_samples(
     last_block = np.array(deployment.partition)[leave]
     overhead = costs.overhead_s
     jitter = np.zeros(1)
+    per_link: FloatArray | None = None
     if calibration is None and topology.overheads.jitter_s:  # centred: the mean is kept
         jitter = np.array(topology.overheads.jitter_s, dtype=np.float64)
+        if topology.overheads.jitter_per_link_s:
+            per_link = np.array(topology.overheads.jitter_per_link_s, dtype=np.float64)
     if calibration is not None:
         cycle = calibration.solve_cycle(costs, leave)  # its messages' pause (one client)
         overhead = calibration.overhead_s(costs, cycle)
         jitter = calibration.jitter_s
+        per_link = calibration.jitter_per_link_s
     return SamplePrediction(
         exit=leave,
         correct=np.asarray(correct[np.arange(len(leave)), last_block], dtype=bool),
@@ -289,4 +306,22 @@ def predict_samples(
         overhead_s=overhead[leave],
         jitter_s=jitter,
         num_partitions=len(deployment.partition),
+        links=links_crossed(topology, deployment)[leave],
+        jitter_per_link_s=per_link,
     )
+
+
+@validate_params({"topology": [InstanceOf(Topology)], "deployment": [InstanceOf(Configuration)]})
+def links_crossed(topology: Topology, deployment: Configuration) -> IntArray:
+    """(L,): the links a sample leaving at each partition crosses, summed over its messages
+    (the input, the forwards, the result).
+
+    >>> from splitexit.topology import load_topology
+    >>> plan = Configuration(partition=(2, 9), placement=(1, 2), thresholds=(0.5,))
+    >>> links_crossed(load_topology("mobile"), plan).tolist()
+    [2, 4]
+    """
+    tiers = np.array(deployment.placement, dtype=np.int64)
+    forwards = np.concatenate([[0], np.cumsum(np.abs(np.diff(tiers)))])
+    into = abs(int(tiers[0]) - topology.source)
+    return np.asarray(into + forwards + np.abs(tiers - topology.destination), np.int64)

@@ -14,6 +14,7 @@ from those), ``_plan`` (the one adapter to ``splitexit.export``), ``_driver`` an
 
 from splitexit.runtime._cgroup import CpuQuota, confine, quota_for, release
 from splitexit.runtime._driver import COMPUTE_MODES, TRANSPORTS, Chain, PartitionInfo, SampleRecord
+from splitexit.runtime._interleave import interleaved_order, measure_interleaved
 from splitexit.runtime._links import LinkEmulator, LinkHop, path_links, sleep_until
 from splitexit.runtime._local import READY_PREFIX, TOKEN_ENV, LocalWorkers
 from splitexit.runtime._pixels import PixelCodec
@@ -22,7 +23,9 @@ from splitexit.runtime._sink import Sink
 from splitexit.runtime._testbed import (
     MEASUREMENT_FORMAT,
     TestbedOptions,
+    TestbedSession,
     measure,
+    open_testbed,
     run_testbed,
     summarize,
 )
@@ -45,11 +48,15 @@ __all__ = [
     "SampleRecord",
     "Sink",
     "TestbedOptions",
+    "TestbedSession",
     "WorkerOptions",
     "WorkerServer",
     "confine",
     "export_pieces",
+    "interleaved_order",
     "measure",
+    "measure_interleaved",
+    "open_testbed",
     "path_links",
     "plan_of",
     "quota_for",

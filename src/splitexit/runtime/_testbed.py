@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from splitexit._validation import Callable_, InstanceOf, Interval, PathLike, validate_params
+from splitexit._validation import (
+    Callable_,
+    Constraint,
+    InstanceOf,
+    Interval,
+    PathLike,
+    returned_type,
+    validate_params,
+)
 from splitexit.errors import InputError
 from splitexit.export import Manifest
 from splitexit.runtime._cgroup import CpuLimits, quota_for
@@ -36,8 +44,11 @@ __all__ = [
     "MEASUREMENT_FORMAT",
     "NETWORKS",
     "TestbedOptions",
+    "TestbedSession",
     "measure",
+    "open_testbed",
     "run_testbed",
+    "stream_block",
     "summarize",
 ]
 
@@ -120,13 +131,30 @@ def measure(
     chain.deploy()
     if after_deploy is not None:
         after_deploy()
+    return stream_block(chain, images, labels, range(len(labels)), options, progress=progress)
+
+
+def stream_block(
+    chain: Chain,
+    images: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    positions: Iterable[int],
+    options: TestbedOptions,
+    *,
+    progress: Callable[[], None] | None = None,
+) -> list[SampleRecord]:
+    """On a deployed chain: the first ``options.warm_samples`` samples (not recorded), then
+    the samples at ``positions`` of ``images``/``labels`` (records indexed by position, in
+    the order given). ``progress`` as in :func:`measure`."""
+    chosen = [int(p) for p in positions]
     warm = min(options.warm_samples, len(labels))
     if warm:
         chain.stream(images[:warm], labels[:warm], list(range(warm)))
+    block_images, block_labels = images[chosen], labels[chosen]
     observe = getattr(progress, "observe", None)
     if observe is None:
         return chain.stream(
-            images, labels, list(range(len(labels))), clients=options.clients, progress=progress
+            block_images, block_labels, chosen, clients=options.clients, progress=progress
         )
     infer = chain.infer
 
@@ -138,30 +166,30 @@ def measure(
     chain.infer = infer_observed  # type: ignore[method-assign]  # this stream only
     try:
         return chain.stream(
-            images, labels, list(range(len(labels))), clients=options.clients, progress=progress
+            block_images, block_labels, chosen, clients=options.clients, progress=progress
         )
     finally:
         del chain.infer  # the class's method again
 
 
-@validate_params(
-    {
-        "manifest": [InstanceOf(Manifest)],
-        "folder": [PathLike()],
-        "topology": [InstanceOf(Topology)],
-        "images": [InstanceOf(np.ndarray)],
-        "labels": [InstanceOf(np.ndarray)],
-        "pixels": [InstanceOf(PixelCodec), None],
-        "options": [InstanceOf(TestbedOptions)],
-        "profile_name": [InstanceOf(str)],
-        "connect": [InstanceOf(Mapping), None],
-        "token": [InstanceOf(str), None],
-        "progress": [Callable_(), None],
-        "worker_options": [InstanceOf(WorkerOptions), None],
-        "sink_listen": [InstanceOf(str)],
-        "worker_args": [InstanceOf(list, tuple)],
-    }
-)
+_RUN_PARAMS: dict[str, Sequence[Constraint | None]] = {
+    "manifest": [InstanceOf(Manifest)],
+    "folder": [PathLike()],
+    "topology": [InstanceOf(Topology)],
+    "images": [InstanceOf(np.ndarray)],
+    "labels": [InstanceOf(np.ndarray)],
+    "pixels": [InstanceOf(PixelCodec), None],
+    "options": [InstanceOf(TestbedOptions)],
+    "profile_name": [InstanceOf(str)],
+    "connect": [InstanceOf(Mapping), None],
+    "token": [InstanceOf(str), None],
+    "worker_options": [InstanceOf(WorkerOptions), None],
+    "sink_listen": [InstanceOf(str)],
+    "worker_args": [InstanceOf(list, tuple)],
+}
+
+
+@validate_params({**_RUN_PARAMS, "progress": [Callable_(), None]})
 def run_testbed(
     manifest: Manifest,
     folder: Path,
@@ -183,6 +211,103 @@ def run_testbed(
     and return the ``splitexit.measurement/1`` mapping. ``worker_options`` carry the
     driver's TLS material (its sink serves on ``sink_listen``; with ``network="netns"`` on
     the host link instead); ``worker_args`` go to every local worker (``--tls-cert ...``)."""
+    with open_testbed(
+        manifest, folder, topology, images, labels, pixels, options,
+        profile_name=profile_name, connect=connect, token=token,
+        worker_options=worker_options, sink_listen=sink_listen, worker_args=worker_args,
+    ) as session:  # fmt: skip
+        session.block(range(session.count), progress=progress)
+        return session.measurement()
+
+
+@returned_type
+class TestbedSession:
+    """A deployed chain that measures its samples in blocks (``open_testbed``).
+
+    Each ``block`` streams the warm samples first (not recorded: connections and first-call
+    costs after the pause since the previous block), then the given sample positions, and
+    keeps their records; ``measurement`` writes every recorded sample, in index order, with
+    the block it was measured in when there were several."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(
+        self,
+        chain: Chain,
+        plan: ChainPlan,
+        topology: Topology,
+        images: np.ndarray[Any, Any],
+        labels: np.ndarray[Any, Any],
+        options: TestbedOptions,
+        profile_name: str,
+        started: float,
+    ) -> None:
+        self.chain, self.plan, self.topology = chain, plan, topology
+        self.images, self.labels, self.options = images, labels, options
+        self.profile_name = profile_name
+        self.records: dict[int, SampleRecord] = {}
+        self.blocks: dict[int, int] = {}  # sample position -> the block that measured it
+        self._count_blocks = 0
+        self._started = started  # time.monotonic() before the workers started
+
+    @property
+    def count(self) -> int:
+        """How many samples this session measures (positions 0..count-1)."""
+        return len(self.labels)
+
+    def block(
+        self, positions: Iterable[int], *, progress: Callable[[], None] | None = None
+    ) -> list[SampleRecord]:
+        """Stream the warm samples, then the samples at ``positions`` (each at most once per
+        session); returns their records, in the order given."""
+        chosen = [int(p) for p in positions]
+        bad = [p for p in chosen if not 0 <= p < self.count or p in self.records]
+        if bad or len(set(chosen)) != len(chosen):
+            raise InputError(
+                f"a block must name new sample positions in 0..{self.count - 1}, each once; "
+                f"got {bad or chosen}"
+            )
+        records = stream_block(
+            self.chain, self.images, self.labels, chosen, self.options, progress=progress
+        )
+        for p, record in zip(chosen, records, strict=True):
+            self.records[p] = record
+            self.blocks[p] = self._count_blocks
+        self._count_blocks += 1
+        return records
+
+    def measurement(self) -> dict[str, Any]:
+        """The ``splitexit.measurement/1`` mapping of every sample measured so far."""
+        order = sorted(self.records)
+        records = [self.records[p] for p in order]
+        blocks = [self.blocks[p] for p in order] if self._count_blocks > 1 else None
+        return _measurement(
+            self.plan, self.topology, self.chain, records, self.options, self.profile_name,
+            time.monotonic() - self._started, blocks=blocks,
+        )  # fmt: skip
+
+
+@validate_params(_RUN_PARAMS)
+@contextmanager
+def open_testbed(
+    manifest: Manifest,
+    folder: Path,
+    topology: Topology,
+    images: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    pixels: PixelCodec | None,
+    options: TestbedOptions,
+    *,
+    profile_name: str,
+    connect: Mapping[str, str] | None = None,
+    token: str | None = None,
+    worker_options: WorkerOptions | None = None,
+    sink_listen: str = "127.0.0.1:0",
+    worker_args: Sequence[str] = (),
+) -> Iterator[TestbedSession]:
+    """Start the workers (as ``run_testbed``), deploy, and yield a :class:`TestbedSession`
+    that measures the first ``options.samples`` samples in blocks; the workers, chain,
+    namespaces and CPU groups are torn down on leaving."""
     driver = worker_options or WorkerOptions(queue=options.queue)
     netns = options.network == "netns"
     if options.transport == "tcp":  # local workers serve frames only when asked
@@ -202,9 +327,10 @@ def run_testbed(
         else None
     )
 
-    def run(
+    @contextmanager
+    def session(
         addresses: list[str], shared: str, workers: LocalWorkers | None, sink: str
-    ) -> tuple[Chain, list[SampleRecord]]:
+    ) -> Iterator[TestbedSession]:
         chain = Chain(
             plan, folder, topology, addresses, shared,
             compute_mode=options.compute_mode, threads=options.threads,
@@ -214,20 +340,18 @@ def run_testbed(
             result_charges=result_charges,
         )  # fmt: skip
         with _cpu_limits(options) as limits, chain:
-
-            def confine_workers() -> None:  # after deploy: the reference times are unstretched
-                if limits is None or workers is None:
-                    return
+            chain.wait_ready()
+            chain.deploy()
+            # after deploy: the reference times are unstretched
+            if limits is not None and workers is not None:
                 for part in plan.partitions:
                     k = topology.tier_index(part.tier)
                     ratio = topology.tiers[k].compute_ratio
                     if ratio > 1:
                         limits.confine(workers.processes[part.tier].pid, f"t{k}", quota_for(ratio))
-
-            records = measure(
-                chain, images, labels, options, progress=progress, after_deploy=confine_workers
+            yield TestbedSession(
+                chain, plan, topology, images, labels, options, profile_name, started
             )
-        return chain, records
 
     start_s = max(60.0, options.ready_timeout_s)
     if connect is not None:
@@ -238,23 +362,23 @@ def run_testbed(
             raise InputError("connecting to running workers needs their token")
         if options.compute_mode == "cpu-quota" or netns:
             raise InputError("the cpu-quota stretch and the netns network need local workers")
-        chain, records = run([connect[t] for t in tiers], token, None, sink_listen)
+        with session([connect[t] for t in tiers], token, None, sink_listen) as opened:
+            yield opened
     elif netns:
         with netns_workers(
             tiers, topology, queue=options.queue, start_timeout_s=start_s, worker_args=worker_args
         ) as bed:
             workers = bed.workers
             addresses = [workers.addresses[t] for t in tiers]
-            chain, records = run(addresses, workers.token, workers, bed.sink_listen)
+            with session(addresses, workers.token, workers, bed.sink_listen) as opened:
+                yield opened
     else:
         with LocalWorkers(
             tiers, queue=options.queue, start_timeout_s=start_s, extra_args=worker_args
         ) as workers:
             addresses = [workers.addresses[t] for t in tiers]
-            chain, records = run(addresses, workers.token, workers, sink_listen)
-    return _measurement(
-        plan, topology, chain, records, options, profile_name, time.monotonic() - started
-    )
+            with session(addresses, workers.token, workers, sink_listen) as opened:
+                yield opened
 
 
 @contextmanager
@@ -275,6 +399,8 @@ def _measurement(
     options: TestbedOptions,
     profile_name: str,
     wall_s: float,
+    *,
+    blocks: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     thresholds = list(plan.thresholds[:-1])
     uniform = len(set(thresholds)) <= 1
@@ -290,6 +416,9 @@ def _measurement(
         for p in chain.partitions
     ]
     samples = _from_first_send([r.to_dict() for r in records])
+    if blocks is not None:  # measured in several blocks (interleaved with other runs)
+        for sample, block in zip(samples, blocks, strict=True):
+            sample["block"] = block
     return {
         "format": MEASUREMENT_FORMAT,
         "profile": profile_name,
@@ -312,6 +441,7 @@ def _measurement(
             "threads": options.threads,
             "deadline_s": options.deadline_s,
             "wall_s": wall_s,
+            "blocks": 1 if blocks is None else len(set(blocks)),
             "machine": f"{platform.machine()}, {platform.python_implementation()} "
             f"{platform.python_version()}",
             # each partition's effective slowdown (time it held its tier / reference_s) vs R_j

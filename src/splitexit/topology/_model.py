@@ -58,6 +58,7 @@ class Link:
         "per_hop": [Unit(parse_duration, "duration", Interval(float, 0, None))],
         "note": [InstanceOf(str)],
         "jitter_s": [InstanceOf(tuple)],
+        "jitter_per_link_s": [InstanceOf(tuple)],
     }
 )
 @dataclass(frozen=True)
@@ -74,18 +75,29 @@ class Overheads:
     latency varies around the model's with these overheads, centred (mean 0): a predicted
     latency distribution is the mixture of each sample's latency plus every value. It shapes
     the tail (p95, p99) only; the mean, and so the planner, is unchanged.
+    ``jitter_per_link_s`` (optional, as many values, centred): what each link a sample's
+    messages cross adds to it, level by level: a sample crossing h links varies by
+    ``jitter_s[i] + h * jitter_per_link_s[i]`` (``fidelity._spread``).
     """
 
     per_message: float = 0.0
     per_hop: float = 0.0
     note: str = ""
     jitter_s: tuple[float, ...] = ()
+    jitter_per_link_s: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        if not all(math.isfinite(v) and abs(v) <= 1e3 for v in self.jitter_s):
+        for name in ("jitter_s", "jitter_per_link_s"):
+            values = getattr(self, name)
+            if not all(math.isfinite(v) and abs(v) <= 1e3 for v in values):
+                raise InputError(
+                    f"overheads.{name} must hold finite seconds within 1000 s, got "
+                    f"{list(values)[:5]}..."
+                )
+        if self.jitter_per_link_s and len(self.jitter_per_link_s) != len(self.jitter_s):
             raise InputError(
-                f"overheads.jitter_s must hold finite seconds within 1000 s, got "
-                f"{list(self.jitter_s)[:5]}..."
+                f"overheads.jitter_per_link_s must hold as many values as jitter_s "
+                f"({len(self.jitter_s)}), got {len(self.jitter_per_link_s)}"
             )
 
     @property
@@ -213,6 +225,8 @@ class Topology:
                 section["note"] = self.overheads.note
             if self.overheads.jitter_s:
                 section["jitter_s"] = [float(v) for v in self.overheads.jitter_s]
+            if self.overheads.jitter_per_link_s:
+                section["jitter_per_link_s"] = [float(v) for v in self.overheads.jitter_per_link_s]
             data["overheads"] = section
         return data
 

@@ -69,6 +69,17 @@ class _OverheadsSpec(StrictModel):
     note: str = ""
     # centred quantiles (s) of a sample's variation around the model (fidelity-overheads)
     jitter_s: tuple[Annotated[float, BeforeValidator(_jitter)], ...] = ()
+    # centred quantiles (s) each link crossed adds (fidelity-overheads; as many as jitter_s)
+    jitter_per_link_s: tuple[Annotated[float, BeforeValidator(_jitter)], ...] = ()
+
+    @model_validator(mode="after")
+    def _same_levels(self) -> _OverheadsSpec:
+        if self.jitter_per_link_s and len(self.jitter_per_link_s) != len(self.jitter_s):
+            raise ValueError(
+                f"jitter_per_link_s must hold as many values as jitter_s ({len(self.jitter_s)})"
+                f", got {len(self.jitter_per_link_s)}"
+            )
+        return self
 
 
 class _TierSpec(StrictModel):
@@ -134,6 +145,7 @@ def topology_from_mapping(data: object, *, source: str) -> Topology:
                 spec.overheads.per_hop,
                 spec.overheads.note,
                 tuple(spec.overheads.jitter_s),
+                tuple(spec.overheads.jitter_per_link_s),
             )
             if spec.overheads is not None
             else Overheads()
