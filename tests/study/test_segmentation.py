@@ -126,6 +126,7 @@ def test_accuracy_is_miou_per_operator_and_tier(tmp_path: Path) -> None:
     assert 0.0 <= got[("E", "E")] <= 100.0 and 0.0 <= got[("Q", "E")] <= 100.0
 
 
+@pytest.mark.slow  # 4.4 s of CPU (CONTRIBUTING.md: over 1 s is slow)
 def test_segmentation_subject_through_the_study(tmp_path: Path) -> None:
     path = _study(
         tmp_path,
