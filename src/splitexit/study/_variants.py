@@ -60,9 +60,11 @@ class Variant:
 
     operator: str
     pieces: tuple[VariantPiece, ...]
+    output: str | None = None  # the model's first output; None: the last piece's first
 
     def predict(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        """The variant's first output for one feed, chaining its pieces (ONNX Runtime)."""
+        """The variant's first output for one feed, chaining its pieces (ONNX Runtime); a
+        cut can reorder the last piece's outputs, so ``output`` names it when set."""
         tensors = dict(feed)
         out: list[np.ndarray] = []
         for piece in self.pieces:
@@ -70,7 +72,7 @@ class Variant:
             names = [t.name for t in piece.outputs]
             out = session.run(names, {t.name: tensors[t.name] for t in piece.inputs})
             tensors.update(zip(names, out, strict=True))
-        return out[0]
+        return tensors[self.output] if self.output is not None else out[0]
 
 
 _SESSIONS: dict[Path, Any] = {}
