@@ -132,6 +132,7 @@ def _cpu_cgroup_writable() -> bool:
 
 
 @pytest.mark.skipif(not _cpu_cgroup_writable(), reason="needs root and the v1 cpu controller")
+@pytest.mark.xdist_group("netns")  # real CPU groups: with the netns tests, on one worker
 def test_cpu_quota_study_states_its_quotas_and_leaves_no_group(tmp_path: Path) -> None:
     study = load_study(_tiny_study(tmp_path))
     before = {p.name for p in Path("/sys/fs/cgroup/cpu").iterdir()}
@@ -148,3 +149,21 @@ def test_cpu_quota_study_states_its_quotas_and_leaves_no_group(tmp_path: Path) -
     assert statement in result.report.markdown.read_text()
     assert statement in result.report.html.read_text()
     assert "cloud unconfined" in result.report.markdown.read_text()
+
+
+def test_variant_predictions_under_cpu_quotas_take_whole_periods() -> None:
+    from splitexit.study._variants import Variant, variant_predictions
+
+    variant = Variant("P", ())
+    timed = [(0.0003, 0.0004), (0.0025, 0.0031)]  # piece CPU times on this host (s)
+    # sleep stretch: 0.3 ms x 24 + 2.5 ms x 12 = 37.2 ms (p99 46.8), plus 1 ms of transfers
+    median, p99 = variant_predictions(variant, timed, [24.0, 12.0], [0.001])
+    assert (median, p99) == pytest.approx((0.0382, 0.0478))
+    # CFS: 0.3 ms fits the 1 ms quota but still takes one 24 ms period; 2.5 ms needs 3 of
+    # the edge's 12 ms periods; p99's 3.1 ms needs 4
+    quotas = [(1000, 24000), (1000, 12000)]
+    median, p99 = variant_predictions(variant, timed, [24.0, 12.0], [0.001], quotas)
+    assert (median, p99) == pytest.approx((0.024 + 0.036 + 0.001, 0.024 + 0.048 + 0.001))
+    # an unconfined tier (None) keeps the ratio
+    median, _ = variant_predictions(variant, timed, [24.0, 1.0], [0.0], [(1000, 24000), None])
+    assert median == pytest.approx(0.024 + 0.0025)

@@ -241,8 +241,10 @@ class RuntimeExecutor:
         subject's variants timed interleaved, ``time_variants``) x the tier's compute ratio,
         plus the input, cut and result transfers over the links, each with the topology's
         per-message overhead (``overheads:``, 0 without it): a strategy of k pieces sends
-        k + 1 messages, also the ones that cross no link."""
+        k + 1 messages, also the ones that cross no link. In ``cpu-quota`` mode a piece on a
+        confined tier takes whole CFS periods instead (``variant_predictions``)."""
         topo = self.study.topology
+        quotas = self.cpu_quotas()
         out: dict[Strategy, Prediction] = {}
         for subject, variants in self.variants.items():
             feed = self.samples[subject].feeds[0]
@@ -255,6 +257,7 @@ class RuntimeExecutor:
                 bits = [8.0 * t.nbytes for t in variant.pieces[0].inputs]
                 bits += [8.0 * sum(t.nbytes for t in p.outputs) for p in variant.pieces]
                 transfers = message_costs(topo, hops, bits)
-                median, p99 = variant_predictions(variant, timed[op], ratios, transfers)
+                limits = [quotas.get(topo.tiers[k].name) for k in idx]
+                median, p99 = variant_predictions(variant, timed[op], ratios, transfers, limits)
                 out[Strategy(subject, op, tiers)] = Prediction(median, p99)
         return out
