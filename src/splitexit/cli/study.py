@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from splitexit.cli._common import console
 from splitexit.cli._common import user_errors as _user_errors
+
+if TYPE_CHECKING:
+    from splitexit.study import Study
 
 __all__ = ["register", "study_command"]
 
@@ -45,7 +50,9 @@ def study_command(
         def say(line: str) -> None:
             con.print(f"[{time.monotonic() - started:7.1f} s] {line}", highlight=False)
 
-        result, check = measured_study(study, out, compute_mode=compute_mode, progress=say)
+        with tempfile.TemporaryDirectory(prefix="splitexit-subjects-") as tmp:
+            study = _export_models(study, Path(tmp), say)
+            result, check = measured_study(study, out, compute_mode=compute_mode, progress=say)
         tau = check["kendall_tau"]
         confirmed = sum(r["confirmed"] for r in check["recommendations"])
         con.print(
@@ -56,6 +63,31 @@ def study_command(
             f"({len(check['planner'])} made); report {result.report.markdown}",
             highlight=False,
         )
+
+
+def _export_models(study: Study, work: Path, say: Callable[[str], None]) -> Study:
+    """Each ``model:`` subject exported to ONNX with its held-out samples and labels."""
+    models = [s for s in study.spec.subjects if s.model is not None]
+    if not models:
+        return study
+    from splitexit.experiment import export_study_subject
+    from splitexit.study import model_profile, with_subject_files
+
+    files = {}
+    for subject in models:
+        assert subject.model is not None
+        exported = export_study_subject(
+            model_profile(subject.model, study.base_dir),
+            study.topology,
+            work / subject.name,
+            count=max(study.spec.samples.count, 200),
+        )
+        say(
+            f"{subject.name}: exported model {subject.model} to ONNX with "
+            f"{exported.samples} held-out samples (weights: {exported.weights})"
+        )
+        files[subject.name] = (exported.onnx, exported.data)
+    return with_subject_files(study, files)
 
 
 def register(app: typer.Typer) -> None:

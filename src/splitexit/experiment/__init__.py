@@ -26,6 +26,7 @@ from splitexit.experiment._spec import (
     default_experiment_path,
     load_experiment,
 )
+from splitexit.experiment._study_subject import StudySubjectFiles, export_study_subject
 
 __all__ = [
     "Experiment",
@@ -33,6 +34,7 @@ __all__ = [
     "ExportResult",
     "Measure",
     "Requirement",
+    "StudySubjectFiles",
     "Train",
     "check_report_folder",
     "default_experiment_path",
@@ -40,6 +42,7 @@ __all__ = [
     "deploy_and_measure",
     "export_configuration",
     "export_net",
+    "export_study_subject",
     "load_experiment",
     "profile_data",
     "resolve_configuration",

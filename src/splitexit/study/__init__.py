@@ -38,8 +38,10 @@ from splitexit.study._spec import (
     Study,
     StudySpec,
     load_study,
+    model_profile,
     seed_tier_sets,
     study_from_mapping,
+    with_subject_files,
 )
 from splitexit.study._stats import (
     KruskalTest,
@@ -89,6 +91,7 @@ __all__ = [
     "magnitude_letter",
     "make_schedule",
     "measured_study",
+    "model_profile",
     "plan_study",
     "prediction_table",
     "quick_study",
@@ -103,6 +106,7 @@ __all__ = [
     "study_report_info",
     "study_schedule",
     "study_strategies",
+    "with_subject_files",
     "write_report",
     "write_statistics",
 ]

@@ -94,7 +94,11 @@ class RuntimeExecutor:
         operators = tuple(dict.fromkeys(op for op, _ in study.cells))
         for spec in study.spec.subjects:
             if spec.onnx is None:
-                raise SplitexitError(f"subject {spec.name!r}: only ONNX subjects run for now")
+                raise SplitexitError(
+                    f"subject {spec.name!r}: model {spec.model!r} is not exported yet; "
+                    "`splitexit study` exports it (splitexit.experiment.export_study_subject, "
+                    "then splitexit.study.with_subject_files)"
+                )
             path = study.base_dir / spec.onnx
             inputs = load_model(path).inputs
             if spec.data is not None:
@@ -155,17 +159,31 @@ class RuntimeExecutor:
             raise
         self._stack, self._chain, self._current = stack, chain, strategy
 
-    def _confine(self, stack: ExitStack, workers: object, tiers: Sequence[str]) -> None:
+    def cpu_quotas(self) -> dict[str, tuple[int, int]]:
+        """Tier name -> (quota_us, period_us) of the CFS quota that ``cpu-quota`` mode puts
+        its workers under (the runtime's short-period ``quota_for``); tiers with a compute
+        ratio of 1 run unconfined and are absent. Empty in ``sleep`` mode."""
+        if self.compute_mode != "cpu-quota":
+            return {}
         from splitexit.runtime import quota_for
-        from splitexit.runtime._cgroup import CpuLimits
+
+        return {
+            tier.name: (q.quota_us, q.period_us)
+            for tier in self.study.topology.tiers
+            if tier.compute_ratio > 1 and (q := quota_for(tier.compute_ratio))
+        }
+
+    def _confine(self, stack: ExitStack, workers: object, tiers: Sequence[str]) -> None:
+        from splitexit.runtime._cgroup import CpuLimits, CpuQuota
 
         limits = stack.enter_context(CpuLimits())
-        topo = self.study.topology
+        quotas = self.cpu_quotas()
         for tier in tiers:
-            k = topo.tier_index(tier)
-            if topo.tiers[k].compute_ratio > 1:
+            if tier in quotas:
+                quota, period = quotas[tier]
                 pid = workers.processes[tier].pid  # type: ignore[attr-defined]
-                limits.confine(pid, f"t{k}", quota_for(topo.tiers[k].compute_ratio))
+                k = self.study.topology.tier_index(tier)
+                limits.confine(pid, f"t{k}", CpuQuota(period_us=period, quota_us=quota))
 
     def run_strategy(self, strategy: Strategy, samples: Sequence[int]) -> list[float]:
         """One round-trip latency (s) per sample, sequentially, on the deployed strategy."""
@@ -223,8 +241,10 @@ class RuntimeExecutor:
         subject's variants timed interleaved, ``time_variants``) x the tier's compute ratio,
         plus the input, cut and result transfers over the links, each with the topology's
         per-message overhead (``overheads:``, 0 without it): a strategy of k pieces sends
-        k + 1 messages, also the ones that cross no link."""
+        k + 1 messages, also the ones that cross no link. In ``cpu-quota`` mode a piece on a
+        confined tier takes whole CFS periods instead (``variant_predictions``)."""
         topo = self.study.topology
+        quotas = self.cpu_quotas()
         out: dict[Strategy, Prediction] = {}
         for subject, variants in self.variants.items():
             feed = self.samples[subject].feeds[0]
@@ -237,6 +257,7 @@ class RuntimeExecutor:
                 bits = [8.0 * t.nbytes for t in variant.pieces[0].inputs]
                 bits += [8.0 * sum(t.nbytes for t in p.outputs) for p in variant.pieces]
                 transfers = message_costs(topo, hops, bits)
-                median, p99 = variant_predictions(variant, timed[op], ratios, transfers)
+                limits = [quotas.get(topo.tiers[k].name) for k in idx]
+                median, p99 = variant_predictions(variant, timed[op], ratios, transfers, limits)
                 out[Strategy(subject, op, tiers)] = Prediction(median, p99)
         return out

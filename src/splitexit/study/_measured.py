@@ -9,6 +9,7 @@ measurement, added to ``statistics.json`` and ``report.md``.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import tempfile
 from collections.abc import Callable
@@ -95,6 +96,10 @@ def measured_study(
                 check = {
                     "compute_mode": compute_mode,
                     "compute_ratios": {t.name: t.compute_ratio for t in study.topology.tiers},
+                    "cpu_quotas": {
+                        tier: {"quota_us": quota, "period_us": period}
+                        for tier, (quota, period) in inner.cpu_quotas().items()
+                    },
                     "kendall_tau": tau,
                     "kendall_p": p,
                     "recommender": f"splitexit.plan over the variants {', '.join(planned)} "
@@ -107,6 +112,7 @@ def measured_study(
                 atomic_write_text(staged.statistics_path, dump_json(stats, indent=1))
                 with staged.report.markdown.open("a") as f:
                     f.write(_markdown(check))
+                _html_stretch(staged.report.html, check)
                 checks.append(check)
 
             result = run_study(
@@ -146,6 +152,7 @@ def _markdown(check: dict[str, Any]) -> str:
         "## Prediction check and recommendations",
         "",
         f"Compute scaled by `compute_ratio` ({ratios}), mode `{check['compute_mode']}`.",
+        *_quota_lines(check),
         f"Kendall's tau, predicted vs measured medians: "
         f"{'undefined' if tau is None else f'{tau:.3f}'} (p = {check['kendall_p']}).",
         "",
@@ -185,6 +192,41 @@ def _markdown(check: dict[str, Any]) -> str:
             f"{1000 * pick['predicted_s']:.2f} | {measured} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _html_stretch(page: Path, check: dict[str, Any]) -> None:
+    """State the compute stretch (ratios, and the CPU quotas in cpu-quota mode) in the HTML
+    report too, at its end."""
+    ratios = ", ".join(f"{k} x{v:g}" for k, v in check["compute_ratios"].items())
+    lines = [
+        f"Compute scaled by compute_ratio ({ratios}), mode {check['compute_mode']}.",
+        *_quota_lines(check),
+    ]
+    section = "<h2>Compute stretch</h2>\n" + "\n".join(
+        f"<p>{html.escape(line)}</p>" for line in lines
+    )
+    text = page.read_text()
+    atomic_write_text(page, text.replace("</body></html>", section + "\n</body></html>"))
+
+
+def _quota_lines(check: dict[str, Any]) -> list[str]:
+    """The CPU quotas of ``cpu-quota`` mode, stated for the report (none in sleep mode)."""
+    quotas = check.get("cpu_quotas") or {}
+    if check["compute_mode"] != "cpu-quota":
+        return []
+    free = [t for t in check["compute_ratios"] if t not in quotas]
+    parts = [
+        f"{tier} {q['quota_us']} us of CPU every {q['period_us']} us "
+        f"(1/{q['period_us'] / q['quota_us']:g} of a core)"
+        for tier, q in quotas.items()
+    ]
+    return [
+        f"CPU quotas (CFS bandwidth control, one group per worker): {'; '.join(parts)}"
+        + (f"; {', '.join(free)} unconfined." if free else "."),
+        "A call that needs less CPU than the quota runs at full speed; once a worker has "
+        "spent its quota it waits for the next period, so a latency is a staircase of "
+        "periods, not compute x ratio.",
+    ]
 
 
 def _ms(seconds: float | None) -> str:

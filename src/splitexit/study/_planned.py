@@ -218,7 +218,8 @@ def _deployable(variant: Variant, folder: Path, cuts: Sequence[tuple[str, ...]])
     pieces = tuple(
         VariantPiece(folder / p.file, p.sha256, p.inputs, p.outputs) for p in manifest.pieces
     )
-    return Variant(variant.operator, pieces)
+    first = variant.output or variant.pieces[-1].outputs[0].name  # the whole model's
+    return Variant(variant.operator, pieces, output=first)
 
 
 def _requirements(

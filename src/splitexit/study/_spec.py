@@ -6,6 +6,7 @@ A study crosses subjects (ONNX files or our own models) with strategies, each an
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,8 +24,10 @@ __all__ = [
     "Study",
     "StudySpec",
     "load_study",
+    "model_profile",
     "seed_tier_sets",
     "study_from_mapping",
+    "with_subject_files",
 ]
 
 Operator = Literal["I", "Q", "E", "P", "QE", "QEP"]
@@ -175,6 +178,8 @@ def study_from_mapping(data: object, *, source: str, base_dir: Path) -> Study:
             raise InputError(f"{source}: subjects[{index}].onnx {subject.onnx!r}: no such file")
         if subject.data is not None and not (base_dir / subject.data).is_file():
             raise InputError(f"{source}: subjects[{index}].data {subject.data!r}: no such file")
+        if subject.model is not None:
+            _check_model(subject.model, base_dir, f"{source}: subjects[{index}].model")
     cells = _cells(spec)
     for operator, tiers in cells:
         for letter in tiers:
@@ -186,6 +191,48 @@ def study_from_mapping(data: object, *, source: str, base_dir: Path) -> Study:
                     f"(it has {', '.join(t.name for t in topology.tiers)})"
                 )
     return Study(spec=spec, topology=topology, cells=cells, base_dir=base_dir)
+
+
+def _check_model(model: str, base_dir: Path, where: str) -> None:
+    """A ``model:`` names a bundled profile or a profile file (read, not exported, here)."""
+    from splitexit.profile import BUNDLED_PROFILES, load_profile
+
+    try:
+        profile = load_profile(model_profile(model, base_dir))
+    except InputError as error:
+        raise InputError(
+            f"{where} {model!r} is neither one of our models ("
+            f"{', '.join(n for n in BUNDLED_PROFILES if n != 'example')}) nor a readable "
+            f"profile file ({error})"
+        ) from None
+    if profile.onnx is not None:
+        raise InputError(f"{where} {model!r} profiles an ONNX model; give that file as onnx:")
+
+
+@validate_params({"model": [InstanceOf(str)], "base_dir": [PathLike()]})
+def model_profile(model: str, base_dir: Path) -> str:
+    """The profile a ``model:`` subject names: a file beside the study file, else the name."""
+    path = Path(base_dir) / model
+    return str(path) if path.is_file() else model
+
+
+@validate_params({"study": [InstanceOf(Study)], "files": [InstanceOf(dict)]})
+def with_subject_files(study: Study, files: dict[str, tuple[Path, Path]]) -> Study:
+    """``study`` with each ``model:`` subject named in ``files`` (name -> (ONNX file, .npz
+    of samples and labels), as ``splitexit.experiment.export_study_subject`` writes them)
+    turned into an ONNX subject; an unnamed ``model:`` subject is refused."""
+    subjects = []
+    for subject in study.spec.subjects:
+        if subject.model is not None:
+            if subject.name not in files:
+                raise InputError(
+                    f"subject {subject.name!r}: model {subject.model!r} was not exported"
+                )
+            onnx, data = files[subject.name]  # the study file's own data: wins, if given
+            subject = SubjectSpec(name=subject.name, onnx=str(onnx), data=subject.data or str(data))
+        subjects.append(subject)
+    spec = study.spec.model_copy(update={"subjects": subjects})
+    return dataclasses.replace(study, spec=spec)
 
 
 @validate_params({"path": [PathLike()]})

@@ -13,8 +13,10 @@ predecessor's activations. Every variant is a folder with ``piece-K.onnx`` files
 from __future__ import annotations
 
 import hashlib
+import math
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,9 +62,11 @@ class Variant:
 
     operator: str
     pieces: tuple[VariantPiece, ...]
+    output: str | None = None  # the model's first output; None: the last piece's first
 
     def predict(self, feed: dict[str, np.ndarray]) -> np.ndarray:
-        """The variant's first output for one feed, chaining its pieces (ONNX Runtime)."""
+        """The variant's first output for one feed, chaining its pieces (ONNX Runtime); a
+        cut can reorder the last piece's outputs, so ``output`` names it when set."""
         tensors = dict(feed)
         out: list[np.ndarray] = []
         for piece in self.pieces:
@@ -70,7 +74,7 @@ class Variant:
             names = [t.name for t in piece.outputs]
             out = session.run(names, {t.name: tensors[t.name] for t in piece.inputs})
             tensors.update(zip(names, out, strict=True))
-        return out[0]
+        return tensors[self.output] if self.output is not None else out[0]
 
 
 _SESSIONS: dict[Path, Any] = {}
@@ -189,10 +193,28 @@ def time_variants(
 
 
 def variant_predictions(
-    variant: Variant, timed: list[tuple[float, float]], ratios: list[float], transfers: list[float]
+    variant: Variant,
+    timed: list[tuple[float, float]],
+    ratios: list[float],
+    transfers: list[float],
+    quotas: Sequence[tuple[int, int] | None] | None = None,
 ) -> tuple[float, float]:
     """Predicted (median, p99) round trip: each piece's time x its tier's compute ratio, plus
-    the transfers (input out, cut tensors between pieces, result back), in seconds."""
-    median = sum(m * r for (m, _), r in zip(timed, ratios, strict=True)) + sum(transfers)
-    p99 = sum(p * r for (_, p), r in zip(timed, ratios, strict=True)) + sum(transfers)
-    return median, p99
+    the transfers (input out, cut tensors between pieces, result back), in seconds.
+
+    ``quotas`` (per piece: ``(quota_us, period_us)`` of a CPU-quota tier, or None) replaces
+    the ratio by the CFS staircase: a piece of CPU time t on a confined tier takes whole
+    periods, ceil(t / quota) of them and at least one (a worker serving an inference spends
+    more than the kernel's 1 ms minimum quota per period on its gRPC handling alone: the
+    study's runs throttled it in every period, docs/study.md, Session 11b)."""
+    limits = list(quotas) if quotas is not None else [None] * len(timed)
+
+    def piece(t: float, ratio: float, limit: tuple[int, int] | None) -> float:
+        if limit is None:
+            return t * ratio
+        quota, period = limit
+        return max(1, math.ceil(t / (quota * 1e-6))) * period * 1e-6
+
+    median = sum(piece(m, r, q) for (m, _), r, q in zip(timed, ratios, limits, strict=True))
+    p99 = sum(piece(p, r, q) for (_, p), r, q in zip(timed, ratios, limits, strict=True))
+    return median + sum(transfers), p99 + sum(transfers)
