@@ -12,7 +12,14 @@ import pytest
 from splitexit.configuration import Configuration
 from splitexit.profile import Profile
 from splitexit.study import Strategy, study_from_mapping
-from splitexit.study._planned import PlannerPick, pick_strategy, strategy_configuration
+from splitexit.study._planned import (
+    PlannerPick,
+    pick_strategy,
+    plan_study,
+    staircase_best,
+    staircase_point,
+    strategy_configuration,
+)
 from splitexit.study._recommend import check_picks, repetition_medians, within_noise
 from splitexit.study._spec import Study
 from tests.helpers import profile_from
@@ -186,3 +193,81 @@ def test_repetition_medians_read_from_the_log(tmp_path: Path) -> None:
     ]
     path.write_text("\n".join(rows) + "\n")
     assert repetition_medians(path) == {Strategy("m", "I", "E"): [2.0, 4.5]}
+
+
+QUOTAS = {"mobile": (1000, 24000), "edge": (1000, 12000)}  # the runtime's quota_for(24, 12)
+
+
+def _fast(operator: str) -> Profile:
+    """A profile light enough (4 x 10 us) that compute x ratio puts it on the edge, where
+    the CFS staircase takes a whole 12 ms period."""
+    profile = _profile(operator)
+    return dataclasses.replace(profile, block_compute_s=profile.block_compute_s / 10)
+
+
+def _known(study: Study, profiles: dict[str, Profile]) -> list[Any]:
+    from splitexit.perfmodel import ModelInputs, estimate
+
+    out = []
+    for op, tiers in study.cells:
+        found = strategy_configuration(study, Strategy("tiny", op, tiers), profiles, STUDY_CUTS)
+        assert found is not None
+        variant, config = found
+        linear = estimate(ModelInputs.build(profiles[variant], study.topology), config)
+        out.append((variant, config, linear))
+    return out
+
+
+def test_staircase_estimates_leave_sleep_mode_alone_and_send_quota_picks_to_the_cloud(
+    tmp_path: Path,
+) -> None:
+    study = _study(tmp_path)
+    profiles = {op: _fast(op) for op in ("I", "Q", "E", "QE")}
+    known = _known(study, profiles)
+    topo = study.topology
+    sleep = [staircase_point(v, c, e, profiles[v], topo, {}) for v, c, e in known]
+    assert [p.estimate for p in sleep] == [e for _, _, e in known]  # bit for bit
+    quota = [staircase_point(v, c, e, profiles[v], topo, QUOTAS) for v, c, e in known]
+    requirement = {"min_accuracy": 0.5}
+    linear = staircase_best(sleep, requirement)
+    assert [topo.tiers[a].name for a in linear.config.placement] == ["edge"]
+    staircase = staircase_best(quota, requirement)
+    assert [topo.tiers[a].name for a in staircase.config.placement] == ["cloud"]
+    assert staircase.estimate == known[quota.index(staircase)][2]  # the cloud is unconfined
+    for (_, config, linear_estimate), point in zip(known, quota, strict=True):
+        confined = {topo.tiers[a].name for a in config.placement} & set(QUOTAS)
+        # one 12 or 24 ms period at least per confined piece, instead of t x ratio (< 1 ms)
+        assert (point.latency_s > linear_estimate.latency_s + 0.01) == bool(confined)
+    budget = {"max_latency_s": 0.005}  # only the cloud's strategies meet it with quotas
+    assert all(
+        topo.tiers[a].name == "cloud" for a in staircase_best(quota, budget).config.placement
+    )
+
+
+def test_plan_study_picks_are_the_planners_in_sleep_mode_and_staircase_ones_with_quotas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from splitexit.planner import plan
+    from splitexit.study import _planned
+    from splitexit.study._variants import Variant
+
+    study = _study(tmp_path, [{"operator": op, "tiers": [t]} for op in "IQ" for t in "MEC"])
+    profiles = {op: _fast(op) for op in ("I", "Q", "E", "QE")}
+    monkeypatch.setattr(_planned, "_profiles", lambda *args: dict(profiles))
+    built = {"tiny": {op: Variant(op, ()) for op in profiles}}
+    samples: dict[str, Any] = {"tiny": None}
+    sleep = plan_study(study, built, samples, tmp_path)
+    assert [p.kind for p in sleep] == ["fastest", "near_identity", "budget"]
+    for pick in sleep:  # exactly what splitexit.plan answers (the code before the staircase)
+        requirement = (
+            {"max_latency_s": pick.budget_s}
+            if pick.kind == "budget"
+            else {
+                "min_accuracy": pick.min_accuracy / 100 + 1e-9 if pick.kind == "fastest" else 0.89
+            }
+        )
+        best = plan(profiles, study.topology, estimator="paper", **requirement).best  # type: ignore[arg-type]
+        assert (pick.variant, pick.predicted_s) == (best.variant, best.latency_s)
+    assert sleep[0].strategy.tiers == "E"  # compute x ratio: the edge is fastest
+    quota = plan_study(study, built, samples, tmp_path, quotas=QUOTAS)
+    assert [p.strategy.tiers for p in quota] == ["C", "C", "C"]

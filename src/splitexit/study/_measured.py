@@ -81,7 +81,13 @@ def measured_study(
                 for subject in inner.masks
             }
             picks = plan_study(
-                study, inner.variants, inner.samples, Path(tmp), progress=say, metric=metric
+                study,
+                inner.variants,
+                inner.samples,
+                Path(tmp),
+                progress=say,
+                metric=metric,
+                quotas=inner.cpu_quotas(),
             )
             extra = [p.strategy for p in picks if p.extra]
             measured_accuracy = {**accuracy_by_strategy(accuracy), **_accuracy(inner, extra)}

@@ -11,6 +11,12 @@ batch-1 runs; labels give the accuracy), and ``splitexit.plan`` searches the uni
 3. most accurate within a latency budget: the median of the planner's estimates of the
    subject's study strategies.
 
+In ``cpu-quota`` mode (``quotas``) the planner's estimates model compute as profile time x
+compute ratio, which a confined tier's CFS staircase refutes (docs/study.md, Session 11b):
+each requirement is then answered among the study's strategies and the planner's own pick,
+every one re-estimated with the staircase (``staircase_point``, ``piece_compute_s`` as the
+study's predictions use it); the budget is the median of those re-estimates.
+
 A recommendation is mapped to a study strategy when it is one: a whole variant on one tier
 is that operator on that tier (Q on edge = ``Q@E``); I cut at the study's P cut over a tier
 pair of the study is ``P`` on that pair, and QE cut at the study's QEP cut is ``QEP`` there
@@ -38,18 +44,21 @@ from splitexit.operators import (
     partition,
     profile_onnx,
 )
-from splitexit.perfmodel import ModelInputs, estimate
+from splitexit.perfmodel import Estimate, ModelInputs, estimate
 from splitexit.planner import PlanPoint, plan
 from splitexit.profile import Profile
 from splitexit.study._schedule import Strategy
 from splitexit.study._spec import Study
-from splitexit.study._variants import Variant, VariantPiece, time_variants
+from splitexit.study._variants import Variant, VariantPiece, piece_compute_s, time_variants
+from splitexit.topology import Topology
 
 __all__ = [
     "PLANNED_VARIANTS",
     "PlannerPick",
     "pick_strategy",
     "plan_study",
+    "staircase_best",
+    "staircase_point",
     "strategy_configuration",
 ]
 
@@ -245,6 +254,7 @@ def _requirements(
         "runs": [Interval(int, 1, None, closed="left")],
         "progress": [Callable_(), None],
         "metric": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
+        "quotas": [InstanceOf(dict, "collections.abc:Mapping", name="a mapping"), None],
     }
 )
 def plan_study(
@@ -257,13 +267,17 @@ def plan_study(
     runs: int = 50,
     progress: Callable[[str], None] | None = None,
     metric: Mapping[str, Mapping[str, float]] | None = None,
+    quotas: Mapping[str, tuple[int, int]] | None = None,
 ) -> list[PlannerPick]:
     """Profile each subject's variants, plan the three requirements over them, and add the
     extra strategies' deployable variants to ``variants`` (subject -> operator -> variant).
 
     ``metric`` (subject -> operator -> percent) replaces a subject's profiled accuracy (top-1
     on labels, or agreement with itself) by the study's own metric, e.g. mIoU for a
-    segmentation subject; such a subject's "fastest" has no chance level (floor 0)."""
+    segmentation subject; such a subject's "fastest" has no chance level (floor 0).
+    ``quotas`` (tier name -> (quota_us, period_us), ``RuntimeExecutor.cpu_quotas``; empty
+    or None in ``sleep`` mode, which then plans exactly as before) re-estimates the
+    candidates with the CFS staircase (module docstring)."""
     say = progress or (lambda line: None)
     names = [t.name for t in study.topology.tiers]
     picks: list[PlannerPick] = []
@@ -290,14 +304,35 @@ def plan_study(
                 found := strategy_configuration(study, Strategy(subject, op, tiers), profiles, cuts)
             )
         ]
-        budget = float(np.median([estimate(inputs[v], c).latency_s for v, c in known]))
+        topo = study.topology
+        staircase = [
+            staircase_point(v, c, estimate(inputs[v], c), profiles[v], topo, quotas or {})
+            for v, c in known
+        ]
+        budget = float(np.median([p.latency_s for p in staircase]))
         say(f"{subject}: planning over {', '.join(profiles)} (budget {1e3 * budget:.3g} ms)")
         for kind, name, requirement in _requirements(profiles, budget, loss, chance):
+            best: PlanPoint | None
             try:
-                best = plan(profiles, study.topology, estimator="paper", **requirement).best  # type: ignore[arg-type]
+                best = plan(profiles, topo, estimator="paper", **requirement).best  # type: ignore[arg-type]
             except InfeasibleError as exc:
-                say(f"{subject}: {name}: {exc}")
-                continue
+                if not quotas:
+                    say(f"{subject}: {name}: {exc}")
+                    continue
+                best = None
+            if quotas:
+                points = list(staircase)
+                if best is not None:
+                    v = best.variant or "I"
+                    points.append(
+                        staircase_point(v, best.config, best.estimate, profiles[v], topo, quotas)
+                    )
+                try:
+                    best = staircase_best(points, requirement)
+                except InfeasibleError as exc:
+                    say(f"{subject}: {name}: {exc}")
+                    continue
+            assert best is not None  # sleep mode continued above when infeasible
             floor = requirement.get("min_accuracy", 0.0) - _ANY_ACCURACY
             pick = _pick(study, subject, (kind, name), best, profiles, cuts, names, budget, floor)
             if best.config.partition[-1] != profiles[pick.variant].num_blocks - 1 or (
@@ -317,6 +352,47 @@ def plan_study(
                 + (" (extra)" if pick.extra else "")
             )
     return picks
+
+
+def staircase_point(
+    variant: str,
+    config: Configuration,
+    linear: Estimate,
+    profile: Profile,
+    topology: Topology,
+    quotas: Mapping[str, tuple[int, int]],
+) -> PlanPoint:
+    """The planner's ``linear`` estimate of ``config`` with each partition's compute on a
+    CPU-quota tier (``quotas``: tier name -> (quota_us, period_us)) replaced by the CFS
+    staircase (``piece_compute_s``), weighted by the share of samples that reach the
+    partition (the estimate's exit rates). Without quotas the estimate is unchanged."""
+    delta, reach, first = 0.0, 1.0, 0
+    for k, (last, a) in enumerate(zip(config.partition, config.placement, strict=True)):
+        tier = topology.tiers[a]
+        limit = quotas.get(tier.name)
+        if limit is not None:
+            t = float(profile.block_compute_s[first : last + 1].sum())
+            ratio = tier.compute_ratio
+            delta += reach * (piece_compute_s(t, ratio, limit) - t * ratio)
+        reach -= linear.exit_rates[k]
+        first = last + 1
+    return PlanPoint(config, replace(linear, compute_s=linear.compute_s + delta), variant=variant)
+
+
+def staircase_best(points: Sequence[PlanPoint], requirement: Mapping[str, float]) -> PlanPoint:
+    """The point answering ``requirement`` (``min_accuracy``: the fastest above it;
+    ``max_latency_s``: the most accurate within it, then the fastest); ties go to the
+    earlier point. InfeasibleError when none does."""
+    if "max_latency_s" in requirement:
+        ok = [p for p in points if p.latency_s <= requirement["max_latency_s"]]
+        best = min(ok, key=lambda p: (-p.accuracy, p.latency_s), default=None)
+    else:
+        ok = [p for p in points if p.accuracy >= requirement.get("min_accuracy", 0.0)]
+        best = min(ok, key=lambda p: p.latency_s, default=None)
+    if best is None:
+        wanted = dict(requirement)
+        raise InfeasibleError(f"no strategy meets {wanted} under the CPU-quota staircase")
+    return best
 
 
 def _pick(

@@ -42,6 +42,7 @@ __all__ = [
     "Variant",
     "VariantPiece",
     "build_variants",
+    "piece_compute_s",
     "time_pieces",
     "time_variants",
     "variant_predictions",
@@ -192,6 +193,21 @@ def time_variants(
     }
 
 
+def piece_compute_s(t: float, ratio: float, limit: tuple[int, int] | None) -> float:
+    """Seconds a piece of ``t`` seconds of CPU (on this machine) takes on a tier: ``t`` x the
+    tier's compute ratio, or on a CPU-quota tier (``limit`` = ``(quota_us, period_us)``) the
+    CFS staircase, whole periods, ceil(t / quota) of them and at least one. Shared by the
+    study's predictions and its planner's picks in ``cpu-quota`` mode.
+
+    >>> piece_compute_s(0.0025, 12.0, (1000, 12000))  # 3 periods of 12 ms
+    0.036
+    """
+    if limit is None:
+        return t * ratio
+    quota, period = limit
+    return max(1, math.ceil(t / (quota * 1e-6))) * period * 1e-6
+
+
 def variant_predictions(
     variant: Variant,
     timed: list[tuple[float, float]],
@@ -208,13 +224,7 @@ def variant_predictions(
     more than the kernel's 1 ms minimum quota per period on its gRPC handling alone: the
     study's runs throttled it in every period, docs/study.md, Session 11b)."""
     limits = list(quotas) if quotas is not None else [None] * len(timed)
-
-    def piece(t: float, ratio: float, limit: tuple[int, int] | None) -> float:
-        if limit is None:
-            return t * ratio
-        quota, period = limit
-        return max(1, math.ceil(t / (quota * 1e-6))) * period * 1e-6
-
+    piece = piece_compute_s
     median = sum(piece(m, r, q) for (m, _), r, q in zip(timed, ratios, limits, strict=True))
     p99 = sum(piece(p, r, q) for (_, p), r, q in zip(timed, ratios, limits, strict=True))
     return median + sum(transfers), p99 + sum(transfers)
