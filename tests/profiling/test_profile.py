@@ -27,7 +27,11 @@ def test_profile_model_fills_every_field_from_measurements(
     n = 4
     assert profile.num_blocks == n and profile.model == "resnet8" and profile.dataset == "digits"
     assert profile.thresholds.tolist() == pytest.approx([k / 20 for k in range(1, 21)])
-    assert (profile.block_compute_s > 0).all() and (profile.branch_compute_s > 0).all()
+    # CK_k is block k's partition less its head alone (ONNX Runtime's per-call cost sits in
+    # CB_k): a block cheaper than the timing noise (ResNet-8's stem on 8 x 8 digits, a few
+    # microseconds) can come out 0, never negative; the blocks together cost measurable time
+    assert (profile.block_compute_s >= 0).all() and profile.block_compute_s.sum() > 0
+    assert (profile.branch_compute_s > 0).all()
     # accuracies are what the trace says, per branch: separate for acc_i, joint for the other
     assert profile.accuracy.tolist() == pytest.approx(trace.correct_separate.mean(0).tolist())
     assert profile.accuracy_joint is not None

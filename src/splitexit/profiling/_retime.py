@@ -75,6 +75,7 @@ def onnx_times(
     partition's, so CK_k + CB_k is the measured time of that partition, and ONNX Runtime's
     cost per call is counted once per partition, in its exit's CB, as the worker pays it
     once per partition; a partition of blocks a..b is predicted as CK_a + ... + CK_b + CB_b.
+    A block cheaper than the timing noise can come out with CK_k = 0 (never negative).
     """
     import torch
 
@@ -119,7 +120,8 @@ def timing_note(settings: RetimeSettings) -> str:
     return (
         f"p{settings.percentile:g} of {settings.runs} batch-1 runs after {settings.warmup} "
         "warm-up runs of each single-block partition (block k and exit k, as exported and as "
-        "a worker times it) and of each exit head alone; CB_k = the head, CK_k = the rest"
+        "a worker times it) and of each exit head alone; CB_k = the head, CK_k = the rest "
+        "(0 for a block cheaper than the timing noise)"
     )
 
 
