@@ -22,6 +22,14 @@ from splitexit.cli._common import user_errors as _user_errors
 from splitexit.cli._outputs import check_output_file, is_stdout
 from splitexit.errors import InputError
 
+_WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Processes of the local pool (default: the CPUs divided by --threads, at "
+        "most one per task; 1: in this process)."
+    ),
+]
+
 __all__ = ["profile_command", "register", "validate_command"]
 
 
@@ -109,13 +117,7 @@ def profile_command(
         Literal["local", "ray"],
         typer.Option(help="Where separate models train: local (a process pool) or ray."),
     ] = "local",
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            help="Processes of the local pool (default: the CPUs divided by --threads, at "
-            "most one per task; 1: in this process)."
-        ),
-    ] = None,
+    workers: _WorkersOpt = None,
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster ('auto' or host:port; default: start one).")
     ] = None,
@@ -282,13 +284,7 @@ def validate_command(
         Literal["local", "ray"],
         typer.Option(help="Where final models train: local (a process pool) or ray."),
     ] = "local",
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            help="Processes of the local pool (default: the CPUs divided by --threads, at "
-            "most one per task; 1: in this process)."
-        ),
-    ] = None,
+    workers: _WorkersOpt = None,
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster ('auto' or host:port; default: start one).")
     ] = None,
