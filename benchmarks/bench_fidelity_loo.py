@@ -25,11 +25,22 @@ Models (docs/fidelity.md, "Terms" and "p99"):
   its residual spread per path; ``calibrated, pooled tail (before)``: one spread for all.
 
 Per configuration it also prints what the tail is made of: the exit mix, the measured
-p99 - p50 against the predicted, the measured p99's bootstrap 90% interval (500 samples hold
-5 beyond p99), and whether the tail is stable within the run: the p99 of its first and
-second half (send order, 250 samples each) against each other. Where they differ by more
-than 10%, the run itself does not reproduce its p99 within the target (load came and went on
-the shared machine), and no model of the configuration can be held to it.
+p99 - p50 against the predicted, and whether the tail is stable within the run: the p99 of
+its first and second half (send order, 250 samples each) against each other. Where they
+differ by more than 10%, the run itself does not reproduce its p99 within the target (load
+came and went on the shared machine), and no model of the configuration can be held to it.
+
+How precisely a run of 500 samples (5 beyond the p99) measures its p99, three ways:
+``p99_intervals`` gives its 95% interval by a bootstrap of the samples (iid), by a moving
+block bootstrap (blocks of ``BLOCK`` consecutive samples in send order: slow samples come in
+bursts, which an iid bootstrap ignores), and distribution-free from the order statistics
+(the ranks r, s with P(r <= Binomial(n, 0.99) < s) >= 95%: for n = 500 the 490th smallest
+sample to the largest). The summary counts each model's predictions inside the block and
+the order-statistic interval. "Sampling alone": the fraction of (block) bootstrap p99s
+within 10% of the measured p99 estimates, per configuration, the chance that a model which
+knew the configuration's true p99 lands within 10% of a run like this one; their sum is
+such a model's expected count, and ``at_least`` (the Poisson-binomial tail of those 20
+chances) the probability that it reaches 18 of 20.
 
 ``--gaps`` prints, per file, its send cycle (median time between sends) and the mean
 observed cost of each message kind and of the call beyond the model (the calibrated model's
@@ -42,8 +53,9 @@ from __future__ import annotations
 
 import argparse
 import glob
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -160,6 +172,24 @@ def idle_distribution(case: FidelityCase, fit: tuple[float, float, float, float]
     return np.asarray(base + cost + per_hop * found.hops, np.float64)
 
 
+@contextmanager
+def coarse_levels(count: int = 100) -> Iterator[None]:
+    """Fit spreads at ``count`` quantile levels inside (the "before" rows: 100 levels, as
+    committed before session 12; ``fidelity._spread.LEVELS`` is 500 since)."""
+    from splitexit.fidelity import _spread
+
+    kept = _spread.LEVELS
+    _spread.LEVELS = count
+    try:
+        yield
+    finally:
+        _spread.LEVELS = kept
+
+
+def _ms(pair: tuple[float, float]) -> str:
+    return f"{pair[0] * 1e3:.1f}..{pair[1] * 1e3:.1f}"
+
+
 def _errors(predicted: FloatArray, measured: FloatArray) -> tuple[float, float]:
     p99 = np.percentile(measured, 99)
     return (
@@ -168,26 +198,87 @@ def _errors(predicted: FloatArray, measured: FloatArray) -> tuple[float, float]:
     )
 
 
-def halves(case: FidelityCase) -> float:
-    """|p99 of the first half / p99 of the second half - 1| (samples in send order)."""
+def in_send_order(case: FidelityCase) -> FloatArray:
+    """The delivered samples' latencies in the order they were sent."""
     m = case.measurement
     latency = _measured(case)
     if m.sent_s is not None:
         latency = latency[np.argsort(m.sent_s[m.delivered], kind="stable")]
+    return latency
+
+
+def halves(case: FidelityCase) -> float:
+    """|p99 of the first half / p99 of the second half - 1| (samples in send order)."""
+    latency = in_send_order(case)
     half = len(latency) // 2
     first, second = np.percentile(latency[:half], 99), np.percentile(latency[half:], 99)
     return float(abs(first / second - 1))
 
 
-def p99_interval(measured: FloatArray, rng: np.random.Generator) -> tuple[float, float, float]:
-    """Bootstrap 90% interval of the measured p99, and the fraction of the bootstrap p99s
-    within 10% of the measured one: how often a model that knew the true p99 would land
-    within the target of a run like this one (the run's own sampling, nothing else)."""
-    draws = rng.choice(measured, size=(400, len(measured)))
-    found = np.percentile(draws, 99, axis=1)
-    p99 = np.percentile(measured, 99)
-    near = float(np.mean(np.abs(found / p99 - 1) <= 0.10))
-    return float(np.percentile(found, 5)), float(np.percentile(found, 95)), near
+BLOCK = 25  # samples per block of the moving block bootstrap (about 0.1-2 s of a run)
+DRAWS = 2000  # bootstrap resamples
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """95% intervals of a run's measured p99 (s), and the chance that the p99 of a run like
+    it lands within 10% of the true one (iid and block bootstrap)."""
+
+    iid: tuple[float, float]
+    block: tuple[float, float]
+    order: tuple[float, float]  # distribution-free, from the order statistics
+    near_iid: float
+    near_block: float
+
+
+def order_ranks(count: int, level: float = 0.99, confidence: float = 0.95) -> tuple[int, int]:
+    """1-based ranks (r, s) of the order statistics that hold the ``level`` quantile with
+    probability >= ``confidence`` whatever the distribution (s = count + 1: no upper end).
+
+    >>> order_ranks(500)
+    (490, 500)
+    """
+    from scipy.stats import binom
+
+    tail = (1 - confidence) / 2
+    below = binom(count, level)  # how many samples fall below the true quantile
+    ranks = np.arange(count + 1)
+    low = int(np.sum(below.cdf(ranks - 1) <= tail)) - 1  # the largest r: P(B < r) <= tail
+    high = count + 1 - int(np.sum(below.sf(ranks - 1) <= tail))  # the least s: P(B >= s)
+    return max(low, 1), high
+
+
+def p99_intervals(latency: FloatArray, rng: np.random.Generator) -> Intervals:
+    """``latency`` in send order; see the module's docstring."""
+    n = len(latency)
+    iid = np.percentile(latency[rng.integers(0, n, size=(DRAWS, n))], 99, axis=1)
+    starts = rng.integers(0, n - BLOCK + 1, size=(DRAWS, -(-n // BLOCK)))
+    rows = (starts[:, :, None] + np.arange(BLOCK)).reshape(DRAWS, -1)[:, :n]
+    block = np.percentile(latency[rows], 99, axis=1)
+    p99 = np.percentile(latency, 99)
+    low, high = order_ranks(n)
+    ordered = np.sort(latency)
+    return Intervals(
+        iid=(float(np.percentile(iid, 2.5)), float(np.percentile(iid, 97.5))),
+        block=(float(np.percentile(block, 2.5)), float(np.percentile(block, 97.5))),
+        order=(float(ordered[low - 1]), float(ordered[high - 1]) if high <= n else np.inf),
+        near_iid=float(np.mean(np.abs(iid / p99 - 1) <= 0.10)),
+        near_block=float(np.mean(np.abs(block / p99 - 1) <= 0.10)),
+    )
+
+
+def at_least(chances: Sequence[float], count: int) -> float:
+    """P(at least ``count`` of independent events with these chances occur).
+
+    >>> round(at_least([0.5, 0.5], 1), 2)
+    0.75
+    """
+    found = np.zeros(len(chances) + 1)
+    found[0] = 1.0
+    for p in chances:
+        found[1:] = found[1:] * (1 - p) + found[:-1] * p
+        found[0] *= 1 - p
+    return float(found[count:].sum())
 
 
 def main() -> None:
@@ -206,7 +297,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     found: dict[str, list[tuple[float, float]]] = {}
     disturbed = []
-    reachable: list[float] = []
+    intervals: list[Intervals] = []
+    p99s: list[float] = []
     for i, case in enumerate(cases):
         others = cases[:i] + cases[i + 1 :]
         fitted = fit_overheads(others).overheads
@@ -237,13 +329,21 @@ def main() -> None:
             case, "runtime", calibration=calibrate(others, spread="pooled")
         )
         models["calibrated"] = _distribution(case, "runtime", calibration=calibrate(others))
+        with coarse_levels():
+            models["runtime-timed + per-message + tail per path, 100 levels (before)"] = (
+                _distribution(case, "runtime", fit_overheads(others).overheads)
+            )
+            models["calibrated, 100 levels (before)"] = _distribution(
+                case, "runtime", calibration=calibrate(others)
+            )
         for name, predicted in models.items():
             found.setdefault(name, []).append(_errors(predicted, measured))
         m = case.measurement
         exits = np.bincount(m.exit[m.delivered], minlength=m.num_partitions).tolist()
         crossed = links_crossed(case.topology, case.deployment).tolist()
-        low, high, near = p99_interval(measured, rng)
-        reachable.append(near)
+        interval = p99_intervals(in_send_order(case), rng)
+        p99s.append(float(np.percentile(measured, 99)))
+        intervals.append(interval)
         d = halves(case)
         disturbed.append(d > UNSTABLE)
         if not args.quiet:
@@ -252,38 +352,54 @@ def main() -> None:
             print(
                 f"{case.name} {m.label_text()} exits {exits} links {crossed}: mean "
                 f"{measured.mean() * 1e3:.2f} ms, p99 {np.percentile(measured, 99) * 1e3:.2f} "
-                f"(90% {low * 1e3:.1f}..{high * 1e3:.1f}, resamples within 10% {near:.0%}); "
+                f"(95%: iid {_ms(interval.iid)}, block {_ms(interval.block)}, order "
+                f"{_ms(interval.order)}; resamples within 10% iid {interval.near_iid:.0%}, block "
+                f"{interval.near_block:.0%}); "
                 f"p99-p50 measured {spread * 1e3:.2f}, calibrated "
                 f"{(np.percentile(cal, 99) - np.percentile(cal, 50)) * 1e3:.2f}; "
                 f"p99 of the halves {d:.1%}{' UNSTABLE' if d > UNSTABLE else ''}; "
                 + ", ".join(
                     f"{k}: {found[k][-1][0]:+.1%}/{found[k][-1][1]:+.1%}"
                     for k in (
-                        "runtime-timed + per-message + pooled tail (before)",
+                        "runtime-timed + per-message + tail per path, 100 levels (before)",
                         "runtime-timed + per-message + tail per path",
-                        "calibrated, pooled tail (before)",
+                        "calibrated, 100 levels (before)",
                         "calibrated",
                     )
                 )
             )
     calm = ~np.array(disturbed)
-    print(
-        f"sampling alone: a model that knew every configuration's true p99 would be within 10% "
-        f"of the measured one for {sum(reachable):.1f} of {len(reachable)} configurations "
-        "(bootstrap: the mean fraction of resampled p99s within 10% of the measured)"
-    )
+    for kind in ("iid", "block"):
+        chances = [getattr(x, f"near_{kind}") for x in intervals]
+        print(
+            f"sampling alone ({kind} bootstrap): a model that knew every configuration's true "
+            f"p99 would be within 10% of the measured one for {sum(chances):.1f} of "
+            f"{len(chances)} configurations on average, for at least 18 with probability "
+            f"{at_least(chances, 18):.2f}"
+        )
     print(
         "| model | configurations | MAPE of mean | max | mean abs. p99 error | p99 within 10% "
-        f"| p99 within 10%, stable runs ({int(calm.sum())}) |"
+        f"| p99 within 10%, stable runs ({int(calm.sum())}) | p99 in the measured p99's 95% "
+        "interval: block bootstrap | order statistics |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
+    measured_p99 = np.array([p for p in p99s])
     for name, rows in found.items():
         mean = np.abs([r[0] for r in rows])
         p99 = np.abs([r[1] for r in rows])
+        predicted = measured_p99 * (1 + np.array([r[1] for r in rows]))
+        inside = {
+            kind: sum(
+                getattr(x, kind)[0] <= v <= getattr(x, kind)[1]
+                for x, v in zip(intervals, predicted, strict=True)
+            )
+            for kind in ("block", "order")
+        }
         print(
             f"| {name} | {len(rows)} | {mean.mean():.1%} | {mean.max():.1%} | "
             f"{p99.mean():.1%} | {(p99 <= 0.10).sum()}/{len(rows)} | "
-            f"{(p99[calm] <= 0.10).sum()}/{int(calm.sum())} |"
+            f"{(p99[calm] <= 0.10).sum()}/{int(calm.sum())} | {inside['block']}/{len(rows)} | "
+            f"{inside['order']}/{len(rows)} |"
         )
 
 

@@ -21,6 +21,7 @@ from splitexit.fidelity import (
     measurement_from_mapping,
     sample_residuals,
 )
+from splitexit.fidelity._spread import LEVELS
 from splitexit.topology import Overheads as TopologyOverheads
 from splitexit.topology import load_topology
 from tests.fidelity.helpers import Overheads, bundled, measurement_mapping, random_deployments
@@ -200,7 +201,7 @@ def test_the_fit_keeps_the_variation_around_the_term_and_it_shapes_only_the_tail
     held_out, *others = cases("iot", 9, noisy, seed=6, rows=300)
     fit = fit_overheads(others)
     jitter = fit.jitter_s
-    assert len(jitter) == 100 and abs(jitter.mean()) < 1e-12
+    assert len(jitter) == LEVELS and abs(jitter.mean()) < 1e-12
     assert np.all(np.diff(jitter) >= 0) and jitter[-1] - jitter[0] > 4e-3
     with_jitter = replace(held_out, topology=fit.topology(held_out.topology))
     without = replace(

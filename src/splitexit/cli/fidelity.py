@@ -169,12 +169,14 @@ def fidelity_overheads_command(
             if json_out is not None:
                 outputs.write_json(json_out, fit.to_dict())
         human = sys.stderr if is_stdout(json_out) else sys.stdout
+        edge = 50 / len(fit.jitter_s)  # the outermost quantile levels, percent
         print(
             f"per message {format_duration(fit.per_message_s)}, per link crossed "
             f"{format_duration(fit.per_hop_s)} ({fit.samples} samples in "
             f"{len(fit.fitted_on)} files, network {fit.network}, transport {fit.setting[1]}); "
             f"variation around it {format_duration(float(fit.jitter_s[0]))} to "
-            f"{format_duration(float(fit.jitter_s[-1]))} (0.5% to 99.5%) with no link, "
+            f"{format_duration(float(fit.jitter_s[-1]))} ({edge:g}% to {100 - edge:g}%) with no "
+            "link, "
             f"{format_duration(float(fit.jitter_per_link_s[0]))} to "
             f"{format_duration(float(fit.jitter_per_link_s[-1]))} more per link crossed",
             file=human,
