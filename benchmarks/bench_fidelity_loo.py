@@ -42,6 +42,16 @@ knew the configuration's true p99 lands within 10% of a run like this one; their
 such a model's expected count, and ``at_least`` (the Poisson-binomial tail of those 20
 chances) the probability that it reaches 18 of 20.
 
+``--tail`` prints, per file, what its slowest 1% (the samples at or above its p99) are
+made of: each one's exit, and how much of its excess over the median sample of the same
+exit lies in each part of its path, from the hops' timings (``arrive_s`` counts from the
+sample's send): ``in`` the transfer to a hop (the previous hop's sending, the kernel's link,
+the receiving worker's decoding; the source's send for the first), ``rec`` the receive
+charge (propagation and bucket credit: a constant), ``busy`` the compute with its stretch,
+``out`` the result's way to the sink. Also how many of them were sent within 0.5 s of
+another (a burst), and the fast path's samples right after a slow-path sample against the
+fast path's median (a longer pause before the next send).
+
 ``--gaps`` prints, per file, its send cycle (median time between sends) and the mean
 observed cost of each message kind and of the call beyond the model (the calibrated model's
 observations: input and result with and without a link, forward, call).
@@ -117,6 +127,82 @@ def gaps(case: FidelityCase) -> str:
         f"{kind} {np.mean(o.y) * 1e3:.2f} ({len(o.y)})" for kind, o in obs.items() if o.y
     )
     return f"{case.name} {m.label_text()}: cycle {cycle * 1e3:.1f} ms; {shown}"
+
+
+def _parts(case: FidelityCase) -> dict[str, FloatArray]:
+    """Per sample (S,), each part of its path (s; NaN where its path has no such hop)."""
+    m = case.measurement
+    count, hops = m.num_samples, m.num_partitions
+    arrive, busy = np.full((count, hops), np.nan), np.full((count, hops), np.nan)
+    wait = np.zeros((count, hops))
+    arrive[m.hop_sample, m.hop_partition] = m.arrive_s
+    busy[m.hop_sample, m.hop_partition] = m.busy_s
+    if m.receive_s is not None:
+        wait[m.hop_sample, m.hop_partition] = m.receive_s
+    parts: dict[str, FloatArray] = {}
+    end = np.zeros(count)
+    for k in range(hops):
+        parts[f"in{k + 1}"] = arrive[:, k] - end
+        parts[f"rec{k + 1}"] = np.where(np.isnan(arrive[:, k]), np.nan, wait[:, k])
+        parts[f"busy{k + 1}"] = busy[:, k]
+        done = arrive[:, k] + wait[:, k] + busy[:, k]
+        end = np.where(np.isnan(done), end, done)
+    parts["out"] = m.latency_s - end
+    return parts
+
+
+def tail_makeup(case: FidelityCase) -> str:
+    """Two lines: the slowest 1% of the file's samples and what their excess is made of."""
+    m = case.measurement
+    delivered = np.flatnonzero(m.delivered)
+    latency = m.latency_s[delivered]
+    count = max(1, round(0.01 * len(delivered)))
+    slowest = delivered[np.argsort(latency, kind="stable")[-count:]][::-1]
+    parts = _parts(case)
+    shares: dict[str, float] = {}
+    shown = []
+    for s in slowest:
+        same = delivered[m.exit[delivered] == m.exit[s]]
+        excess = {
+            k: float(v[s] - np.nanmedian(v[same])) for k, v in parts.items() if np.isfinite(v[s])
+        }
+        largest = max(excess, key=lambda k: excess[k])
+        total = float(m.latency_s[s] - np.median(m.latency_s[same]))
+        shown.append(
+            f"exit {m.exit[s] + 1} {total * 1e3:+.1f} ms ({largest} {excess[largest] * 1e3:+.1f})"
+        )
+        for name, value in excess.items():
+            kind = name.rstrip("0123456789")
+            shares[kind] = shares.get(kind, 0.0) + max(value, 0.0)
+    whole = sum(shares.values()) or 1.0
+    sent = np.sort(m.sent_s[slowest]) if m.sent_s is not None else np.zeros(0)
+    bursts = len(sent) - int(np.sum(np.diff(sent) < 0.5))  # groups sent < 0.5 s apart
+    after = ""
+    order = (
+        delivered[np.argsort(m.sent_s[delivered], kind="stable")]
+        if m.sent_s is not None
+        else delivered
+    )
+    main = int(np.bincount(m.exit[delivered]).argmax())
+    fast = [i for i in range(1, len(order)) if m.exit[order[i]] == main]
+    behind = [order[i] for i in fast if m.exit[order[i - 1]] != main]
+    if behind:
+        typical = np.median(m.latency_s[order[fast]])
+        after = (
+            f"; {len(behind)} fast samples right after a slow one: median "
+            f"{(np.median(m.latency_s[behind]) - typical) * 1e3:+.2f} ms"
+        )
+    exits = np.bincount(m.exit[delivered], minlength=m.num_partitions).tolist()
+    return (
+        f"{case.name} {m.label_text()} exits {exits}: slowest {count}: "
+        + "; ".join(shown)
+        + "\n    excess by part: "
+        + ", ".join(
+            f"{k} {v / whole:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1])
+        )
+        + f"; sent in {bursts} group(s) < 0.5 s apart"
+        + after
+    )
 
 
 IDLE_CAP = 0.010  # s: beyond it a pause costs no more (bench_grpc_idle: 1.3 ms after 10 ms)
@@ -286,13 +372,14 @@ def main() -> None:
     parser.add_argument("files", help="glob of the measurement files (one network)")
     parser.add_argument("--quiet", action="store_true", help="only the summary table")
     parser.add_argument("--gaps", action="store_true", help="only each file's message costs")
+    parser.add_argument("--tail", action="store_true", help="only what each file's slowest 1% are")
     args = parser.parse_args()
     with open("/proc/loadavg", encoding="ascii") as handle:
         print(f"load average {handle.read().split()[0]}")
     cases = load_cases(sorted(glob.glob(args.files)))
-    if args.gaps:
+    if args.gaps or args.tail:
         for case in cases:
-            print(gaps(case))
+            print(gaps(case) if args.gaps else tail_makeup(case))
         return
     rng = np.random.default_rng(0)
     found: dict[str, list[tuple[float, float]]] = {}
