@@ -5,7 +5,7 @@ Models (docs/fidelity.md, "Terms" and "p99"):
 
 - ``paper``, ``runtime-timed``: the trace replay, uncalibrated, no term;
 - ``+ per-message``: ``fit_overheads`` on the other files (the topology's ``overheads``);
-- ``+ per-message + pooled tail (before)``: the same fit with one spread for every path
+- ``+ per-message + pooled tail``: the same fit with one spread for every path
   (``fit_overheads(spread="pooled")``: the median over the other files of their centred
   residual quantiles around the term), the tail term as it was;
 - ``+ per-message + tail per path``: the same fit with its spread per path (``jitter_s``
@@ -22,7 +22,9 @@ Models (docs/fidelity.md, "Terms" and "p99"):
   result and the next send); predicted at the fixed point cycle = the predicted mean
   latency + the fitted files' median pause;
 - ``calibrated``: ``calibrate`` on the other files (``splitexit fidelity --calibrate``),
-  its residual spread per path; ``calibrated, pooled tail (before)``: one spread for all.
+  its residual spread per path; ``calibrated, pooled tail``: one spread for all;
+- ``..., 100 levels (before)``: tail per path and calibrated with their spreads at 100
+  quantile levels, as before session 12 (``coarse_levels``; every other row: 500).
 
 Per configuration it also prints what the tail is made of: the exit mix, the measured
 p99 - p50 against the predicted, and whether the tail is stable within the run: the p99 of
@@ -397,10 +399,8 @@ def main() -> None:
             "runtime-timed": _distribution(case, "runtime", Overheads()),
             "paper + per-message": _distribution(case, "paper", term),
             "runtime-timed + per-message": _distribution(case, "runtime", term),
-            "paper + per-message + pooled tail (before)": _distribution(case, "paper", pooled),
-            "runtime-timed + per-message + pooled tail (before)": _distribution(
-                case, "runtime", pooled
-            ),
+            "paper + per-message + pooled tail": _distribution(case, "paper", pooled),
+            "runtime-timed + per-message + pooled tail": _distribution(case, "runtime", pooled),
             "paper + per-message + tail per path": _distribution(case, "paper", fitted),
             "runtime-timed + per-message + tail per path": _distribution(case, "runtime", fitted),
         }
@@ -412,7 +412,7 @@ def main() -> None:
         models["runtime-timed + per-message after idle (candidate)"] = idle_distribution(
             case, idle_fit(others)
         )
-        models["calibrated, pooled tail (before)"] = _distribution(
+        models["calibrated, pooled tail"] = _distribution(
             case, "runtime", calibration=calibrate(others, spread="pooled")
         )
         models["calibrated"] = _distribution(case, "runtime", calibration=calibrate(others))
