@@ -23,6 +23,8 @@ Models (docs/fidelity.md, "Terms" and "p99"):
   latency + the fitted files' median pause;
 - ``calibrated``: ``calibrate`` on the other files (``splitexit fidelity --calibrate``),
   its residual spread per path; ``calibrated, pooled tail``: one spread for all;
+- ``..., exposed tail (candidate)``: not in the model: tail per path and calibrated with
+  the spread read for each sample's duration (``exposed``; docs/fidelity.md, "Session 12");
 - ``..., 100 levels (before)``: tail per path and calibrated with their spreads at 100
   quantile levels, as before session 12 (``coarse_levels``; every other row: 500).
 
@@ -81,6 +83,8 @@ from splitexit.fidelity import (
     predict_samples,
     sample_residuals,
 )
+from splitexit.fidelity._predict import SamplePrediction
+from splitexit.fidelity._spread import MIN_GROUP
 from splitexit.topology import Overheads
 
 FloatArray = npt.NDArray[np.float64]
@@ -88,15 +92,51 @@ UNSTABLE = 0.10
 LEVELS = (np.arange(100) + 0.5) / 100 * 100  # quantile levels, as the fitted jitter's
 
 
-def _distribution(
+def _prediction(
     case: FidelityCase, compute: str, overheads: Overheads | None = None, **kwargs: object
-) -> FloatArray:
+) -> SamplePrediction:
     topology = case.topology if overheads is None else replace(case.topology, overheads=overheads)
-    pred = predict_samples(
+    return predict_samples(
         case.profile, case.trace, topology, case.deployment, compute=compute,  # type: ignore[arg-type]
         measurement=case.measurement, **kwargs,  # type: ignore[arg-type]
     )  # fmt: skip
-    return pred.distribution(case.rows)
+
+
+def _distribution(
+    case: FidelityCase, compute: str, overheads: Overheads | None = None, **kwargs: object
+) -> FloatArray:
+    return _prediction(case, compute, overheads, **kwargs).distribution(case.rows)
+
+
+def reference_duration(cases: Sequence[FidelityCase]) -> float:
+    """The median mean latency (s) of the (file, links crossed) groups a spread is fitted on
+    (``fidelity._spread``: at least ``MIN_GROUP`` samples each)."""
+    found = []
+    for case in cases:
+        m = case.measurement
+        latency = m.latency_s[m.delivered]
+        crossed = links_crossed(case.topology, case.deployment)[m.exit[m.delivered]]
+        for value in np.unique(crossed):
+            group = latency[crossed == value]
+            if len(group) >= MIN_GROUP:
+                found.append(group.mean())
+    return float(np.median(found))
+
+
+def exposed(case: FidelityCase, prediction: SamplePrediction, reference_s: float) -> FloatArray:
+    """The exposed tail (a candidate): the fitted spread describes samples of the fitted
+    groups' typical duration D_ref; a delay that strikes at random times hits a sample of
+    duration D with D / D_ref times the chance, so above the median its level q reads the
+    fitted spread at 1 - (1 - q) D_ref / D (never below the median), recentred per sample
+    (its mean kept). One sample's distribution per row, as ``distribution`` gives."""
+    latency, spread = prediction.latency_s[case.rows], prediction.spread_s(case.rows)
+    grid = np.linspace(0.5, spread.shape[1] - 0.5, spread.shape[1]) / spread.shape[1]
+    ratio = reference_s / latency[:, None]
+    read = np.where(grid >= 0.5, np.maximum(0.5, 1 - (1 - grid) * ratio), grid)
+    read = np.clip(read, grid[0], grid[-1])
+    moved = np.array([np.interp(r, grid, row) for r, row in zip(read, spread, strict=True)])
+    moved -= moved.mean(axis=1, keepdims=True)
+    return np.asarray((latency[:, None] + moved).ravel(), np.float64)
 
 
 def _measured(case: FidelityCase) -> FloatArray:
@@ -415,7 +455,13 @@ def main() -> None:
         models["calibrated, pooled tail"] = _distribution(
             case, "runtime", calibration=calibrate(others, spread="pooled")
         )
-        models["calibrated"] = _distribution(case, "runtime", calibration=calibrate(others))
+        calibrated = _prediction(case, "runtime", calibration=calibrate(others))
+        models["calibrated"] = calibrated.distribution(case.rows)
+        reference_s = reference_duration(others)
+        models["runtime-timed + per-message + exposed tail (candidate)"] = exposed(
+            case, _prediction(case, "runtime", fitted), reference_s
+        )
+        models["calibrated, exposed tail (candidate)"] = exposed(case, calibrated, reference_s)
         with coarse_levels():
             models["runtime-timed + per-message + tail per path, 100 levels (before)"] = (
                 _distribution(case, "runtime", fit_overheads(others).overheads)
