@@ -127,15 +127,15 @@ def exposed(case: FidelityCase, prediction: SamplePrediction, reference_s: float
     """The exposed tail (a candidate): the fitted spread describes samples of the fitted
     groups' typical duration D_ref; a delay that strikes at random times hits a sample of
     duration D with D / D_ref times the chance, so above the median its level q reads the
-    fitted spread at 1 - (1 - q) D_ref / D (never below the median), recentred per sample
-    (its mean kept). One sample's distribution per row, as ``distribution`` gives."""
+    fitted spread at 1 - (1 - q) D_ref / D (never below the median), shifted so that each
+    sample's mean is kept. One sample's distribution per row, as ``distribution`` gives."""
     latency, spread = prediction.latency_s[case.rows], prediction.spread_s(case.rows)
     grid = np.linspace(0.5, spread.shape[1] - 0.5, spread.shape[1]) / spread.shape[1]
     ratio = reference_s / latency[:, None]
     read = np.where(grid >= 0.5, np.maximum(0.5, 1 - (1 - grid) * ratio), grid)
     read = np.clip(read, grid[0], grid[-1])
     moved = np.array([np.interp(r, grid, row) for r, row in zip(read, spread, strict=True)])
-    moved -= moved.mean(axis=1, keepdims=True)
+    moved += (spread.mean(axis=1) - moved.mean(axis=1))[:, None]  # each sample's mean kept
     return np.asarray((latency[:, None] + moved).ravel(), np.float64)
 
 
