@@ -54,7 +54,8 @@ the receiving worker's decoding; the source's send for the first), ``rec`` the r
 charge (propagation and bucket credit: a constant), ``busy`` the compute with its stretch,
 ``out`` the result's way to the sink. Also how many of them were sent within 0.5 s of
 another (a burst), and the fast path's samples right after a slow-path sample against the
-fast path's median (a longer pause before the next send).
+fast path's median (a longer pause before the next send), and the share of the main
+exit's samples more than ``LATE_S`` beyond its median (how often a delay hits a sample).
 
 ``--gaps`` prints, per file, its send cycle (median time between sends) and the mean
 observed cost of each message kind and of the call beyond the model (the calibrated model's
@@ -193,6 +194,9 @@ def _parts(case: FidelityCase) -> dict[str, FloatArray]:
     return parts
 
 
+LATE_S = 1.5e-3  # s beyond the main exit's median: a sample a delay hit (``--tail``)
+
+
 def tail_makeup(case: FidelityCase) -> str:
     """Two lines: the slowest 1% of the file's samples and what their excess is made of."""
     m = case.measurement
@@ -235,6 +239,12 @@ def tail_makeup(case: FidelityCase) -> str:
             f"{(np.median(m.latency_s[behind]) - typical) * 1e3:+.2f} ms"
         )
     exits = np.bincount(m.exit[delivered], minlength=m.num_partitions).tolist()
+    on_main = latency[m.exit[delivered] == main]
+    beyond = float(np.mean(on_main > np.median(on_main) + LATE_S))
+    after += (
+        f"; main exit: median {np.median(on_main) * 1e3:.1f} ms, {beyond:.1%} of its samples "
+        f"over {LATE_S * 1e3:g} ms beyond it"
+    )
     return (
         f"{case.name} {m.label_text()} exits {exits}: slowest {count}: "
         + "; ".join(shown)
