@@ -124,6 +124,50 @@ def reference_duration(cases: Sequence[FidelityCase]) -> float:
     return float(np.median(found))
 
 
+def hit_rates(cases: Sequence[FidelityCase]) -> tuple[float, float, float]:
+    """(per message, per second, reference chance) of the two-part exposure: a sample with n
+    messages lasting D is hit by a delay (more than ``LATE_S`` beyond its group's median) with
+    chance 1 - exp(-(a n + b D)); a, b >= 0 fitted by least squares on -log(1 - share) over
+    the (file, links crossed) groups of at least ``MIN_GROUP`` samples; the reference is the
+    median of the groups' fitted chances (the spread is fitted on those groups)."""
+    from scipy.optimize import nnls
+
+    rows, shares = [], []
+    for case in cases:
+        m = case.measurement
+        latency = m.latency_s[m.delivered]
+        found = sample_residuals(case)
+        for value in np.unique(found.hops):
+            inside = found.hops == value
+            if inside.sum() >= MIN_GROUP:
+                group = latency[inside]
+                share = min(float(np.mean(group > np.median(group) + LATE_S)), 0.99)
+                rows.append([float(found.messages[inside].mean()), float(group.mean())])
+                shares.append(-np.log1p(-share))
+    design = np.array(rows)
+    (a, b), _ = nnls(design, np.array(shares))
+    chance = 1 - np.exp(-(design @ np.array([a, b])))
+    return float(a), float(b), float(np.median(chance))
+
+
+def two_part(
+    case: FidelityCase, prediction: SamplePrediction, rates: tuple[float, float, float]
+) -> FloatArray:
+    """The exposed tail with the chance of a hit per message and per second (``hit_rates``):
+    level q read at 1 - (1 - q) p_ref / p(n, D) above the median, each sample's mean kept."""
+    a, b, reference = rates
+    latency, spread = prediction.latency_s[case.rows], prediction.spread_s(case.rows)
+    messages = sample_residuals(case).messages.astype(np.float64)
+    chance = 1 - np.exp(-(a * messages + b * latency))
+    grid = np.linspace(0.5, spread.shape[1] - 0.5, spread.shape[1]) / spread.shape[1]
+    ratio = reference / np.maximum(chance, 1e-9)[:, None]
+    read = np.where(grid >= 0.5, np.maximum(0.5, 1 - (1 - grid) * ratio), grid)
+    read = np.clip(read, grid[0], grid[-1])
+    moved = np.array([np.interp(r, grid, row) for r, row in zip(read, spread, strict=True)])
+    moved += (spread.mean(axis=1) - moved.mean(axis=1))[:, None]
+    return np.asarray((latency[:, None] + moved).ravel(), np.float64)
+
+
 def exposed(case: FidelityCase, prediction: SamplePrediction, reference_s: float) -> FloatArray:
     """The exposed tail (a candidate): the fitted spread describes samples of the fitted
     groups' typical duration D_ref; a delay that strikes at random times hits a sample of
@@ -472,6 +516,9 @@ def main() -> None:
             case, _prediction(case, "runtime", fitted), reference_s
         )
         models["calibrated, exposed tail (candidate)"] = exposed(case, calibrated, reference_s)
+        models["calibrated, two-part exposed tail (candidate)"] = two_part(
+            case, calibrated, hit_rates(others)
+        )
         with coarse_levels():
             models["runtime-timed + per-message + tail per path, 100 levels (before)"] = (
                 _distribution(case, "runtime", fit_overheads(others).overheads)
