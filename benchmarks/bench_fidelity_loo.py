@@ -25,6 +25,8 @@ Models (docs/fidelity.md, "Terms" and "p99"):
   its residual spread per path; ``calibrated, pooled tail``: one spread for all;
 - ``..., exposed tail (candidate)``: not in the model: tail per path and calibrated with
   the spread read for each sample's duration (``exposed``; docs/fidelity.md, "Session 12");
+  ``calibrated, two-part exposed tail (candidate)``: read for its chance of a delay per
+  message and per second (``hit_rates``, ``two_part``);
 - ``..., 100 levels (before)``: tail per path and calibrated with their spreads at 100
   quantile levels, as before session 12 (``coarse_levels``; every other row: 500).
 
