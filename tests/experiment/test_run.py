@@ -110,6 +110,7 @@ def test_the_example_experiments_are_valid() -> None:
         "fidelity-mobile-tcp.yaml",
         "fidelity-mobile.yaml",
         "fidelity-seed004-netns-20.yaml",
+        "fidelity-seed004-wide-netns-20.yaml",
     ]
     for name in names:
         experiment = load_experiment(folder / name)
