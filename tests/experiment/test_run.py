@@ -111,6 +111,7 @@ def test_the_example_experiments_are_valid() -> None:
         "fidelity-mobile-tcp.yaml",
         "fidelity-mobile.yaml",
         "fidelity-seed004-netns-20.yaml",
+        "fidelity-seed004-wide-netns-20-warmup200.yaml",
         "fidelity-seed004-wide-netns-20.yaml",
     ]
     for name in names:
