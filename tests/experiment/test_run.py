@@ -70,6 +70,7 @@ def test_run_goes_from_nothing_to_a_measured_report(tmp_path: Path) -> None:
         ("measure: {clients: 0}\n", "measure.clients"),
         ("measure: {samples: 5, interleave: 6}\n", "interleave must be at most samples (5)"),
         ("measure: {interleave: 0}\n", "measure.interleave"),
+        ("measure: {warmup: 0}\n", "measure.warmup"),
     ],
 )
 def test_a_bad_experiment_file_is_one_line_with_exit_status_2(
@@ -110,6 +111,8 @@ def test_the_example_experiments_are_valid() -> None:
         "fidelity-mobile-tcp.yaml",
         "fidelity-mobile.yaml",
         "fidelity-seed004-netns-20.yaml",
+        "fidelity-seed004-wide-netns-20-warmup200.yaml",
+        "fidelity-seed004-wide-netns-20.yaml",
     ]
     for name in names:
         experiment = load_experiment(folder / name)
@@ -119,6 +122,31 @@ def test_the_example_experiments_are_valid() -> None:
         # interleaved: every configuration's samples in blocks (runtime/_interleave.py)
         blocks = 100 if "interleaved-100" in name else 10 if "interleaved" in name else 1
         assert experiment.measure.interleave == blocks
+
+
+def test_measure_warmup_reaches_the_testbed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`measure.warmup`: how many calls time each partition's reference at deploy."""
+    import splitexit.runtime
+    from splitexit.experiment import run_experiment
+
+    class Stop(Exception):
+        pass
+
+    seen: dict[str, object] = {}
+
+    def options(**kwargs: object) -> None:
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(splitexit.runtime, "TestbedOptions", options)
+    path = tmp_path / "e.yaml"
+    for text, warmup in (("measure: {warmup: 200}\n", 200), ("topology: mobile\n", 20)):
+        path.write_text(text)
+        with pytest.raises(Stop):
+            run_experiment(load_experiment(path), tmp_path / "out", say=lambda _: None)
+        assert seen["warmup"] == warmup
 
 
 def test_the_user_model_experiment_reads_its_files_beside_it() -> None:

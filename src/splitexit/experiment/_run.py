@@ -223,6 +223,7 @@ def run_experiment(
         deadline_s=experiment.measure.deadline_s,
         transport=experiment.measure.transport,
         network=experiment.measure.network,
+        warmup=experiment.measure.warmup,
     )
     spec = _profile_file(experiment, say)
     profile = load_profile(spec)

@@ -99,6 +99,9 @@ class Measure(StrictModel):
     # round, all configurations' workers up for the whole run (runtime/_interleave.py)
     interleave: int = Field(default=1, ge=1)
     interleave_seed: int = Field(default=0, ge=0)
+    # calls per partition at deploy that time its reference_s (the first quarter warms up,
+    # the median of the rest); the sleep stretch holds a tier compute_ratio x that
+    warmup: int = Field(default=20, ge=1)
 
     @model_validator(mode="after")
     def _blocks(self) -> Measure:
