@@ -65,3 +65,12 @@ def test_cli_measure_bad_warm_up_exit_2(tmp_path: Path, value: str) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "--warm-ms must be in [0, 100] ms" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_measure_bad_timing_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "emu.yaml"
+    path.write_text("providers:\n  - {name: a, slowdown: 1, bandwidth: 10Mbps}\n")
+    args = ["distredge", "measure", "--cluster", str(path), "--timing", "thrice"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--timing must be 'once' or 'twice'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
