@@ -130,3 +130,73 @@ def test_paired_error_uses_the_round_before_each_block() -> None:
         repeats=1, mode="thread", rounds_per_block=0,
     )  # fmt: skip
     assert without.to_dict()["rows"][0]["paired_error_pct"] is None
+
+
+def test_shuffled_passes_keep_each_layers_heights_and_decorrelate_them() -> None:
+    import numpy as np
+
+    heights = [list(range(1, 33)), list(range(1, 17)), list(range(1, 5))]
+    passes = _measure.pass_heights(heights)
+    shuffled = _measure.shuffled_passes(passes, np.random.default_rng(0))
+    assert len(shuffled) == len(passes)
+    for index in range(len(heights)):  # every layer keeps its heights, as many times each
+        assert sorted(at[index] for at in shuffled) == sorted(at[index] for at in passes)
+    # in the ordered passes the layers' shares rise together; shuffled, not
+    ordered = np.corrcoef([at[0] for at in passes], [at[1] for at in passes])[0, 1]
+    mixed = np.corrcoef([at[0] for at in shuffled], [at[1] for at in shuffled])[0, 1]
+    assert ordered > 0.99 and abs(mixed) < 0.6
+    again = _measure.shuffled_passes(passes, np.random.default_rng(0))
+    assert again == shuffled  # seeded
+
+
+def test_chained_profile_shuffles_each_round_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = load_model("vgg16", **TINY)
+    net = _measure.TorchModel(model, seed=0).eval()
+    seen: list[tuple[int, int]] = []
+    run = _measure.run_split_part
+
+    def spy(net, first, last, x, x_lo, a, b):  # type: ignore[no-untyped-def]
+        seen.append((first, b - a + 1))
+        return run(net, first, last, x, x_lo, a, b)
+
+    monkeypatch.setattr(_measure, "run_split_part", spy)
+    monkeypatch.setattr(_measure.time, "sleep", lambda s: None)
+    orders = []
+    for seed in (None, 3, 3):
+        profile = _measure.ChainedProfile(
+            model, net, name="d", granularity=4, slowdown=2.0, woken_every=100,
+            shuffle_seed=seed,
+        )  # fmt: skip
+        rounds = []
+        for _ in range(2):
+            seen.clear()
+            profile.round()
+            rounds.append(list(seen))
+        orders.append(rounds)
+    plain, shuffled, again = orders
+    assert plain[0] == plain[1]  # ordered: every round the same
+    assert shuffled[0] != shuffled[1] and shuffled == again  # afresh each round, seeded
+    # as many runs, every layer at every height (the woken passes draw other heights)
+    assert len(shuffled[0]) == len(plain[0]) and set(shuffled[0]) == set(plain[0])
+
+
+def test_measure_interleaves_the_methods_image_by_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = load_model("vgg16", **TINY)
+    ran: list[int] = []
+    run = ExecutionPool.run
+
+    def spy(self, strategy, image):  # type: ignore[no-untyped-def]
+        ran.append(strategy.num_volumes)
+        return run(self, strategy, image)
+
+    monkeypatch.setattr(ExecutionPool, "run", spy)
+    for interleave in ("image", "method"):
+        ran.clear()
+        measure_methods(
+            model, _cluster(), methods=["offload", "modnn"], blocks=1, images=2, granularity=8,
+            repeats=1, mode="thread", interleave=interleave,
+        )  # fmt: skip
+        timed = ran[2:]  # after one untimed image of each
+        n = model.num_layers
+        expected = [1, n, 1, n] if interleave == "image" else [1, 1, n, n]
+        assert timed == expected
