@@ -223,6 +223,8 @@ def _disturbed(medians: list[float], reject_pct: float) -> list[int]:
         "warm_s": [Interval(float, 0, 0.1)],
         "timing": [Options(("once", "twice"))],
         "profile_chain": [Interval(int, 1, 3)],
+        "shuffle_passes": [InstanceOf(bool)],
+        "interleave": [Options(("image", "method"))],
         "progress": [Callable_(), None],
     }
 )
