@@ -4,8 +4,11 @@ Each method plans on the tables profiled in place (:meth:`ExecutionPool.profile`
 by default: ``warmup`` + ``repeats`` rounds). Then ``blocks`` blocks run; before each,
 ``rounds_per_block`` more rounds of the same profile are taken (untimed), so that the
 tables are measured over the same minutes, under the same load, as the images; in each
-block every method (in an order rotated from block to block: interleaved) executes
-``images`` images one at a time, every output checked against the unsplit model's. The
+block every method (in an order rotated from block to block) executes ``images`` images one
+at a time, every output checked against the unsplit model's: by default the methods take
+turns image by image (``interleave="image"``), so that a method's images are spread over the
+block rather than taken in one stretch of the host's load (``"method"``: a method's images in
+a row, as until session 11). The
 simulator then times every method's strategy (planned on the first rounds) on the tables of
 all rounds: the *simulated* column; the simulated latency on the planning tables is kept
 beside it. A block whose median latency deviates more than ``reject_pct`` % from the median
@@ -13,7 +16,10 @@ of that method's block medians is *disturbed*: rejected and reported. The measur
 is the median of the images of the kept blocks; images per second is its inverse (one image
 at a time). Two diagnostics per method: the executed split-parts' emulated seconds against
 the tables' for the same parts (*compute vs table*), and how late the host delivered the
-result after its emulated stamp (*host late*).
+result after its emulated stamp (*host late*). And the *paired error*: each kept image's
+latency over the simulator's on the tables of the profile round taken right before its
+block alone (median, minus one), which a drift of the host's speed from one block to the
+next does not move, though one round's tables are noisier than all rounds'.
 """
 
 from __future__ import annotations
