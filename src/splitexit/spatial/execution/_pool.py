@@ -48,7 +48,8 @@ PROFILE_WOKEN_EVERY = 4  # the chained profile runs every 4th pass woken (and th
 # a woken pass sleeps before chains of this many layers (1: before each; 3: also near-layer
 # tables, ``--profile-chain 3``, a trial in docs/spatial.md)
 PROFILE_CHAIN = 1
-# CPU seconds of untimed warm-up before each executed part and woken profile layer: after a
+# CPU seconds of untimed warm-up before each executed part and woken profile layer (timing
+# "once"; the "twice" timing below does without it): after a
 # worker slept, its next layer costs more CPU time the longer the sleep (other processes ran
 # on the core), a cost of sharing this host that a real board waiting for its rows does not
 # pay; 0.5 ms of warm-up took it from +64/+118/+250% to +15/+38/+54% after 2/10/50 ms here
