@@ -65,3 +65,27 @@ def test_cli_measure_bad_warm_up_exit_2(tmp_path: Path, value: str) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "--warm-ms must be in [0, 100] ms" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_measure_bad_timing_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "emu.yaml"
+    path.write_text("providers:\n  - {name: a, slowdown: 1, bandwidth: 10Mbps}\n")
+    args = ["distredge", "measure", "--cluster", str(path), "--timing", "thrice"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "--timing must be 'once' or 'twice'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("--interleave", "block", "--interleave must be 'image' or 'method'"),
+     ("--passes", "random", "--passes must be 'shuffled' or 'ordered'")],
+)  # fmt: skip
+def test_cli_measure_bad_order_options_exit_2(
+    tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    path = tmp_path / "emu.yaml"
+    path.write_text("providers:\n  - {name: a, slowdown: 1, bandwidth: 10Mbps}\n")
+    result = runner.invoke(app, ["distredge", "measure", "--cluster", str(path), option, value])
+    assert result.exit_code == 2 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1

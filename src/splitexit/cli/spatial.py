@@ -413,6 +413,27 @@ _ChainOpt = Annotated[
         help="Woken profile passes sleep before chains of this many layers (3: near tables).",
     ),
 ]
+_TimingOpt = Annotated[
+    str,
+    typer.Option(
+        "--timing",
+        help="twice: every layer computed twice, the second timed; once: after --warm-ms.",
+    ),
+]
+_InterleaveOpt = Annotated[
+    str,
+    typer.Option(
+        "--interleave",
+        help="image: the methods take turns image by image; method: a method's images in a row.",
+    ),
+]
+_PassesOpt = Annotated[
+    str,
+    typer.Option(
+        "--passes",
+        help="shuffled: each profile round deals heights to passes at random; ordered: by share.",
+    ),
+]
 _BlocksOpt = Annotated[int, typer.Option(help="Repeated blocks (methods interleaved in each).")]
 _ImagesOpt = Annotated[int, typer.Option(help="Images per method per block, one at a time.")]
 
@@ -435,6 +456,9 @@ def _measure_run(
     profile: str = "chained",
     warm_ms: float = 0.5,
     profile_chain: int = 1,
+    timing: str = "twice",
+    interleave: str = "image",
+    passes: str = "shuffled",
 ) -> None:
     check_json_out(json_out)
     check_output_file(markdown_out, "--markdown")
@@ -448,6 +472,12 @@ def _measure_run(
         raise InputError(f"--warm-ms must be in [0, 100] ms, got {warm_ms}")
     if not 1 <= profile_chain <= 3:
         raise InputError(f"--profile-chain must be 1, 2 or 3, got {profile_chain}")
+    if timing not in ("once", "twice"):
+        raise InputError(f"--timing must be 'once' or 'twice', got {timing!r}")
+    if interleave not in ("image", "method"):
+        raise InputError(f"--interleave must be 'image' or 'method', got {interleave!r}")
+    if passes not in ("shuffled", "ordered"):
+        raise InputError(f"--passes must be 'shuffled' or 'ordered', got {passes!r}")
     emulated = load_emulated(cluster)
     chosen = list(METHODS) if methods is None else methods
     unknown = [m for m in chosen if m not in METHODS]
@@ -460,7 +490,10 @@ def _measure_run(
         spec, emulated, methods=chosen, blocks=blocks, images=images, reject_pct=reject_pct,
         episodes=episodes, fast_evaluations=fast_evaluations, granularity=granularity, seed=seed,
         profile_mode="isolated" if profile == "isolated" else "chained", warm_s=warm_ms * 1e-3,
-        profile_chain=profile_chain, progress=lambda line: err.print(line, markup=False),
+        profile_chain=profile_chain, timing="once" if timing == "once" else "twice",
+        interleave="method" if interleave == "method" else "image",
+        shuffle_passes=passes == "shuffled",
+        progress=lambda line: err.print(line, markup=False),
     )  # fmt: skip
     markdown = measured.markdown()
     with Outputs() as outputs:  # both or neither
@@ -521,6 +554,9 @@ def distredge_measure_command(
     profile: _ProfileOpt = "chained",
     warm_ms: _WarmOpt = 0.5,
     profile_chain: _ChainOpt = 1,
+    timing: _TimingOpt = "twice",
+    interleave: _InterleaveOpt = "image",
+    passes: _PassesOpt = "shuffled",
 ) -> None:
     """Measured against simulated for every method: img/s and median latency, blocks."""
     with _user_errors():
@@ -528,7 +564,7 @@ def distredge_measure_command(
         _measure_run(
             cluster, model, channel_divisor, input_size, chosen, blocks, images, reject_pct,
             episodes, fast_evaluations, granularity, seed, json_out, markdown_out, profile,
-            warm_ms, profile_chain,
+            warm_ms, profile_chain, timing, interleave, passes,
         )  # fmt: skip
 
 

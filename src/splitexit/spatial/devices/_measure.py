@@ -45,7 +45,7 @@ from splitexit.spatial.geometry._geometry import ModelSpec, layer_input_rows
 from splitexit.spatial.geometry._problem import NEAR_LAYERS
 from splitexit.spatial.geometry._torch import TorchModel, run_split_part, warm_split_part
 
-__all__ = ["ChainedProfile", "measure_device", "pass_heights"]
+__all__ = ["ChainedProfile", "measure_device", "pass_heights", "shuffled_passes"]
 
 
 def _median_seconds(
@@ -162,13 +162,25 @@ def pass_heights(heights: list[list[int]]) -> list[list[int]]:
     return [[round(p * (len(hs) - 1) / (passes - 1)) for hs in heights] for p in range(passes)]
 
 
+def shuffled_passes(passes: list[list[int]], rng: np.random.Generator) -> list[list[int]]:
+    """``passes`` with each layer's heights dealt to the passes in a random order: every
+    layer keeps the heights it had (as many times each), but which pass runs which height is
+    drawn per layer, so that the entries a provider's parts use (about the same share of
+    every layer) are no longer all taken in the same pass, at the same moment of the host's
+    load; each pass stays a mix of tall and short work."""
+    columns = [rng.permutation([at[index] for at in passes]) for index in range(len(passes[0]))]
+    return [[int(column[p]) for column in columns] for p in range(len(passes))]
+
+
 class ChainedProfile:
     """The ``"chained"`` order (module docstring), round by round, its samples kept.
 
     Every pass is run twice: *woken*, asleep before each layer and the lock taken for each
     (a layer that is the first of a split-part: ``first_seconds``), and *chained*, asleep
     once before the pass and the lock held through it (a layer that follows another in the
-    same split-part: ``seconds``). :meth:`round` runs one round of passes (and the tail);
+    same split-part: ``seconds``). With ``shuffle_seed`` each round deals every layer's
+    heights to the passes in its own seeded random order (:func:`shuffled_passes`).
+    :meth:`round` runs one round of passes (and the tail);
     :meth:`table` gives the medians of every sample kept so far, so that more rounds can be
     taken later (``distredge measure`` takes one before each block of images).
 
@@ -178,7 +190,10 @@ class ChainedProfile:
     until it is ready before its next split-part, so that as much of the host's other work
     runs in between (a device with a larger slowdown sleeps longer and wakes up colder).
     With ``warm_s`` > 0 a woken layer is preceded (under the lock, untimed) by that much CPU
-    time of warm-up (``warm_split_part``), as an executing worker's split-part is.
+    time of warm-up (``warm_split_part``), as an executing worker's split-part is. With
+    ``twice`` every timed layer (woken or chained, and the tail) is computed once untimed
+    right before, as an executing worker in the *twice* timing computes every layer
+    (``run_split_part_twice``); ``warm_s`` is then not used.
     Only every ``woken_every``-th pass (and the last) is run woken (sleeping out is slow);
     at the other heights ``first_seconds`` is the chained entry times the woken/chained
     ratio interpolated linearly between the woken heights. Warm-up rounds only sleep
@@ -200,6 +215,8 @@ class ChainedProfile:
         woken_every: int = 1,
         warm_s: float = 0.0,
         chain: int = 1,
+        twice: bool = False,
+        shuffle_seed: int | None = None,
     ):
         if granularity < 1:
             raise InputError(f"granularity must be >= 1, got {granularity}")
@@ -207,7 +224,9 @@ class ChainedProfile:
             raise InputError(f"woken_every must be >= 1, got {woken_every}")
         if not 1 <= chain <= NEAR_LAYERS + 1:
             raise InputError(f"chain must be in [1, {NEAR_LAYERS + 1}], got {chain}")
-        self.chain = chain
+        self.chain, self.twice = chain, twice
+        self.shuffle_seed = shuffle_seed
+        self._taken = 0  # rounds taken so far, kept or not (each shuffled afresh)
         self.sleep_out, self.woken_every, self.warm_s = sleep_out, woken_every, warm_s
         self._owed = 0.0  # what the emulated device still sleeps of its last woken layer
         if not gap_s >= 0:
@@ -235,14 +254,19 @@ class ChainedProfile:
         self.near: list[list[list[float]]] = [[[] for _ in hs] for hs in self.heights]
         self.tails: list[float] = []
         self.rounds = 0  # kept rounds so far
+        # sample counts of woken, chained, near entries and of tails before the last round
+        self._marks: tuple[list[list[int]], ...] = ()
+        self._tail_mark = 0
 
     def _one(self, index: int, p: int, warm_s: float = 0.0) -> float:
         lo, hi = self.rows[index][p]
         piece = self.inputs[index][:, :, lo : hi + 1].clone()  # fresh, as gathered rows are
         h = self.heights[index][p]
-        if warm_s > 0:  # as an executing worker warms up before a part
-            warm_split_part(self.net, index, index, piece, lo, 0, h - 1, warm_s)
         part = functools.partial(run_split_part, self.net, index, index, piece, lo, 0, h - 1)
+        if self.twice:  # as an executing worker computes each layer (run_split_part_twice)
+            part()
+        elif warm_s > 0:  # as an executing worker warms up before a part
+            warm_split_part(self.net, index, index, piece, lo, 0, h - 1, warm_s)
         return timed(part, self.slowdown)[1]
 
     def _pause(self, owed: float = 0.0) -> None:
@@ -254,8 +278,18 @@ class ChainedProfile:
     def round(self, *, keep: bool = True) -> None:
         """One round: every pass woken, then chained; then the tail (woken)."""
         awake = 1.0 - 1.0 / self.slowdown if self.sleep_out and self.slowdown > 1 else 0.0
+        if keep:
+            self._marks = tuple(
+                [[len(t) for t in per] for per in times]
+                for times in (self.woken, self.chained, self.near)
+            )
+            self._tail_mark = len(self.tails)
         with torch.inference_mode():
             passes = pass_heights(self.heights)
+            if self.shuffle_seed is not None:
+                rng = np.random.default_rng([self.shuffle_seed, self._taken])
+                passes = shuffled_passes(passes, rng)
+            self._taken += 1
             woken = 0
             for p, at in enumerate(passes):
                 if p % self.woken_every == 0 or p == len(passes) - 1:
@@ -280,6 +314,8 @@ class ChainedProfile:
             if self.model.tail_fc:
                 self._pause(self._owed if keep else 0.0)
                 with self.guard:
+                    if self.twice:
+                        self.net.head(self.inputs[-1])
                     seconds = timed(lambda: self.net.head(self.inputs[-1]), self.slowdown)[1]
                 if keep:
                     self.tails.append(seconds)
@@ -294,17 +330,26 @@ class ChainedProfile:
         chains += [range(i, min(i + self.chain, layers)) for i in range(start, layers, self.chain)]
         return chains
 
-    def table(self) -> TableDevice:
-        """The medians of every kept sample (at least one round must have been kept)."""
+    def table(self, *, latest: bool = False) -> TableDevice:
+        """The medians of every kept sample (at least one round must have been kept); with
+        ``latest``, of the last kept round's samples alone."""
         if self.rounds == 0:
             raise InputError("no round of the chained profile was kept yet")
+
+        def taken(times: list[list[list[float]]], which: int) -> list[list[list[float]]]:
+            if not latest:
+                return times
+            marks = self._marks[which]
+            return [[t[m:] for t, m in zip(per, ms, strict=True)] for per, ms in zip(
+                times, marks, strict=True)]  # fmt: skip
 
         def medians(times: list[list[list[float]]]) -> tuple[tuple[float, ...], ...]:
             return tuple(tuple(statistics.median(t) for t in per) for per in times)
 
-        chained = medians(self.chained)
-        first = _by_ratio(self.woken, chained)
-        near = _by_ratio(self.near, chained) if self.chain > 1 else None
+        chained = medians(taken(self.chained, 1))
+        first = _by_ratio(taken(self.woken, 0), chained)
+        near = _by_ratio(taken(self.near, 2), chained) if self.chain > 1 else None
+        tails = self.tails[self._tail_mark :] if latest else self.tails
 
         return TableDevice(
             name=self.name,
@@ -312,8 +357,9 @@ class ChainedProfile:
             layer_names=tuple(layer.name for layer in self.model.layers),
             heights=tuple(tuple(hs) for hs in self.heights),
             seconds=chained,
-            tail_s=statistics.median(self.tails) if self.tails else 0.0,
-            source=f"measured {self.name} (chained, {self.rounds} rounds)",
+            tail_s=statistics.median(tails) if tails else 0.0,
+            source=f"measured {self.name} (chained, "
+            + ("its latest round)" if latest else f"{self.rounds} rounds)"),
             first_seconds=first,
             near_seconds=near,
         )

@@ -22,16 +22,41 @@ own (no staircase, unlike a CPU quota with a long period). ``slowdown = 1`` is t
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from splitexit._validation import Callable_, Interval, validate_params
 
-__all__ = ["slowed", "timed"]
+__all__ = ["emulated_clock", "no_gc", "slowed", "timed"]
 
 T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Python's garbage collector off inside the block (restored as it was)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def emulated_clock(slowdown: float) -> tuple[Callable[[], float], float]:
+    """The clock :func:`timed` reads for ``slowdown`` and the factor on its seconds: the
+    thread's CPU clock times ``slowdown``, or the wall clock (``slowdown <= 1``).
+
+    >>> emulated_clock(8.0)[1]
+    8.0
+    """
+    if slowdown <= 1.0:
+        return time.perf_counter, 1.0
+    return time.thread_time, slowdown
 
 
 @validate_params({"work": [Callable_()], "slowdown": [Interval(float, 0, None, closed="neither")]})
@@ -41,16 +66,12 @@ def timed(work: Callable[[], T], slowdown: float) -> tuple[T, float]:
     Python's garbage collector is off while ``work`` runs: a collection triggered by the
     worker's own bookkeeping (unpickled messages) is the host's, not the device's.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        started, cpu = time.perf_counter(), time.thread_time()
+    clock, factor = emulated_clock(slowdown)
+    with no_gc():
+        started = clock()
         result = work()
-        wall, cpu = time.perf_counter() - started, time.thread_time() - cpu
-    finally:
-        if enabled:
-            gc.enable()
-    return result, wall if slowdown <= 1.0 else slowdown * cpu
+        seconds = clock() - started
+    return result, factor * seconds
 
 
 @validate_params({"work": [Callable_()], "slowdown": [Interval(float, 0, None, closed="neither")]})

@@ -33,19 +33,41 @@ from splitexit.spatial.geometry._problem import Problem, Strategy
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["PROFILE_CHAIN", "PROFILE_GAP_S", "WARM_S", "ExecutionError", "ExecutionPool"]
+__all__ = [
+    "PROFILE_CHAIN",
+    "PROFILE_GAP_S",
+    "SHUFFLE_PASSES",
+    "TIMING",
+    "WARM_S",
+    "ExecutionError",
+    "ExecutionPool",
+]
 
 PROFILE_GAP_S = 2e-3  # the chained profile sleeps this long before each layer
 PROFILE_WOKEN_EVERY = 4  # the chained profile runs every 4th pass woken (and the last)
 # a woken pass sleeps before chains of this many layers (1: before each; 3: also near-layer
 # tables, ``--profile-chain 3``, a trial in docs/spatial.md)
 PROFILE_CHAIN = 1
-# CPU seconds of untimed warm-up before each executed part and woken profile layer: after a
+# CPU seconds of untimed warm-up before each executed part and woken profile layer (timing
+# "once"; the "twice" timing below does without it): after a
 # worker slept, its next layer costs more CPU time the longer the sleep (other processes ran
 # on the core), a cost of sharing this host that a real board waiting for its rows does not
 # pay; 0.5 ms of warm-up took it from +64/+118/+250% to +15/+38/+54% after 2/10/50 ms here
 # (benchmarks/bench_wakeup.py, docs/spatial.md "Session 11")
 WARM_S = 5e-4
+# How an emulated device's compute is timed, in the profile and when executing: "once" (a
+# layer computed once, after the WARM_S warm-up before a part or woken layer; session 11) or
+# "twice" (every layer computed twice in a row, the second run timed, the first dropped; the
+# warm-up is then not used): the second run finds the layer's weights and rows where the
+# first left them, so its CPU time no longer depends on how long the worker slept before or
+# what ran on the core meanwhile, which the first layers of a part paid for after a wake-up
+# (a host artefact; docs/spatial.md, "Session 12")
+TIMING: Literal["once", "twice"] = "twice"
+# Each round of the chained profile deals every layer's heights to its passes in a seeded
+# random order (``shuffled_passes``): in the ordered passes every layer ran at the same share
+# in one pass, so all the entries of a provider's parts were taken at the same moments of
+# the host's load, and a method's simulated latency carried the noise of a few passes
+SHUFFLE_PASSES = True
 PROFILE_WAIT_S = 1800.0  # the longest wait for a worker's profile (a dead one is seen in 1 s)
 
 
@@ -61,6 +83,8 @@ class ExecutionError(SplitexitError):
         "mode": [Options(("process", "thread"))],
         "wait_s": [Interval(float, 0, None, closed="neither")],
         "warm_s": [Interval(float, 0, None)],
+        "timing": [Options(("once", "twice"))],
+        "shuffle_passes": [InstanceOf(bool)],
     }
 )
 class ExecutionPool:
@@ -75,19 +99,23 @@ class ExecutionPool:
         mode: Literal["process", "thread"] = "process",
         wait_s: float = 120.0,
         warm_s: float = WARM_S,
+        timing: Literal["once", "twice"] = TIMING,
+        shuffle_passes: bool = SHUFFLE_PASSES,
     ):
         if cluster.size > MAX_WORKERS:
             raise ExecutionError(f"at most {MAX_WORKERS} workers, got {cluster.size}")
         self.model, self.cluster, self.seed, self.mode, self.wait_s = (
             model, cluster, seed, mode, wait_s,
         )  # fmt: skip
-        self.warm_s = warm_s
+        self.warm_s, self.timing, self.shuffle_passes = warm_s, timing, shuffle_passes
         self._workers: list[Any] = []
         self._inboxes: list[Any] = []
         self._answers: Any = None
         self._image = 0
         self._started = 0.0
         self.problem: Problem | None = None
+        # the problem on the tables of the latest round of the chained profile alone
+        self.latest_problem: Problem | None = None
         self.pipe_s = 0.0
         self.last_emulated_s = 0.0  # the last image's latency on the emulated clock
         # the emulated seconds of every layer of the parts of the last ``part_log``
@@ -107,8 +135,9 @@ class ExecutionPool:
             lock = threading.Lock()
         for k, device in enumerate(self.cluster.devices):
             setup = WorkerSetup(
-                k, device.name, self.model, device.slowdown, self.seed, self.wait_s, self.warm_s
-            )
+                k, device.name, self.model, device.slowdown, self.seed, self.wait_s, self.warm_s,
+                twice=self.timing == "twice", shuffle=self.shuffle_passes,
+            )  # fmt: skip
             args = (setup, self._inboxes[k], self._inboxes, self._answers, lock)
             worker: Any
             if self.mode == "process":
@@ -190,15 +219,18 @@ class ExecutionPool:
 
     def profile_more(self, rounds: int = 1) -> Problem:
         """More rounds of the chained profile (all workers at once, as it was taken);
-        the problem on the tables of every round so far."""
+        the problem on the tables of every round so far (``latest_problem``: on the last
+        round's alone)."""
         if self.problem is None:
             raise ExecutionError("take a chained profile before profiling more")
         for inbox in self._inboxes:
             inbox.put(("profile-more", rounds))
         tables: dict[int, TableDevice] = {}
+        latest: dict[int, TableDevice] = {}
         while len(tables) < self.cluster.size:
             msg = self._answer(PROFILE_WAIT_S)
-            tables[msg[1]] = msg[2]
+            tables[msg[1]], latest[msg[1]] = msg[2], msg[3]
+        self.latest_problem = self._problem_of([latest[k] for k in range(self.cluster.size)])
         return self.use_tables([tables[k] for k in range(self.cluster.size)])
 
     def measure_pipe(self, *, count: int = 30, ahead_s: float = 2e-3) -> float:
@@ -239,6 +271,10 @@ class ExecutionPool:
 
     def use_tables(self, tables: list[TableDevice]) -> Problem:
         """The problem of the emulated cluster with these device tables (also for reuse)."""
+        self.problem = self._problem_of(tables)
+        return self.problem
+
+    def _problem_of(self, tables: list[TableDevice]) -> Problem:
         providers = tuple(
             Provider(d.name, table, d.bandwidth)
             for d, table in zip(self.cluster.devices, tables, strict=True)
@@ -247,8 +283,7 @@ class ExecutionPool:
             providers, self.cluster.requester_bandwidth, self.cluster.overhead_s,
             name=self.cluster.name,
         )  # fmt: skip
-        self.problem = make_problem(self.model, cluster)
-        return self.problem
+        return make_problem(self.model, cluster)
 
     def run(self, strategy: Strategy, image: torch.Tensor) -> tuple[torch.Tensor, float]:
         """Execute one image; its output and its end-to-end latency in seconds.

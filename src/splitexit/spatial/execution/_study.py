@@ -4,8 +4,11 @@ Each method plans on the tables profiled in place (:meth:`ExecutionPool.profile`
 by default: ``warmup`` + ``repeats`` rounds). Then ``blocks`` blocks run; before each,
 ``rounds_per_block`` more rounds of the same profile are taken (untimed), so that the
 tables are measured over the same minutes, under the same load, as the images; in each
-block every method (in an order rotated from block to block: interleaved) executes
-``images`` images one at a time, every output checked against the unsplit model's. The
+block every method (in an order rotated from block to block) executes ``images`` images one
+at a time, every output checked against the unsplit model's: by default the methods take
+turns image by image (``interleave="image"``), so that a method's images are spread over the
+block rather than taken in one stretch of the host's load (``"method"``: a method's images in
+a row, as until session 11). The
 simulator then times every method's strategy (planned on the first rounds) on the tables of
 all rounds: the *simulated* column; the simulated latency on the planning tables is kept
 beside it. A block whose median latency deviates more than ``reject_pct`` % from the median
@@ -13,7 +16,10 @@ of that method's block medians is *disturbed*: rejected and reported. The measur
 is the median of the images of the kept blocks; images per second is its inverse (one image
 at a time). Two diagnostics per method: the executed split-parts' emulated seconds against
 the tables' for the same parts (*compute vs table*), and how late the host delivered the
-result after its emulated stamp (*host late*).
+result after its emulated stamp (*host late*). And the *paired error*: each kept image's
+latency over the simulator's on the tables of the profile round taken right before its
+block alone (median, minus one), which a drift of the host's speed from one block to the
+next does not move, though one round's tables are noisier than all rounds'.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from splitexit.spatial.execution._pool import (
     PROFILE_CHAIN,
     PROFILE_GAP_S,
     PROFILE_WOKEN_EVERY,
+    SHUFFLE_PASSES,
+    TIMING,
     WARM_S,
     ExecutionError,
     ExecutionPool,
@@ -84,6 +92,10 @@ class MeasuredRow:
     device_ratios: tuple[float, ...] = ()  # compute_ratio per device (nan: no part there)
     first_ratio: float = float("nan")  # the same, the first layer of each part alone
     chained_ratio: float = float("nan")  # the same, the other layers of each part
+    # each kept image's latency over the simulator's on the profile round before its block
+    # (median, minus one): the pairing that a drift of the host's speed between the rounds
+    # does not move (nan without a round before each block)
+    paired_error: float = float("nan")
 
     @property
     def error(self) -> float:
@@ -129,6 +141,7 @@ class Measured:
                     "simulated_at_planning_ms": r.planned_s * 1e3,
                     "first_layer_vs_table_pct": _pct_or_none(r.first_ratio),
                     "chained_layers_vs_table_pct": _pct_or_none(r.chained_ratio),
+                    "paired_error_pct": _pct_or_none(1.0 + r.paired_error),
                 }
                 for r in self.rows
             ],
@@ -140,8 +153,8 @@ class Measured:
             f"**{self.case}** ({self.model}; devices {', '.join(self.devices)})\n",
             "| method | volumes | simulated img/s | measured img/s | simulated ms | "
             "measured median ms | error | rejected blocks | compute vs table | first layer | "
-            "chained layers | host late ms | simulated at planning ms |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "chained layers | host late ms | simulated at planning ms | paired error |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in self.rows:
             rejected = ", ".join(str(b) for b in r.rejected_blocks) or "-"
@@ -150,10 +163,16 @@ class Measured:
                 f" | {r.simulated_s * 1e3:.1f} | {r.measured_s * 1e3:.1f} | "
                 f"{100 * r.error:+.1f}% | {rejected} | {100 * (r.compute_ratio - 1):+.1f}% | "
                 f"{_pct(r.first_ratio)} | {_pct(r.chained_ratio)} | "
-                f"{r.late_s * 1e3:.1f} | {r.planned_s * 1e3:.1f} |"
+                f"{r.late_s * 1e3:.1f} | {r.planned_s * 1e3:.1f} | {_pct(1 + r.paired_error)} |"
             )
         within = sum(abs(r.error) <= 0.10 for r in self.rows)
         lines.append(f"\n{within} of {len(self.rows)} methods within 10% of simulated.")
+        if all(r.paired_error == r.paired_error for r in self.rows):
+            paired = sum(abs(r.paired_error) <= 0.10 for r in self.rows)
+            lines.append(
+                f"{paired} of {len(self.rows)} within 10% of the simulator on the profile "
+                "round before each block (paired error)."
+            )
         return "\n".join(lines) + "\n"
 
 
@@ -208,7 +227,10 @@ def _disturbed(medians: list[float], reject_pct: float) -> list[int]:
         "profile_mode": [Options(("chained", "isolated"))],
         "rounds_per_block": [InstanceOf(int)],  # its bound is checked below, with its message
         "warm_s": [Interval(float, 0, 0.1)],
+        "timing": [Options(("once", "twice"))],
         "profile_chain": [Interval(int, 1, 3)],
+        "shuffle_passes": [InstanceOf(bool)],
+        "interleave": [Options(("image", "method"))],
         "progress": [Callable_(), None],
     }
 )
@@ -230,6 +252,9 @@ def measure_methods(
     rounds_per_block: int = 1,
     warm_s: float = WARM_S,
     profile_chain: int = PROFILE_CHAIN,
+    timing: Literal["once", "twice"] = TIMING,
+    shuffle_passes: bool = SHUFFLE_PASSES,
+    interleave: Literal["image", "method"] = "image",
     progress: Callable[[str], None] | None = None,
 ) -> Measured:
     """Profile in place, plan every method, execute and time it (see the module docstring)."""
@@ -250,8 +275,9 @@ def measure_methods(
     with torch.inference_mode():
         reference = TorchModel(model, seed=seed).eval()(image)
     with ExecutionPool(
-        model, cluster, seed=seed, mode="thread" if mode == "thread" else "process", warm_s=warm_s
-    ) as pool:
+        model, cluster, seed=seed, mode="thread" if mode == "thread" else "process",
+        warm_s=warm_s, timing=timing, shuffle_passes=shuffle_passes,
+    ) as pool:  # fmt: skip
         problem = pool.profile(
             granularity=granularity, repeats=repeats, mode=profile_mode, chain=profile_chain
         )
@@ -265,6 +291,8 @@ def measure_methods(
         latencies: dict[str, list[list[float]]] = {m: [] for m in methods}
         late: dict[str, list[list[float]]] = {m: [] for m in methods}
         ids: dict[str, list[list[int]]] = {m: [] for m in methods}
+        # per image: its latency over the simulated one on the round before its block
+        paired: dict[str, list[list[float]]] = {m: [] for m in methods}
         diffs = dict.fromkeys(methods, 0.0)
         for result in comparison.results:  # one warm-up image each, not timed
             output, _ = pool.run(result.strategy, image)
@@ -275,18 +303,36 @@ def measure_methods(
                 problem = pool.profile_more(rounds_per_block)
             order = list(comparison.results)
             order = order[block % len(order) :] + order[: block % len(order)]
+            latest = pool.latest_problem if rounds_per_block else None
+            nearby = {
+                r.method: (
+                    simulate(latest, r.strategy).latency_s if latest is not None else float("nan")
+                )
+                for r in order
+            }
+            times: dict[str, list[float]] = {r.method: [] for r in order}
+            lates: dict[str, list[float]] = {r.method: [] for r in order}
+            images_run: dict[str, list[int]] = {r.method: [] for r in order}
+            # "image": one image of each method in turn, ``images`` times (a method's images
+            # spread over the block); "method": a method's images one after another
+            turns = (
+                [r for _ in range(images) for r in order]
+                if interleave == "image"
+                else [r for r in order for _ in range(images)]
+            )
+            for result in turns:
+                output, latency = pool.run(result.strategy, image)
+                diff = check_output(output, reference, result.method)
+                diffs[result.method] = max(diffs[result.method], diff)
+                times[result.method].append(latency)
+                lates[result.method].append(latency - pool.last_emulated_s)
+                images_run[result.method].append(pool.last_image)
             for result in order:
-                times, lates, images_run = [], [], []
-                for _ in range(images):
-                    output, latency = pool.run(result.strategy, image)
-                    diff = check_output(output, reference, result.method)
-                    diffs[result.method] = max(diffs[result.method], diff)
-                    times.append(latency)
-                    lates.append(latency - pool.last_emulated_s)
-                    images_run.append(pool.last_image)
-                latencies[result.method].append(times)
-                late[result.method].append(lates)
-                ids[result.method].append(images_run)
+                m = result.method
+                latencies[m].append(times[m])
+                paired[m].append([t / nearby[m] for t in times[m]])
+                late[m].append(lates[m])
+                ids[m].append(images_run[m])
             say(f"block {block + 1}/{blocks} done")
         parts = pool.part_log()
         layers = dict(pool.part_layers)
@@ -298,6 +344,7 @@ def measure_methods(
         kept = [t for b, times in enumerate(per_block) if b not in rejected for t in times]
         kept_late = [t for b, ts in enumerate(late[result.method]) if b not in rejected for t in ts]
         kept_ids = {i for b, xs in enumerate(ids[result.method]) if b not in rejected for i in xs}
+        ratios = [r for b, rs in enumerate(paired[result.method]) if b not in rejected for r in rs]
         expected = table_parts(problem, result.strategy)
         table = sum(expected.values())
         executed = sum(s for (i, _, _), s in parts.items() if i in kept_ids)
@@ -314,6 +361,7 @@ def measure_methods(
                 result.strategy.num_volumes, diffs[result.method],
                 statistics.median(kept_late), executed / (table * len(kept_ids)),
                 result.latency_s, tuple(by_device), first, chained,
+                statistics.median(ratios) - 1.0,
             )
         )  # fmt: skip
     notes = {
@@ -332,6 +380,9 @@ def measure_methods(
         "profile_sleep_out": True,
         "profile_woken_every": PROFILE_WOKEN_EVERY,
         "warm_up_ms": warm_s * 1e3,
+        "timing": timing,
+        "shuffled_passes": shuffle_passes,
+        "interleave": interleave,
         "profile_chain": profile_chain,
         "loadavg": _loadavg(),
     }  # fmt: skip

@@ -9,7 +9,8 @@ Messages (tuples) arrive in the worker's inbox:
   time, 8 MB written before each timed run) and answer
   ``("profile", k, TableDevice)``. The chained profile runs on the worker's own weights
   (those its split-parts use) and keeps its samples:
-- ``("profile-more", rounds)``: that many more rounds of it; answer the table of all rounds.
+- ``("profile-more", rounds)``: that many more rounds of it; answer the table of all rounds
+  and that of the last round alone (``("profile", k, TableDevice, TableDevice)``).
 - ``("go", image, boundaries, splits, links, t0)``: execute image ``image`` under a
   strategy; ``t0`` is the requester's start of the image.
 - ``("data", image, stage, src, lo, rows, deliver_at)``: rows ``lo..`` of a map from
@@ -46,10 +47,15 @@ import numpy as np
 import torch
 
 from splitexit.spatial.devices._measure import ChainedProfile, measure_device
-from splitexit.spatial.devices._slowdown import timed
+from splitexit.spatial.devices._slowdown import emulated_clock, no_gc, timed
 from splitexit.spatial.execution._links import REQUESTER, Links, wait_until
 from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
-from splitexit.spatial.geometry._torch import TorchModel, run_split_part, warm_split_part
+from splitexit.spatial.geometry._torch import (
+    TorchModel,
+    run_split_part,
+    run_split_part_twice,
+    warm_split_part,
+)
 
 __all__ = ["WorkerSetup", "plan_volume", "worker_main"]
 
@@ -70,6 +76,8 @@ class WorkerSetup:
     seed: int
     wait_s: float  # the longest wait for one message of an image
     warm_s: float = 0.0  # CPU seconds of untimed warm-up before each part (WARM_S)
+    twice: bool = False  # every layer computed twice, the second timed (TIMING "twice")
+    shuffle: bool = False  # the chained profile deals heights to passes at random per round
 
 
 def _lapped(clock: list[float], work: Callable[..., torch.Tensor], *args: Any, **kw: Any) -> Any:
@@ -154,6 +162,21 @@ class _Worker:
         self.log.append((self.image, self.stage, seconds, layers))
         return result
 
+    def _compute_twice(
+        self, first: int, last: int, x: torch.Tensor, x_lo: int, a: int, b: int
+    ) -> torch.Tensor:
+        """As :meth:`_compute`, every layer computed twice and the second run timed
+        (``run_split_part_twice``; the *twice* timing): the part's emulated seconds are the
+        sum of its layers' second runs."""
+        clock, factor = emulated_clock(self.setup.slowdown)
+        with self.lock, no_gc():
+            result, spent = run_split_part_twice(self.net, first, last, x, x_lo, a, b, clock)
+        layers = tuple(factor * t for t in spent)
+        seconds = sum(layers)
+        self.ready = self.start + seconds
+        self.log.append((self.image, self.stage, seconds, layers))
+        return result
+
     def run_image(self, image: int, boundaries: Any, splits: Any, links: Links, t0: float) -> None:
         k, model, net = self.setup.index, self.setup.model, self.net
         volumes = len(splits)
@@ -181,14 +204,18 @@ class _Worker:
                     x_lo, x = self._gather(image, v, sources, own)
                 first, last = boundaries[v], boundaries[v + 1] - 1
                 self.stage = v
-                laps: list[float] = []
-                part = functools.partial(
-                    _lapped, laps, run_split_part, net, first, last, x, x_lo, a[k], b[k], laps=laps
-                )
-                warm = functools.partial(
-                    warm_split_part, net, first, last, x, x_lo, a[k], b[k], self.setup.warm_s
-                )
-                out = self._compute(part, laps, warm if self.setup.warm_s > 0 else None)
+                if self.setup.twice:
+                    out = self._compute_twice(first, last, x, x_lo, a[k], b[k])
+                else:
+                    laps: list[float] = []
+                    part = functools.partial(
+                        _lapped, laps, run_split_part, net, first, last, x, x_lo, a[k], b[k],
+                        laps=laps,
+                    )  # fmt: skip
+                    warm = functools.partial(
+                        warm_split_part, net, first, last, x, x_lo, a[k], b[k], self.setup.warm_s
+                    )
+                    out = self._compute(part, laps, warm if self.setup.warm_s > 0 else None)
                 y = (a[k], out)
             mine, held = y, (a, b)
             if v + 1 < volumes:
@@ -254,7 +281,8 @@ class _Worker:
         sources = [j for j in range(len(counts)) if j != m and counts[j] > 0]
         _, x = self._gather(image, stage, sources, mine)
         self.stage = stage
-        z = self._compute(functools.partial(self.net.head, x))
+        head = functools.partial(self.net.head, x)
+        z = self._compute(head, warm=head if self.setup.twice else None)  # twice: once untimed
         t = max(link_free, self.ready)
         deliver, _ = links.transfer(k, REQUESTER, links.result_bits)
         self.requester.put(("result", image, z.numpy(), t + deliver))
@@ -283,6 +311,8 @@ def worker_main(
                         setup.model, worker.net, name=setup.name, granularity=granularity,
                         slowdown=setup.slowdown, gap_s=gap_s, lock=lock, sleep_out=sleep_out,
                         woken_every=woken_every, warm_s=setup.warm_s, chain=chain,
+                        twice=setup.twice,
+                        shuffle_seed=setup.seed * 64 + setup.index if setup.shuffle else None,
                     )  # fmt: skip
                     for round_ in range(warmup + repeats):
                         profile.round(keep=round_ >= warmup)
@@ -300,7 +330,8 @@ def worker_main(
                         raise RuntimeError("profile-more before a chained profile")
                     for _ in range(msg[1]):
                         profile.round()
-                    requester.put(("profile", setup.index, profile.table()))
+                    answer = (profile.table(), profile.table(latest=True))
+                    requester.put(("profile", setup.index, *answer))
                 elif msg[0] == "ping":  # a delivery stamped msg[1]: how late is it used?
                     wait_until(msg[1])
                     requester.put(("pong", setup.index, time.monotonic() - msg[1]))

@@ -10,7 +10,7 @@ whole distributed run and is what the geometry proof compares with ``forward``.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import numpy as np
@@ -28,7 +28,13 @@ from splitexit.spatial.geometry._geometry import (
     volume_rows,
 )
 
-__all__ = ["TorchModel", "run_split_part", "run_strategy", "warm_split_part"]
+__all__ = [
+    "TorchModel",
+    "run_split_part",
+    "run_split_part_twice",
+    "run_strategy",
+    "warm_split_part",
+]
 
 
 def _module(op: Op) -> nn.Module:
@@ -169,6 +175,34 @@ def run_split_part(
         if laps is not None:
             laps.append(time.thread_time())
     return x
+
+
+def run_split_part_twice(
+    model: TorchModel,
+    first: int,
+    last: int,
+    x: torch.Tensor,
+    x_lo: int,
+    a: int,
+    b: int,
+    clock: Callable[[], float] = time.thread_time,
+) -> tuple[torch.Tensor, list[float]]:
+    """``run_split_part``, every layer computed twice in a row: the first result dropped,
+    the second kept and timed with ``clock``; the output and each layer's timed seconds.
+
+    The second run of a layer finds its weights and rows where the first left them, whatever
+    the host did before (another process on the core, a sleep): the timing of the *twice*
+    mode of ``distredge measure`` (``spatial.execution.TIMING`` says why).
+    """
+    seconds = []
+    wanted = _wanted_rows(model.spec, first, last, a, b)
+    for index, (la, lb) in zip(range(first, last + 1), wanted, strict=True):
+        layer, modules = model.spec.layers[index], model.modules_of(index)
+        _layer_rows(layer, modules, x, x_lo, la, lb)
+        started = clock()
+        x, x_lo = _layer_rows(layer, modules, x, x_lo, la, lb), la
+        seconds.append(clock() - started)
+    return x, seconds
 
 
 def _wanted_rows(spec: ModelSpec, first: int, last: int, a: int, b: int) -> list[tuple[int, int]]:

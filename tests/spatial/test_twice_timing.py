@@ -1,0 +1,202 @@
+"""The *twice* timing of emulated devices (every layer computed twice, the second timed)
+and the profile round paired with each block of images (issue 17, session 12)."""
+
+from __future__ import annotations
+
+import pytest
+
+from splitexit.spatial import load_model
+from splitexit.spatial.execution import ExecutionPool, emulated_cluster, measure_methods
+from splitexit.spatial.methods import aofl
+
+torch = pytest.importorskip("torch")
+
+from splitexit.spatial.devices import _measure  # noqa: E402
+from splitexit.spatial.geometry import _torch  # noqa: E402
+
+TINY = dict(channel_divisor=8, input_size=(32, 32))
+
+
+def _cluster(n: int = 2):
+    devices = [("a", 1.0, 200e6), ("b", 2.0, 100e6), ("c", 3.0, 50e6)][:n]
+    return emulated_cluster(devices, overhead_s=1e-3)
+
+
+def test_twice_computes_every_layer_twice_and_times_the_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = load_model("vgg16", **TINY)
+    net = _torch.TorchModel(model, seed=0).eval()
+    x = torch.randn(1, model.c_in, model.h_in, model.w_in)
+    with torch.inference_mode():
+        once = _torch.run_split_part(net, 0, 3, x, 0, 2, 9)
+        calls = [0]
+        layer_rows = _torch._layer_rows
+
+        def counting(*args):  # type: ignore[no-untyped-def]
+            calls[0] += 1
+            return layer_rows(*args)
+
+        monkeypatch.setattr(_torch, "_layer_rows", counting)
+        out, seconds = _torch.run_split_part_twice(net, 0, 3, x, 0, 2, 9, lambda: calls[0])
+    assert torch.equal(out, once)  # the same rows as computed once
+    assert calls[0] == 2 * 4  # four layers, each computed twice
+    assert seconds == [1, 1, 1, 1]  # the clock brackets exactly one run of each layer
+
+
+def test_chained_profile_twice_times_each_layer_right_after_computing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = load_model("vgg16", **TINY)
+    net = _measure.TorchModel(model, seed=0).eval()
+    events: list[tuple[str, int, int]] = []
+    run = _measure.run_split_part
+
+    def spy(net, first, last, x, x_lo, a, b):  # type: ignore[no-untyped-def]
+        events.append(("run", first, b - a + 1))
+        return run(net, first, last, x, x_lo, a, b)
+
+    def timed(work, slowdown):  # type: ignore[no-untyped-def]
+        events.append(("timed", -1, -1))
+        return work(), 1e-3
+
+    monkeypatch.setattr(_measure, "run_split_part", spy)
+    monkeypatch.setattr(_measure, "timed", timed)
+    monkeypatch.setattr(_measure.time, "sleep", lambda s: None)
+    monkeypatch.setattr(_measure, "warm_split_part", lambda *a: pytest.fail("warm-up used"))
+    profile = _measure.ChainedProfile(
+        model, net, name="d", granularity=8, slowdown=2.0, sleep_out=True, woken_every=2,
+        warm_s=5e-4, twice=True,
+    )  # fmt: skip
+    events.clear()  # the inputs computed once, whole
+    profile.round()
+    # every layer (woken and chained): computed untimed, then timed (the timed work runs
+    # the same layer at the same height); the tail last
+    timed_layers = [i for i, e in enumerate(events[:-1]) if e[0] == "timed"]
+    assert len(timed_layers) > 2 * model.num_layers  # woken and chained passes
+    for i in timed_layers:
+        assert events[i - 1][0] == "run" and events[i - 1] == events[i + 1]
+    assert len(events) == 3 * len(timed_layers) + 1  # no other run; the tail's timing
+
+
+def test_latest_table_is_the_last_round_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = load_model("vgg16", **TINY)
+    net = _measure.TorchModel(model, seed=0).eval()
+    seconds = [1e-3]
+    monkeypatch.setattr(_measure, "timed", lambda work, slowdown: (work(), seconds[0]))
+    monkeypatch.setattr(_measure.time, "sleep", lambda s: None)
+    profile = _measure.ChainedProfile(model, net, name="d", granularity=8, slowdown=2.0)
+    profile.round()
+    seconds[0] = 3e-3
+    profile.round()
+    both, latest = profile.table(), profile.table(latest=True)
+    for plain in both.seconds:
+        assert plain == pytest.approx((2e-3,) * len(plain))  # the median of 1 and 3 ms
+    for plain, first in zip(latest.seconds, latest.first_seconds or (), strict=True):
+        assert plain == pytest.approx((3e-3,) * len(plain))
+        assert first == pytest.approx((3e-3,) * len(first))
+    assert both.tail_s == pytest.approx(2e-3) and latest.tail_s == pytest.approx(3e-3)
+    assert latest.source.endswith("its latest round)")
+
+
+@pytest.mark.parametrize("timing", ["once", "twice"])
+def test_both_timings_execute_the_unsplit_output(timing: str) -> None:
+    model = load_model("vgg16", **TINY)
+    image = torch.randn(1, model.c_in, model.h_in, model.w_in)
+    with ExecutionPool(model, _cluster(), mode="thread", wait_s=30, timing=timing) as pool:
+        strategy = aofl(pool.profile(granularity=8, repeats=1, warmup=0))
+        output, _ = pool.run(strategy, image)
+        parts = pool.part_log()
+        layers = pool.part_layers
+    reference = _torch.TorchModel(model).eval()(image)
+    assert torch.allclose(output, reference, atol=1e-5, rtol=1e-4)
+    for key, per_layer in layers.items():
+        if per_layer and timing == "twice":  # a part's seconds are its layers' second runs
+            assert sum(per_layer) == pytest.approx(parts[key])
+
+
+def test_paired_error_uses_the_round_before_each_block() -> None:
+    model = load_model("vgg16", **TINY)
+    measured = measure_methods(
+        model, _cluster(), methods=["offload"], blocks=2, images=1, granularity=8,
+        repeats=1, mode="thread",
+    )  # fmt: skip
+    row = measured.to_dict()["rows"][0]
+    assert row["paired_error_pct"] is not None and -90 < row["paired_error_pct"] < 900
+    assert measured.notes["timing"] == "twice"
+    assert "paired error" in measured.markdown()
+    without = measure_methods(
+        model, _cluster(), methods=["offload"], blocks=1, images=1, granularity=8,
+        repeats=1, mode="thread", rounds_per_block=0,
+    )  # fmt: skip
+    assert without.to_dict()["rows"][0]["paired_error_pct"] is None
+
+
+def test_shuffled_passes_keep_each_layers_heights_and_decorrelate_them() -> None:
+    import numpy as np
+
+    heights = [list(range(1, 33)), list(range(1, 17)), list(range(1, 5))]
+    passes = _measure.pass_heights(heights)
+    shuffled = _measure.shuffled_passes(passes, np.random.default_rng(0))
+    assert len(shuffled) == len(passes)
+    for index in range(len(heights)):  # every layer keeps its heights, as many times each
+        assert sorted(at[index] for at in shuffled) == sorted(at[index] for at in passes)
+    # in the ordered passes the layers' shares rise together; shuffled, not
+    ordered = np.corrcoef([at[0] for at in passes], [at[1] for at in passes])[0, 1]
+    mixed = np.corrcoef([at[0] for at in shuffled], [at[1] for at in shuffled])[0, 1]
+    assert ordered > 0.99 and abs(mixed) < 0.6
+    again = _measure.shuffled_passes(passes, np.random.default_rng(0))
+    assert again == shuffled  # seeded
+
+
+def test_chained_profile_shuffles_each_round_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = load_model("vgg16", **TINY)
+    net = _measure.TorchModel(model, seed=0).eval()
+    seen: list[tuple[int, int]] = []
+    run = _measure.run_split_part
+
+    def spy(net, first, last, x, x_lo, a, b):  # type: ignore[no-untyped-def]
+        seen.append((first, b - a + 1))
+        return run(net, first, last, x, x_lo, a, b)
+
+    monkeypatch.setattr(_measure, "run_split_part", spy)
+    monkeypatch.setattr(_measure.time, "sleep", lambda s: None)
+    orders = []
+    for seed in (None, 3, 3):
+        profile = _measure.ChainedProfile(
+            model, net, name="d", granularity=4, slowdown=2.0, woken_every=100,
+            shuffle_seed=seed,
+        )  # fmt: skip
+        rounds = []
+        for _ in range(2):
+            seen.clear()
+            profile.round()
+            rounds.append(list(seen))
+        orders.append(rounds)
+    plain, shuffled, again = orders
+    assert plain[0] == plain[1]  # ordered: every round the same
+    assert shuffled[0] != shuffled[1] and shuffled == again  # afresh each round, seeded
+    # as many runs, every layer at every height (the woken passes draw other heights)
+    assert len(shuffled[0]) == len(plain[0]) and set(shuffled[0]) == set(plain[0])
+
+
+def test_measure_interleaves_the_methods_image_by_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = load_model("vgg16", **TINY)
+    ran: list[int] = []
+    run = ExecutionPool.run
+
+    def spy(self, strategy, image):  # type: ignore[no-untyped-def]
+        ran.append(strategy.num_volumes)
+        return run(self, strategy, image)
+
+    monkeypatch.setattr(ExecutionPool, "run", spy)
+    for interleave in ("image", "method"):
+        ran.clear()
+        measure_methods(
+            model, _cluster(), methods=["offload", "modnn"], blocks=1, images=2, granularity=8,
+            repeats=1, mode="thread", interleave=interleave,
+        )  # fmt: skip
+        timed = ran[2:]  # after one untimed image of each
+        n = model.num_layers
+        expected = [1, n, 1, n] if interleave == "image" else [1, 1, n, n]
+        assert timed == expected
