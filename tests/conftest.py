@@ -32,10 +32,8 @@ typer.testing._get_command = _splitexit_command_once
 
 # session fixtures that take seconds to build (a training run, an ONNX export) -> the xdist
 # group of the tests that use one: one worker builds it, once. The netns tests use the
-# runtime's `deployable` too, so its users join their group rather than build it twice; the
-# users of `exported` join it too: the first ONNX export of a process pays about 4 s of CPU
-# (the exporter's imports, torch's operator table), once on one worker rather than on both.
-EXPENSIVE_FIXTURES = {"deployable": "netns", "exported": "netns", "tiny_profile": "tiny_profile"}
+# runtime's `deployable` too, so its users join their group rather than build it twice.
+EXPENSIVE_FIXTURES = {"deployable": "netns", "exported": "exported", "tiny_profile": "tiny_profile"}
 
 
 @pytest.hookimpl(tryfirst=True)
