@@ -91,3 +91,34 @@ def seeds(values: Iterable[int], *, slow: set[int]) -> list[Any]:
     values = list(values)
     assert slow <= set(values), slow - set(values)
     return [pytest.param(v, marks=pytest.mark.slow) if v in slow else v for v in values]
+
+
+def share_onnx_registry() -> None:
+    """Build torch's table of ATen -> ONNX functions once per test process.
+
+    ``torch.onnx.export(dynamo=True)`` rebuilds it on every call by reading the source of
+    about 3,000 onnxscript functions (about 0.7 s of CPU; three calls per three-partition
+    export). The table depends on the installed torch and onnxscript only; each export gets
+    its own copy (a fresh ``functions`` mapping of fresh lists), so an export that registers
+    a custom operator changes its copy alone. Idempotent; the exported graphs are unchanged
+    (``tests/export``'s byte-for-byte checks run with it)."""
+    import copy
+
+    from torch.onnx._internal.exporter import _registration
+
+    registry = _registration.ONNXRegistry
+    if getattr(registry.from_torchlib, "shared_by_splitexit_tests", False):
+        return
+    build = registry.from_torchlib.__func__  # type: ignore[attr-defined]
+    built: dict[tuple[Any, ...], Any] = {}
+
+    def from_torchlib(cls: type, *args: Any, **kwargs: Any) -> Any:
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        if key not in built:
+            built[key] = build(cls, *args, **kwargs)
+        table = copy.copy(built[key])
+        table.functions = {op: list(metas) for op, metas in built[key].functions.items()}
+        return table
+
+    from_torchlib.shared_by_splitexit_tests = True  # type: ignore[attr-defined]
+    registry.from_torchlib = classmethod(from_torchlib)  # type: ignore[method-assign,assignment]

@@ -25,6 +25,7 @@ from splitexit.training import (
     train_final_net,
     train_joint,
 )
+from tests.helpers import share_onnx_registry
 
 torch.set_num_threads(1)
 
@@ -69,6 +70,7 @@ class Exported:
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     """Train one epoch, export three partitions with T = 0.5; computed once per session."""
+    share_onnx_registry()
     work_dir = tmp_path_factory.mktemp("export-work")
     data = load_dataset("digits")
     config = TrainConfig(epochs=1, batch_size=16, lr=0.1, augment=False)
@@ -101,6 +103,7 @@ FINAL_SETTINGS = FinalSettings(epochs=1, lr=0.02, precision="fp32")
 @pytest.fixture(scope="session")
 def final_exported(exported: Exported, tmp_path_factory: pytest.TempPathFactory) -> FinalExported:
     """The final model of P = [1, 3, 4] (one epoch from the joint weights), exported."""
+    share_onnx_registry()
     joint = load_joint(
         exported.work_dir / "joint.pt", model="resnet8", dataset="digits", num_classes=10
     )

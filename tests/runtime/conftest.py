@@ -22,6 +22,7 @@ from splitexit.nets import build_network
 from splitexit.profiling import normalized_entropy
 from splitexit.topology import Topology, load_topology
 from splitexit.training import DatasetSplits, load_dataset
+from tests.helpers import share_onnx_registry
 
 torch.set_num_threads(1)
 
@@ -40,6 +41,7 @@ class Deployable:
 
 @pytest.fixture(scope="session")
 def deployable(tmp_path_factory: pytest.TempPathFactory) -> Deployable:
+    share_onnx_registry()
     torch.manual_seed(0)
     data = load_dataset("digits")
     net = build_network("resnet8", in_channels=1, num_classes=10, width=0.25).eval()

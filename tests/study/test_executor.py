@@ -134,6 +134,7 @@ def _cpu_cgroup_writable() -> bool:
 
 @pytest.mark.skipif(not _cpu_cgroup_writable(), reason="needs root and the v1 cpu controller")
 @pytest.mark.xdist_group("netns")  # real CPU groups: with the netns tests, on one worker
+@pytest.mark.slow  # a measured study in real CPU groups: worker processes, 2.5-2.7 s of CPU
 def test_cpu_quota_study_states_its_quotas_and_leaves_no_group(tmp_path: Path) -> None:
     study = load_study(_tiny_study(tmp_path))
     before = {p.name for p in Path("/sys/fs/cgroup/cpu").iterdir()}
