@@ -105,6 +105,7 @@ def test_calibrate_is_robust_to_one_disturbed_run() -> None:
     assert fitted.result_s == pytest.approx(calibrate(quiet).result_s)
 
 
+@pytest.mark.slow  # over 1 s of CPU (CONTRIBUTING.md)
 def test_compare_many_meets_targets_after_calibration_only() -> None:
     noisy = Overheads(noise_s=1e-3, reference_scale=0.5)
     found = cases("mobile", 6, noisy) + cases("iot", 6, noisy, seed=50)

@@ -70,11 +70,23 @@ def test_netns_without_root_says_what_is_needed(monkeypatch: pytest.MonkeyPatch)
         NetnsTestbed(tiers=["a", "b"], links=[(1e6, 0.0)]).__enter__()
 
 
+def _fastest_transfer_bps(net: NetnsTestbed, src: int, dst: int, rate: float) -> float:
+    best = 0.0
+    for _ in range(3):
+        best = max(best, measure_transfer(net, src, dst).throughput_bps)
+        if best >= rate * (1 - TOLERANCE):
+            break
+    return best
+
+
 @needs_root
 def test_netns_shapes_a_veth_to_10_mbps() -> None:
+    # the shaper bounds the rate from above; a receiver starved of CPU by other tenants can
+    # only make one transfer slower, so the fastest of up to three transfers is the link's
+    # (a link shaped too fast still fails on the first, one shaped too slow on all three)
     with NetnsTestbed(tiers=["a", "b"], links=[(10e6, 0.0)]) as net:
-        forward = measure_transfer(net, 0, 1).throughput_bps
-        back = measure_transfer(net, 1, 0).throughput_bps
+        forward = _fastest_transfer_bps(net, 0, 1, 10e6)
+        back = _fastest_transfer_bps(net, 1, 0, 10e6)
     assert forward == pytest.approx(10e6, rel=TOLERANCE)
     assert back == pytest.approx(10e6, rel=TOLERANCE)  # shaped in both directions
 

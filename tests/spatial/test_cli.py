@@ -211,6 +211,7 @@ def test_cli_experiment_unknown_name() -> None:
     )
 
 
+@pytest.mark.slow  # over 1 s of CPU (CONTRIBUTING.md)
 def test_cli_compare_twice_same_numbers_distredge_and_fast(tmp_path: Path) -> None:
     # Issue 17 item 4: fast is bounded by evaluations, DDPG and LC-PSS are seeded, so the
     # same simulated command gives the same strategies and numbers (only plan_s, wall time,

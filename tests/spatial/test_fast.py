@@ -89,6 +89,7 @@ def test_fast_same_seed_same_decisions_and_throughput() -> None:
     assert simulate(problem, first).ips == simulate(problem, second).ips
 
 
+@pytest.mark.slow  # over 1 s of CPU (CONTRIBUTING.md)
 def test_fast_tiny_budget_still_never_loses_to_offload_or_aofl() -> None:
     problem = make_problem(load_model("vgg16"), group_cluster("DA", bandwidth=50e6))
     few = simulate(problem, fast(problem, max_evaluations=50)).latency_s
