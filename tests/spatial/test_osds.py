@@ -85,3 +85,17 @@ def test_osds_same_seed_same_result(problem) -> None:  # type: ignore[no-untyped
     assert first.strategy == second.strategy
     assert first.latency_s == second.latency_s
     assert first.episodes == second.episodes
+
+
+def test_osds_leaves_no_log_folder_behind(problem, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # SB3's learn() makes an empty SB3-<time> folder in the temporary directory unless the
+    # agent has a logger; 528 of them had piled up in /tmp on the project's machine
+    import tempfile
+
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    config = OSDSConfig(
+        episodes=4, learning_starts=2, batch_size=2, actor_layers=(4,), critic_layers=(4,)
+    )
+    osds(problem, (0, 3, 7), config)
+    assert [p.name for p in tmp_path.glob("SB3-*")] == []

@@ -117,6 +117,7 @@ def epsilon_noise(dim: int, sigma: float, delta: float, seed: int) -> Any:
 
 def _agent(env: SplitEnv, config: OSDSConfig, noise: Any) -> object:
     from stable_baselines3 import DDPG
+    from stable_baselines3.common.logger import Logger
 
     ratio = config.critic_lr / config.actor_lr
 
@@ -126,7 +127,7 @@ def _agent(env: SplitEnv, config: OSDSConfig, noise: Any) -> object:
             for group in self.critic.optimizer.param_groups:
                 group["lr"] *= ratio
 
-    return _DDPG(
+    agent = _DDPG(
         "MlpPolicy",
         env,
         learning_rate=config.actor_lr,
@@ -141,6 +142,10 @@ def _agent(env: SplitEnv, config: OSDSConfig, noise: Any) -> object:
         device="cpu",
         verbose=0,
     )
+    # a logger with no outputs: without one, SB3's learn() makes an empty SB3-<time> folder
+    # in the temporary directory on every call
+    agent.set_logger(Logger(folder=None, output_formats=[]))
+    return agent
 
 
 @validate_params(
