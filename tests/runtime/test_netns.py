@@ -33,6 +33,7 @@ needs_root = pytest.mark.skipif(
     os.geteuid() != 0, reason="needs root: makes network namespaces, veths and tc qdiscs"
 )
 TOLERANCE = 0.06
+LOADED_SHORTFALL = 0.15  # how far under its rate a loaded host may run a shaped link
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -81,14 +82,17 @@ def _fastest_transfer_bps(net: NetnsTestbed, src: int, dst: int, rate: float) ->
 
 @needs_root
 def test_netns_shapes_a_veth_to_10_mbps() -> None:
-    # the shaper bounds the rate from above; a receiver starved of CPU by other tenants can
-    # only make one transfer slower, so the fastest of up to three transfers is the link's
-    # (a link shaped too fast still fails on the first, one shaped too slow on all three)
+    # The shaper bounds the rate from above: at most 6% over, in both directions. Below the
+    # rate, a loaded host can only slow a transfer down (9.87 Mbit/s idle, 9.07 and 8.3 in
+    # loaded CI runs: the one-frame bucket keeps no tokens for a qdisc served late), so the
+    # fastest of up to three transfers counts and may be up to 15% under; a rate in the wrong
+    # unit or a missing direction still fails. The 3% target is benchmarks/bench_netns.py's
+    # on an idle machine (docs/netns.md).
     with NetnsTestbed(tiers=["a", "b"], links=[(10e6, 0.0)]) as net:
         forward = _fastest_transfer_bps(net, 0, 1, 10e6)
         back = _fastest_transfer_bps(net, 1, 0, 10e6)
-    assert forward == pytest.approx(10e6, rel=TOLERANCE)
-    assert back == pytest.approx(10e6, rel=TOLERANCE)  # shaped in both directions
+    for measured in (forward, back):  # shaped in both directions
+        assert 10e6 * (1 - LOADED_SHORTFALL) <= measured <= 10e6 * (1 + TOLERANCE)
 
 
 @needs_root
@@ -123,12 +127,13 @@ def _tx_bytes(namespace: str, device: str) -> int:
 def test_netns_three_tiers_route_through_the_middle_and_its_link() -> None:
     with NetnsTestbed(tiers=["a", "b", "c"], links=[(50e6, 0.0), (10e6, 0.0)]) as net:
         before = _tx_bytes(net.namespace(1), "to2")
-        transfer = measure_transfer(net, 0, 2)
+        throughput = _fastest_transfer_bps(net, 0, 2, 10e6)
         forwarded = _tx_bytes(net.namespace(1), "to2") - before
         made = _ours(net.run_id)
     assert len(made) == 3
     assert forwarded >= 1_000_000  # tier 1 forwarded the payload onto link 1
-    assert transfer.throughput_bps == pytest.approx(10e6, rel=TOLERANCE)  # the slower link
+    # the slower link sets the rate (50 Mbit/s would be 5x over); a loaded host, as above
+    assert 10e6 * (1 - LOADED_SHORTFALL) <= throughput <= 10e6 * (1 + TOLERANCE)
     assert _ours(net.run_id) == []
 
 
