@@ -25,7 +25,7 @@ next does not move, though one round's tables are noisier than all rounds'.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -397,17 +397,10 @@ def table_parts(problem: Problem, strategy: Strategy) -> dict[tuple[int, int], f
     volume. The executed parts' emulated seconds (``ExecutionPool.part_log``) compare to these.
     """
     model = problem.model
-    out: dict[tuple[int, int], float] = {}
-    for v, cuts in enumerate(strategy.splits):
-        first, last = strategy.boundaries[v], strategy.boundaries[v + 1] - 1
-        a, b = cuts_to_intervals(np.asarray(cuts, dtype=np.int64), model.layers[last].h_out)
-        rows = volume_rows(model.layers[first : last + 1], a, b)
-        tables = problem.volume_tables(first, last)
-        for k in range(len(a)):
-            if b[k] >= a[k]:
-                pairs = zip(tables, rows[:-1], strict=True)
-                out[(k, v)] = float(sum(t[k, hi[k] - lo[k] + 1] for t, (lo, hi) in pairs))
+    out = {(k, v): sum(layers) for k, v, layers in _tabled_layers(problem, strategy)}
     if model.tail_pool != "none":
+        last = model.layers[strategy.boundaries[-1] - 1]
+        a, b = cuts_to_intervals(np.asarray(strategy.splits[-1], dtype=np.int64), last.h_out)
         counts = np.maximum(b - a + 1, 0)
         m = int(np.argmax(counts))
         out[(m, model.num_layers)] = float(problem.tail_s[m])
@@ -426,25 +419,29 @@ def _layer_ratios(
     executed part); only ``images`` count. The first layer of a part is charged the
     first-layer table (the worker slept before it), the others the chained one.
     """
-    model = problem.model
     ran, tabled = [0.0, 0.0], [0.0, 0.0]
-    for v, cuts in enumerate(strategy.splits):
-        lo_layer, hi_layer = strategy.boundaries[v], strategy.boundaries[v + 1] - 1
-        a, b = cuts_to_intervals(np.asarray(cuts, dtype=np.int64), model.layers[hi_layer].h_out)
-        rows = volume_rows(model.layers[lo_layer : hi_layer + 1], a, b)
-        tables = problem.volume_tables(lo_layer, hi_layer)
-        for k in range(len(a)):
-            if b[k] < a[k]:
-                continue
-            expected = [
-                t[k, hi[k] - lo[k] + 1] for t, (lo, hi) in zip(tables, rows[:-1], strict=True)
-            ]
-            for image in images:
-                for i, seconds in enumerate(layers.get((image, k, v), ())):
-                    ran[i > 0] += seconds
-                    tabled[i > 0] += float(expected[i])
+    for k, v, expected in _tabled_layers(problem, strategy):
+        for image in images:
+            for i, seconds in enumerate(layers.get((image, k, v), ())):
+                ran[i > 0] += seconds
+                tabled[i > 0] += expected[i]
     first, chained = (r / t if t > 0 else float("nan") for r, t in zip(ran, tabled, strict=True))
     return first, chained
+
+
+def _tabled_layers(problem: Problem, strategy: Strategy) -> Iterator[tuple[int, int, list[float]]]:
+    """``(device, volume, tabled seconds of each layer)`` of every non-empty split-part of
+    ``strategy``, timed as the simulator times it (``Problem.volume_tables``)."""
+    model = problem.model
+    for v, cuts in enumerate(strategy.splits):
+        first, last = strategy.boundaries[v], strategy.boundaries[v + 1] - 1
+        a, b = cuts_to_intervals(np.asarray(cuts, dtype=np.int64), model.layers[last].h_out)
+        rows = volume_rows(model.layers[first : last + 1], a, b)
+        tables = problem.volume_tables(first, last)
+        for k in range(len(a)):
+            if b[k] >= a[k]:
+                pairs = zip(tables, rows[:-1], strict=True)
+                yield k, v, [float(t[k, hi[k] - lo[k] + 1]) for t, (lo, hi) in pairs]
 
 
 def _loadavg() -> list[float]:
