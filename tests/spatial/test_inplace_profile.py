@@ -279,3 +279,76 @@ def test_near_layer_tables_survive_a_device_file(tmp_path) -> None:  # type: ign
     save_device_table(path, nearer, measured_with="test")
     back = load_device_table(path)
     assert back.near_seconds == near and back.first_seconds == table.first_seconds
+
+
+def test_shuffled_passes_sleep_out_the_previous_layer_at_the_woken_layers_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # every layer and height takes its own emulated seconds: 1 ms per output row, plus the
+    # layer's index in tenths of a ms, so that a sleep says which entry it came from
+    model = load_model("vgg16", **TINY)
+    net = _measure.TorchModel(model, seed=0).eval()
+    sleeps: list[float] = []
+    monkeypatch.setattr(_measure.time, "sleep", sleeps.append)
+
+    def seconds_of(index: int, h: int) -> float:
+        return 1e-3 * h + 1e-4 * index
+
+    def fake_timed(work, slowdown):  # type: ignore[no-untyped-def]
+        if not hasattr(work, "args"):  # the FC tail
+            return work(), 1e-3
+        return work(), seconds_of(work.args[1], work.args[-1] + 1)
+
+    monkeypatch.setattr(_measure, "timed", fake_timed)
+    profile = _measure.ChainedProfile(
+        model, net, name="d", granularity=2, slowdown=4.0, gap_s=1e-5,
+        sleep_out=True, woken_every=1, shuffle_seed=3,
+    )  # fmt: skip
+    profile.round(keep=False)
+    sleeps.clear()
+    rng = np.random.default_rng([3, 1])  # the kept round's deal, as the profile draws it
+    passes = _measure.shuffled_passes(_measure.pass_heights(profile.heights), rng)
+    profile.round()
+    n = model.num_layers
+    assert len(sleeps) == len(passes) * (n + 1) + 1  # n woken, 1 chained per pass; the tail
+    for p, at in enumerate(passes):
+        inside = sleeps[p * (n + 1) + 1 : p * (n + 1) + n]  # before woken layers 1..n-1
+        same, dealt = [], []
+        for index in range(1, n):
+            mine, theirs = len(profile.heights[index - 1]), len(profile.heights[index])
+            q = round(at[index] / (theirs - 1) * (mine - 1)) if theirs > 1 else mine - 1
+            same.append(0.75 * seconds_of(index - 1, profile.heights[index - 1][q]))
+            dealt.append(0.75 * seconds_of(index - 1, profile.heights[index - 1][at[index - 1]]))
+        assert inside == pytest.approx(same)
+        if p == 0:  # the deal put some layer at another share than the next one's
+            assert inside != pytest.approx(dealt)
+
+
+def test_twice_profile_times_a_layer_with_the_executing_workers_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the profile's twice timing must time exactly what an executing worker times: the
+    # layer's second computation inside run_split_part_twice, on the emulated clock
+    from splitexit.spatial.geometry import _torch
+
+    model = load_model("vgg16", **TINY)
+    net = _measure.TorchModel(model, seed=0).eval()
+    calls: list[tuple[int, int, int, int, int, object]] = []
+
+    def spy(net_, first, last, x, x_lo, a, b, clock):  # type: ignore[no-untyped-def]
+        calls.append((first, last, x_lo, a, b, clock))
+        out, spent = _torch.run_split_part_twice(net_, first, last, x, x_lo, a, b, clock)
+        return out, [1e-3 for _ in spent]
+
+    monkeypatch.setattr(_measure, "run_split_part_twice", spy)
+    monkeypatch.setattr(_measure, "timed", lambda work, slowdown: pytest.fail("timed() used"))
+    monkeypatch.setattr(_measure.time, "sleep", lambda s: None)
+    profile = _measure.ChainedProfile(
+        model, net, name="d", granularity=8, slowdown=5.0, twice=True, woken_every=2
+    )
+    seconds = profile._one(3, 1)
+    first, last, x_lo, a, b, clock = calls[-1]
+    assert (first, last, a, b) == (3, 3, 0, profile.heights[3][1] - 1)
+    assert x_lo == profile.rows[3][1][0]
+    assert clock is _measure.time.thread_time  # the emulated clock of a slowdown > 1
+    assert seconds == pytest.approx(5.0 * 1e-3)  # R times the second run's CPU seconds

@@ -40,10 +40,15 @@ import torch
 
 from splitexit.errors import InputError
 from splitexit.spatial.devices._devices import TableDevice
-from splitexit.spatial.devices._slowdown import timed
+from splitexit.spatial.devices._slowdown import emulated_clock, no_gc, timed
 from splitexit.spatial.geometry._geometry import ModelSpec, layer_input_rows
 from splitexit.spatial.geometry._problem import NEAR_LAYERS
-from splitexit.spatial.geometry._torch import TorchModel, run_split_part, warm_split_part
+from splitexit.spatial.geometry._torch import (
+    TorchModel,
+    run_split_part,
+    run_split_part_twice,
+    warm_split_part,
+)
 
 __all__ = ["ChainedProfile", "measure_device", "pass_heights", "shuffled_passes"]
 
@@ -189,11 +194,17 @@ class ChainedProfile:
     seconds the host spent: ``(1 - 1/slowdown)`` of them), as an executing device sleeps
     until it is ready before its next split-part, so that as much of the host's other work
     runs in between (a device with a larger slowdown sleeps longer and wakes up colder).
+    With shuffled passes the previous layer was dealt another share of its height than the
+    woken one, so the sleep is that of the previous layer at the woken one's share, as last
+    timed (an executing device computes about the same share of every layer).
     With ``warm_s`` > 0 a woken layer is preceded (under the lock, untimed) by that much CPU
     time of warm-up (``warm_split_part``), as an executing worker's split-part is. With
     ``twice`` every timed layer (woken or chained, and the tail) is computed once untimed
-    right before, as an executing worker in the *twice* timing computes every layer
-    (``run_split_part_twice``); ``warm_s`` is then not used.
+    right before, as an executing worker in the *twice* timing computes every layer; a layer
+    is timed by the executing worker's own code (``run_split_part_twice``, its clock around
+    the layer's computation alone), not around ``run_split_part`` through :func:`timed`,
+    whose bookkeeping inside the timed window read a one-layer part of this model's 150-300 us
+    28% more (``benchmarks/bench_spatial_timing.py``); ``warm_s`` is then not used.
     Only every ``woken_every``-th pass (and the last) is run woken (sleeping out is slow);
     at the other heights ``first_seconds`` is the chained entry times the woken/chained
     ratio interpolated linearly between the woken heights. Warm-up rounds only sleep
@@ -253,6 +264,9 @@ class ChainedProfile:
         self.chained: list[list[list[float]]] = [[[] for _ in hs] for hs in self.heights]
         self.near: list[list[list[float]]] = [[[] for _ in hs] for hs in self.heights]
         self.tails: list[float] = []
+        # the emulated seconds each layer and height took when last timed (woken or chained,
+        # kept or not); the warm-up round's chained passes time every one of them
+        self._latest: list[list[float | None]] = [[None for _ in hs] for hs in self.heights]
         self.rounds = 0  # kept rounds so far
         # sample counts of woken, chained, near entries and of tails before the last round
         self._marks: tuple[list[list[int]], ...] = ()
@@ -262,12 +276,36 @@ class ChainedProfile:
         lo, hi = self.rows[index][p]
         piece = self.inputs[index][:, :, lo : hi + 1].clone()  # fresh, as gathered rows are
         h = self.heights[index][p]
-        part = functools.partial(run_split_part, self.net, index, index, piece, lo, 0, h - 1)
-        if self.twice:  # as an executing worker computes each layer (run_split_part_twice)
-            part()
-        elif warm_s > 0:  # as an executing worker warms up before a part
-            warm_split_part(self.net, index, index, piece, lo, 0, h - 1, warm_s)
-        return timed(part, self.slowdown)[1]
+        if self.twice:  # timed as an executing worker times each layer, by the same code
+            clock, factor = emulated_clock(self.slowdown)
+            with no_gc():
+                _, spent = run_split_part_twice(self.net, index, index, piece, lo, 0, h - 1, clock)
+            seconds = factor * spent[0]
+        else:
+            if warm_s > 0:  # as an executing worker warms up before a part
+                warm_split_part(self.net, index, index, piece, lo, 0, h - 1, warm_s)
+            part = functools.partial(run_split_part, self.net, index, index, piece, lo, 0, h - 1)
+            seconds = timed(part, self.slowdown)[1]
+        self._latest[index][p] = seconds
+        return seconds
+
+    def _same_share(self, index: int, of: int, q: int) -> int:
+        """The height of layer ``index`` at the share of its height that height ``q`` is of
+        layer ``of`` (both counted in their table's heights)."""
+        mine, theirs = len(self.heights[index]), len(self.heights[of])
+        share = q / (theirs - 1) if theirs > 1 else 1.0
+        return round(share * (mine - 1))
+
+    def _owed_before(self, links: range, q: int, measured: list[float]) -> float:
+        """The emulated seconds of layers ``links`` at the share of their height that the
+        next layer's height ``q`` is of its own, as last timed (shuffled passes: the
+        sleep-out before a woken layer is the device's previous layers at the *same* share,
+        as an executing device computing that share of every layer sleeps them out, not the
+        share the shuffle happened to deal them in this pass). A height not timed yet counts
+        as ``measured``, what the layers took just now."""
+        nxt = links[-1] + 1
+        latest = [self._latest[j][self._same_share(j, nxt, q)] for j in links]
+        return sum(t if t is not None else m for t, m in zip(latest, measured, strict=True))
 
     def _pause(self, owed: float = 0.0) -> None:
         if max(self.gap_s, owed) > 0:
@@ -295,15 +333,20 @@ class ChainedProfile:
                 if p % self.woken_every == 0 or p == len(passes) - 1:
                     for links in self._chains(len(at), woken):
                         self._pause(self._owed if keep else 0.0)
-                        owed = 0.0
+                        owed, measured = 0.0, []
                         with self.guard:
                             for j, index in enumerate(links):
                                 q = at[index]
                                 seconds = self._one(index, q, self.warm_s if j == 0 else 0.0)
                                 owed += awake * seconds
+                                measured.append(seconds)
                                 if keep:
                                     (self.near if j else self.woken)[index][q].append(seconds)
                         self._owed = owed
+                        if self.shuffle_seed is not None and links[-1] + 1 < len(at):
+                            self._owed = awake * self._owed_before(
+                                links, at[links[-1] + 1], measured
+                            )
                     woken += 1
                 self._pause()
                 with self.guard:
