@@ -44,39 +44,43 @@ def test_twice_computes_every_layer_twice_and_times_the_second(
     assert seconds == [1, 1, 1, 1]  # the clock brackets exactly one run of each layer
 
 
-def test_chained_profile_twice_times_each_layer_right_after_computing_it(
+def test_chained_profile_twice_times_each_layer_with_the_executing_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # every profiled layer (woken and chained) goes through run_split_part_twice, one layer
+    # at a time, as an executing worker times it; timed() is left to the FC tail
     model = load_model("vgg16", **TINY)
     net = _measure.TorchModel(model, seed=0).eval()
-    events: list[tuple[str, int, int]] = []
-    run = _measure.run_split_part
+    events: list[tuple[str, ...]] = []
+    twice = _measure.run_split_part_twice
 
-    def spy(net, first, last, x, x_lo, a, b):  # type: ignore[no-untyped-def]
-        events.append(("run", first, b - a + 1))
-        return run(net, first, last, x, x_lo, a, b)
+    def spy(net, first, last, x, x_lo, a, b, clock):  # type: ignore[no-untyped-def]
+        events.append(("twice", first, last, b - a + 1))
+        out, spent = twice(net, first, last, x, x_lo, a, b, clock)
+        return out, [1e-3 for _ in spent]
 
     def timed(work, slowdown):  # type: ignore[no-untyped-def]
-        events.append(("timed", -1, -1))
-        return work(), 1e-3
+        events.append(("timed",))
+        return work(), 2e-3
 
-    monkeypatch.setattr(_measure, "run_split_part", spy)
-    monkeypatch.setattr(_measure, "timed", timed)
-    monkeypatch.setattr(_measure.time, "sleep", lambda s: None)
-    monkeypatch.setattr(_measure, "warm_split_part", lambda *a: pytest.fail("warm-up used"))
     profile = _measure.ChainedProfile(
         model, net, name="d", granularity=8, slowdown=2.0, sleep_out=True, woken_every=2,
         warm_s=5e-4, twice=True,
     )  # fmt: skip
-    events.clear()  # the inputs computed once, whole
+    monkeypatch.setattr(_measure, "run_split_part_twice", spy)
+    monkeypatch.setattr(_measure, "timed", timed)
+    monkeypatch.setattr(_measure, "run_split_part", lambda *a, **k: pytest.fail("run_split_part"))
+    monkeypatch.setattr(_measure.time, "sleep", lambda s: None)
+    monkeypatch.setattr(_measure, "warm_split_part", lambda *a: pytest.fail("warm-up used"))
     profile.round()
-    # every layer (woken and chained): computed untimed, then timed (the timed work runs
-    # the same layer at the same height); the tail last
-    timed_layers = [i for i, e in enumerate(events[:-1]) if e[0] == "timed"]
-    assert len(timed_layers) > 2 * model.num_layers  # woken and chained passes
-    for i in timed_layers:
-        assert events[i - 1][0] == "run" and events[i - 1] == events[i + 1]
-    assert len(events) == 3 * len(timed_layers) + 1  # no other run; the tail's timing
+    layers, tail = events[:-1], events[-1]
+    assert tail == ("timed",) and all(e[0] == "twice" for e in layers)
+    assert len(layers) > 2 * model.num_layers  # woken and chained passes
+    assert all(e[1] == e[2] for e in layers)  # one layer per timing
+    for e in layers:  # at one of the layer's tabled heights
+        assert e[3] in profile.heights[e[1]]
+    table = profile.table()
+    assert {t for per in table.seconds for t in per} == {2.0 * 1e-3}  # R times the reading
 
 
 def test_latest_table_is_the_last_round_alone(monkeypatch: pytest.MonkeyPatch) -> None:
