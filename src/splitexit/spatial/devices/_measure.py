@@ -50,7 +50,13 @@ from splitexit.spatial.geometry._torch import (
     warm_split_part,
 )
 
-__all__ = ["ChainedProfile", "measure_device", "pass_heights", "shuffled_passes"]
+__all__ = [
+    "ChainedProfile",
+    "measure_device",
+    "pass_heights",
+    "shuffled_passes",
+    "time_part_twice",
+]
 
 
 def _median_seconds(
@@ -177,6 +183,26 @@ def shuffled_passes(passes: list[list[int]], rng: np.random.Generator) -> list[l
     return [[int(column[p]) for column in columns] for p in range(len(passes))]
 
 
+def time_part_twice(
+    net: TorchModel,
+    first: int,
+    last: int,
+    x: torch.Tensor,
+    x_lo: int,
+    a: int,
+    b: int,
+    slowdown: float,
+) -> tuple[torch.Tensor, tuple[float, ...]]:
+    """``run_split_part_twice`` on the emulated clock of ``slowdown`` (see ``timed``), the
+    garbage collector off: the output and each layer's emulated seconds. The one timing of the
+    *twice* mode, shared by the chained profile and an executing worker, so that both read
+    the clock around the same window."""
+    clock, factor = emulated_clock(slowdown)
+    with no_gc():
+        out, spent = run_split_part_twice(net, first, last, x, x_lo, a, b, clock)
+    return out, tuple(factor * t for t in spent)
+
+
 class ChainedProfile:
     """The ``"chained"`` order (module docstring), round by round, its samples kept.
 
@@ -201,7 +227,7 @@ class ChainedProfile:
     time of warm-up (``warm_split_part``), as an executing worker's split-part is. With
     ``twice`` every timed layer (woken or chained, and the tail) is computed once untimed
     right before, as an executing worker in the *twice* timing computes every layer; a layer
-    is timed by the executing worker's own code (``run_split_part_twice``, its clock around
+    is timed by the executing worker's own code (:func:`time_part_twice`, its clock around
     the layer's computation alone), not around ``run_split_part`` through :func:`timed`,
     whose bookkeeping inside the timed window read a one-layer part of this model's 150-300 us
     28% more (``benchmarks/bench_spatial_timing.py``); ``warm_s`` is then not used.
@@ -277,10 +303,8 @@ class ChainedProfile:
         piece = self.inputs[index][:, :, lo : hi + 1].clone()  # fresh, as gathered rows are
         h = self.heights[index][p]
         if self.twice:  # timed as an executing worker times each layer, by the same code
-            clock, factor = emulated_clock(self.slowdown)
-            with no_gc():
-                _, spent = run_split_part_twice(self.net, index, index, piece, lo, 0, h - 1, clock)
-            seconds = factor * spent[0]
+            _, layers = time_part_twice(self.net, index, index, piece, lo, 0, h - 1, self.slowdown)
+            seconds = layers[0]
         else:
             if warm_s > 0:  # as an executing worker warms up before a part
                 warm_split_part(self.net, index, index, piece, lo, 0, h - 1, warm_s)
@@ -333,20 +357,21 @@ class ChainedProfile:
                 if p % self.woken_every == 0 or p == len(passes) - 1:
                     for links in self._chains(len(at), woken):
                         self._pause(self._owed if keep else 0.0)
-                        owed, measured = 0.0, []
+                        measured = []
                         with self.guard:
                             for j, index in enumerate(links):
                                 q = at[index]
                                 seconds = self._one(index, q, self.warm_s if j == 0 else 0.0)
-                                owed += awake * seconds
                                 measured.append(seconds)
                                 if keep:
                                     (self.near if j else self.woken)[index][q].append(seconds)
-                        self._owed = owed
-                        if self.shuffle_seed is not None and links[-1] + 1 < len(at):
-                            self._owed = awake * self._owed_before(
-                                links, at[links[-1] + 1], measured
-                            )
+                        nxt = links[-1] + 1
+                        shuffled = self.shuffle_seed is not None and nxt < len(at)
+                        self._owed = awake * (
+                            self._owed_before(links, at[nxt], measured)
+                            if shuffled
+                            else sum(measured)
+                        )
                     woken += 1
                 self._pause()
                 with self.guard:

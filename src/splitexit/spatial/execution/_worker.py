@@ -46,16 +46,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from splitexit.spatial.devices._measure import ChainedProfile, measure_device
-from splitexit.spatial.devices._slowdown import emulated_clock, no_gc, timed
+from splitexit.spatial.devices._measure import ChainedProfile, measure_device, time_part_twice
+from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.execution._links import REQUESTER, Links, wait_until
 from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
-from splitexit.spatial.geometry._torch import (
-    TorchModel,
-    run_split_part,
-    run_split_part_twice,
-    warm_split_part,
-)
+from splitexit.spatial.geometry._torch import TorchModel, run_split_part, warm_split_part
 
 __all__ = ["WorkerSetup", "plan_volume", "worker_main"]
 
@@ -168,10 +163,10 @@ class _Worker:
         """As :meth:`_compute`, every layer computed twice and the second run timed
         (``run_split_part_twice``; the *twice* timing): the part's emulated seconds are the
         sum of its layers' second runs."""
-        clock, factor = emulated_clock(self.setup.slowdown)
-        with self.lock, no_gc():
-            result, spent = run_split_part_twice(self.net, first, last, x, x_lo, a, b, clock)
-        layers = tuple(factor * t for t in spent)
+        with self.lock:
+            result, layers = time_part_twice(
+                self.net, first, last, x, x_lo, a, b, self.setup.slowdown
+            )
         seconds = sum(layers)
         self.ready = self.start + seconds
         self.log.append((self.image, self.stage, seconds, layers))
