@@ -3,6 +3,8 @@ and the profile round paired with each block of images (issue 17, session 12).""
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from splitexit.spatial import load_model
@@ -127,13 +129,33 @@ def test_paired_error_uses_the_round_before_each_block() -> None:
     )  # fmt: skip
     row = measured.to_dict()["rows"][0]
     assert row["paired_error_pct"] is not None and -90 < row["paired_error_pct"] < 900
+    assert len(row["block_simulated_ms"]) == 2 and all(ms > 0 for ms in row["block_simulated_ms"])
+    assert row["paired_rejected_blocks"] == []  # two blocks are never both rejected
     assert measured.notes["timing"] == "twice"
-    assert "paired error" in measured.markdown()
+    assert "paired error, paired rejection" in measured.markdown()
     without = measure_methods(
         model, _cluster(), methods=["offload"], blocks=1, images=1, granularity=8,
         repeats=1, mode="thread", rounds_per_block=0,
     )  # fmt: skip
     assert without.to_dict()["rows"][0]["paired_error_pct"] is None
+
+
+def test_paired_rejection_keeps_a_drift_the_round_saw_and_drops_a_disturbance() -> None:
+    from splitexit.spatial.execution._study import _disturbed, _paired
+
+    # Latencies of five blocks: the host slows down by 40% from block 2 on, and the rounds
+    # before those blocks saw it (their simulated latency rose with it); block 4 was also
+    # disturbed after its round.
+    latencies = [[1.00, 1.02], [0.98, 1.00], [1.40, 1.42], [1.38, 1.40], [1.90, 1.95]]
+    simulated = [1.0, 1.0, 1.4, 1.4, 1.4]
+    ratios = [[t / s for t in block] for block, s in zip(latencies, simulated, strict=True)]
+    error, off = _paired(ratios, 15.0)
+    assert off == [4]
+    assert error == pytest.approx(statistics.median([r for b in ratios[:4] for r in b]) - 1)
+    assert abs(error) < 0.02
+    # The unpaired rule, on the block medians, rejects the slow blocks the rounds explain.
+    assert _disturbed([statistics.median(b) for b in latencies], 15.0) == [0, 1, 4]
+    assert _paired([[float("nan")], [float("nan")]], 15.0)[1] == []
 
 
 def test_shuffled_passes_keep_each_layers_heights_and_decorrelate_them() -> None:

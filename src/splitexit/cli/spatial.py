@@ -243,6 +243,13 @@ def distredge_experiment_command(
         str, typer.Option(help="samples only: comma-separated |R_s^r| values.")
     ] = "5,10,25,50,100,200",
     seed: Annotated[int, typer.Option(help="Seed of LC-PSS, DDPG and the traces.")] = 0,
+    gpu_shape: Annotated[
+        Path | None,
+        typer.Option(
+            help="Tables only: a measured table (profile-device on a GPU) whose shape in the "
+            "height the Nano, TX2 and Xavier take, each keeping its own speed."
+        ),
+    ] = None,
 ) -> None:
     """Re-run an experiment of seed 003, section V, on the simulator; write JSON, MD, PNG."""
     with _user_errors():
@@ -271,6 +278,14 @@ def distredge_experiment_command(
             raise InputError(f"--fast-evaluations must be >= 1, got {fast_evaluations}")
         spec = load_model(model)
         config = OSDSConfig(episodes=episodes, seed=seed)
+        shape = None
+        if gpu_shape is not None:
+            if name not in TABLES:
+                raise InputError(f"--gpu-shape applies to {', '.join(TABLES)}, not {name!r}")
+            from splitexit.spatial import load_device_table
+
+            shape = load_device_table(gpu_shape)
+            shape.latency_tables(spec)  # a table of another model is refused before the run
         err = Console(stderr=True, highlight=False)
 
         def progress(line: str) -> None:
@@ -289,6 +304,7 @@ def distredge_experiment_command(
                 cases=selected,
                 methods=[m.strip() for m in chosen],
                 progress=progress,
+                shape=shape,
             )
             earlier = out / f"{name}.json"
             if (selected is not None or methods != "all") and earlier.is_file():
@@ -349,6 +365,12 @@ def distredge_profile_device_command(
     granularity: Annotated[int, typer.Option(help="Height step in rows (the paper: 1).")] = 8,
     repeats: Annotated[int, typer.Option(help="Timed runs per point; the median is kept.")] = 3,
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
+    torch_device: Annotated[
+        str, typer.Option(help="Where the layers run: cpu, or cuda / cuda:N (a GPU).")
+    ] = "cpu",
+    precision: Annotated[
+        str, typer.Option(help="float32, float16 (the paper's TensorRT FP16) or bfloat16.")
+    ] = "float32",
 ) -> None:
     """Measure the latency of every layer at several heights on this machine (torch, batch 1)."""
     with _user_errors():
@@ -366,10 +388,16 @@ def distredge_profile_device_command(
             repeats=repeats,
             threads=threads,
             progress=lambda line: err.print(line, markup=False),
+            torch_device=torch_device,
+            precision=precision,
         )
         import torch
 
-        save_device_table(out, table, measured_with=f"torch {torch.__version__}, {threads} threads")
+        where = f"{threads} threads"
+        if torch_device != "cpu":
+            where = f"{torch.cuda.get_device_name(torch.device(torch_device))}, CUDA"
+        measured_with = f"torch {torch.__version__}, {where}, {precision}, batch 1"
+        save_device_table(out, table, measured_with=measured_with)
         print(f"wrote {out}")
 
 
@@ -536,7 +564,7 @@ def distredge_measure_command(
     channel_divisor: _DivisorOpt = 1,
     input_size: _InputSizeOpt = None,
     methods: Annotated[str, typer.Option(help="Comma-separated methods (default: all)")] = "all",
-    blocks: _BlocksOpt = 5,
+    blocks: _BlocksOpt = 10,
     images: _ImagesOpt = 3,
     reject_pct: Annotated[
         float, typer.Option(help="Reject a block whose median deviates more than this %.")

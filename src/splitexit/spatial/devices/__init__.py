@@ -17,6 +17,7 @@ from splitexit.spatial.devices._compile import make_problem
 from splitexit.spatial.devices._devices import (
     DEVICE_PRESETS,
     DeviceModel,
+    ShapedDevice,
     SyntheticDevice,
     TableDevice,
     device_preset,
@@ -30,6 +31,7 @@ __all__ = [
     "Cluster",
     "DeviceModel",
     "Provider",
+    "ShapedDevice",
     "SyntheticDevice",
     "TableDevice",
     "device_preset",

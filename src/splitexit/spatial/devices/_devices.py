@@ -17,6 +17,8 @@ Two kinds:
 - :class:`TableDevice`, a measured table (``splitexit.device/1``, written by
   ``splitexit distredge profile-device``) read at the measured heights and interpolated
   linearly between them, or by k-nearest-neighbours (scikit-learn).
+- :class:`ShapedDevice`, a preset's per-layer speed with a measured table's shape in the
+  height (Tables I-II on a GPU's measured shape).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "DEVICE_PRESETS",
     "DeviceModel",
     "FloatArray",
+    "ShapedDevice",
     "SyntheticDevice",
     "TableDevice",
     "device_preset",
@@ -228,3 +231,36 @@ class TableDevice:
         else:
             values = np.interp(wanted, known_h, known_s)
         return np.concatenate([[0.0], values])
+
+
+@dataclass(frozen=True)
+class ShapedDevice:
+    """A device's speed with a measured table's *shape* in the height (issue 17, item 6).
+
+    Layer ``i`` at height ``h`` costs ``base(i, H_i) * shape(i, h) / shape(i, H_i)``: the
+    base device (a preset) keeps what it costs to compute each whole layer and the FC tail,
+    and the measured table (a GPU profiled with ``profile-device --torch-device cuda``) says
+    how that cost falls with fewer rows, its launch costs and partly filled waves included.
+    The boards of the paper cannot be measured here, and a GPU that can is far faster than
+    they are; so its shape is carried over and its speed is not.
+    """
+
+    base: DeviceModel
+    shape: TableDevice
+
+    @property
+    def name(self) -> str:
+        return self.base.name
+
+    def latency_tables(self, model: ModelSpec) -> tuple[list[FloatArray], float]:
+        base, tail = self.base.latency_tables(model)
+        shape, _ = self.shape.latency_tables(model)
+        tables = []
+        for i, (whole, curve) in enumerate(zip(base, shape, strict=True)):
+            if not curve[-1] > 0:
+                raise InputError(
+                    f"{self.shape.source}: layers[{i}] costs {curve[-1]} s at its full height; "
+                    "a shape needs a positive time"
+                )
+            tables.append(whole[-1] * curve / curve[-1])
+        return tables, tail

@@ -64,16 +64,71 @@ def _median_seconds(
     warmup: int,
     repeats: int,
     slowdown: float = 1.0,
-    flush: np.ndarray | None = None,
+    flush: Callable[[], None] | None = None,
 ) -> float:
     for _ in range(warmup):
         run()
     times = []
     for _ in range(repeats):
         if flush is not None:  # evict the layer's weights and rows, as a chained run does
-            flush += 1.0
+            flush()
         times.append(timed(run, slowdown)[1])
     return statistics.median(times)
+
+
+_PRECISIONS = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def _torch_device(name: str) -> torch.device:
+    """``name`` as a torch device this machine has (``cpu``, ``cuda``, ``cuda:1``)."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise InputError(
+            f"torch device {name!r} is not a device name (cpu, cuda, cuda:N)"
+        ) from None
+    if device.type == "cpu":
+        return device
+    if device.type != "cuda":
+        raise InputError(f"torch device {name!r}: only cpu and cuda are supported")
+    if not torch.cuda.is_available():
+        raise InputError(
+            f"torch device {name!r}: CUDA is not available here (torch {torch.__version__}, "
+            f"built with CUDA {torch.version.cuda})"
+        )
+    index = 0 if device.index is None else device.index
+    if index >= torch.cuda.device_count():
+        raise InputError(
+            f"torch device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)"
+        )
+    return torch.device("cuda", index)
+
+
+def _synchronizer(device: torch.device) -> Callable[[], None]:
+    """What makes a timed run end when the device has finished it (CUDA runs asynchronously)."""
+    if device.type == "cuda":
+        return functools.partial(torch.cuda.synchronize, device)
+    return lambda: None
+
+
+def _flusher(device: torch.device, flush_bytes: int) -> Callable[[], None] | None:
+    """A buffer of ``flush_bytes`` written in place, on the device being profiled."""
+    if flush_bytes <= 0:
+        return None
+    if device.type == "cpu":
+        array = np.zeros(flush_bytes // 8)
+
+        def flush_host() -> None:
+            np.add(array, 1.0, out=array)
+
+        return flush_host
+    buffer = torch.zeros(max(1, flush_bytes // 4), dtype=torch.float32, device=device)
+
+    def flush_gpu() -> None:
+        buffer.add_(1.0)
+        torch.cuda.synchronize(device)
+
+    return flush_gpu
 
 
 def measure_device(
@@ -91,6 +146,8 @@ def measure_device(
     mode: Literal["isolated", "chained"] = "isolated",
     gap_s: float = 0.0,
     lock: Any = None,
+    torch_device: str = "cpu",
+    precision: str = "float32",
 ) -> TableDevice:
     """Time every layer of ``model`` at several heights on this machine.
 
@@ -101,8 +158,11 @@ def measure_device(
     channel-reduced VGG-16 summed to 5-25% less than the whole model's run here).
     ``mode``, ``gap_s`` and ``lock``: see the module docstring (``"chained"``: the profile
     in place of ``distredge run``).
+    ``torch_device`` (``"cuda"``: a GPU) and ``precision`` (``float32``, ``float16``,
+    ``bfloat16``) are where and in what the layers run; on a GPU every timed run ends with a
+    synchronisation and is read on the wall clock (the isolated order only: the chained one
+    emulates devices on this machine's CPU).
     """
-    flush = np.zeros(flush_bytes // 8) if flush_bytes > 0 else None
     for option, value, low in (("granularity", granularity, 1), ("repeats", repeats, 1),
                                ("warmup", warmup, 0), ("threads", threads, 1)):  # fmt: skip
         if value < low:
@@ -111,8 +171,17 @@ def measure_device(
         raise InputError(f"mode must be 'isolated' or 'chained', got {mode!r}")
     if not gap_s >= 0:
         raise InputError(f"gap_s must be >= 0, got {gap_s}")
+    if precision not in _PRECISIONS:
+        raise InputError(f"precision must be one of {', '.join(_PRECISIONS)}, got {precision!r}")
+    device = _torch_device(torch_device)
+    if device.type != "cpu" and (mode != "isolated" or slowdown != 1.0 or lock is not None):
+        raise InputError(
+            f"torch device {torch_device!r}: only the isolated profile at slowdown 1 runs off "
+            "the CPU (the chained one emulates devices on this machine's CPU)"
+        )
     torch.set_num_threads(threads)
-    net = TorchModel(model, seed=seed).eval()
+    dtype = _PRECISIONS[precision]
+    net = TorchModel(model, seed=seed, dtype=dtype).to(device).eval()
     if mode == "chained":
         profile = ChainedProfile(
             model, net, name=name, granularity=granularity, slowdown=slowdown, gap_s=gap_s,
@@ -121,9 +190,11 @@ def measure_device(
         for round_ in range(warmup + repeats):
             profile.round(keep=round_ >= warmup)
         return profile.table()
+    flush = _flusher(device, flush_bytes)
+    sync = _synchronizer(device)
     heights_all, seconds_all = [], []
     with torch.inference_mode():
-        x = torch.randn(1, model.c_in, model.h_in, model.w_in)
+        x = torch.randn(1, model.c_in, model.h_in, model.w_in).to(device=device, dtype=dtype)
         for index, layer in enumerate(model.layers):
             heights = sorted({*range(granularity, layer.h_out, granularity), layer.h_out})
             seconds = []
@@ -134,7 +205,9 @@ def measure_device(
                 def run(
                     piece: torch.Tensor = piece, start: int = int(lo[0]), h: int = h, i: int = index
                 ) -> object:
-                    return run_split_part(net, i, i, piece, start, 0, h - 1)
+                    out = run_split_part(net, i, i, piece, start, 0, h - 1)
+                    sync()
+                    return out
 
                 seconds.append(_median_seconds(run, warmup, repeats, slowdown, flush))
             heights_all.append(tuple(heights))
@@ -143,11 +216,13 @@ def measure_device(
                 whole = seconds[-1] * 1e3
                 progress(f"{layer.name}: {len(heights)} heights, whole layer {whole:.2f} ms")
             x = run_split_part(net, index, index, x, 0, 0, layer.h_out - 1)
-        tail = (
-            _median_seconds(lambda: net.head(x), warmup, repeats, slowdown, flush)
-            if model.tail_fc
-            else 0.0
-        )
+
+        def head(x: torch.Tensor = x) -> object:
+            out = net.head(x)
+            sync()
+            return out
+
+        tail = _median_seconds(head, warmup, repeats, slowdown, flush) if model.tail_fc else 0.0
     return TableDevice(
         name=name,
         model_name=model.name,

@@ -16,10 +16,14 @@ of that method's block medians is *disturbed*: rejected and reported. The measur
 is the median of the images of the kept blocks; images per second is its inverse (one image
 at a time). Two diagnostics per method: the executed split-parts' emulated seconds against
 the tables' for the same parts (*compute vs table*), and how late the host delivered the
-result after its emulated stamp (*host late*). And the *paired error*: each kept image's
+result after its emulated stamp (*host late*). And the *paired error*: each image's
 latency over the simulator's on the tables of the profile round taken right before its
 block alone (median, minus one), which a drift of the host's speed from one block to the
-next does not move, though one round's tables are noisier than all rounds'.
+next does not move, though one round's tables are noisier than all rounds'. Since session 14
+its disturbed blocks are found on the same pairing (*paired rejected*): a block whose
+median of those ratios is more than ``reject_pct`` % off the median of the method's block
+ratios, so that a block run while the host was faster or slower, and profiled so, is kept,
+and a block disturbed after its round is not.
 """
 
 from __future__ import annotations
@@ -96,6 +100,11 @@ class MeasuredRow:
     # (median, minus one): the pairing that a drift of the host's speed between the rounds
     # does not move (nan without a round before each block)
     paired_error: float = float("nan")
+    # blocks rejected on the pairing (their median ratio to the round before them is off the
+    # method's median ratio); the paired error counts the images of the other blocks
+    paired_rejected: tuple[int, ...] = ()
+    # per block, the simulator's latency on the profile round right before it
+    block_simulated_s: tuple[float, ...] = ()
 
     @property
     def error(self) -> float:
@@ -142,6 +151,8 @@ class Measured:
                     "first_layer_vs_table_pct": _pct_or_none(r.first_ratio),
                     "chained_layers_vs_table_pct": _pct_or_none(r.chained_ratio),
                     "paired_error_pct": _pct_or_none(1.0 + r.paired_error),
+                    "paired_rejected_blocks": list(r.paired_rejected),
+                    "block_simulated_ms": [s * 1e3 for s in r.block_simulated_s],
                 }
                 for r in self.rows
             ],
@@ -153,17 +164,20 @@ class Measured:
             f"**{self.case}** ({self.model}; devices {', '.join(self.devices)})\n",
             "| method | volumes | simulated img/s | measured img/s | simulated ms | "
             "measured median ms | error | rejected blocks | compute vs table | first layer | "
-            "chained layers | host late ms | simulated at planning ms | paired error |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "chained layers | host late ms | simulated at planning ms | paired error | "
+            "paired rejected |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in self.rows:
             rejected = ", ".join(str(b) for b in r.rejected_blocks) or "-"
+            paired_off = ", ".join(str(b) for b in r.paired_rejected) or "-"
             lines.append(
                 f"| {r.method} | {r.volumes} | {1 / r.simulated_s:.2f} | {1 / r.measured_s:.2f}"
                 f" | {r.simulated_s * 1e3:.1f} | {r.measured_s * 1e3:.1f} | "
                 f"{100 * r.error:+.1f}% | {rejected} | {100 * (r.compute_ratio - 1):+.1f}% | "
                 f"{_pct(r.first_ratio)} | {_pct(r.chained_ratio)} | "
-                f"{r.late_s * 1e3:.1f} | {r.planned_s * 1e3:.1f} | {_pct(1 + r.paired_error)} |"
+                f"{r.late_s * 1e3:.1f} | {r.planned_s * 1e3:.1f} | {_pct(1 + r.paired_error)} | "
+                f"{paired_off} |"
             )
         within = sum(abs(r.error) <= 0.10 for r in self.rows)
         lines.append(f"\n{within} of {len(self.rows)} methods within 10% of simulated.")
@@ -171,7 +185,7 @@ class Measured:
             paired = sum(abs(r.paired_error) <= 0.10 for r in self.rows)
             lines.append(
                 f"{paired} of {len(self.rows)} within 10% of the simulator on the profile "
-                "round before each block (paired error)."
+                "round before each block (paired error, paired rejection)."
             )
         return "\n".join(lines) + "\n"
 
@@ -210,6 +224,19 @@ def _disturbed(medians: list[float], reject_pct: float) -> list[int]:
     return off if len(off) < len(medians) else []
 
 
+def _paired(ratios: list[list[float]], reject_pct: float) -> tuple[float, list[int]]:
+    """The paired error and its disturbed blocks, from each block's images' latencies over
+    the simulator's on the round before that block: blocks whose median ratio is off the
+    median of all by more than ``reject_pct`` % are left out (:func:`_disturbed`), and the
+    median of the other images' ratios, minus one, is the error (nan without rounds)."""
+    medians = [statistics.median(block) for block in ratios]
+    if any(m != m for m in medians):  # no round before the blocks
+        return float("nan"), []
+    off = _disturbed(medians, reject_pct)
+    kept = [r for b, block in enumerate(ratios) if b not in off for r in block]
+    return statistics.median(kept) - 1.0, off
+
+
 @validate_params(
     {
         "model": [InstanceOf(ModelSpec)],
@@ -239,7 +266,7 @@ def measure_methods(
     cluster: EmulatedCluster,
     *,
     methods: Sequence[str] = METHODS,
-    blocks: int = 5,
+    blocks: int = 10,
     images: int = 3,
     reject_pct: float = 15.0,
     episodes: int = 300,
@@ -293,6 +320,7 @@ def measure_methods(
         ids: dict[str, list[list[int]]] = {m: [] for m in methods}
         # per image: its latency over the simulated one on the round before its block
         paired: dict[str, list[list[float]]] = {m: [] for m in methods}
+        block_sim: dict[str, list[float]] = {m: [] for m in methods}
         diffs = dict.fromkeys(methods, 0.0)
         for result in comparison.results:  # one warm-up image each, not timed
             output, _ = pool.run(result.strategy, image)
@@ -331,6 +359,7 @@ def measure_methods(
                 m = result.method
                 latencies[m].append(times[m])
                 paired[m].append([t / nearby[m] for t in times[m]])
+                block_sim[m].append(nearby[m])
                 late[m].append(lates[m])
                 ids[m].append(images_run[m])
             say(f"block {block + 1}/{blocks} done")
@@ -344,7 +373,7 @@ def measure_methods(
         kept = [t for b, times in enumerate(per_block) if b not in rejected for t in times]
         kept_late = [t for b, ts in enumerate(late[result.method]) if b not in rejected for t in ts]
         kept_ids = {i for b, xs in enumerate(ids[result.method]) if b not in rejected for i in xs}
-        ratios = [r for b, rs in enumerate(paired[result.method]) if b not in rejected for r in rs]
+        paired_error, paired_off = _paired(paired[result.method], reject_pct)
         expected = table_parts(problem, result.strategy)
         table = sum(expected.values())
         executed = sum(s for (i, _, _), s in parts.items() if i in kept_ids)
@@ -361,7 +390,8 @@ def measure_methods(
                 result.strategy.num_volumes, diffs[result.method],
                 statistics.median(kept_late), executed / (table * len(kept_ids)),
                 result.latency_s, tuple(by_device), first, chained,
-                statistics.median(ratios) - 1.0,
+                paired_error, tuple(paired_off),
+                tuple(block_sim[result.method]),
             )
         )  # fmt: skip
     notes = {

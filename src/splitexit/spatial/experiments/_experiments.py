@@ -7,6 +7,7 @@ The dynamic network of section V-F lives in ``_dynamic.py``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,12 @@ from splitexit._validation import Callable_, InstanceOf, Interval, validate_para
 from splitexit.errors import InputError
 from splitexit.spatial.devices._cluster import Cluster, Provider, group_cluster
 from splitexit.spatial.devices._compile import make_problem
-from splitexit.spatial.devices._devices import device_preset
+from splitexit.spatial.devices._devices import (
+    DEVICE_PRESETS,
+    ShapedDevice,
+    TableDevice,
+    device_preset,
+)
 from splitexit.spatial.experiments._compare import METHODS, compare
 from splitexit.spatial.experiments._report import LinesInfo
 from splitexit.spatial.geometry._geometry import ModelSpec
@@ -25,11 +31,13 @@ from splitexit.spatial.methods._lcpss import lcpss
 from splitexit.spatial.methods._osds import OSDSConfig, osds
 
 __all__ = [
+    "GPU_PRESETS",
     "TABLES",
     "Case",
     "Record",
     "alpha_sweep",
     "case_names",
+    "gpu_shaped",
     "merge_records",
     "run_table",
     "table_markdown",
@@ -74,6 +82,22 @@ TABLES: dict[str, tuple[Case, ...]] = {
 
 Record = dict[str, Any]  # a case as JSON: Comparison.to_dict() with notes["case"]
 
+# The presets that stand for GPUs (the Jetsons); the Pi3 computes on its CPU.
+GPU_PRESETS = ("nano", "tx2", "xavier")
+
+
+@validate_params({"cluster": [InstanceOf(Cluster)], "shape": [InstanceOf(TableDevice)]})
+def gpu_shaped(cluster: Cluster, shape: TableDevice) -> Cluster:
+    """``cluster`` with every GPU preset given ``shape``'s latency shape in the height
+    (:class:`ShapedDevice`: the preset's speed per whole layer kept); the Pi3 and measured
+    tables are left as they are."""
+    gpus = {DEVICE_PRESETS[name] for name in GPU_PRESETS}
+    providers = tuple(
+        Provider(p.name, ShapedDevice(p.device, shape), p.bandwidth) if p.device in gpus else p
+        for p in cluster.providers
+    )
+    return dataclasses.replace(cluster, providers=providers)
+
 
 @validate_params({"name": [InstanceOf(str)]})
 def case_names(name: str) -> list[str]:
@@ -92,6 +116,7 @@ def case_names(name: str) -> list[str]:
         "cases": [InstanceOf(tuple, list), None],
         "methods": [InstanceOf(tuple, list)],
         "progress": [Callable_(), None],
+        "shape": [InstanceOf(TableDevice), None],
     }
 )
 def run_table(
@@ -103,10 +128,13 @@ def run_table(
     cases: Sequence[str] | None = None,
     methods: Sequence[str] = METHODS,
     progress: Progress | None = None,
+    shape: TableDevice | None = None,
 ) -> list[Record]:
     """The nine methods (or ``methods``) on the cases of ``table1``, ``table2`` or ``table3``.
 
     ``cases`` are labels such as ``"NA nano"`` (case-insensitive, ``-`` for a space).
+    ``shape``: every GPU preset takes this measured table's shape in the height
+    (:func:`gpu_shaped`); the records' notes name its source.
     """
     labels = case_names(name)
     wanted = labels
@@ -122,11 +150,14 @@ def run_table(
     for case in TABLES[name]:
         if case.label not in wanted:
             continue
-        problem = make_problem(model, case.cluster())
+        cluster = case.cluster() if shape is None else gpu_shaped(case.cluster(), shape)
+        problem = make_problem(model, cluster)
         comparison = compare(
             problem, methods=methods, osds_config=osds_config, fast_evaluations=fast_evaluations
         )
         comparison.notes["case"] = case.label
+        if shape is not None:
+            comparison.notes["gpu_shape"] = shape.source
         out.append(comparison.to_dict(problem))
         if progress is not None:
             ips = {r.method: r.ips for r in comparison.results}
