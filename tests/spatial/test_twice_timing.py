@@ -138,6 +138,7 @@ def test_paired_error_uses_the_round_before_each_block() -> None:
         repeats=1, mode="thread", rounds_per_block=0,
     )  # fmt: skip
     assert without.to_dict()["rows"][0]["paired_error_pct"] is None
+    assert without.to_dict()["rows"][0]["block_simulated_ms"] == [None]  # JSON, not NaN
 
 
 def test_paired_rejection_keeps_a_drift_the_round_saw_and_drops_a_disturbance() -> None:

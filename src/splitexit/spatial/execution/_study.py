@@ -152,7 +152,9 @@ class Measured:
                     "chained_layers_vs_table_pct": _pct_or_none(r.chained_ratio),
                     "paired_error_pct": _pct_or_none(1.0 + r.paired_error),
                     "paired_rejected_blocks": list(r.paired_rejected),
-                    "block_simulated_ms": [s * 1e3 for s in r.block_simulated_s],
+                    "block_simulated_ms": [
+                        None if s != s else s * 1e3 for s in r.block_simulated_s
+                    ],
                 }
                 for r in self.rows
             ],
