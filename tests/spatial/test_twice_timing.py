@@ -85,6 +85,84 @@ def test_chained_profile_twice_times_each_layer_with_the_executing_code(
     assert {t for per in table.seconds for t in per} == {2.0 * 1e-3}  # R times the reading
 
 
+def test_speed_probe_scales_by_the_reference_over_its_recent_median(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    probe = _measure.SpeedProbe(window=3, calibration=4)
+    readings = iter([1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 0.5, 4.0])
+    monkeypatch.setattr(probe, "read", lambda: next(readings))
+    assert probe.scale() == pytest.approx(0.5)  # calibrated on four 1.0 s, then 2.0
+    assert probe.reference == pytest.approx(1.0)
+    assert probe.scale() == pytest.approx(0.5)  # median of 2.0, 2.0
+    assert probe.scale() == pytest.approx(0.5)  # median of 2.0, 2.0, 0.5
+    assert probe.scale() == pytest.approx(0.5)  # the window: 2.0, 0.5, 4.0
+    real = _measure.SpeedProbe(calibration=3)
+    assert 0 < real.read() < 0.1 and real.scale() > 0
+
+
+def test_a_probed_part_is_charged_at_the_reference_speed(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = load_model("vgg16", **TINY)
+    net = _measure.TorchModel(model, seed=0).eval()
+    x = torch.randn(1, model.c_in, model.h_in, model.w_in)
+
+    class Half:
+        calls = 0
+
+        def scale(self) -> float:
+            self.calls += 1
+            return 0.5  # the host runs twice as slow as at its reference
+
+    def fixed(net, first, last, x, x_lo, a, b, clock):  # type: ignore[no-untyped-def]
+        return x, [1e-3, 2e-3]
+
+    monkeypatch.setattr(_measure, "run_split_part_twice", fixed)
+    half = Half()
+    _, plain = _measure.time_part_twice(net, 0, 1, x, 0, 0, 3, 4.0)
+    _, probed = _measure.time_part_twice(net, 0, 1, x, 0, 0, 3, 4.0, half)  # type: ignore[arg-type]
+    assert plain == pytest.approx((4e-3, 8e-3)) and probed == pytest.approx((2e-3, 4e-3))
+    assert half.calls == 1  # one reading per part, right before it
+    _measure.time_part_twice(net, 0, 1, x, 0, 0, 3, 1.0, half)  # type: ignore[arg-type]
+    assert half.calls == 1  # slowdown 1 is the wall clock: no probe
+
+
+def test_the_profile_reads_the_probe_before_every_layer_it_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = load_model("vgg16", **TINY)
+    net = _measure.TorchModel(model, seed=0).eval()
+    timed_layers, readings = [0], [0]
+
+    class Counting:
+        def scale(self) -> float:
+            readings[0] += 1
+            return 0.5
+
+    twice = _measure.run_split_part_twice
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        timed_layers[0] += 1
+        return twice(*args)
+
+    monkeypatch.setattr(_measure, "run_split_part_twice", spy)
+    monkeypatch.setattr(_measure.time, "sleep", lambda s: None)
+    profile = _measure.ChainedProfile(
+        model, net, name="d", granularity=8, slowdown=2.0, twice=True, probe=Counting(),  # type: ignore[arg-type]
+    )  # fmt: skip
+    profile.round()
+    assert readings[0] == timed_layers[0] > 2 * model.num_layers
+
+
+def test_measure_with_the_probe_runs_and_says_so() -> None:
+    model = load_model("vgg16", **TINY)
+    measured = measure_methods(
+        model, _cluster(), methods=["offload"], blocks=1, images=1, granularity=8,
+        repeats=1, mode="thread", probe=True,
+    )  # fmt: skip
+    row = measured.to_dict()["rows"][0]
+    assert measured.notes["probe"] is True and row["max_abs_diff"] < 1e-4
+    assert row["compute_vs_table_pct"] is not None
+
+
 def test_latest_table_is_the_last_round_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     model = load_model("vgg16", **TINY)
     net = _measure.TorchModel(model, seed=0).eval()

@@ -487,6 +487,7 @@ def _measure_run(
     timing: str = "twice",
     interleave: str = "image",
     passes: str = "shuffled",
+    probe: bool = False,
 ) -> None:
     check_json_out(json_out)
     check_output_file(markdown_out, "--markdown")
@@ -520,7 +521,7 @@ def _measure_run(
         profile_mode="isolated" if profile == "isolated" else "chained", warm_s=warm_ms * 1e-3,
         profile_chain=profile_chain, timing="once" if timing == "once" else "twice",
         interleave="method" if interleave == "method" else "image",
-        shuffle_passes=passes == "shuffled",
+        shuffle_passes=passes == "shuffled", probe=probe,
         progress=lambda line: err.print(line, markup=False),
     )  # fmt: skip
     markdown = measured.markdown()
@@ -585,6 +586,14 @@ def distredge_measure_command(
     timing: _TimingOpt = "twice",
     interleave: _InterleaveOpt = "image",
     passes: _PassesOpt = "shuffled",
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--probe/--no-probe",
+            help="Twice timing: scale every profiled and executed part to the host's speed, "
+            "read from a fixed convolution right before it (session 14; off by default).",
+        ),
+    ] = False,
 ) -> None:
     """Measured against simulated for every method: img/s and median latency, blocks."""
     with _user_errors():
@@ -592,7 +601,7 @@ def distredge_measure_command(
         _measure_run(
             cluster, model, channel_divisor, input_size, chosen, blocks, images, reject_pct,
             episodes, fast_evaluations, granularity, seed, json_out, markdown_out, profile,
-            warm_ms, profile_chain, timing, interleave, passes,
+            warm_ms, profile_chain, timing, interleave, passes, probe,
         )  # fmt: skip
 
 

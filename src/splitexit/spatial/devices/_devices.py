@@ -233,6 +233,7 @@ class TableDevice:
         return np.concatenate([[0.0], values])
 
 
+@validate_params({"base": [InstanceOf(DeviceModel)], "shape": [InstanceOf(TableDevice)]})
 @dataclass(frozen=True)
 class ShapedDevice:
     """A device's speed with a measured table's *shape* in the height (issue 17, item 6).

@@ -28,6 +28,7 @@ Two orders (``mode``):
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import statistics
@@ -52,6 +53,7 @@ from splitexit.spatial.geometry._torch import (
 
 __all__ = [
     "ChainedProfile",
+    "SpeedProbe",
     "measure_device",
     "pass_heights",
     "shuffled_passes",
@@ -258,6 +260,48 @@ def shuffled_passes(passes: list[list[int]], rng: np.random.Generator) -> list[l
     return [[int(column[p]) for column in columns] for p in range(len(passes))]
 
 
+class SpeedProbe:
+    """The host's speed right now, read from one fixed convolution (session 14, ``--probe``).
+
+    The CPU time of the same work moves by 11-13% between two moments 30 s apart on this
+    machine (``benchmarks/bench_host_drift.py``): a neighbour on the physical core, the shared
+    cache, the clock. :meth:`scale` times the probe (computed twice, the second timed, as a
+    part's layers are), and returns the worker's reference probe time over the median of its
+    last ``window`` readings: a part's CPU seconds times that are what they would have been
+    at the reference speed. The reference is the median of ``calibration`` readings taken
+    when the worker starts; the profile and the executed parts of one worker share it, so
+    that a device is ``slowdown`` times slower than this machine *at that speed*.
+    """
+
+    def __init__(self, *, seed: int = 0, window: int = 5, calibration: int = 50):
+        generator = torch.Generator().manual_seed(seed)
+        # 64 -> 64 channels, 3x3, 4 output rows of 14: about 2 Mflop, 100-200 us here
+        self.x = torch.randn(1, 64, 6, 14, generator=generator)
+        self.w = torch.randn(64, 64, 3, 3, generator=generator)
+        self.recent: collections.deque[float] = collections.deque(maxlen=window)
+        self.calibration = calibration
+        self.reference = 0.0
+
+    def read(self) -> float:
+        """The probe's CPU seconds, its second of two runs in a row."""
+        with torch.inference_mode():
+            torch.nn.functional.conv2d(self.x, self.w, padding=(0, 1))
+            started = time.thread_time()
+            torch.nn.functional.conv2d(self.x, self.w, padding=(0, 1))
+            return time.thread_time() - started
+
+    def calibrate(self) -> None:
+        """Take the reference: the median of ``calibration`` readings."""
+        self.reference = statistics.median(self.read() for _ in range(self.calibration))
+
+    def scale(self) -> float:
+        """Reference over the median of the last readings, one taken now."""
+        if not self.reference > 0:
+            self.calibrate()
+        self.recent.append(self.read())
+        return self.reference / statistics.median(self.recent)
+
+
 def time_part_twice(
     net: TorchModel,
     first: int,
@@ -267,12 +311,16 @@ def time_part_twice(
     a: int,
     b: int,
     slowdown: float,
+    probe: SpeedProbe | None = None,
 ) -> tuple[torch.Tensor, tuple[float, ...]]:
     """``run_split_part_twice`` on the emulated clock of ``slowdown`` (see ``timed``), the
     garbage collector off: the output and each layer's emulated seconds. The one timing of the
     *twice* mode, shared by the chained profile and an executing worker, so that both read
-    the clock around the same window."""
+    the clock around the same window. With ``probe`` (above ``slowdown`` 1) the seconds are
+    scaled to the probe's reference speed, read right before the part."""
     clock, factor = emulated_clock(slowdown)
+    if probe is not None and slowdown > 1:
+        factor *= probe.scale()
     with no_gc():
         out, spent = run_split_part_twice(net, first, last, x, x_lo, a, b, clock)
     return out, tuple(factor * t for t in spent)
@@ -329,6 +377,7 @@ class ChainedProfile:
         chain: int = 1,
         twice: bool = False,
         shuffle_seed: int | None = None,
+        probe: SpeedProbe | None = None,
     ):
         if granularity < 1:
             raise InputError(f"granularity must be >= 1, got {granularity}")
@@ -336,7 +385,7 @@ class ChainedProfile:
             raise InputError(f"woken_every must be >= 1, got {woken_every}")
         if not 1 <= chain <= NEAR_LAYERS + 1:
             raise InputError(f"chain must be in [1, {NEAR_LAYERS + 1}], got {chain}")
-        self.chain, self.twice = chain, twice
+        self.chain, self.twice, self.probe = chain, twice, probe
         self.shuffle_seed = shuffle_seed
         self._taken = 0  # rounds taken so far, kept or not (each shuffled afresh)
         self.sleep_out, self.woken_every, self.warm_s = sleep_out, woken_every, warm_s
@@ -378,7 +427,9 @@ class ChainedProfile:
         piece = self.inputs[index][:, :, lo : hi + 1].clone()  # fresh, as gathered rows are
         h = self.heights[index][p]
         if self.twice:  # timed as an executing worker times each layer, by the same code
-            _, layers = time_part_twice(self.net, index, index, piece, lo, 0, h - 1, self.slowdown)
+            _, layers = time_part_twice(
+                self.net, index, index, piece, lo, 0, h - 1, self.slowdown, self.probe
+            )
             seconds = layers[0]
         else:
             if warm_s > 0:  # as an executing worker warms up before a part

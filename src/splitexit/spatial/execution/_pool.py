@@ -85,6 +85,7 @@ class ExecutionError(SplitexitError):
         "warm_s": [Interval(float, 0, None)],
         "timing": [Options(("once", "twice"))],
         "shuffle_passes": [InstanceOf(bool)],
+        "probe": [InstanceOf(bool)],
     }
 )
 class ExecutionPool:
@@ -101,6 +102,7 @@ class ExecutionPool:
         warm_s: float = WARM_S,
         timing: Literal["once", "twice"] = TIMING,
         shuffle_passes: bool = SHUFFLE_PASSES,
+        probe: bool = False,
     ):
         if cluster.size > MAX_WORKERS:
             raise ExecutionError(f"at most {MAX_WORKERS} workers, got {cluster.size}")
@@ -108,6 +110,7 @@ class ExecutionPool:
             model, cluster, seed, mode, wait_s,
         )  # fmt: skip
         self.warm_s, self.timing, self.shuffle_passes = warm_s, timing, shuffle_passes
+        self.probe = probe  # twice timing: scale every part by the host's speed (SpeedProbe)
         self._workers: list[Any] = []
         self._inboxes: list[Any] = []
         self._answers: Any = None
@@ -136,7 +139,7 @@ class ExecutionPool:
         for k, device in enumerate(self.cluster.devices):
             setup = WorkerSetup(
                 k, device.name, self.model, device.slowdown, self.seed, self.wait_s, self.warm_s,
-                twice=self.timing == "twice", shuffle=self.shuffle_passes,
+                twice=self.timing == "twice", shuffle=self.shuffle_passes, probe=self.probe,
             )  # fmt: skip
             args = (setup, self._inboxes[k], self._inboxes, self._answers, lock)
             worker: Any

@@ -260,6 +260,7 @@ def _paired(ratios: list[list[float]], reject_pct: float) -> tuple[float, list[i
         "profile_chain": [Interval(int, 1, 3)],
         "shuffle_passes": [InstanceOf(bool)],
         "interleave": [Options(("image", "method"))],
+        "probe": [InstanceOf(bool)],
         "progress": [Callable_(), None],
     }
 )
@@ -284,6 +285,7 @@ def measure_methods(
     timing: Literal["once", "twice"] = TIMING,
     shuffle_passes: bool = SHUFFLE_PASSES,
     interleave: Literal["image", "method"] = "image",
+    probe: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> Measured:
     """Profile in place, plan every method, execute and time it (see the module docstring)."""
@@ -305,7 +307,7 @@ def measure_methods(
         reference = TorchModel(model, seed=seed).eval()(image)
     with ExecutionPool(
         model, cluster, seed=seed, mode="thread" if mode == "thread" else "process",
-        warm_s=warm_s, timing=timing, shuffle_passes=shuffle_passes,
+        warm_s=warm_s, timing=timing, shuffle_passes=shuffle_passes, probe=probe,
     ) as pool:  # fmt: skip
         problem = pool.profile(
             granularity=granularity, repeats=repeats, mode=profile_mode, chain=profile_chain
@@ -416,6 +418,7 @@ def measure_methods(
         "shuffled_passes": shuffle_passes,
         "interleave": interleave,
         "profile_chain": profile_chain,
+        "probe": probe and timing == "twice",
         "loadavg": _loadavg(),
     }  # fmt: skip
     return Measured(cluster.name, model.name, cluster.names, tuple(rows), notes)

@@ -46,7 +46,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from splitexit.spatial.devices._measure import ChainedProfile, measure_device, time_part_twice
+from splitexit.spatial.devices._measure import (
+    ChainedProfile,
+    SpeedProbe,
+    measure_device,
+    time_part_twice,
+)
 from splitexit.spatial.devices._slowdown import timed
 from splitexit.spatial.execution._links import REQUESTER, Links, wait_until
 from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
@@ -73,6 +78,7 @@ class WorkerSetup:
     warm_s: float = 0.0  # CPU seconds of untimed warm-up before each part (WARM_S)
     twice: bool = False  # every layer computed twice, the second timed (TIMING "twice")
     shuffle: bool = False  # the chained profile deals heights to passes at random per round
+    probe: bool = False  # twice timing: every part scaled to the host's reference speed
 
 
 def _lapped(clock: list[float], work: Callable[..., torch.Tensor], *args: Any, **kw: Any) -> Any:
@@ -97,6 +103,8 @@ class _Worker:
         self.lock = lock
         with _BUILD_LOCK:
             self.net = TorchModel(setup.model, seed=setup.seed).eval()
+        # the profile and the executed parts share one probe and its reference
+        self.probe = SpeedProbe(seed=setup.seed) if setup.probe and setup.twice else None
         self.pending: dict[tuple[int, int, int], tuple[int, torch.Tensor, float]] = {}
         self.ready = 0.0  # when the emulated device finishes its current work (monotonic)
         self.start = 0.0  # when its current split-part starts on the emulated clock
@@ -165,7 +173,7 @@ class _Worker:
         sum of its layers' second runs."""
         with self.lock:
             result, layers = time_part_twice(
-                self.net, first, last, x, x_lo, a, b, self.setup.slowdown
+                self.net, first, last, x, x_lo, a, b, self.setup.slowdown, self.probe
             )
         seconds = sum(layers)
         self.ready = self.start + seconds
@@ -308,6 +316,7 @@ def worker_main(
                         woken_every=woken_every, warm_s=setup.warm_s, chain=chain,
                         twice=setup.twice,
                         shuffle_seed=setup.seed * 64 + setup.index if setup.shuffle else None,
+                        probe=worker.probe,
                     )  # fmt: skip
                     for round_ in range(warmup + repeats):
                         profile.round(keep=round_ >= warmup)
