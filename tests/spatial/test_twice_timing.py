@@ -125,31 +125,35 @@ def test_a_probed_part_is_charged_at_the_reference_speed(monkeypatch: pytest.Mon
     assert half.calls == 1  # slowdown 1 is the wall clock: no probe
 
 
-def test_the_profile_reads_the_probe_before_every_layer_it_times(
+def test_the_profile_reads_the_probe_once_per_lock_as_a_part_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # one reading per woken layer (one lock each) and one per chained pass (one lock for
+    # every layer of it), as an executing worker reads it once per part
     model = load_model("vgg16", **TINY)
     net = _measure.TorchModel(model, seed=0).eval()
-    timed_layers, readings = [0], [0]
+    readings, scales = [0], []
 
     class Counting:
-        def scale(self) -> float:
+        def held(self) -> object:
             readings[0] += 1
-            return 0.5
+            return _measure._HeldScale(0.5)
 
-    twice = _measure.run_split_part_twice
+    twice = _measure.time_part_twice
 
     def spy(*args):  # type: ignore[no-untyped-def]
-        timed_layers[0] += 1
+        scales.append(args[8].scale())
         return twice(*args)
 
-    monkeypatch.setattr(_measure, "run_split_part_twice", spy)
+    monkeypatch.setattr(_measure, "time_part_twice", spy)
     monkeypatch.setattr(_measure.time, "sleep", lambda s: None)
     profile = _measure.ChainedProfile(
         model, net, name="d", granularity=8, slowdown=2.0, twice=True, probe=Counting(),  # type: ignore[arg-type]
     )  # fmt: skip
     profile.round()
-    assert readings[0] == timed_layers[0] > 2 * model.num_layers
+    passes = len(_measure.pass_heights(profile.heights))
+    assert readings[0] == passes * model.num_layers + passes  # woken layers + chained passes
+    assert len(scales) == 2 * passes * model.num_layers and set(scales) == {0.5}
 
 
 def test_measure_with_the_probe_runs_and_says_so() -> None:
