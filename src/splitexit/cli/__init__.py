@@ -88,6 +88,20 @@ def _redeliver_dropped_interrupts(unraisable: Any) -> None:
         sys.__unraisablehook__(unraisable)
 
 
+def _wrapped_interrupt(exc: BaseException) -> BaseException | None:
+    """The Ctrl-C or SIGTERM an exception was raised from, if any: Python 3.11 turns one that
+    lands while a class body is being set up (``__set_name__``, during a lazy import) into a
+    ``RuntimeError`` caused by it."""
+    seen: set[int] = set()
+    cause = exc.__cause__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt | _Terminated):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__
+    return None
+
+
 def _interrupted(code: int, what: str) -> None:
     """Say so in one line and leave at once: non-daemon threads are not joined (their
     tracebacks would follow), the ``with`` blocks have already cleaned up."""
@@ -148,6 +162,13 @@ def main() -> None:
     except _Terminated:
         _interrupted(EXIT_TERMINATED, "terminated (SIGTERM)")
     except KeyboardInterrupt:
+        _interrupted(EXIT_INTERRUPTED, "interrupted")
+    except RuntimeError as exc:
+        signal_exc = _wrapped_interrupt(exc)
+        if signal_exc is None:
+            raise
+        if isinstance(signal_exc, _Terminated):
+            _interrupted(EXIT_TERMINATED, "terminated (SIGTERM)")
         _interrupted(EXIT_INTERRUPTED, "interrupted")
     if code == EXIT_INTERRUPTED:
         _interrupted(EXIT_INTERRUPTED, "interrupted")
