@@ -203,6 +203,17 @@ def test_sigterm_one_line_exit_143(tmp_path: Path) -> None:
     assert err.strip().splitlines() == ["error: terminated (SIGTERM); stopped"]
 
 
+def _run_script(code_text: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``code_text`` in a fresh interpreter that imports this checkout, SIGINT at its default
+    as in a terminal."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run(
+        [sys.executable, "-c", code_text], cwd=cwd, env=env, text=True,
+        capture_output=True, timeout=120,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="POSIX signals")
 @pytest.mark.parametrize(
     ("raised", "code", "line"),
@@ -218,7 +229,6 @@ def test_interrupt_wrapped_by_the_interpreter_stops_in_one_line(
     # a Ctrl-C that lands while a class is set up during a lazy import (seen in CI: rich's
     # Column dataclass, in `testbed run`) reaches main() as a RuntimeError caused by it, the
     # shape Python 3.11 gives it (raised here as such)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     code_text = (
         "import sys\nimport splitexit.cli\nfrom splitexit.cli import main, app\n"
         "@app.command('boom')\ndef boom() -> None:\n"
@@ -227,10 +237,7 @@ def test_interrupt_wrapped_by_the_interpreter_stops_in_one_line(
         "        raise RuntimeError('Error calling __set_name__') from exc\n"
         "sys.argv = ['splitexit', 'boom']; main()\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code_text], cwd=tmp_path, env=env, text=True,
-        capture_output=True, timeout=120,
-    )  # fmt: skip
+    proc = _run_script(code_text, tmp_path)
     assert proc.returncode == code, proc.stderr
     if line is not None:
         assert proc.stderr.strip().splitlines() == [line]
@@ -270,7 +277,6 @@ def test_interrupt_raised_inside_a_finalizer_is_not_lost(
     # a Ctrl-C that lands in a weakref callback run by the garbage collector (seen with
     # torch's WeakIdKeyDictionary during `splitexit run`): Python prints "Exception ignored"
     # and goes on; the console script sends the signal again and stops in one line
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     code_text = (
         "import sys, time, weakref\nimport splitexit.cli\nfrom splitexit.cli import main, app\n"
         "class A: pass\n"
@@ -280,11 +286,7 @@ def test_interrupt_raised_inside_a_finalizer_is_not_lost(
         "    time.sleep(5); print('finished', flush=True)\n"
         "sys.argv = ['splitexit', 'nap']; main()\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code_text], cwd=tmp_path, env=env, text=True,
-        capture_output=True, timeout=120,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
-    )  # fmt: skip
+    proc = _run_script(code_text, tmp_path)
     assert proc.returncode == code, proc.stderr
     assert "finished" not in proc.stdout
     assert proc.stderr.strip().splitlines() == [line]

@@ -126,10 +126,11 @@ def _flusher(device: torch.device, flush_bytes: int) -> Callable[[], None] | Non
 
         return flush_host
     buffer = torch.zeros(max(1, flush_bytes // 4), dtype=torch.float32, device=device)
+    sync = _synchronizer(device)
 
     def flush_gpu() -> None:
         buffer.add_(1.0)
-        torch.cuda.synchronize(device)
+        sync()
 
     return flush_gpu
 
@@ -270,7 +271,7 @@ class SpeedProbe:
     part's layers are), and returns the worker's reference probe time over the median of its
     last ``window`` readings: a part's CPU seconds times that are what they would have been
     at the reference speed. The reference is the median of ``calibration`` readings taken
-    when the worker starts; the profile and the executed parts of one worker share it, so
+    at the probe's first use; the profile and the executed parts of one worker share it, so
     that a device is ``slowdown`` times slower than this machine *at that speed*.
     """
 
@@ -414,7 +415,7 @@ class ChainedProfile:
         self.model, self.net, self.name = model, net, name
         self.slowdown, self.gap_s = slowdown, gap_s
         self.guard = lock if lock is not None else contextlib.nullcontext()
-        self.flush = np.zeros(flush_bytes // 8) if flush_bytes > 0 else None
+        self.flush = _flusher(torch.device("cpu"), flush_bytes)
         self.heights = [
             sorted({*range(granularity, layer.h_out, granularity), layer.h_out})
             for layer in model.layers
@@ -482,7 +483,7 @@ class ChainedProfile:
         if max(self.gap_s, owed) > 0:
             time.sleep(max(self.gap_s, owed))
         if self.flush is not None:
-            np.add(self.flush, 1.0, out=self.flush)
+            self.flush()
 
     def round(self, *, keep: bool = True) -> None:
         """One round: every pass woken, then chained; then the tail (woken)."""
