@@ -89,3 +89,31 @@ def test_cli_measure_bad_order_options_exit_2(
     result = runner.invoke(app, ["distredge", "measure", "--cluster", str(path), option, value])
     assert result.exit_code == 2 and message in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["run", "measure"])
+@pytest.mark.parametrize(("flag", "probe"), [([], True), (["--no-probe"], False)])
+def test_cli_execution_probes_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, flag: list[str], probe: bool
+) -> None:
+    import splitexit.spatial.execution as execution
+
+    seen: dict[str, object] = {}
+
+    class _Nothing:  # what the CLI prints and writes; the wiring is what is checked here
+        def markdown(self) -> str:
+            return "table\n"
+
+        def to_dict(self) -> dict[str, object]:
+            return {}
+
+    def fake(*args: object, **kw: object) -> _Nothing:
+        seen.update(kw)
+        return _Nothing()
+
+    monkeypatch.setattr(execution, "measure_methods", fake)
+    path = tmp_path / "emu.yaml"
+    path.write_text("providers:\n  - {name: a, slowdown: 1, bandwidth: 10Mbps}\n")
+    result = runner.invoke(app, ["distredge", command, "--cluster", str(path), *flag])
+    assert result.exit_code == 0, result.output
+    assert seen["probe"] is probe

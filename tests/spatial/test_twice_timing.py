@@ -156,15 +156,32 @@ def test_the_profile_reads_the_probe_once_per_lock_as_a_part_does(
     assert len(scales) == 2 * passes * model.num_layers and set(scales) == {0.5}
 
 
-def test_measure_with_the_probe_runs_and_says_so() -> None:
+def test_measure_probes_by_default_and_says_so() -> None:
+    # the default since session 15 (two whole sets held under it; docs/spatial.md)
     model = load_model("vgg16", **TINY)
     measured = measure_methods(
         model, _cluster(), methods=["offload"], blocks=1, images=1, granularity=8,
-        repeats=1, mode="thread", probe=True,
+        repeats=1, mode="thread",
     )  # fmt: skip
     row = measured.to_dict()["rows"][0]
     assert measured.notes["probe"] is True and row["max_abs_diff"] < 1e-4
     assert row["compute_vs_table_pct"] is not None
+    once = measure_methods(
+        model, _cluster(), methods=["offload"], blocks=1, images=1, granularity=8,
+        repeats=1, mode="thread", timing="once",
+    )  # fmt: skip
+    assert once.notes["probe"] is False  # the probe belongs to the twice timing
+
+
+def test_a_pool_without_the_probe_never_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[int] = []
+    monkeypatch.setattr(_measure.SpeedProbe, "read", lambda self: reads.append(1) or 1e-4)
+    model = load_model("vgg16", **TINY)
+    image = torch.randn(1, model.c_in, model.h_in, model.w_in)
+    for probe in (False, True):
+        with ExecutionPool(model, _cluster(), mode="thread", wait_s=30, probe=probe) as pool:
+            pool.run(aofl(pool.profile(granularity=8, repeats=1, warmup=0)), image)
+        assert bool(reads) is probe
 
 
 def test_latest_table_is_the_last_round_alone(monkeypatch: pytest.MonkeyPatch) -> None:

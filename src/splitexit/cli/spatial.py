@@ -462,6 +462,14 @@ _PassesOpt = Annotated[
         help="shuffled: each profile round deals heights to passes at random; ordered: by share.",
     ),
 ]
+_ProbeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--probe/--no-probe",
+        help="Twice timing: scale every profiled and executed part to the host's speed, read "
+        "from a fixed convolution once per compute lock (the default since session 15).",
+    ),
+]
 _BlocksOpt = Annotated[int, typer.Option(help="Repeated blocks (methods interleaved in each).")]
 _ImagesOpt = Annotated[int, typer.Option(help="Images per method per block, one at a time.")]
 
@@ -487,7 +495,7 @@ def _measure_run(
     timing: str = "twice",
     interleave: str = "image",
     passes: str = "shuffled",
-    probe: bool = False,
+    probe: bool = True,
 ) -> None:
     check_json_out(json_out)
     check_output_file(markdown_out, "--markdown")
@@ -549,12 +557,13 @@ def distredge_run_command(
     seed: Annotated[int, typer.Option(help="Seed of weights, image and planners.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
     profile: _ProfileOpt = "chained",
+    probe: _ProbeOpt = True,
 ) -> None:
     """Execute one method's split decision for real: a worker process per emulated device."""
     with _user_errors():
         _measure_run(
             cluster, model, channel_divisor, input_size, [method], 1, images, 100.0, episodes,
-            fast_evaluations, granularity, seed, json_out, None, profile,
+            fast_evaluations, granularity, seed, json_out, None, profile, probe=probe,
         )  # fmt: skip
 
 
@@ -586,14 +595,7 @@ def distredge_measure_command(
     timing: _TimingOpt = "twice",
     interleave: _InterleaveOpt = "image",
     passes: _PassesOpt = "shuffled",
-    probe: Annotated[
-        bool,
-        typer.Option(
-            "--probe/--no-probe",
-            help="Twice timing: scale every profiled and executed part to the host's speed, "
-            "read from a fixed convolution right before it (session 14; off by default).",
-        ),
-    ] = False,
+    probe: _ProbeOpt = True,
 ) -> None:
     """Measured against simulated for every method: img/s and median latency, blocks."""
     with _user_errors():

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "PROBE",
     "PROFILE_CHAIN",
     "PROFILE_GAP_S",
     "SHUFFLE_PASSES",
@@ -68,6 +69,13 @@ TIMING: Literal["once", "twice"] = "twice"
 # in one pass, so all the entries of a provider's parts were taken at the same moments of
 # the host's load, and a method's simulated latency carried the noise of a few passes
 SHUFFLE_PASSES = True
+# Under the "twice" timing, every worker reads a fixed convolution (``SpeedProbe``) once per
+# held compute lock and scales the CPU seconds of what it times under that lock by the
+# reference reading (taken at first use) over the median of its last readings: this host's
+# own speed drifts by 11-13% within 30 s on an idle machine (benchmarks/bench_host_drift.py),
+# which the profile and the executed parts otherwise took at different moments; the default
+# since session 15, after two whole sets held under it (docs/spatial.md, "Session 15")
+PROBE = True
 PROFILE_WAIT_S = 1800.0  # the longest wait for a worker's profile (a dead one is seen in 1 s)
 
 
@@ -102,7 +110,7 @@ class ExecutionPool:
         warm_s: float = WARM_S,
         timing: Literal["once", "twice"] = TIMING,
         shuffle_passes: bool = SHUFFLE_PASSES,
-        probe: bool = False,
+        probe: bool = PROBE,
     ):
         if cluster.size > MAX_WORKERS:
             raise ExecutionError(f"at most {MAX_WORKERS} workers, got {cluster.size}")

@@ -47,6 +47,7 @@ from splitexit._validation import (
 from splitexit.errors import InputError
 from splitexit.spatial.execution._emulated import EmulatedCluster
 from splitexit.spatial.execution._pool import (
+    PROBE,
     PROFILE_CHAIN,
     PROFILE_GAP_S,
     PROFILE_WOKEN_EVERY,
@@ -285,7 +286,7 @@ def measure_methods(
     timing: Literal["once", "twice"] = TIMING,
     shuffle_passes: bool = SHUFFLE_PASSES,
     interleave: Literal["image", "method"] = "image",
-    probe: bool = False,
+    probe: bool = PROBE,
     progress: Callable[[str], None] | None = None,
 ) -> Measured:
     """Profile in place, plan every method, execute and time it (see the module docstring)."""
