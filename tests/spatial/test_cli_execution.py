@@ -92,9 +92,17 @@ def test_cli_measure_bad_order_options_exit_2(
 
 
 @pytest.mark.parametrize("command", ["run", "measure"])
-@pytest.mark.parametrize(("flag", "probe"), [([], True), (["--no-probe"], False)])
+@pytest.mark.parametrize(
+    ("flag", "probe", "keep_heap"),
+    [([], True, False), (["--no-probe"], False, False), (["--keep-heap"], True, True)],
+)
 def test_cli_execution_probes_by_default(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str, flag: list[str], probe: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    flag: list[str],
+    probe: bool,
+    keep_heap: bool,
 ) -> None:
     import splitexit.spatial.execution as execution
 
@@ -116,4 +124,4 @@ def test_cli_execution_probes_by_default(
     path.write_text("providers:\n  - {name: a, slowdown: 1, bandwidth: 10Mbps}\n")
     result = runner.invoke(app, ["distredge", command, "--cluster", str(path), *flag])
     assert result.exit_code == 0, result.output
-    assert seen["probe"] is probe
+    assert seen["probe"] is probe and seen["keep_heap"] is keep_heap

@@ -470,6 +470,14 @@ _ProbeOpt = Annotated[
         "from a fixed convolution once per compute lock (the default since session 15).",
     ),
 ]
+_KeepHeapOpt = Annotated[
+    bool,
+    typer.Option(
+        "--keep-heap/--no-keep-heap",
+        help="Workers keep the memory they free (glibc mallopt), so that no activation is "
+        "charged the kernel's zeroing of fresh pages (session 15).",
+    ),
+]
 _BlocksOpt = Annotated[int, typer.Option(help="Repeated blocks (methods interleaved in each).")]
 _ImagesOpt = Annotated[int, typer.Option(help="Images per method per block, one at a time.")]
 
@@ -496,6 +504,7 @@ def _measure_run(
     interleave: str = "image",
     passes: str = "shuffled",
     probe: bool = True,
+    keep_heap: bool = False,
 ) -> None:
     check_json_out(json_out)
     check_output_file(markdown_out, "--markdown")
@@ -529,7 +538,7 @@ def _measure_run(
         profile_mode="isolated" if profile == "isolated" else "chained", warm_s=warm_ms * 1e-3,
         profile_chain=profile_chain, timing="once" if timing == "once" else "twice",
         interleave="method" if interleave == "method" else "image",
-        shuffle_passes=passes == "shuffled", probe=probe,
+        shuffle_passes=passes == "shuffled", probe=probe, keep_heap=keep_heap,
         progress=lambda line: err.print(line, markup=False),
     )  # fmt: skip
     markdown = measured.markdown()
@@ -558,12 +567,14 @@ def distredge_run_command(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
     profile: _ProfileOpt = "chained",
     probe: _ProbeOpt = True,
+    keep_heap: _KeepHeapOpt = False,
 ) -> None:
     """Execute one method's split decision for real: a worker process per emulated device."""
     with _user_errors():
         _measure_run(
             cluster, model, channel_divisor, input_size, [method], 1, images, 100.0, episodes,
             fast_evaluations, granularity, seed, json_out, None, profile, probe=probe,
+            keep_heap=keep_heap,
         )  # fmt: skip
 
 
@@ -596,6 +607,7 @@ def distredge_measure_command(
     interleave: _InterleaveOpt = "image",
     passes: _PassesOpt = "shuffled",
     probe: _ProbeOpt = True,
+    keep_heap: _KeepHeapOpt = False,
 ) -> None:
     """Measured against simulated for every method: img/s and median latency, blocks."""
     with _user_errors():
@@ -603,7 +615,7 @@ def distredge_measure_command(
         _measure_run(
             cluster, model, channel_divisor, input_size, chosen, blocks, images, reject_pct,
             episodes, fast_evaluations, granularity, seed, json_out, markdown_out, profile,
-            warm_ms, profile_chain, timing, interleave, passes, probe,
+            warm_ms, profile_chain, timing, interleave, passes, probe, keep_heap,
         )  # fmt: skip
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import torch
 
 __all__ = [
+    "KEEP_HEAP",
     "PROBE",
     "PROFILE_CHAIN",
     "PROFILE_GAP_S",
@@ -76,6 +77,12 @@ SHUFFLE_PASSES = True
 # which the profile and the executed parts otherwise took at different moments; the default
 # since session 15, after two whole sets held under it (docs/spatial.md, "Session 15")
 PROBE = True
+# Every worker process keeps the memory it frees for its next allocations (glibc's malloc,
+# ``keep_heap``), so that no activation lands on fresh pages the kernel zeroes on first
+# touch, a cost of this host charged to the emulated device's CPU time that differed
+# between the profile's one-layer parts and an executed chain (docs/spatial.md, "Session
+# 15"; threads share the requester's process and are left alone)
+KEEP_HEAP = False
 PROFILE_WAIT_S = 1800.0  # the longest wait for a worker's profile (a dead one is seen in 1 s)
 
 
@@ -94,6 +101,7 @@ class ExecutionError(SplitexitError):
         "timing": [Options(("once", "twice"))],
         "shuffle_passes": [InstanceOf(bool)],
         "probe": [InstanceOf(bool)],
+        "keep_heap": [InstanceOf(bool)],
     }
 )
 class ExecutionPool:
@@ -111,6 +119,7 @@ class ExecutionPool:
         timing: Literal["once", "twice"] = TIMING,
         shuffle_passes: bool = SHUFFLE_PASSES,
         probe: bool = PROBE,
+        keep_heap: bool = KEEP_HEAP,
     ):
         if cluster.size > MAX_WORKERS:
             raise ExecutionError(f"at most {MAX_WORKERS} workers, got {cluster.size}")
@@ -119,6 +128,7 @@ class ExecutionPool:
         )  # fmt: skip
         self.warm_s, self.timing, self.shuffle_passes = warm_s, timing, shuffle_passes
         self.probe = probe  # twice timing: scale every part by the host's speed (SpeedProbe)
+        self.keep_heap = keep_heap and mode == "process"  # threads: the caller's process
         self._workers: list[Any] = []
         self._inboxes: list[Any] = []
         self._answers: Any = None
@@ -148,6 +158,7 @@ class ExecutionPool:
             setup = WorkerSetup(
                 k, device.name, self.model, device.slowdown, self.seed, self.wait_s, self.warm_s,
                 twice=self.timing == "twice", shuffle=self.shuffle_passes, probe=self.probe,
+                keep_heap=self.keep_heap,
             )  # fmt: skip
             args = (setup, self._inboxes[k], self._inboxes, self._answers, lock)
             worker: Any

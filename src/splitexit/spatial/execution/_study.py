@@ -47,6 +47,7 @@ from splitexit._validation import (
 from splitexit.errors import InputError
 from splitexit.spatial.execution._emulated import EmulatedCluster
 from splitexit.spatial.execution._pool import (
+    KEEP_HEAP,
     PROBE,
     PROFILE_CHAIN,
     PROFILE_GAP_S,
@@ -262,6 +263,7 @@ def _paired(ratios: list[list[float]], reject_pct: float) -> tuple[float, list[i
         "shuffle_passes": [InstanceOf(bool)],
         "interleave": [Options(("image", "method"))],
         "probe": [InstanceOf(bool)],
+        "keep_heap": [InstanceOf(bool)],
         "progress": [Callable_(), None],
     }
 )
@@ -287,6 +289,7 @@ def measure_methods(
     shuffle_passes: bool = SHUFFLE_PASSES,
     interleave: Literal["image", "method"] = "image",
     probe: bool = PROBE,
+    keep_heap: bool = KEEP_HEAP,
     progress: Callable[[str], None] | None = None,
 ) -> Measured:
     """Profile in place, plan every method, execute and time it (see the module docstring)."""
@@ -309,6 +312,7 @@ def measure_methods(
     with ExecutionPool(
         model, cluster, seed=seed, mode="thread" if mode == "thread" else "process",
         warm_s=warm_s, timing=timing, shuffle_passes=shuffle_passes, probe=probe,
+        keep_heap=keep_heap,
     ) as pool:  # fmt: skip
         problem = pool.profile(
             granularity=granularity, repeats=repeats, mode=profile_mode, chain=profile_chain
@@ -420,6 +424,7 @@ def measure_methods(
         "interleave": interleave,
         "profile_chain": profile_chain,
         "probe": probe and timing == "twice",
+        "keep_heap": keep_heap and mode == "process",
         "loadavg": _loadavg(),
     }  # fmt: skip
     return Measured(cluster.name, model.name, cluster.names, tuple(rows), notes)

@@ -52,7 +52,7 @@ from splitexit.spatial.devices._measure import (
     measure_device,
     time_part_twice,
 )
-from splitexit.spatial.devices._slowdown import timed
+from splitexit.spatial.devices._slowdown import keep_heap, timed
 from splitexit.spatial.execution._links import REQUESTER, Links, wait_until
 from splitexit.spatial.geometry._geometry import ModelSpec, cuts_to_intervals, volume_rows
 from splitexit.spatial.geometry._torch import TorchModel, run_split_part, warm_split_part
@@ -79,6 +79,7 @@ class WorkerSetup:
     twice: bool = False  # every layer computed twice, the second timed (TIMING "twice")
     shuffle: bool = False  # the chained profile deals heights to passes at random per round
     probe: bool = False  # twice timing: every part scaled to the host's reference speed
+    keep_heap: bool = False  # a process keeps what it frees (``keep_heap``): no page zeroing
 
 
 def _lapped(clock: list[float], work: Callable[..., torch.Tensor], *args: Any, **kw: Any) -> Any:
@@ -297,6 +298,8 @@ def worker_main(
     """The loop of one worker (a process or a thread); see the module docstring."""
     try:
         torch.set_num_threads(1)
+        if setup.keep_heap:  # before the weights and the rows are allocated
+            keep_heap()
         worker = _Worker(setup, inbox, peers, requester, lock)
         profile: ChainedProfile | None = None
         requester.put(("ready", setup.index))
