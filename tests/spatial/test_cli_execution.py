@@ -94,7 +94,7 @@ def test_cli_measure_bad_order_options_exit_2(
 @pytest.mark.parametrize("command", ["run", "measure"])
 @pytest.mark.parametrize(
     ("flag", "probe", "keep_heap"),
-    [([], True, False), (["--no-probe"], False, False), (["--keep-heap"], True, True)],
+    [([], True, True), (["--no-probe"], False, True), (["--no-keep-heap"], True, False)],
 )
 def test_cli_execution_probes_by_default(
     tmp_path: Path,

@@ -70,4 +70,5 @@ def test_keep_heap_is_for_worker_processes_alone() -> None:
     assert ExecutionPool(model, cluster, mode="process", keep_heap=True).keep_heap is True
     # threads run in the caller's process: its allocator is not ours to change
     assert ExecutionPool(model, cluster, mode="thread", keep_heap=True).keep_heap is False
-    assert ExecutionPool(model, cluster, mode="process").keep_heap is False  # the default
+    assert ExecutionPool(model, cluster, mode="process").keep_heap is True  # the default
+    assert ExecutionPool(model, cluster, mode="process", keep_heap=False).keep_heap is False

@@ -475,7 +475,7 @@ _KeepHeapOpt = Annotated[
     typer.Option(
         "--keep-heap/--no-keep-heap",
         help="Workers keep the memory they free (glibc mallopt), so that no activation is "
-        "charged the kernel's zeroing of fresh pages (session 15).",
+        "charged the kernel's zeroing of fresh pages (the default since session 15).",
     ),
 ]
 _BlocksOpt = Annotated[int, typer.Option(help="Repeated blocks (methods interleaved in each).")]
@@ -504,7 +504,7 @@ def _measure_run(
     interleave: str = "image",
     passes: str = "shuffled",
     probe: bool = True,
-    keep_heap: bool = False,
+    keep_heap: bool = True,
 ) -> None:
     check_json_out(json_out)
     check_output_file(markdown_out, "--markdown")
@@ -567,7 +567,7 @@ def distredge_run_command(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
     profile: _ProfileOpt = "chained",
     probe: _ProbeOpt = True,
-    keep_heap: _KeepHeapOpt = False,
+    keep_heap: _KeepHeapOpt = True,
 ) -> None:
     """Execute one method's split decision for real: a worker process per emulated device."""
     with _user_errors():
@@ -607,7 +607,7 @@ def distredge_measure_command(
     interleave: _InterleaveOpt = "image",
     passes: _PassesOpt = "shuffled",
     probe: _ProbeOpt = True,
-    keep_heap: _KeepHeapOpt = False,
+    keep_heap: _KeepHeapOpt = True,
 ) -> None:
     """Measured against simulated for every method: img/s and median latency, blocks."""
     with _user_errors():
