@@ -56,7 +56,7 @@ def _one_layer(net: TorchModel, index: int, full_input: torch.Tensor, height: in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--channel-divisor", type=int, default=4)
     parser.add_argument("--input-size", type=int, default=112)
     parser.add_argument("--seed", type=int, default=0)
