@@ -72,8 +72,11 @@ def test_netns_without_root_says_what_is_needed(monkeypatch: pytest.MonkeyPatch)
 
 
 def _fastest_transfer_bps(net: NetnsTestbed, src: int, dst: int, rate: float) -> float:
+    # up to five: a receiver starved by the other xdist worker slows one transfer down (a
+    # fresh-clone CI run in session 15 got 8.0 Mbit/s as the best of three through a middle
+    # tier); the link's rate is what the fastest one shows
     best = 0.0
-    for _ in range(3):
+    for _ in range(5):
         best = max(best, measure_transfer(net, src, dst).throughput_bps)
         if best >= rate * (1 - TOLERANCE):
             break
