@@ -4,11 +4,17 @@ and the profile round paired with each block of images (issue 17, session 12).""
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 import pytest
 
 from splitexit.spatial import load_model
-from splitexit.spatial.execution import ExecutionPool, emulated_cluster, measure_methods
+from splitexit.spatial.execution import (
+    ExecutionPool,
+    Measured,
+    emulated_cluster,
+    measure_methods,
+)
 from splitexit.spatial.methods import aofl
 
 torch = pytest.importorskip("torch")
@@ -156,20 +162,21 @@ def test_the_profile_reads_the_probe_once_per_lock_as_a_part_does(
     assert len(scales) == 2 * passes * model.num_layers and set(scales) == {0.5}
 
 
+def _offload(**options: Any) -> Measured:
+    """``measure_methods`` on Offload alone, the tiny model, one image in one block, threads."""
+    settings: dict[str, Any] = dict(blocks=1, images=1, granularity=8, repeats=1, mode="thread")
+    return measure_methods(
+        load_model("vgg16", **TINY), _cluster(), methods=["offload"], **{**settings, **options}
+    )
+
+
 def test_measure_probes_by_default_and_says_so() -> None:
     # the default since session 15 (two whole sets held under it; docs/spatial.md)
-    model = load_model("vgg16", **TINY)
-    measured = measure_methods(
-        model, _cluster(), methods=["offload"], blocks=1, images=1, granularity=8,
-        repeats=1, mode="thread",
-    )  # fmt: skip
+    measured = _offload()
     row = measured.to_dict()["rows"][0]
     assert measured.notes["probe"] is True and row["max_abs_diff"] < 1e-4
     assert row["compute_vs_table_pct"] is not None
-    once = measure_methods(
-        model, _cluster(), methods=["offload"], blocks=1, images=1, granularity=8,
-        repeats=1, mode="thread", timing="once",
-    )  # fmt: skip
+    once = _offload(timing="once")
     assert once.notes["probe"] is False  # the probe belongs to the twice timing
 
 
@@ -221,21 +228,14 @@ def test_both_timings_execute_the_unsplit_output(timing: str) -> None:
 
 
 def test_paired_error_uses_the_round_before_each_block() -> None:
-    model = load_model("vgg16", **TINY)
-    measured = measure_methods(
-        model, _cluster(), methods=["offload"], blocks=2, images=1, granularity=8,
-        repeats=1, mode="thread",
-    )  # fmt: skip
+    measured = _offload(blocks=2)
     row = measured.to_dict()["rows"][0]
     assert row["paired_error_pct"] is not None and -90 < row["paired_error_pct"] < 900
     assert len(row["block_simulated_ms"]) == 2 and all(ms > 0 for ms in row["block_simulated_ms"])
     assert row["paired_rejected_blocks"] == []  # two blocks are never both rejected
     assert measured.notes["timing"] == "twice"
     assert "paired error, paired rejection" in measured.markdown()
-    without = measure_methods(
-        model, _cluster(), methods=["offload"], blocks=1, images=1, granularity=8,
-        repeats=1, mode="thread", rounds_per_block=0,
-    )  # fmt: skip
+    without = _offload(rounds_per_block=0)
     assert without.to_dict()["rows"][0]["paired_error_pct"] is None
     assert without.to_dict()["rows"][0]["block_simulated_ms"] == [None]  # JSON, not NaN
 

@@ -62,10 +62,10 @@ def keep_heap() -> bool:
     blocks are freed) with a fresh ``mmap`` and gives it back on ``free``, and trims the top
     of its heap: the next activation of the same size is fresh pages again, and the kernel
     zeroes each one on its first touch, a minor page fault charged to the thread's CPU time.
-    The channel-reduced VGG-16's layers took 650-2,300 of them per image on this machine,
-    and how many depended on what the process had allocated before: an executed chain of
-    them fewer than the profile's one-layer parts, which charged a layer 4-11% more CPU time
-    than the chain paid, 1-4% once the heap was kept (``benchmarks/bench_chain_context.py``).
+    The channel-reduced VGG-16's layers took 666 of them per executed chain on this machine
+    and 1,935 per profile pass of one-layer parts (how many depends on what the process
+    allocated before), and the profile charged a layer 4-11% more CPU time than the chain
+    paid, 1-4% once the heap was kept (``benchmarks/bench_chain_context.py``).
     A board running a fixed network reuses its buffers; the zeroing is this host's, not the
     emulated device's. Sets the mmap threshold to 32 MiB and the trim threshold to 1 GiB
     (``mallopt``; a one-off for the process, which then holds on to what it freed);

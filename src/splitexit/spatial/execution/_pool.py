@@ -128,7 +128,8 @@ class ExecutionPool:
             model, cluster, seed, mode, wait_s,
         )  # fmt: skip
         self.warm_s, self.timing, self.shuffle_passes = warm_s, timing, shuffle_passes
-        self.probe = probe  # twice timing: scale every part by the host's speed (SpeedProbe)
+        # what is in effect: the probe belongs to the twice timing, the heap to a process
+        self.probe = probe and timing == "twice"  # scale every part to the host's speed
         self.keep_heap = keep_heap and mode == "process"  # threads: the caller's process
         self._workers: list[Any] = []
         self._inboxes: list[Any] = []

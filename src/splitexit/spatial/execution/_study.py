@@ -28,6 +28,7 @@ and a block disturbed after its round is not.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -155,7 +156,7 @@ class Measured:
                     "paired_error_pct": _pct_or_none(1.0 + r.paired_error),
                     "paired_rejected_blocks": list(r.paired_rejected),
                     "block_simulated_ms": [
-                        None if s != s else s * 1e3 for s in r.block_simulated_s
+                        None if math.isnan(s) else s * 1e3 for s in r.block_simulated_s
                     ],
                 }
                 for r in self.rows
@@ -423,8 +424,8 @@ def measure_methods(
         "shuffled_passes": shuffle_passes,
         "interleave": interleave,
         "profile_chain": profile_chain,
-        "probe": probe and timing == "twice",
-        "keep_heap": keep_heap and mode == "process",
+        "probe": pool.probe,
+        "keep_heap": pool.keep_heap,
         "loadavg": _loadavg(),
     }  # fmt: skip
     return Measured(cluster.name, model.name, cluster.names, tuple(rows), notes)

@@ -78,7 +78,7 @@ class WorkerSetup:
     warm_s: float = 0.0  # CPU seconds of untimed warm-up before each part (WARM_S)
     twice: bool = False  # every layer computed twice, the second timed (TIMING "twice")
     shuffle: bool = False  # the chained profile deals heights to passes at random per round
-    probe: bool = False  # twice timing: every part scaled to the host's reference speed
+    probe: bool = False  # every part scaled to the host's reference speed (twice timing only)
     keep_heap: bool = False  # a process keeps what it frees (``keep_heap``): no page zeroing
 
 
@@ -105,7 +105,7 @@ class _Worker:
         with _BUILD_LOCK:
             self.net = TorchModel(setup.model, seed=setup.seed).eval()
         # the profile and the executed parts share one probe and its reference
-        self.probe = SpeedProbe(seed=setup.seed) if setup.probe and setup.twice else None
+        self.probe = SpeedProbe(seed=setup.seed) if setup.probe else None
         self.pending: dict[tuple[int, int, int], tuple[int, torch.Tensor, float]] = {}
         self.ready = 0.0  # when the emulated device finishes its current work (monotonic)
         self.start = 0.0  # when its current split-part starts on the emulated clock
